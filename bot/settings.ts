@@ -1,0 +1,68 @@
+import { z } from 'zod';
+import { commaList, loadSettings, ssmDocumentNamesSchema } from '../runner/env-settings';
+import { slackChannelIdSchema } from '../runner/request';
+
+/**
+ * The bot Lambda's environment. Slack credentials come from Secrets Manager (SLACK_SECRET_ARN),
+ * or, for local runs and tests, straight from SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN.
+ */
+export const botSettingsSchema = z
+  .object({
+    SLACK_SECRET_ARN: z.string().startsWith('arn:', 'must be a Secrets Manager secret ARN').optional(),
+    SLACK_SIGNING_SECRET: z.string().min(8, 'is too short to be a Slack signing secret').optional(),
+    SLACK_BOT_TOKEN: z
+      .string()
+      .regex(/^xox[bp]-/, 'must be a Slack bot token (xoxb-…)')
+      .optional(),
+    SLACK_API_URL: z.url().default('https://slack.com/api/'),
+    SLACK_NOTIFY_CHANNEL: slackChannelIdSchema,
+    RUNNER_CLUSTER: z.string().min(1, 'must name the ECS cluster (name or ARN)'),
+    RUNNER_TASK_DEFINITION_ARN: z
+      .string()
+      .regex(
+        /^arn:aws[\w-]*:ecs:[\w-]+:\d{12}:task-definition\/[\w-]+(:\d+)?$/,
+        'must be an ECS task definition ARN',
+      ),
+    RUNNER_CONTAINER_NAME: z.string().min(1).default('runner'),
+    RUNNER_SUBNET_IDS: commaList(/^subnet-[0-9a-f]+$/, 'a subnet id (subnet-…)'),
+    RUNNER_SECURITY_GROUP_IDS: commaList(/^sg-[0-9a-f]+$/, 'a security group id (sg-…)'),
+    /** Public subnets without a NAT gateway need a public IP to reach AWS and Slack. */
+    RUNNER_ASSIGN_PUBLIC_IP: z.enum(['ENABLED', 'DISABLED']).default('ENABLED'),
+    ...ssmDocumentNamesSchema,
+    /** Set by Lambda itself; the bot invokes itself asynchronously to do slow work after the ack. */
+    AWS_LAMBDA_FUNCTION_NAME: z.string().min(1).optional(),
+    /** Seconds the Slack-user → IAM-user index is kept. */
+    IAM_TAG_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
+  })
+  .superRefine(
+    (s, ctx) => {
+      const fromEnv = s.SLACK_SIGNING_SECRET !== undefined || s.SLACK_BOT_TOKEN !== undefined;
+      if (fromEnv) {
+        if (s.SLACK_SIGNING_SECRET === undefined)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['SLACK_SIGNING_SECRET'],
+            message: 'is missing (SLACK_BOT_TOKEN is set)',
+          });
+        if (s.SLACK_BOT_TOKEN === undefined)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['SLACK_BOT_TOKEN'],
+            message: 'is missing (SLACK_SIGNING_SECRET is set)',
+          });
+      } else if (s.SLACK_SECRET_ARN === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['SLACK_SECRET_ARN'],
+          message: 'is missing (or set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN for local runs)',
+        });
+      }
+      // Run even when other variables are invalid, so one message names every problem.
+    },
+    { when: () => true },
+  );
+
+export type BotSettings = z.output<typeof botSettingsSchema>;
+
+export const loadBotSettings = (env: NodeJS.ProcessEnv = process.env): BotSettings =>
+  loadSettings('snowwhite bot', botSettingsSchema, env);

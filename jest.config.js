@@ -1,0 +1,12 @@
+// ts-jest only transpiles (tsconfig `isolatedModules`); `npm run typecheck` type-checks once for all.
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
+  setupFilesAfterEnv: ['aws-sdk-client-mock-jest'],
+  // Sidekiq scenarios each own their Redis and processes; two workers fit two cores.
+  maxWorkers: 2,
+  testTimeout: 60_000,
+};

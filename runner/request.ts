@@ -1,0 +1,152 @@
+import { z } from 'zod';
+
+/**
+ * The run request: what the bot (or the `snowwhite` command line) asks the runner to do.
+ * It crosses a process boundary (ECS container overrides), so it is validated on both sides.
+ */
+
+export const ACTIONS = ['quiet', 'stop', 'wake', 'status'] as const;
+export const actionSchema = z.enum(ACTIONS);
+export type Action = z.infer<typeof actionSchema>;
+
+/** Regions where Elastic Beanstalk, SSM and Fargate all run (commercial, GovCloud, China). */
+export const AWS_REGIONS = [
+  'us-east-1',
+  'us-east-2',
+  'us-west-1',
+  'us-west-2',
+  'af-south-1',
+  'ap-east-1',
+  'ap-east-2',
+  'ap-south-1',
+  'ap-south-2',
+  'ap-southeast-1',
+  'ap-southeast-2',
+  'ap-southeast-3',
+  'ap-southeast-4',
+  'ap-southeast-5',
+  'ap-southeast-7',
+  'ap-northeast-1',
+  'ap-northeast-2',
+  'ap-northeast-3',
+  'ca-central-1',
+  'ca-west-1',
+  'eu-central-1',
+  'eu-central-2',
+  'eu-west-1',
+  'eu-west-2',
+  'eu-west-3',
+  'eu-south-1',
+  'eu-south-2',
+  'eu-north-1',
+  'il-central-1',
+  'me-south-1',
+  'me-central-1',
+  'mx-central-1',
+  'sa-east-1',
+  'us-gov-east-1',
+  'us-gov-west-1',
+  'cn-north-1',
+  'cn-northwest-1',
+] as const;
+
+export const regionSchema = z.enum(AWS_REGIONS, {
+  error: (issue) => `"${String(issue.input)}" is not an AWS region (for example us-east-1, eu-west-1)`,
+});
+
+/** Part of an Elastic Beanstalk environment name: those are 4–40 letters, digits and hyphens. */
+export const envPatternSchema = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9-]{1,40}$/,
+    'the environment pattern must be 1–40 letters, digits or hyphens (part of an Elastic Beanstalk environment name)',
+  );
+
+/** Elastic Beanstalk application names: 1–100 characters, no slash. Slack splits words on spaces. */
+export const applicationNameSchema = z
+  .string()
+  .min(1, 'the application name is missing')
+  .max(100, 'an Elastic Beanstalk application name has at most 100 characters')
+  .regex(/^[^/\s]+$/, 'an Elastic Beanstalk application name cannot contain "/" or spaces');
+
+export const slackUserIdSchema = z
+  .string()
+  .regex(/^[UW][A-Z0-9]{2,}$/, 'a Slack user id starts with U or W followed by capitals and digits');
+
+/** IAM user names: 1–64 of letters, digits and + = , . @ _ - */
+export const iamUserNameSchema = z.string().regex(/^[\w+=,.@-]{1,64}$/, 'not a valid IAM user name');
+
+export const slackChannelIdSchema = z.string().regex(/^[CGD][A-Z0-9]{2,}$/, 'not a Slack channel id');
+export const slackTsSchema = z.string().regex(/^\d+\.\d+$/, 'not a Slack message timestamp');
+
+/** SSM's own ceiling for a Run Command execution timeout. */
+export const MAX_EXECUTION_TIMEOUT_SECONDS = 172_800;
+export const DEFAULT_DRAIN_TIMEOUT_SECONDS = 3_600;
+export const DEFAULT_EXECUTION_TIMEOUT_SECONDS = 7_200;
+
+export const runRequestSchema = z
+  .object({
+    /** Ties the Slack thread, the ECS task, the SSM commands and the logs together. */
+    runId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'runId must be 1–64 letters, digits, "-" or "_"'),
+    action: actionSchema,
+    envPattern: envPatternSchema,
+    application: applicationNameSchema,
+    region: regionSchema,
+    requestedBy: z.object({
+      iamUserName: iamUserNameSchema,
+      slackUserId: slackUserIdSchema.optional(),
+    }),
+    /** Where the run was announced; the runner replies in that thread. Absent for command-line runs. */
+    slack: z
+      .object({
+        channel: slackChannelIdSchema,
+        threadTs: slackTsSchema,
+      })
+      .optional(),
+    drainTimeoutSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_EXECUTION_TIMEOUT_SECONDS)
+      .default(DEFAULT_DRAIN_TIMEOUT_SECONDS),
+    executionTimeoutSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(MAX_EXECUTION_TIMEOUT_SECONDS)
+      .default(DEFAULT_EXECUTION_TIMEOUT_SECONDS),
+  })
+  .refine((r) => r.executionTimeoutSeconds > r.drainTimeoutSeconds, {
+    message: 'executionTimeoutSeconds must be longer than drainTimeoutSeconds, or SSM kills the drain first',
+    path: ['executionTimeoutSeconds'],
+  });
+
+/** What a caller writes (defaults optional). */
+export type RunRequestInput = z.input<typeof runRequestSchema>;
+/** What the runner works with (defaults filled in). */
+export type RunRequest = z.output<typeof runRequestSchema>;
+
+export class RunRequestError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid run request: ${problems.join('; ')}`);
+    this.name = 'RunRequestError';
+  }
+}
+
+/** Parses the JSON text of a run request (as it arrives in the runner's environment). */
+export function parseRunRequest(json: string | undefined): RunRequest {
+  if (json === undefined || json.trim() === '') throw new RunRequestError(['the run request is empty']);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json);
+  } catch {
+    throw new RunRequestError(['the run request is not valid JSON']);
+  }
+  const parsed = runRequestSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new RunRequestError(
+      parsed.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`),
+    );
+  }
+  return parsed.data;
+}

@@ -1,0 +1,34 @@
+import { z } from 'zod';
+import { loadSettings, ssmDocumentNamesSchema } from './env-settings';
+import { slackChannelIdSchema, type Action } from './request';
+
+/** The Fargate runner's environment. The run request itself comes in RUN_REQUEST (JSON). */
+export const runnerSettingsSchema = z.object({
+  RUN_REQUEST: z.string().min(2, 'must hold the run request as JSON'),
+  SLACK_BOT_TOKEN: z.string().regex(/^xox[bp]-/, 'must be a Slack bot token (xoxb-…)'),
+  /** Base URL of Slack's Web API; tests and local runs point it at a fake Slack. */
+  SLACK_API_URL: z.url().default('https://slack.com/api/'),
+  /** Where every run's summary goes, besides the thread and the requester's DM. */
+  SLACK_NOTIFY_CHANNEL: slackChannelIdSchema.optional(),
+  ...ssmDocumentNamesSchema,
+  /** Seconds between two progress-message edits in Slack. */
+  PROGRESS_UPDATE_SECONDS: z.coerce.number().min(1).max(300).default(5),
+});
+
+export type RunnerSettings = z.output<typeof runnerSettingsSchema>;
+
+export const loadRunnerSettings = (env: NodeJS.ProcessEnv = process.env): RunnerSettings =>
+  loadSettings('snowwhite runner', runnerSettingsSchema, env);
+
+export function documentFor(
+  settings: Pick<RunnerSettings, keyof typeof ssmDocumentNamesSchema>,
+  action: Action,
+): string {
+  const byAction: Record<Action, string> = {
+    quiet: settings.SSM_DOCUMENT_QUIET,
+    stop: settings.SSM_DOCUMENT_STOP,
+    wake: settings.SSM_DOCUMENT_WAKE,
+    status: settings.SSM_DOCUMENT_STATUS,
+  };
+  return byAction[action];
+}

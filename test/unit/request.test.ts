@@ -1,0 +1,60 @@
+import { parseRunRequest, RunRequestError, type RunRequestInput } from '../../runner/request';
+
+const valid: RunRequestInput = {
+  runId: 'run-1',
+  action: 'quiet',
+  envPattern: 'workers',
+  application: 'MY-APP',
+  region: 'us-east-1',
+  requestedBy: { iamUserName: 'alice@example.com', slackUserId: 'U012ABC' },
+  slack: { channel: 'C0123', threadTs: '1700000000.000100' },
+};
+
+const problemsOf = (json: string | undefined): string[] => {
+  try {
+    parseRunRequest(json);
+  } catch (e) {
+    expect(e).toBeInstanceOf(RunRequestError);
+    return (e as RunRequestError).problems;
+  }
+  throw new Error('expected a RunRequestError');
+};
+
+describe('run request contract', () => {
+  it('fills the drain and execution timeouts', () => {
+    const r = parseRunRequest(JSON.stringify(valid));
+    expect(r.drainTimeoutSeconds).toBe(3600);
+    expect(r.executionTimeoutSeconds).toBe(7200);
+  });
+
+  it('rejects empty and non-JSON input', () => {
+    expect(problemsOf(undefined)).toEqual(['the run request is empty']);
+    expect(problemsOf('{nope')).toEqual(['the run request is not valid JSON']);
+  });
+
+  it('names each bad field', () => {
+    const problems = problemsOf(
+      JSON.stringify({
+        ...valid,
+        action: 'reboot',
+        region: 'us-middle-1',
+        envPattern: 'a b',
+        runId: undefined,
+      }),
+    );
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^runId: /),
+        expect.stringMatching(/^action: /),
+        expect.stringMatching(/^envPattern: /),
+        'region: "us-middle-1" is not an AWS region (for example us-east-1, eu-west-1)',
+      ]),
+    );
+  });
+
+  it('refuses an execution timeout that would cut the drain short', () => {
+    expect(
+      problemsOf(JSON.stringify({ ...valid, drainTimeoutSeconds: 7200, executionTimeoutSeconds: 3600 })),
+    ).toEqual([expect.stringMatching(/^executionTimeoutSeconds: .*SSM kills the drain/)]);
+  });
+});
