@@ -1,0 +1,109 @@
+import type { Action } from '../runner/request';
+
+/**
+ * The SSM Command documents, one per action, so IAM can allow one action without the others.
+ * Each embeds ssm/sidekiqctl.sh itself: nothing is downloaded on the instance at run time.
+ */
+
+/** The document's one step; GetCommandInvocation needs it as PluginName to return that step's output. */
+export const SIDEKIQCTL_STEP_NAME = 'sidekiqctl';
+export const DEFAULT_EXECUTION_TIMEOUT = 7200;
+export const MAX_EXECUTION_TIMEOUT = 172800;
+
+export interface SsmCommandDocument {
+  schemaVersion: '2.2';
+  description: string;
+  parameters: Record<
+    string,
+    { type: 'String'; description: string; default: string; allowedPattern: string }
+  >;
+  mainSteps: Array<{
+    action: 'aws:runShellScript';
+    name: string;
+    precondition: { StringEquals: ['platformType', 'Linux'] };
+    inputs: { timeoutSeconds: string; runCommand: string[] };
+  }>;
+}
+
+const HEREDOC_END = 'SNOWWHITE_SIDEKIQCTL_EOF';
+
+const ARGUMENTS: Record<Action, string> = {
+  quiet: 'quiet --timeout {{drainTimeout}}',
+  stop: 'stop --timeout {{drainTimeout}}',
+  wake: 'wake',
+  status: 'status',
+};
+
+const DESCRIPTIONS: Record<Action, string> = {
+  quiet: 'Snow White: quiet every Sidekiq process (no new jobs) and wait until the jobs in flight finish.',
+  stop: 'Snow White: quiet every Sidekiq process, wait until idle, then shut it down. Never kills a busy worker.',
+  wake: 'Snow White: restart quiet or stopped Sidekiq processes; leaves awake ones alone.',
+  status: 'Snow White: report the busy/quiet state of every Sidekiq process; changes nothing.',
+};
+
+export function sidekiqctlDocument(action: Action, scriptText: string): SsmCommandDocument {
+  // SSM substitutes {{…}} anywhere in runCommand, and the heredoc must end only where we end it.
+  if (scriptText.includes('{{'))
+    throw new Error('sidekiqctl.sh must not contain "{{" (SSM parameter syntax)');
+  if (scriptText.split('\n').includes(HEREDOC_END))
+    throw new Error(`sidekiqctl.sh must not contain a line ${HEREDOC_END}`);
+  const scriptLines = scriptText.replace(/\n$/, '').split('\n');
+  return {
+    schemaVersion: '2.2',
+    description: DESCRIPTIONS[action],
+    parameters: {
+      drainTimeout: {
+        type: 'String',
+        description: 'Seconds to wait for the jobs in flight to finish before giving up (nothing is killed).',
+        default: '3600',
+        allowedPattern: '^[1-9][0-9]{0,5}$',
+      },
+      executionTimeout: {
+        type: 'String',
+        description: `Seconds before SSM stops the command (at most ${MAX_EXECUTION_TIMEOUT}); must exceed drainTimeout.`,
+        default: String(DEFAULT_EXECUTION_TIMEOUT),
+        allowedPattern: '^([1-9][0-9]{0,4}|1[0-6][0-9]{4}|17[0-1][0-9]{3}|172[0-7][0-9]{2}|172800)$',
+      },
+    },
+    mainSteps: [
+      {
+        action: 'aws:runShellScript',
+        name: SIDEKIQCTL_STEP_NAME,
+        precondition: { StringEquals: ['platformType', 'Linux'] },
+        inputs: {
+          timeoutSeconds: '{{executionTimeout}}',
+          runCommand: [
+            'set -eu',
+            'dir=$(mktemp -d)',
+            `cat > "$dir/sidekiqctl.sh" <<'${HEREDOC_END}'`,
+            ...scriptLines,
+            HEREDOC_END,
+            'status=0',
+            `sh "$dir/sidekiqctl.sh" ${ARGUMENTS[action]} || status=$?`,
+            'rm -rf "$dir"',
+            'exit "$status"',
+          ],
+        },
+      },
+    ],
+  };
+}
+
+/** The shell text SSM would run for a document, parameters substituted (used by tests and the local executor). */
+export function renderRunCommand(doc: SsmCommandDocument, parameters: Record<string, string>): string {
+  const values = Object.fromEntries(
+    Object.entries(doc.parameters).map(([name, p]) => [name, parameters[name] ?? p.default]),
+  );
+  for (const [name, value] of Object.entries(values)) {
+    const pattern = doc.parameters[name]?.allowedPattern;
+    if (pattern && !new RegExp(pattern).test(value))
+      throw new Error(`parameter ${name} does not match ${pattern}`);
+  }
+  const step = doc.mainSteps[0];
+  if (!step) throw new Error('document has no step');
+  return step.inputs.runCommand.join('\n').replace(/\{\{\s*(\w+)\s*\}\}/g, (_m, name: string) => {
+    const v = values[name];
+    if (v === undefined) throw new Error(`document uses unknown parameter {{${name}}}`);
+    return v;
+  });
+}
