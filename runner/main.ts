@@ -1,9 +1,138 @@
-// The Fargate runner's entry point. Filled in by the runner issue.
-import { loadRunnerSettings } from './settings';
-import { parseRunRequest } from './request';
+/**
+ * The Fargate runner's entry point (bundled to dist/runner/main.js).
+ *
+ *   settings (env) → run request (RUN_REQUEST JSON) → AWS clients for the request's region →
+ *   runDrain(Elastic Beanstalk targets, SSM executor, Slack reporter) → exit code.
+ *
+ * Exit codes: 0 every instance done · 2 some still busy at the drain timeout · 1 failure or
+ * interruption · 64 bad request or settings. SIGTERM (Fargate stopping the task) aborts the drain:
+ * the thread is told which SSM commands keep running, then the process exits.
+ *
+ * `main(env, options)` is callable in-process so tests can pass mocked clients and a clock.
+ */
+import { LogLevel as SlackLogLevel, WebClient } from '@slack/web-api';
+import { createAwsClients, type RunnerAwsClients } from './aws-clients';
+import type { Clock } from './clock';
+import { SettingsError } from './env-settings';
+import { describeError, jsonLogger, type Logger } from './log';
+import { EXIT_BAD_REQUEST, EXIT_FAILURE } from './outcome';
+import { parseRunRequest, RunRequestError, type RunRequest } from './request';
+import { runDrain } from './run';
+import { documentFor, loadRunnerSettings, type RunnerSettings } from './settings';
+import { SlackReporter } from './slack-reporter';
+import { SsmExecutor } from './ssm-executor';
+import { ElasticBeanstalkTargets } from './targets';
 
-const settings = loadRunnerSettings();
-const request = parseRunRequest(settings.RUN_REQUEST);
-console.error(
-  `snowwhite runner: ${request.action} ${request.envPattern} ${request.application} ${request.region}`,
-);
+export interface MainOptions {
+  /** Mocked clients in tests; otherwise built for the request's region. */
+  clients?: RunnerAwsClients;
+  signal?: AbortSignal;
+  clock?: Clock;
+  log?: Logger;
+  /** Waits between retries of a failed Slack call (tests shorten them). */
+  slackRetryDelaysMs?: number[];
+  /** Overrides the adaptive poll interval (tests). */
+  pollDelay?: (elapsedMs: number, throttledStreak: number) => number;
+}
+
+export async function main(env: NodeJS.ProcessEnv = process.env, options: MainOptions = {}): Promise<number> {
+  const log = options.log ?? jsonLogger({ program: 'snowwhite-runner' });
+  let settings: RunnerSettings;
+  try {
+    settings = loadRunnerSettings(env);
+  } catch (err) {
+    if (!(err instanceof SettingsError)) throw err;
+    log('error', 'invalid settings', { problems: err.problems });
+    return EXIT_BAD_REQUEST;
+  }
+  const slack = new WebClient(settings.SLACK_BOT_TOKEN, {
+    slackApiUrl: settings.SLACK_API_URL,
+    // WebClient retries network errors and honours 429 Retry-After; SlackReporter retries the rest.
+    retryConfig: { retries: 2, factor: 2, minTimeout: 500, maxTimeout: 5_000 },
+    logLevel: SlackLogLevel.ERROR,
+  });
+
+  let request: RunRequest;
+  try {
+    request = parseRunRequest(settings.RUN_REQUEST);
+  } catch (err) {
+    if (!(err instanceof RunRequestError)) throw err;
+    log('error', 'invalid run request', { problems: err.problems });
+    await tellRejected(slack, settings, err.problems, log);
+    return EXIT_BAD_REQUEST;
+  }
+
+  const runLog: Logger = (level, message, fields) => log(level, message, { runId: request.runId, ...fields });
+  runLog('info', 'run starting', {
+    action: request.action,
+    envPattern: request.envPattern,
+    application: request.application,
+    region: request.region,
+    requestedBy: request.requestedBy.iamUserName,
+  });
+  const clients = options.clients ?? createAwsClients(request.region);
+  try {
+    const result = await runDrain({
+      request,
+      targets: new ElasticBeanstalkTargets(clients.elasticBeanstalk, clients.ssm),
+      executor: new SsmExecutor(clients.ssm, {
+        documentName: (action) => documentFor(settings, action),
+        log: runLog,
+        ...(options.clock ? { clock: options.clock } : {}),
+        ...(options.pollDelay ? { pollDelay: options.pollDelay } : {}),
+      }),
+      reporter: new SlackReporter({
+        client: slack,
+        request,
+        ...(settings.SLACK_NOTIFY_CHANNEL ? { notifyChannel: settings.SLACK_NOTIFY_CHANNEL } : {}),
+        minUpdateIntervalMs: settings.PROGRESS_UPDATE_SECONDS * 1000,
+        log: runLog,
+        ...(options.clock ? { clock: options.clock } : {}),
+        ...(options.slackRetryDelaysMs ? { retryDelaysMs: options.slackRetryDelaysMs } : {}),
+      }),
+      log: runLog,
+      ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    return result.exitCode;
+  } finally {
+    if (!options.clients) {
+      clients.ssm.destroy();
+      clients.elasticBeanstalk.destroy();
+    }
+  }
+}
+
+/** A malformed request has no trustworthy thread; the notification channel still hears of it. */
+async function tellRejected(
+  slack: WebClient,
+  settings: RunnerSettings,
+  problems: string[],
+  log: Logger,
+): Promise<void> {
+  if (!settings.SLACK_NOTIFY_CHANNEL) return;
+  try {
+    await slack.chat.postMessage({
+      channel: settings.SLACK_NOTIFY_CHANNEL,
+      text: `:x: The Snow White runner refused a malformed run request; nothing was done.\n${problems.map((p) => `• ${p}`).join('\n')}`,
+    });
+  } catch (err) {
+    log('error', 'could not tell Slack about the rejected request', { error: describeError(err) });
+  }
+}
+
+if (require.main === module) {
+  const controller = new AbortController();
+  for (const sig of ['SIGTERM', 'SIGINT'] as const)
+    process.once(sig, () => {
+      process.stderr.write(`${JSON.stringify({ level: 'warn', message: `${sig} received: stopping` })}\n`);
+      controller.abort();
+    });
+  main(process.env, { signal: controller.signal }).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`${JSON.stringify({ level: 'error', message: describeError(err) })}\n`);
+      process.exit(EXIT_FAILURE);
+    },
+  );
+}

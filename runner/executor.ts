@@ -1,0 +1,38 @@
+import type { InstanceOutcome, Target } from './outcome';
+import type { Action } from './request';
+
+/**
+ * The seam between "what to run where" and "how it gets there". SSM Run Command is one
+ * implementation (ssm-executor.ts); the command line adds one that runs ssm/sidekiqctl.sh on
+ * this host. runDrain only ever sees this interface.
+ */
+
+export interface ExecutionRequest {
+  runId: string;
+  action: Action;
+  targets: readonly Target[];
+  drainTimeoutSeconds: number;
+  executionTimeoutSeconds: number;
+  /** Clock time (ms) after which the executor stops waiting; unfinished targets are runDrain's to report. */
+  deadline: number;
+}
+
+export interface ExecutionListener {
+  /** A unit of work was handed over (SSM: a command id), so an interruption can say what keeps running. */
+  dispatched(handle: string, instanceIds: readonly string[]): void;
+  /** The script started on an instance. */
+  running(instanceId: string): void;
+  /** An instance finished, one way or another; called once per target at most. */
+  finished(outcome: InstanceOutcome): void;
+  /** One polling round is over (a good moment to refresh progress). */
+  cycle?(): void;
+}
+
+export interface InstanceExecutor {
+  /**
+   * Runs `request.action` on every target and reports through `listener` as results come in.
+   * Resolves when every target has finished, the deadline passed, or `signal` aborted — whichever
+   * comes first. Rejects only when nothing could be started or polling hit a non-retryable AWS error.
+   */
+  execute(request: ExecutionRequest, listener: ExecutionListener, signal: AbortSignal): Promise<void>;
+}

@@ -1,0 +1,199 @@
+import { z } from 'zod';
+import type { Action } from './request';
+
+/**
+ * Pure: what happened on one instance, from what SSM (or a local run) says about the script
+ * run there — status, exit code and the JSON object sidekiqctl.sh prints as stdout's last line —
+ * and the run's exit code from all instances' outcomes.
+ */
+
+export const OUTCOME_KINDS = [
+  'drained',
+  'busy_at_deadline',
+  'no_sidekiq',
+  'unreachable',
+  'failed',
+  'timed_out',
+] as const;
+export type OutcomeKind = (typeof OUTCOME_KINDS)[number];
+
+export interface Target {
+  instanceId: string;
+  /** The Elastic Beanstalk environment (or any group name) the instance belongs to. */
+  environment: string;
+}
+
+export interface InstanceOutcome extends Target {
+  kind: OutcomeKind;
+  /** One line a person can act on. */
+  reason: string;
+  exitCode?: number;
+  /** Jobs still running when the script gave up (sum over Sidekiq processes). */
+  busyJobs?: number;
+  processes?: number;
+  elapsedSeconds?: number;
+}
+
+/** sidekiqctl.sh's last stdout line. Lenient: fields the runner does not use may change freely. */
+export const scriptReportSchema = z.object({
+  action: z.string().optional(),
+  result: z.string().optional(),
+  elapsed_seconds: z.number().optional(),
+  error: z.string().optional(),
+  message: z.string().optional(),
+  processes: z
+    .array(
+      z.object({
+        pid: z.number().optional(),
+        busy: z.number().optional(),
+        concurrency: z.number().optional(),
+        quiet: z.boolean().optional(),
+      }),
+    )
+    .optional(),
+});
+export type ScriptReport = z.infer<typeof scriptReportSchema>;
+
+/** The last line of `stdout` that is a JSON object matching the script's report, if any. */
+export function parseScriptReport(stdout: string | undefined): ScriptReport | undefined {
+  if (!stdout) return undefined;
+  const lines = stdout.split('\n').map((l) => l.trim());
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const line = lines[i]!;
+    if (!line.startsWith('{')) continue;
+    try {
+      const parsed = scriptReportSchema.safeParse(JSON.parse(line));
+      return parsed.success ? parsed.data : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+/** SSM invocation statuses after which nothing more will happen on the instance. */
+const TERMINAL_STATUSES = new Set(['Success', 'Failed', 'TimedOut', 'Cancelled']);
+const TERMINAL_DETAILS = new Set([
+  'Success',
+  'Failed',
+  'Cancelled',
+  'Undeliverable',
+  'Terminated',
+  'DeliveryTimedOut',
+  'ExecutionTimedOut',
+  'InvalidPlatform',
+  'AccessDenied',
+]);
+
+export function isTerminalStatus(status: string | undefined, details?: string): boolean {
+  return TERMINAL_STATUSES.has(status ?? '') || TERMINAL_DETAILS.has(details ?? '');
+}
+
+/** What an executor knows about one finished script run. */
+export interface FinishedRun {
+  /** SSM invocation Status (Success, Failed, TimedOut, Cancelled), or 'Success'/'Failed' locally. */
+  status: string;
+  /** SSM StatusDetails (Undeliverable, DeliveryTimedOut, ExecutionTimedOut, …). */
+  statusDetails?: string;
+  /** The script's exit code; SSM reports -1 when it never ran. */
+  exitCode?: number;
+  stdout?: string;
+  stderr?: string;
+}
+
+export function outcomeOf(target: Target, run: FinishedRun): InstanceOutcome {
+  const report = parseScriptReport(run.stdout);
+  const busyJobs = report?.processes?.reduce((n, p) => n + (p.busy ?? 0), 0);
+  const facts = {
+    ...target,
+    ...(run.exitCode !== undefined && run.exitCode >= 0 ? { exitCode: run.exitCode } : {}),
+    ...(busyJobs !== undefined ? { busyJobs } : {}),
+    ...(report?.processes ? { processes: report.processes.length } : {}),
+    ...(report?.elapsed_seconds !== undefined ? { elapsedSeconds: report.elapsed_seconds } : {}),
+  };
+  const details = run.statusDetails;
+
+  // Never ran: the instance could not be reached, whatever the exit code field says.
+  if (details === 'Undeliverable')
+    return { ...facts, kind: 'unreachable', reason: 'SSM could not deliver the command (agent offline?)' };
+  if (details === 'Terminated')
+    return { ...facts, kind: 'unreachable', reason: 'the instance was terminated' };
+  if (details === 'DeliveryTimedOut')
+    return { ...facts, kind: 'unreachable', reason: 'SSM could not deliver the command in time' };
+  if (details === 'ExecutionTimedOut' || run.status === 'TimedOut')
+    return {
+      ...facts,
+      kind: 'timed_out',
+      reason: 'SSM stopped the script at the execution timeout (the drain was not finished)',
+    };
+  if (run.status === 'Cancelled' || details === 'Cancelled')
+    return { ...facts, kind: 'failed', reason: 'the command was cancelled' };
+  if (details === 'InvalidPlatform')
+    return { ...facts, kind: 'failed', reason: 'not a Linux instance (the document runs a shell script)' };
+  if (details === 'AccessDenied')
+    return {
+      ...facts,
+      kind: 'failed',
+      reason: 'SSM refused to run the command on this instance (AccessDenied)',
+    };
+
+  switch (run.status === 'Success' ? 0 : run.exitCode) {
+    case 0:
+      return { ...facts, kind: 'drained', reason: report?.result ?? 'done' };
+    case 2:
+      return {
+        ...facts,
+        kind: 'busy_at_deadline',
+        reason:
+          busyJobs !== undefined
+            ? `${busyJobs} job${busyJobs === 1 ? '' : 's'} still running at the drain timeout (nothing was killed)`
+            : 'jobs still running at the drain timeout (nothing was killed)',
+      };
+    case 3:
+      return { ...facts, kind: 'no_sidekiq', reason: 'no Sidekiq process found' };
+    default:
+      return { ...facts, kind: 'failed', reason: failureReason(run, report) };
+  }
+}
+
+function failureReason(run: FinishedRun, report: ScriptReport | undefined): string {
+  const said = report?.error ?? report?.message;
+  if (said) return said;
+  const lastErr = run.stderr
+    ?.split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .pop();
+  const code = run.exitCode !== undefined && run.exitCode >= 0 ? `exit code ${run.exitCode}` : run.status;
+  return lastErr ? `${code}: ${lastErr.slice(0, 200)}` : code;
+}
+
+/** Outcome for a target that never produced a final status before the runner's deadline. */
+export const noResultOutcome = (target: Target, reason: string): InstanceOutcome => ({
+  ...target,
+  kind: 'timed_out',
+  reason,
+});
+
+/**
+ * The runner's exit code: 0 every instance done, 2 some still busy at the deadline (and nothing
+ * worse), 1 any failure. "No Sidekiq" counts as done when draining or reporting (nothing to drain)
+ * but as a failure for wake (nothing was woken).
+ */
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_BUSY = 2;
+export const EXIT_BAD_REQUEST = 64;
+
+export function exitCodeFor(action: Action, outcomes: readonly InstanceOutcome[]): number {
+  if (outcomes.length === 0) return EXIT_FAILURE;
+  const failed = outcomes.some(
+    (o) =>
+      o.kind === 'failed' ||
+      o.kind === 'unreachable' ||
+      o.kind === 'timed_out' ||
+      (o.kind === 'no_sidekiq' && action === 'wake'),
+  );
+  if (failed) return EXIT_FAILURE;
+  return outcomes.some((o) => o.kind === 'busy_at_deadline') ? EXIT_BUSY : EXIT_OK;
+}

@@ -1,0 +1,71 @@
+import type { InstanceOutcome } from './outcome';
+import type { RunRequest } from './request';
+
+/**
+ * Where a run tells people what it does. Slack here (slack-reporter.ts); the command line adds a
+ * console one. Implementations must never throw or block the drain for long: a reporting failure
+ * is logged, never a reason to stop waiting for the instances.
+ */
+
+export interface PlannedEnvironment {
+  name: string;
+  /** Instances the command is sent to. */
+  reachable: number;
+  /** Instances that cannot run it (not registered with SSM, agent offline). */
+  unreachable: number;
+}
+
+export interface RunPlan {
+  request: RunRequest;
+  environments: PlannedEnvironment[];
+}
+
+export interface EnvironmentProgress {
+  name: string;
+  total: number;
+  /** Instances with a final outcome (including unreachable ones). */
+  done: number;
+  running: number;
+}
+
+export interface ProgressSnapshot {
+  request: RunRequest;
+  elapsedMs: number;
+  environments: EnvironmentProgress[];
+}
+
+export interface RunSummary {
+  request: RunRequest;
+  exitCode: number;
+  elapsedMs: number;
+  outcomes: InstanceOutcome[];
+  /** Every SSM command (or other executor handle) the run started. */
+  commandIds: string[];
+  /** A run-level failure (AWS error, nothing could be started): shown instead of / above outcomes. */
+  error?: string;
+  /** Set when no environment matched: the live environments of the application, to spot a typo. */
+  noMatch?: { otherEnvironments: string[] };
+}
+
+export interface Interruption {
+  request: RunRequest;
+  commandIds: string[];
+  snapshot: ProgressSnapshot;
+}
+
+export interface Reporter {
+  started(plan: RunPlan): Promise<void>;
+  /** Called often; implementations rate-limit. Not awaited by the drain. */
+  progress(snapshot: ProgressSnapshot): void;
+  finished(summary: RunSummary): Promise<void>;
+  /** The runner is being stopped (SIGTERM) while commands may still run on the instances. */
+  interrupted(interruption: Interruption): Promise<void>;
+}
+
+/** A reporter that tells no one (tests, and runs whose only audience is the exit code). */
+export const nullReporter: Reporter = {
+  started: async () => undefined,
+  progress: () => undefined,
+  finished: async () => undefined,
+  interrupted: async () => undefined,
+};

@@ -1,0 +1,214 @@
+import { systemClock, type Clock } from './clock';
+import type { InstanceExecutor } from './executor';
+import { describeError, silentLogger, type Logger } from './log';
+import { EXIT_FAILURE, exitCodeFor, type InstanceOutcome, type Target } from './outcome';
+import type { ProgressSnapshot, Reporter, RunSummary } from './reporter';
+import type { RunRequest } from './request';
+import type { TargetSource } from './targets';
+
+/**
+ * The drain, independent of how instances are found (TargetSource), reached (InstanceExecutor)
+ * or told about (Reporter): resolve targets → report the plan → execute → collect one outcome per
+ * instance → summary and exit code. The Fargate runner wires SSM and Slack into it; the command
+ * line wires a local executor and a console reporter.
+ *
+ * Exit codes: 0 every instance done · 2 some still busy at the drain timeout · 1 any failure
+ * (including no matching environment, an AWS error, an interruption).
+ */
+
+export interface RunDrainOptions {
+  request: RunRequest;
+  targets: TargetSource;
+  executor: InstanceExecutor;
+  reporter: Reporter;
+  clock?: Clock;
+  /** Aborted on SIGTERM: stop waiting, tell people what keeps running, return. */
+  signal?: AbortSignal;
+  log?: Logger;
+  /**
+   * Seconds beyond the execution timeout before the runner stops waiting: covers delivery
+   * (SendCommand's TimeoutSeconds, 600 by default) and status propagation.
+   */
+  deadlineMarginSeconds?: number;
+}
+
+export interface RunResult {
+  exitCode: number;
+  outcomes: InstanceOutcome[];
+  commandIds: string[];
+  interrupted: boolean;
+  error?: string;
+}
+
+export const DEFAULT_DEADLINE_MARGIN_SECONDS = 720;
+
+/** Pure: when the runner gives up waiting, derived from the execution timeout SSM enforces. */
+export const deadlineFor = (
+  startedAt: number,
+  executionTimeoutSeconds: number,
+  marginSeconds = DEFAULT_DEADLINE_MARGIN_SECONDS,
+): number => startedAt + (executionTimeoutSeconds + marginSeconds) * 1000;
+
+export async function runDrain(opts: RunDrainOptions): Promise<RunResult> {
+  const { request, reporter } = opts;
+  const clock = opts.clock ?? systemClock;
+  const log = opts.log ?? silentLogger;
+  const signal = opts.signal ?? new AbortController().signal;
+  const startedAt = clock.now();
+  const commandIds: string[] = [];
+  const outcomes = new Map<string, InstanceOutcome>();
+  const running = new Set<string>();
+  let planned: Array<{ name: string; targets: Target[] }> = [];
+
+  const snapshot = (): ProgressSnapshot => ({
+    request,
+    elapsedMs: clock.now() - startedAt,
+    environments: planned.map((e) => ({
+      name: e.name,
+      total: e.targets.length,
+      done: e.targets.filter((t) => outcomes.has(t.instanceId)).length,
+      running: e.targets.filter((t) => running.has(t.instanceId) && !outcomes.has(t.instanceId)).length,
+    })),
+  });
+  const finish = async (
+    extra: Pick<RunSummary, 'error' | 'noMatch'> & { exitCode?: number },
+  ): Promise<RunResult> => {
+    const list = [...outcomes.values()];
+    const exitCode = extra.exitCode ?? (extra.error ? EXIT_FAILURE : exitCodeFor(request.action, list));
+    const summary: RunSummary = {
+      request,
+      exitCode,
+      elapsedMs: clock.now() - startedAt,
+      outcomes: list,
+      commandIds,
+      ...(extra.error ? { error: extra.error } : {}),
+      ...(extra.noMatch ? { noMatch: extra.noMatch } : {}),
+    };
+    log(exitCode === 0 ? 'info' : 'warn', 'run finished', {
+      exitCode,
+      error: extra.error,
+      counts: countByKind(list),
+      commandIds,
+    });
+    await safely(log, 'finished', () => reporter.finished(summary));
+    return {
+      exitCode,
+      outcomes: list,
+      commandIds,
+      interrupted: false,
+      ...(extra.error ? { error: extra.error } : {}),
+    };
+  };
+  const interrupted = async (): Promise<RunResult> => {
+    log('warn', 'interrupted; SSM commands keep running', { commandIds });
+    await safely(log, 'interrupted', () =>
+      reporter.interrupted({ request, commandIds, snapshot: snapshot() }),
+    );
+    return { exitCode: EXIT_FAILURE, outcomes: [...outcomes.values()], commandIds, interrupted: true };
+  };
+
+  let plan;
+  try {
+    plan = await opts.targets.resolve({ application: request.application, envPattern: request.envPattern });
+  } catch (err) {
+    if (signal.aborted) return interrupted();
+    return finish({ error: `could not list the targets: ${describeError(err)}` });
+  }
+  if (signal.aborted) return interrupted();
+  if (plan.environments.length === 0)
+    return finish({ noMatch: { otherEnvironments: plan.otherEnvironments } });
+
+  planned = plan.environments.map((e) => ({ name: e.name, targets: [...e.reachable, ...e.unreachable] }));
+  for (const e of plan.environments)
+    for (const u of e.unreachable) outcomes.set(u.instanceId, { ...u, kind: 'unreachable' });
+  const reachable = plan.environments.flatMap((e) => e.reachable);
+  log('info', 'targets resolved', {
+    environments: plan.environments.map((e) => e.name),
+    reachable: reachable.length,
+    unreachable: outcomes.size,
+  });
+  await safely(log, 'started', () =>
+    reporter.started({
+      request,
+      environments: plan.environments.map((e) => ({
+        name: e.name,
+        reachable: e.reachable.length,
+        unreachable: e.unreachable.length,
+      })),
+    }),
+  );
+
+  let error: string | undefined;
+  if (reachable.length > 0) {
+    const progress = () => safelySync(log, () => reporter.progress(snapshot()));
+    try {
+      await opts.executor.execute(
+        {
+          runId: request.runId,
+          action: request.action,
+          targets: reachable,
+          drainTimeoutSeconds: request.drainTimeoutSeconds,
+          executionTimeoutSeconds: request.executionTimeoutSeconds,
+          deadline: deadlineFor(startedAt, request.executionTimeoutSeconds, opts.deadlineMarginSeconds),
+        },
+        {
+          dispatched: (handle, instanceIds) => {
+            commandIds.push(handle);
+            log('info', 'command sent', { commandId: handle, instances: instanceIds.length });
+          },
+          running: (instanceId) => {
+            running.add(instanceId);
+            progress();
+          },
+          finished: (outcome) => {
+            if (outcomes.has(outcome.instanceId)) return;
+            outcomes.set(outcome.instanceId, outcome);
+            log('info', 'instance finished', { ...outcome });
+            progress();
+          },
+          cycle: progress,
+        },
+        signal,
+      );
+    } catch (err) {
+      error = describeError(err);
+      log('error', 'executor failed', { error });
+    }
+  }
+  if (signal.aborted) return interrupted();
+
+  for (const t of reachable) {
+    if (outcomes.has(t.instanceId)) continue;
+    outcomes.set(t.instanceId, {
+      ...t,
+      kind: error ? 'failed' : 'timed_out',
+      reason: error
+        ? 'unknown: the runner stopped following the command (see the error above)'
+        : "no final status before the runner's deadline (execution timeout + delivery time)",
+    });
+  }
+  return finish(error ? { error } : {});
+}
+
+function countByKind(outcomes: readonly InstanceOutcome[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const o of outcomes) counts[o.kind] = (counts[o.kind] ?? 0) + 1;
+  return counts;
+}
+
+/** Reporters promise not to throw; this keeps a broken one from failing the drain anyway. */
+async function safely(log: Logger, what: string, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    log('error', `reporter ${what} failed`, { error: describeError(err) });
+  }
+}
+
+function safelySync(log: Logger, fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    log('error', 'reporter progress failed', { error: describeError(err) });
+  }
+}
