@@ -100,8 +100,8 @@ function countsLine(action: Action, outcomes: readonly InstanceOutcome[]): strin
 
 function instanceLine(action: Action, o: InstanceOutcome): string {
   const detail =
-    o.kind === 'drained' && action === 'status' && o.processes !== undefined
-      ? `${o.processes} process${o.processes === 1 ? '' : 'es'}, ${o.busyJobs ?? 0} busy`
+    o.kind === 'drained' && o.processes !== undefined
+      ? `${o.processes} process${o.processes === 1 ? '' : 'es'}, ${o.busyJobs ?? 0} busy${o.elapsedSeconds !== undefined ? `, ${formatDuration(o.elapsedSeconds * 1000)}` : ''}`
       : o.reason;
   return `${KIND_ICON[o.kind]} \`${o.instanceId}\` ${kindLabel(action, o.kind)} — ${detail}`;
 }

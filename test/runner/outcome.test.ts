@@ -1,0 +1,71 @@
+import { exitCodeFor, outcomeOf, parseScriptReport, type InstanceOutcome } from '../../runner/outcome';
+
+const t = { instanceId: 'i-1', environment: 'workers' };
+const json = (busy: number) =>
+  JSON.stringify({
+    action: 'quiet',
+    result: 'x',
+    elapsed_seconds: 4.5,
+    processes: [
+      { pid: 1, busy },
+      { pid: 2, busy: 1 },
+    ],
+  });
+
+describe('outcomeOf', () => {
+  it.each([
+    [{ status: 'Success', exitCode: 0, stdout: json(0) }, 'drained'],
+    [{ status: 'Failed', statusDetails: 'Failed', exitCode: 2, stdout: json(2) }, 'busy_at_deadline'],
+    [{ status: 'Failed', statusDetails: 'Failed', exitCode: 3 }, 'no_sidekiq'],
+    [{ status: 'Failed', statusDetails: 'Failed', exitCode: 1 }, 'failed'],
+    [{ status: 'Failed', statusDetails: 'Failed', exitCode: 64 }, 'failed'],
+    [{ status: 'TimedOut', statusDetails: 'ExecutionTimedOut', exitCode: -1 }, 'timed_out'],
+    [{ status: 'TimedOut', statusDetails: 'DeliveryTimedOut', exitCode: -1 }, 'unreachable'],
+    [{ status: 'Failed', statusDetails: 'Undeliverable', exitCode: -1 }, 'unreachable'],
+    [{ status: 'Failed', statusDetails: 'Terminated', exitCode: -1 }, 'unreachable'],
+    [{ status: 'Cancelled', statusDetails: 'Cancelled', exitCode: -1 }, 'failed'],
+  ])('%j → %s', (run, kind) => {
+    expect(outcomeOf(t, run).kind).toBe(kind);
+  });
+
+  it('counts the jobs still running from the script JSON', () => {
+    const o = outcomeOf(t, { status: 'Failed', exitCode: 2, stdout: `progress\n${json(4)}\n` });
+    expect(o).toMatchObject({ busyJobs: 5, processes: 2, elapsedSeconds: 4.5, exitCode: 2 });
+    expect(o.reason).toBe('5 jobs still running at the drain timeout (nothing was killed)');
+  });
+
+  it('explains a failure with the script error, else the last stderr line, else the exit code', () => {
+    expect(outcomeOf(t, { status: 'Failed', exitCode: 1, stdout: '{"error":"no permission"}' }).reason).toBe(
+      'no permission',
+    );
+    expect(outcomeOf(t, { status: 'Failed', exitCode: 1, stderr: 'a\nsh: boom\n' }).reason).toBe(
+      'exit code 1: sh: boom',
+    );
+    expect(outcomeOf(t, { status: 'Failed', exitCode: 1 }).reason).toBe('exit code 1');
+  });
+});
+
+describe('parseScriptReport', () => {
+  it('takes the last JSON line and ignores anything else', () => {
+    expect(parseScriptReport('{"result":"a"}\nnoise\n{"result":"b"}\n\n')?.result).toBe('b');
+    expect(parseScriptReport('no json here')).toBeUndefined();
+    expect(parseScriptReport('{"result": "cut')).toBeUndefined();
+    expect(parseScriptReport('{"processes":"not a list"}')).toBeUndefined();
+  });
+});
+
+describe('exitCodeFor', () => {
+  const o = (kind: InstanceOutcome['kind']): InstanceOutcome => ({ ...t, kind, reason: '' });
+  it('is 0 when all are done, 2 with some still busy, 1 on any failure or nothing at all', () => {
+    expect(exitCodeFor('quiet', [o('drained'), o('no_sidekiq')])).toBe(0);
+    expect(exitCodeFor('quiet', [o('drained'), o('busy_at_deadline')])).toBe(2);
+    expect(exitCodeFor('quiet', [o('busy_at_deadline'), o('unreachable')])).toBe(1);
+    expect(exitCodeFor('quiet', [o('timed_out')])).toBe(1);
+    expect(exitCodeFor('quiet', [o('failed')])).toBe(1);
+    expect(exitCodeFor('quiet', [])).toBe(1);
+  });
+  it('treats "no Sidekiq" as a failure only when waking', () => {
+    expect(exitCodeFor('wake', [o('no_sidekiq')])).toBe(1);
+    expect(exitCodeFor('status', [o('no_sidekiq')])).toBe(0);
+  });
+});

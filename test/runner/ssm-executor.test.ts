@@ -1,0 +1,237 @@
+import {
+  GetCommandInvocationCommand,
+  ListCommandInvocationsCommand,
+  SendCommandCommand,
+} from '@aws-sdk/client-ssm';
+import type { ExecutionListener, ExecutionRequest } from '../../runner/executor';
+import type { InstanceOutcome, Target } from '../../runner/outcome';
+import { pollDelayMs } from '../../runner/poll-interval';
+import { splitPluginOutput, SsmExecutor } from '../../runner/ssm-executor';
+import { awsError, mockSsmFleet, throttlingError } from './support/mock-ssm';
+import { SCRIPTS, SsmFleet, type InstanceScript } from './support/ssm-fleet';
+import { VirtualClock } from './support/virtual-clock';
+
+const targets = (n: number, environment = 'workers-a'): Target[] =>
+  Array.from({ length: n }, (_, i) => ({ instanceId: `i-${String(i).padStart(5, '0')}`, environment }));
+
+function setup(scriptFor: (id: string) => InstanceScript, pageSize = 50) {
+  const clock = new VirtualClock();
+  const fleet = new SsmFleet(clock, scriptFor, pageSize);
+  const { client, mock } = mockSsmFleet(fleet);
+  const executor = new SsmExecutor(client, {
+    documentName: (a) => `SnowWhite-${a}`,
+    clock,
+    concurrency: 4,
+  });
+  const events: string[] = [];
+  const outcomes = new Map<string, InstanceOutcome>();
+  const commandIds: string[] = [];
+  const listener: ExecutionListener = {
+    dispatched: (id, ids) => {
+      commandIds.push(id);
+      events.push(`dispatched ${id} ${ids.length}`);
+    },
+    running: (id) => events.push(`running ${id}`),
+    finished: (o) => {
+      expect(outcomes.has(o.instanceId)).toBe(false);
+      outcomes.set(o.instanceId, o);
+      events.push(`finished ${o.instanceId} ${o.kind}`);
+    },
+  };
+  const request = (ts: Target[], deadlineMs = 3 * 3600_000): ExecutionRequest => ({
+    runId: 'run-1',
+    action: 'quiet',
+    targets: ts,
+    drainTimeoutSeconds: 3600,
+    executionTimeoutSeconds: 7200,
+    deadline: clock.now() + deadlineMs,
+  });
+  return { clock, fleet, mock, executor, events, outcomes, commandIds, listener, request };
+}
+
+const never = new AbortController().signal;
+
+describe('SsmExecutor', () => {
+  it('follows an instance from pending to in progress to success, with the script JSON', async () => {
+    const s = setup(() => ({ ...SCRIPTS.drained(20_000), deliverAfterMs: 3_000 }));
+    await s.executor.execute(s.request(targets(1)), s.listener, never);
+    expect(s.events).toEqual(['dispatched cmd-0001 1', 'running i-00000', 'finished i-00000 drained']);
+    expect(s.outcomes.get('i-00000')).toMatchObject({
+      kind: 'drained',
+      exitCode: 0,
+      busyJobs: 0,
+      processes: 1,
+    });
+    const send = s.mock.commandCalls(SendCommandCommand)[0]!.args[0].input;
+    expect(send).toMatchObject({
+      DocumentName: 'SnowWhite-quiet',
+      InstanceIds: ['i-00000'],
+      Parameters: { drainTimeout: ['3600'], executionTimeout: ['7200'] },
+      MaxConcurrency: '100%',
+      MaxErrors: '100%',
+    });
+    // The JSON came with the listing: no per-instance GetCommandInvocation.
+    expect(s.mock).toHaveReceivedCommandTimes(GetCommandInvocationCommand, 0);
+  });
+
+  it('classifies mixed outcomes: 0, 2, 3, failure, execution timeout, undeliverable', async () => {
+    const byId: Record<string, InstanceScript> = {
+      'i-00000': SCRIPTS.drained(),
+      'i-00001': SCRIPTS.busy(3),
+      'i-00002': SCRIPTS.noSidekiq(),
+      'i-00003': SCRIPTS.failed('could not signal 4242'),
+      'i-00004': SCRIPTS.executionTimedOut(),
+      'i-00005': SCRIPTS.undeliverable(),
+    };
+    const s = setup((id) => byId[id]!);
+    await s.executor.execute(s.request(targets(6)), s.listener, never);
+    const kinds = Object.fromEntries([...s.outcomes].map(([id, o]) => [id, o.kind]));
+    expect(kinds).toEqual({
+      'i-00000': 'drained',
+      'i-00001': 'busy_at_deadline',
+      'i-00002': 'no_sidekiq',
+      'i-00003': 'failed',
+      'i-00004': 'timed_out',
+      'i-00005': 'unreachable',
+    });
+    expect(s.outcomes.get('i-00001')).toMatchObject({ busyJobs: 3, exitCode: 2 });
+    expect(s.outcomes.get('i-00001')!.reason).toContain('3 jobs still running');
+    expect(s.outcomes.get('i-00003')!.reason).toBe('could not signal 4242');
+  });
+
+  it('sends 120 instances in batches of at most 50 and polls at most one page per 50 per round', async () => {
+    const s = setup(() => SCRIPTS.drained(60_000));
+    let listsThisRound = 0;
+    let maxListsPerRound = 0;
+    s.mock.on(ListCommandInvocationsCommand).callsFake(async (input) => {
+      listsThisRound += 1;
+      return s.fleet.listCommandInvocations(input);
+    });
+    s.listener.cycle = () => {
+      maxListsPerRound = Math.max(maxListsPerRound, listsThisRound);
+      listsThisRound = 0;
+    };
+    await s.executor.execute(s.request(targets(120)), s.listener, never);
+    const batches = s.mock.commandCalls(SendCommandCommand).map((c) => c.args[0].input.InstanceIds!.length);
+    expect(batches).toEqual([50, 50, 20]);
+    const sentIds = s.mock.commandCalls(SendCommandCommand).flatMap((c) => c.args[0].input.InstanceIds!);
+    expect(new Set(sentIds).size).toBe(120);
+    expect(s.outcomes.size).toBe(120);
+    expect(maxListsPerRound).toBe(3);
+  });
+
+  it('follows every page of ListCommandInvocations', async () => {
+    const s = setup(() => SCRIPTS.drained(), 7);
+    await s.executor.execute(s.request(targets(20)), s.listener, never);
+    expect(s.outcomes.size).toBe(20);
+    const tokens = s.mock.commandCalls(ListCommandInvocationsCommand).map((c) => c.args[0].input.NextToken);
+    expect(tokens).toEqual(expect.arrayContaining([undefined, '7', '14']));
+  });
+
+  it('absorbs throttling on the first polling calls and slows down instead of failing', async () => {
+    const s = setup(() => SCRIPTS.drained(1_000));
+    s.mock
+      .on(ListCommandInvocationsCommand)
+      .rejectsOnce(throttlingError())
+      .rejectsOnce(throttlingError())
+      .callsFake(async (input) => s.fleet.listCommandInvocations(input));
+    const sleeps: number[] = [];
+    const sleep = s.clock.sleep.bind(s.clock);
+    s.clock.sleep = async (ms, signal) => {
+      sleeps.push(ms);
+      return sleep(ms, signal);
+    };
+    await s.executor.execute(s.request(targets(3)), s.listener, never);
+    expect([...s.outcomes.values()].map((o) => o.kind)).toEqual(['drained', 'drained', 'drained']);
+    // Round 1 and 2 throttled: the waits after them double.
+    expect(sleeps.slice(0, 3)).toEqual([2_000, 4_000, 8_000]);
+  });
+
+  it('reads the full output with GetCommandInvocation (step plugin name) only when the listing cut it', async () => {
+    const long = `${'x'.repeat(3000)}\n{"action":"quiet","result":"drained","processes":[{"busy":0}]}`;
+    const s = setup((id) =>
+      id === 'i-00000'
+        ? { runMs: 1_000, final: { Status: 'Success', ResponseCode: 0, stdout: long } }
+        : SCRIPTS.drained(1_000),
+    );
+    await s.executor.execute(s.request(targets(2)), s.listener, never);
+    expect(s.mock).toHaveReceivedCommandTimes(GetCommandInvocationCommand, 1);
+    expect(s.mock).toHaveReceivedCommandWith(GetCommandInvocationCommand, {
+      InstanceId: 'i-00000',
+      PluginName: 'sidekiqctl',
+    });
+    expect(s.outcomes.get('i-00000')).toMatchObject({ kind: 'drained', processes: 1 });
+  });
+
+  it('fails the whole execution when no command could be sent (AccessDenied), without outcomes', async () => {
+    const s = setup(() => SCRIPTS.drained());
+    s.mock
+      .on(SendCommandCommand)
+      .rejects(awsError('AccessDeniedException', 'not authorized to perform ssm:SendCommand'));
+    await expect(s.executor.execute(s.request(targets(60)), s.listener, never)).rejects.toThrow(
+      'not authorized to perform ssm:SendCommand',
+    );
+    expect(s.outcomes.size).toBe(0);
+  });
+
+  it('marks only the batch whose SendCommand failed, and follows the others', async () => {
+    const s = setup(() => SCRIPTS.drained());
+    s.mock
+      .on(SendCommandCommand)
+      .rejectsOnce(awsError('InvalidInstanceId', 'i-00000 is not valid'))
+      .callsFake(async (input) => s.fleet.sendCommand(input));
+    await s.executor.execute(s.request(targets(60)), s.listener, never);
+    const kinds = [...s.outcomes.values()].map((o) => o.kind);
+    expect(kinds.filter((k) => k === 'failed')).toHaveLength(50);
+    expect(kinds.filter((k) => k === 'drained')).toHaveLength(10);
+    expect(s.outcomes.get('i-00000')!.reason).toContain('SendCommand failed: InvalidInstanceId');
+  });
+
+  it('stops at the deadline and leaves unfinished instances without an outcome', async () => {
+    const s = setup(() => SCRIPTS.drained(10 * 3600_000));
+    const started = s.clock.now();
+    await s.executor.execute(s.request(targets(2), 600_000), s.listener, never);
+    expect(s.outcomes.size).toBe(0);
+    expect(s.clock.now() - started).toBe(600_000);
+  });
+
+  it('returns promptly when aborted, after the commands were sent', async () => {
+    const s = setup(() => SCRIPTS.drained(3600_000));
+    const controller = new AbortController();
+    s.listener.cycle = () => controller.abort();
+    await s.executor.execute(s.request(targets(3)), s.listener, controller.signal);
+    expect(s.commandIds).toEqual(['cmd-0001']);
+    expect(s.mock).toHaveReceivedCommandTimes(ListCommandInvocationsCommand, 1);
+  });
+
+  it('propagates a non-throttling polling error', async () => {
+    const s = setup(() => SCRIPTS.drained());
+    s.mock
+      .on(ListCommandInvocationsCommand)
+      .rejects(awsError('AccessDeniedException', 'no ssm:ListCommandInvocations'));
+    await expect(s.executor.execute(s.request(targets(1)), s.listener, never)).rejects.toThrow(
+      'no ssm:ListCommandInvocations',
+    );
+  });
+});
+
+describe('poll interval', () => {
+  it('starts quick, grows with the elapsed time, caps, and backs off when throttled', () => {
+    expect(pollDelayMs(0)).toBe(2_000);
+    expect(pollDelayMs(40_000)).toBe(2_000);
+    expect(pollDelayMs(200_000)).toBe(10_000);
+    expect(pollDelayMs(3600_000)).toBe(30_000);
+    expect(pollDelayMs(0, 2)).toBe(8_000);
+    expect(pollDelayMs(3600_000, 10)).toBe(120_000);
+  });
+});
+
+describe('splitPluginOutput', () => {
+  it('separates stdout from the stderr section of runShellScript output', () => {
+    expect(splitPluginOutput('{"a":1}\n\n----------ERROR-------\nquiet sent')).toEqual([
+      '{"a":1}\n\n',
+      '\nquiet sent',
+    ]);
+    expect(splitPluginOutput(undefined)).toEqual(['', '']);
+  });
+});

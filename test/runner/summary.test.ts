@@ -1,0 +1,118 @@
+import type { InstanceOutcome } from '../../runner/outcome';
+import type { RunSummary } from '../../runner/reporter';
+import { parseRunRequest } from '../../runner/request';
+import { interruptedText, progressBar, progressText, summaryText } from '../../runner/summary';
+
+const request = parseRunRequest(
+  JSON.stringify({
+    runId: 'r1',
+    action: 'quiet',
+    envPattern: 'workers',
+    application: 'MY-APP',
+    region: 'us-east-1',
+    requestedBy: { iamUserName: 'alice' },
+  }),
+);
+const outcome = (i: number, kind: InstanceOutcome['kind'], environment = 'workers-a'): InstanceOutcome => ({
+  instanceId: `i-${String(i).padStart(4, '0')}`,
+  environment,
+  kind,
+  reason:
+    kind === 'busy_at_deadline' ? '2 jobs still running at the drain timeout (nothing was killed)' : kind,
+});
+
+describe('progress', () => {
+  it('draws a bar proportional to done/total', () => {
+    expect(progressBar(0, 10, 10)).toBe('░░░░░░░░░░ 0%');
+    expect(progressBar(5, 10, 10)).toBe('█████░░░░░ 50%');
+    expect(progressBar(10, 10, 10)).toBe('██████████ 100%');
+    expect(progressBar(0, 0, 4)).toBe('████ 100%');
+  });
+
+  it('shows done/total overall and per environment', () => {
+    const text = progressText({
+      request,
+      elapsedMs: 95_000,
+      environments: [
+        { name: 'workers-a', total: 10, done: 4, running: 6 },
+        { name: 'workers-b', total: 2, done: 2, running: 0 },
+      ],
+    });
+    expect(text).toContain('Quieting `workers` in MY-APP (us-east-1): 6/12 instances done, 1m 35s so far');
+    expect(text).toContain('*workers-a*: 4/10 done, 6 running');
+    expect(text).toContain('*workers-b*: 2/2 done  `██████████ 100%`');
+  });
+});
+
+describe('summaryText', () => {
+  const summary = (outcomes: InstanceOutcome[], extra: Partial<RunSummary> = {}): RunSummary => ({
+    request,
+    exitCode: 2,
+    elapsedMs: 600_000,
+    outcomes,
+    commandIds: ['cmd-1'],
+    ...extra,
+  });
+
+  it('lists each environment with counts and each instance, attention first', () => {
+    const text = summaryText(
+      summary([
+        outcome(1, 'drained'),
+        { ...outcome(4, 'drained'), processes: 1, busyJobs: 0, elapsedSeconds: 7.9 },
+        outcome(2, 'busy_at_deadline'),
+        outcome(3, 'unreachable', 'workers-b'),
+      ]),
+    );
+    const lines = text.split('\n');
+    expect(lines[0]).toContain(
+      'finished in 10m 0s: 2 drained, 1 still busy at the deadline, 1 not reachable by SSM',
+    );
+    expect(text).toContain('*workers-a*: 2 drained, 1 still busy at the deadline');
+    expect(lines.findIndex((l) => l.includes('i-0002'))).toBeLessThan(
+      lines.findIndex((l) => l.includes('i-0001')),
+    );
+    expect(text).toContain('`i-0002` still busy at the deadline — 2 jobs still running');
+    expect(text).toContain('`i-0004` drained — 1 process, 0 busy, 8s');
+    expect(text).toContain('*workers-b*: 1 not reachable by SSM');
+    expect(text).toContain('SSM commands: cmd-1');
+  });
+
+  it('stays readable for 5,000 instances', () => {
+    const many = Array.from({ length: 5000 }, (_, i) =>
+      outcome(i, i % 100 === 0 ? 'failed' : 'drained', `env-${Math.floor(i / 1000)}`),
+    );
+    const text = summaryText(summary(many, { exitCode: 1 }));
+    expect(text.length).toBeLessThan(40_000);
+    expect(text).toContain('*env-0*: 990 drained, 10 failed');
+    expect(text).toContain('…and 960 more');
+  });
+
+  it('explains an empty match with the live environments', () => {
+    const text = summaryText(
+      summary([], { exitCode: 1, noMatch: { otherEnvironments: ['web-prod', 'web-stg'] } }),
+    );
+    expect(text).toContain('no environment matches');
+    expect(text).toContain('Live environments: web-prod, web-stg');
+  });
+
+  it('puts a run-level error in the headline', () => {
+    expect(summaryText(summary([], { exitCode: 1, error: 'AccessDeniedException: nope' }))).toMatch(
+      /^:x: quiet `workers` in MY-APP \(us-east-1\) failed: AccessDeniedException: nope/,
+    );
+  });
+});
+
+describe('interruptedText', () => {
+  it('says the commands keep running and names them', () => {
+    const text = interruptedText({
+      request,
+      commandIds: ['cmd-a', 'cmd-b'],
+      snapshot: { request, elapsedMs: 1000, environments: [{ name: 'w', total: 3, done: 1, running: 2 }] },
+    });
+    expect(text).toContain('interrupted');
+    expect(text).toContain('1/3 instances done');
+    expect(text).toContain('keep running');
+    expect(text).toContain('`cmd-a`');
+    expect(text).toContain('`cmd-b`');
+  });
+});
