@@ -1,0 +1,235 @@
+import {
+  DescribeEnvironmentResourcesCommand,
+  DescribeEnvironmentsCommand,
+  ElasticBeanstalkClient,
+} from '@aws-sdk/client-elastic-beanstalk';
+import { DescribeInstanceInformationCommand, SendCommandCommand } from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
+import { main } from '../../runner/main';
+import type { RunRequestInput } from '../../runner/request';
+import { FakeSlack } from '../support/fake-slack';
+import { awsError, mockSsmFleet } from './support/mock-ssm';
+import { SCRIPTS, SsmFleet, type InstanceScript } from './support/ssm-fleet';
+import { VirtualClock } from './support/virtual-clock';
+
+/** main() end to end: mocked Elastic Beanstalk and SSM, the fake Slack over HTTP, a virtual clock. */
+
+const TOKEN = 'xoxb-test-0000-supersecret';
+const request: RunRequestInput = {
+  runId: 'run-42',
+  action: 'quiet',
+  envPattern: 'workers',
+  application: 'MY-APP',
+  region: 'us-east-1',
+  requestedBy: { iamUserName: 'alice', slackUserId: 'U0ALICE' },
+  slack: { channel: 'C0OPS', threadTs: '1700000000.000100' },
+  drainTimeoutSeconds: 1800,
+  executionTimeoutSeconds: 3600,
+};
+
+let slack: FakeSlack;
+beforeAll(async () => {
+  slack = await FakeSlack.start();
+});
+afterAll(() => slack.close());
+beforeEach(() => slack.reset());
+
+const eb = mockClient(ElasticBeanstalkClient);
+
+function world(scripts: Record<string, InstanceScript>, ssmStatus: Record<string, string> = {}) {
+  eb.reset();
+  const ids = Object.keys(scripts);
+  eb.on(DescribeEnvironmentsCommand).resolves({
+    Environments: [
+      { EnvironmentId: 'e-1', EnvironmentName: 'my-app-workers-a', Status: 'Ready' },
+      { EnvironmentId: 'e-2', EnvironmentName: 'my-app-web', Status: 'Ready' },
+    ],
+  });
+  eb.on(DescribeEnvironmentResourcesCommand).resolves({
+    EnvironmentResources: { Instances: ids.map((Id) => ({ Id })) },
+  });
+  const clock = new VirtualClock();
+  const fleet = new SsmFleet(clock, (id) => scripts[id]!);
+  const { client, mock } = mockSsmFleet(fleet);
+  mock.on(DescribeInstanceInformationCommand).resolves({
+    InstanceInformationList: ids
+      .filter((id) => ssmStatus[id] !== 'missing')
+      .map((InstanceId) => ({ InstanceId, PingStatus: ssmStatus[InstanceId] ?? 'Online' })),
+  });
+  const logs: string[] = [];
+  const options = {
+    clients: { ssm: client, elasticBeanstalk: new ElasticBeanstalkClient({ region: 'us-east-1' }) },
+    clock,
+    log: (level: string, message: string, fields?: Record<string, unknown>) =>
+      logs.push(JSON.stringify({ level, message, ...fields })),
+    slackRetryDelaysMs: [5, 5],
+  };
+  const env = (req: unknown = request, extra: Record<string, string> = {}) => ({
+    RUN_REQUEST: typeof req === 'string' ? req : JSON.stringify(req),
+    SLACK_BOT_TOKEN: TOKEN,
+    SLACK_API_URL: slack.apiUrl,
+    SLACK_NOTIFY_CHANNEL: 'C0NOTIFY',
+    SSM_DOCUMENT_QUIET: 'SnowWhite-Quiet',
+    SSM_DOCUMENT_STOP: 'SnowWhite-Stop',
+    SSM_DOCUMENT_WAKE: 'SnowWhite-Wake',
+    SSM_DOCUMENT_STATUS: 'SnowWhite-Status',
+    ...extra,
+  });
+  return { clock, fleet, mock, logs, options, env };
+}
+
+const posts = (channel: string) =>
+  slack
+    .callsOf('chat.postMessage')
+    .filter((c) => c.args.channel === channel)
+    .map((c) => String(c.args.text));
+
+describe('runner main()', () => {
+  it('drains every instance: progress in the thread, summary in thread, channel (with link) and DM; exit 0', async () => {
+    const w = world({ 'i-a1': SCRIPTS.drained(30_000), 'i-a2': SCRIPTS.drained(90_000) });
+    const code = await main(w.env(), w.options);
+    expect(code).toBe(0);
+
+    expect(w.mock).toHaveReceivedCommandWith(SendCommandCommand, {
+      DocumentName: 'SnowWhite-Quiet',
+      InstanceIds: ['i-a1', 'i-a2'],
+      Parameters: { drainTimeout: ['1800'], executionTimeout: ['3600'] },
+    });
+    const thread = slack.callsOf('chat.postMessage').filter((c) => c.args.thread_ts === '1700000000.000100');
+    expect(thread).toHaveLength(2);
+    expect(String(thread[0]!.args.text)).toContain('0/2 instances done');
+    const updates = slack.callsOf('chat.update').map((c) => String(c.args.text));
+    expect(updates.length).toBeGreaterThanOrEqual(2);
+    expect(updates.at(-1)).toContain('2/2 instances done');
+    expect(updates.some((t) => t.includes('1/2 instances done'))).toBe(true);
+    expect(String(thread[1]!.args.text)).toMatch(
+      /^:white_check_mark: quiet `workers` in MY-APP \(us-east-1\) finished/,
+    );
+    expect(String(thread[1]!.args.text)).toContain('`i-a2` drained — 1 process, 0 busy');
+
+    const [notify] = posts('C0NOTIFY');
+    expect(notify).toContain('2 drained');
+    expect(notify).toContain(
+      '<https://example.slack.com/archives/C0OPS/p1700000000000100|Thread of this run>',
+    );
+    expect(slack.callsOf('conversations.open')[0]!.args.users).toBe('U0ALICE');
+    expect(posts('D0ALICE')[0]).toContain('2 drained');
+    // The token authenticates every call and appears in no message and no log line.
+    expect(slack.calls.every((c) => c.token === TOKEN)).toBe(true);
+    expect(JSON.stringify(slack.calls.map((c) => c.args))).not.toContain('supersecret');
+    expect(w.logs.join('\n')).not.toContain('supersecret');
+  });
+
+  it('reports mixed outcomes per instance and exits 1; an instance without the SSM agent is not waited on', async () => {
+    const w = world(
+      {
+        'i-1': SCRIPTS.drained(),
+        'i-2': SCRIPTS.busy(4),
+        'i-3': SCRIPTS.noSidekiq(),
+        'i-4': SCRIPTS.failed('systemctl stop failed'),
+        'i-5': SCRIPTS.executionTimedOut(),
+        'i-6': SCRIPTS.undeliverable(),
+        'i-7': SCRIPTS.drained(),
+      },
+      { 'i-7': 'missing' },
+    );
+    expect(await main(w.env(), w.options)).toBe(1);
+    expect(w.mock.commandCalls(SendCommandCommand)[0]!.args[0].input.InstanceIds).not.toContain('i-7');
+    const summary = posts('C0OPS').at(-1)!;
+    expect(summary).toContain('`i-2` still busy at the deadline — 4 jobs still running');
+    expect(summary).toContain('`i-3` no Sidekiq found');
+    expect(summary).toContain('`i-4` failed — systemctl stop failed');
+    expect(summary).toContain('`i-5` timed out');
+    expect(summary).toContain('`i-6` not reachable by SSM');
+    expect(summary).toContain('`i-7` not reachable by SSM — not registered with SSM');
+  });
+
+  it('exits 2 when some instances are still busy at the drain timeout and nothing failed', async () => {
+    const w = world({ 'i-1': SCRIPTS.drained(), 'i-2': SCRIPTS.busy(1) });
+    expect(await main(w.env(), w.options)).toBe(2);
+    expect(posts('C0NOTIFY')[0]).toMatch(/^:hourglass:/);
+  });
+
+  it('says clearly that no environment matches, and exits 1', async () => {
+    const w = world({ 'i-1': SCRIPTS.drained() });
+    expect(await main(w.env({ ...request, envPattern: 'nothing' }), w.options)).toBe(1);
+    expect(posts('C0OPS')[0]).toContain('no environment matches');
+    expect(posts('C0OPS')[0]).toContain('Live environments: my-app-web, my-app-workers-a');
+    expect(w.mock).toHaveReceivedCommandTimes(SendCommandCommand, 0);
+  });
+
+  it('reports an AWS error (AccessDenied on SendCommand) in Slack and exits 1', async () => {
+    const w = world({ 'i-1': SCRIPTS.drained() });
+    w.mock
+      .on(SendCommandCommand)
+      .rejects(awsError('AccessDeniedException', 'User is not authorized to perform ssm:SendCommand'));
+    expect(await main(w.env(), w.options)).toBe(1);
+    expect(posts('C0OPS').at(-1)).toContain(
+      'failed: AccessDeniedException: User is not authorized to perform ssm:SendCommand',
+    );
+    expect(posts('C0NOTIFY')[0]).toContain('AccessDeniedException');
+  });
+
+  it('keeps draining when Slack fails: errors are retried, then logged, never fatal', async () => {
+    const w = world({ 'i-1': SCRIPTS.drained() });
+    slack.failNext('chat.postMessage', 'internal_error', 1);
+    slack.failNext('chat.getPermalink', 'internal_error', 5);
+    slack.failNext('conversations.open', 'invalid_auth', 1);
+    expect(await main(w.env(), w.options)).toBe(0);
+    // The progress post was retried and worked; the permalink never came, so the channel gets no link.
+    expect(slack.callsOf('chat.postMessage').filter((c) => c.args.thread_ts).length).toBe(3);
+    expect(slack.callsOf('chat.getPermalink')).toHaveLength(3);
+    expect(posts('C0NOTIFY')[0]).not.toContain('Thread of this run');
+    // invalid_auth is permanent: not retried.
+    expect(slack.callsOf('conversations.open')).toHaveLength(1);
+    expect(w.logs.some((l) => l.includes('"error":"invalid_auth"'))).toBe(true);
+  });
+
+  it('on SIGTERM, tells the thread the runner was interrupted and which SSM commands keep running', async () => {
+    const ids = Object.fromEntries(
+      Array.from({ length: 60 }, (_, i) => [`i-${i}`, SCRIPTS.drained(3600_000)]),
+    );
+    const w = world(ids);
+    const controller = new AbortController();
+    const sleep = w.clock.sleep.bind(w.clock);
+    w.clock.sleep = async (ms, signal) => {
+      if (w.clock.sleeps === 3) controller.abort(); // Fargate stops the task mid-drain
+      return sleep(ms, signal);
+    };
+    expect(await main(w.env(), { ...w.options, signal: controller.signal })).toBe(1);
+    const last = posts('C0OPS').at(-1)!;
+    expect(last).toContain('interrupted');
+    expect(last).toContain('keep running');
+    expect(last).toContain('`cmd-0001`');
+    expect(last).toContain('`cmd-0002`');
+    expect(posts('C0NOTIFY')).toHaveLength(0);
+  });
+
+  it('exits 64 with a clear log on bad request JSON, telling the notification channel', async () => {
+    const w = world({});
+    expect(await main(w.env('{"runId": '), w.options)).toBe(64);
+    expect(w.logs.join('\n')).toContain('the run request is not valid JSON');
+    expect(posts('C0NOTIFY')[0]).toContain('refused a malformed run request');
+    expect(eb).toHaveReceivedCommandTimes(DescribeEnvironmentsCommand, 0);
+  });
+
+  it('exits 64 on an invalid request or missing settings, naming the problem, never the token', async () => {
+    const w = world({});
+    expect(await main(w.env({ ...request, region: 'mars-1' }), w.options)).toBe(64);
+    expect(w.logs.join('\n')).toContain('region');
+    expect(await main({ ...w.env(), SSM_DOCUMENT_WAKE: '' }, w.options)).toBe(64);
+    expect(w.logs.join('\n')).toContain('SSM_DOCUMENT_WAKE is missing');
+    expect(w.logs.join('\n')).not.toContain('supersecret');
+  });
+
+  it('without a Slack thread (command-line run), reports to the notification channel and the DM only', async () => {
+    const w = world({ 'i-1': SCRIPTS.drained() });
+    const { slack: _none, ...cli } = request;
+    expect(await main(w.env(cli), w.options)).toBe(0);
+    expect(slack.callsOf('chat.update')).toHaveLength(0);
+    expect(slack.callsOf('chat.getPermalink')).toHaveLength(0);
+    expect(posts('C0NOTIFY')).toHaveLength(1);
+    expect(posts('D0ALICE')).toHaveLength(1);
+    expect(posts('C0OPS')).toHaveLength(0);
+  });
+});
