@@ -1,8 +1,171 @@
-// The bot's Lambda entry point (API Gateway HTTP API and REST events). Filled in by the bot issue.
-export const handler = async (
-  _event: unknown,
-  _context: unknown,
-): Promise<{ statusCode: number; body: string }> => ({
-  statusCode: 503,
-  body: 'snowwhite bot: not implemented yet',
-});
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { ElasticBeanstalkClient } from '@aws-sdk/client-elastic-beanstalk';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { WebClient } from '@slack/web-api';
+import { createBot, type Bot } from './app';
+import { createAuthorizer } from './authorizer';
+import { createIamDirectory } from './iam-directory';
+import { isHttpEvent } from './http-event';
+import { looksInternal, openInternalEvent, signWork, type Work } from './internal-event';
+import { launchSettingsFrom } from './launch';
+import { boltLogger, createJsonLogger, describeError, type JsonLogger } from './log';
+import { createPolicySimulator } from './policy-simulator';
+import { RunMemo } from './run-memo';
+import { loadBotSettings, type BotSettings } from './settings';
+import { createSlackCredentialsSource, type SlackCredentials } from './slack-credentials';
+import { createSlackOut } from './slack-out';
+import type { RetryOptions } from './throttling';
+import { runWork, type WorkDeps } from './work';
+
+/**
+ * The bot's Lambda entry (`dist/bot/lambda.js`, export `handler`). Three kinds of event:
+ * - API Gateway HTTP API (v2) and REST (v1) requests from Slack → Bolt, which only acknowledges;
+ * - the bot's own asynchronous self-invocations (signed internal events) → the slow work;
+ * - anything else → refused.
+ * Settings, credentials and AWS clients are built once per container, on first use.
+ */
+export interface LambdaOptions {
+  env?: NodeJS.ProcessEnv;
+  logger?: JsonLogger;
+  fetch?: typeof fetch;
+  nowSeconds?: () => number;
+  newRunId?: () => string;
+  /** Backoff for throttled AWS calls (tests shorten it). */
+  retry?: RetryOptions;
+}
+
+export type LambdaHandler = (event: unknown, context: unknown) => Promise<unknown>;
+
+interface Container {
+  settings: BotSettings;
+  credentials: () => Promise<SlackCredentials>;
+  bot: () => Promise<Bot>;
+  workDeps: () => Promise<WorkDeps>;
+}
+
+export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler {
+  const logger = options.logger ?? createJsonLogger();
+  let container: Container | undefined;
+
+  const getContainer = (): Container => {
+    if (container) return container;
+    const settings = loadBotSettings(options.env ?? process.env);
+    if (settings.SLACK_SIGNING_SECRET) logger.addSecret(settings.SLACK_SIGNING_SECRET);
+    if (settings.SLACK_BOT_TOKEN) logger.addSecret(settings.SLACK_BOT_TOKEN);
+    const lambda = new LambdaClient({});
+    const loadCredentials = createSlackCredentialsSource(settings, () => new SecretsManagerClient({}));
+    const credentials = async () => {
+      const c = await loadCredentials();
+      logger.addSecret(c.signingSecret);
+      logger.addSecret(c.botToken);
+      return c;
+    };
+    const once = <T>(make: () => Promise<T>) => {
+      let p: Promise<T> | undefined;
+      return () => {
+        p ??= make();
+        p.catch(() => (p = undefined));
+        return p;
+      };
+    };
+    const workDeps = once(async (): Promise<WorkDeps> => {
+      const { botToken } = await credentials();
+      const iam = new IAMClient({ maxAttempts: 2 });
+      const ebClients = new Map<string, ElasticBeanstalkClient>();
+      const web = new WebClient(botToken, {
+        slackApiUrl: settings.SLACK_API_URL,
+        logger: boltLogger(logger) as never,
+        retryConfig: { retries: 2 },
+      });
+      return {
+        authorize: createAuthorizer({
+          directory: createIamDirectory({
+            iam,
+            cacheSeconds: settings.IAM_TAG_CACHE_SECONDS,
+            concurrency: settings.IAM_LOOKUP_CONCURRENCY,
+            ...(options.retry ? { retry: options.retry } : {}),
+          }),
+          simulate: createPolicySimulator(iam, options.retry),
+          targets: {
+            taskDefinitionArn: settings.RUNNER_TASK_DEFINITION_ARN,
+            ssmDocuments: {
+              quiet: settings.SSM_DOCUMENT_QUIET,
+              stop: settings.SSM_DOCUMENT_STOP,
+              wake: settings.SSM_DOCUMENT_WAKE,
+              status: settings.SSM_DOCUMENT_STATUS,
+            },
+          },
+          logger,
+        }),
+        elasticBeanstalk: (region) => {
+          let client = ebClients.get(region);
+          if (!client) ebClients.set(region, (client = new ElasticBeanstalkClient({ region })));
+          return client;
+        },
+        ecs: new ECSClient({}),
+        launch: launchSettingsFrom(settings),
+        notifyChannel: settings.SLACK_NOTIFY_CHANNEL,
+        slack: createSlackOut({ web, logger, ...(options.fetch ? { fetch: options.fetch } : {}) }),
+        memo: new RunMemo(),
+        logger,
+      };
+    });
+    const handOff = async (work: Work): Promise<void> => {
+      const { signingSecret } = await credentials();
+      const event = signWork(work, signingSecret);
+      const functionName = settings.AWS_LAMBDA_FUNCTION_NAME;
+      if (!functionName) {
+        // Local run (no Lambda): do the slow part in this process once the answer has gone.
+        setImmediate(() => void workDeps().then((deps) => runWork(deps, event.work)));
+        return;
+      }
+      const out = await lambda.send(
+        new InvokeCommand({
+          FunctionName: functionName,
+          InvocationType: 'Event',
+          Payload: Buffer.from(JSON.stringify(event)),
+        }),
+      );
+      if (out.StatusCode !== 202) throw new Error(`asynchronous invoke answered ${String(out.StatusCode)}`);
+    };
+    const bot = once(async () => {
+      const { signingSecret, botToken } = await credentials();
+      return createBot({
+        signingSecret,
+        botToken,
+        slackApiUrl: settings.SLACK_API_URL,
+        handOff,
+        logger,
+        ...(options.nowSeconds ? { nowSeconds: options.nowSeconds } : {}),
+        ...(options.newRunId ? { newRunId: options.newRunId } : {}),
+      });
+    });
+    container = { settings, credentials, bot, workDeps };
+    return container;
+  };
+
+  return async (event, context) => {
+    try {
+      if (isHttpEvent(event)) return await (await getContainer().bot()).handle(event, context);
+      if (looksInternal(event)) {
+        const c = getContainer();
+        const opened = openInternalEvent(event, (await c.credentials()).signingSecret);
+        if (!opened.ok) {
+          logger.warn({ event: 'internal_event_rejected', reason: opened.reason });
+          return { ok: false, reason: opened.reason };
+        }
+        await runWork(await c.workDeps(), opened.work);
+        return { ok: true };
+      }
+      logger.warn({ event: 'unknown_event', note: 'neither an API Gateway request nor an internal event' });
+      return { statusCode: 400, body: '' };
+    } catch (err) {
+      logger.error({ event: 'handler_failed', error: describeError(err) });
+      return { statusCode: 500, body: '' };
+    }
+  };
+}
+
+export const handler: LambdaHandler = createLambdaHandler();

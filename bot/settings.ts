@@ -33,6 +33,8 @@ export const botSettingsSchema = z
     AWS_LAMBDA_FUNCTION_NAME: z.string().min(1).optional(),
     /** Seconds the Slack-user → IAM-user index is kept. */
     IAM_TAG_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
+    /** ListUserTags calls in flight at once while building that index (throttled calls are retried). */
+    IAM_LOOKUP_CONCURRENCY: z.coerce.number().int().min(1).max(50).default(10),
   })
   .superRefine(
     (s, ctx) => {

@@ -1,0 +1,33 @@
+import { z } from 'zod';
+import { actionSchema, applicationNameSchema, envPatternSchema, regionSchema } from '../runner/request';
+
+/**
+ * The confirmation prompt's buttons. Their `value` carries what was asked (Slack gives it back on
+ * click, at most 2,000 characters); it is validated again on the way back in, never trusted as-is.
+ */
+export const CONFIRM_ACTION_ID = 'snowwhite_confirm';
+export const CANCEL_ACTION_ID = 'snowwhite_cancel';
+
+export const runIdSchema = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'not a run id');
+
+export const buttonValueSchema = z.object({
+  v: z.literal(1),
+  runId: runIdSchema,
+  action: actionSchema,
+  envPattern: envPatternSchema,
+  application: applicationNameSchema,
+  region: regionSchema,
+});
+export type ButtonValue = z.infer<typeof buttonValueSchema>;
+
+export const encodeButtonValue = (value: ButtonValue): string => JSON.stringify(value);
+
+export function decodeButtonValue(raw: unknown): ButtonValue | undefined {
+  if (typeof raw !== 'string' || raw.length > 2000) return undefined;
+  try {
+    const parsed = buttonValueSchema.safeParse(JSON.parse(raw));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,135 @@
+import { randomUUID } from 'node:crypto';
+// Bolt's own modules rather than its index: the index also loads ExpressReceiver (express, mime-db),
+// about 330 kB of bundle this Lambda never uses.
+import App from '@slack/bolt/dist/App';
+import AwsLambdaReceiver from '@slack/bolt/dist/receivers/AwsLambdaReceiver';
+import type { BlockAction, ButtonAction, Logger } from '@slack/bolt';
+import type { APIGatewayProxyResult } from 'aws-lambda';
+import { CANCEL_ACTION_ID, CONFIRM_ACTION_ID, decodeButtonValue } from './actions';
+import { parseCommand } from './command';
+import { hasValidSlackSignature, normalizeHttpEvent } from './http-event';
+import type { Work } from './internal-event';
+import { boltLogger, describeError, type JsonLogger } from './log';
+import { where } from './prompt';
+import { usageReply } from './usage';
+
+/**
+ * The HTTP side: a Bolt app behind AwsLambdaReceiver whose listeners only acknowledge. Anything
+ * slow (IAM, Elastic Beanstalk, ECS) is handed off through `handOff` (lambda.ts: the function
+ * invoking itself asynchronously) and answers later through the response_url.
+ */
+export interface BotDeps {
+  signingSecret: string;
+  botToken: string;
+  slackApiUrl: string;
+  handOff: (work: Work) => Promise<void>;
+  logger: JsonLogger;
+  /** Seconds since the epoch (signature timestamps). */
+  nowSeconds?: () => number;
+  newRunId?: () => string;
+}
+
+export interface Bot {
+  app: App;
+  /** API Gateway event (HTTP API v2 or REST v1) → HTTP response. */
+  handle(event: unknown, context: unknown): Promise<APIGatewayProxyResult>;
+}
+
+const SLOW_START_TEXT = (action: string, whereText: string) =>
+  `:hourglass_flowing_sand: Checking your permissions and looking up ${whereText} for \`${action}\`…`;
+
+export function createBot(deps: BotDeps): Bot {
+  const { logger } = deps;
+  const nowSeconds = deps.nowSeconds ?? (() => Math.floor(Date.now() / 1000));
+  const newRunId = deps.newRunId ?? (() => randomUUID());
+  const log = boltLogger(logger) as unknown as Logger;
+  const receiver = new AwsLambdaReceiver({ signingSecret: deps.signingSecret, logger: log });
+  const app = new App({
+    receiver,
+    // A fixed token: no auth.test at start or per request.
+    authorize: async () => ({ botToken: deps.botToken }),
+    clientOptions: { slackApiUrl: deps.slackApiUrl },
+    logger: log,
+    ignoreSelf: false,
+    convoStore: false,
+    tokenVerificationEnabled: false,
+  });
+
+  app.command(/^\/snowwhite/, async ({ command, ack }) => {
+    const parsed = parseCommand(command.text);
+    if (!parsed.ok) {
+      logger.info({ event: 'command_rejected', slackUserId: command.user_id, problems: parsed.problems });
+      return ack(usageReply(parsed.problems));
+    }
+    if (parsed.command.kind === 'help') return ack(usageReply());
+    const { kind: _kind, ...what } = parsed.command;
+    const runId = newRunId();
+    try {
+      await deps.handOff({
+        kind: 'command',
+        runId,
+        slackUserId: command.user_id,
+        channelId: command.channel_id,
+        responseUrl: command.response_url,
+        command: what,
+      });
+    } catch (err) {
+      logger.error({ event: 'handoff_failed', runId, error: describeError(err) });
+      return ack({
+        response_type: 'ephemeral',
+        text: ':x: Could not start the check; nothing was launched. Try again.',
+      });
+    }
+    logger.info({ event: 'command_accepted', runId, slackUserId: command.user_id, ...what });
+    return ack({ response_type: 'ephemeral', text: SLOW_START_TEXT(what.action, where(what)) });
+  });
+
+  const onButton = (choice: 'confirm' | 'cancel') =>
+    (async ({ body, action, ack, respond }) => {
+      await ack();
+      const value = decodeButtonValue(action.value);
+      if (!value) {
+        logger.warn({ event: 'button_rejected', slackUserId: body.user.id, reason: 'invalid button value' });
+        return void (await respond({
+          text: 'This button is not valid any more; run the command again.',
+          replace_original: true,
+        }));
+      }
+      await deps.handOff({
+        kind: 'button',
+        choice,
+        slackUserId: body.user.id,
+        channelId: body.channel?.id ?? body.container?.channel_id ?? '',
+        responseUrl: body.response_url,
+        value,
+      });
+    }) satisfies Parameters<typeof app.action<BlockAction<ButtonAction>>>[1];
+  app.action<BlockAction<ButtonAction>>(CONFIRM_ACTION_ID, onButton('confirm'));
+  app.action<BlockAction<ButtonAction>>(CANCEL_ACTION_ID, onButton('cancel'));
+
+  app.error(async (err) => {
+    logger.error({ event: 'bolt_error', error: describeError(err) });
+  });
+
+  const boltHandler = receiver.toHandler();
+  return {
+    app,
+    async handle(event, context) {
+      const request = normalizeHttpEvent(event);
+      if (!hasValidSlackSignature(deps.signingSecret, request, nowSeconds())) {
+        logger.warn({
+          event: 'request_rejected',
+          reason: 'missing, stale or invalid Slack signature',
+          path: request.path,
+        });
+        return { statusCode: 401, body: '' };
+      }
+      try {
+        return (await boltHandler(request, context)) as APIGatewayProxyResult;
+      } catch (err) {
+        logger.error({ event: 'request_failed', error: describeError(err) });
+        return { statusCode: 400, body: '' };
+      }
+    },
+  };
+}

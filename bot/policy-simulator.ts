@@ -1,0 +1,40 @@
+import { SimulatePrincipalPolicyCommand, type IAMClient } from '@aws-sdk/client-iam';
+import { withThrottlingRetry, type RetryOptions } from './throttling';
+
+/** Asks IAM whether one principal may perform one action on one resource. */
+export type SimulatedDecision = 'allowed' | 'explicitDeny' | 'implicitDeny';
+
+export interface PermissionQuestion {
+  actionName: string;
+  resourceArn: string;
+}
+export interface PermissionAnswer extends PermissionQuestion {
+  decision: SimulatedDecision;
+}
+
+export type PolicySimulator = (
+  principalArn: string,
+  question: PermissionQuestion,
+) => Promise<PermissionAnswer>;
+
+export function createPolicySimulator(iam: IAMClient, retry?: RetryOptions): PolicySimulator {
+  return async (principalArn, question) => {
+    const out = await withThrottlingRetry(
+      () =>
+        iam.send(
+          new SimulatePrincipalPolicyCommand({
+            PolicySourceArn: principalArn,
+            ActionNames: [question.actionName],
+            ResourceArns: [question.resourceArn],
+          }),
+        ),
+      retry,
+    );
+    const result = out.EvaluationResults?.find((r) => r.EvalActionName === question.actionName);
+    const raw = result?.EvalDecision;
+    // Anything but an explicit "allowed" for this action counts as a denial.
+    const decision: SimulatedDecision =
+      raw === 'allowed' ? 'allowed' : raw === 'explicitDeny' ? 'explicitDeny' : 'implicitDeny';
+    return { ...question, decision };
+  };
+}

@@ -1,0 +1,153 @@
+import type { types } from '@slack/bolt';
+import type { Action } from '../runner/request';
+import { CANCEL_ACTION_ID, CONFIRM_ACTION_ID, encodeButtonValue, type ButtonValue } from './actions';
+import type { TargetPreview } from './preview';
+
+/** Every Slack message the bot writes (Block Kit and text). Pure. */
+export interface SlackMessage {
+  text: string;
+  blocks?: types.KnownBlock[];
+}
+
+export const escapeMrkdwn = (s: string): string =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+const EXPLAIN: Record<Action, string> = {
+  quiet:
+    'Every Sidekiq process stops taking new jobs and finishes the ones it is running; I wait until all are idle. ' +
+    'Nothing is shut down; queued jobs stay in Redis. `wake` brings them back.',
+  stop:
+    'Every Sidekiq process stops taking new jobs, finishes the ones it is running, then is shut down ' +
+    '(its systemd unit stopped, or TERM). Nothing is killed while busy; workers stay down until `wake`.',
+  wake: 'Quiet or stopped Sidekiq processes that are idle are restarted; workers already awake are left alone.',
+  status: 'Reports whether every Sidekiq process is busy or quiet. Changes nothing.',
+};
+
+export const where = (t: { envPattern: string; application: string; region: string }) =>
+  `environments of *${escapeMrkdwn(t.application)}* in *${t.region}* whose name contains \`${t.envPattern}\``;
+
+const MAX_LISTED = 20;
+
+export function previewLines(preview: TargetPreview): string {
+  const listed = preview.environments
+    .slice(0, MAX_LISTED)
+    .map(
+      (e) =>
+        `• \`${e.name}\`: ${plural(e.instanceCount, 'instance')}${e.status === 'Ready' ? '' : ` (${e.status})`}`,
+    );
+  const more = preview.environments.length - MAX_LISTED;
+  if (more > 0) listed.push(`• …and ${plural(more, 'more environment')}`);
+  return listed.join('\n');
+}
+
+export const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+const summary = (preview: TargetPreview) =>
+  `${plural(preview.environments.length, 'environment')}, ${plural(preview.totalInstances, 'instance')}`;
+
+/** The ephemeral prompt: what will happen, on what, with Confirm (danger + dialog for stop) and Cancel. */
+export function confirmationPrompt(value: ButtonValue, preview: TargetPreview): SlackMessage {
+  const isStop = value.action === 'stop';
+  const header = `*${value.action}* on ${where(value)}?`;
+  return {
+    text: `Confirm ${value.action} on ${value.application} (${value.region}): ${summary(preview)}`,
+    blocks: [
+      { type: 'section', text: { type: 'mrkdwn', text: `${header}\n${EXPLAIN[value.action]}` } },
+      {
+        type: 'section',
+        text: { type: 'mrkdwn', text: `*Targets* (${summary(preview)}):\n${previewLines(preview)}` },
+      },
+      {
+        type: 'actions',
+        block_id: 'snowwhite_confirmation',
+        elements: [
+          {
+            type: 'button',
+            action_id: CONFIRM_ACTION_ID,
+            text: { type: 'plain_text', text: `Confirm ${value.action}` },
+            style: isStop ? 'danger' : 'primary',
+            value: encodeButtonValue(value),
+            ...(isStop
+              ? {
+                  confirm: {
+                    title: { type: 'plain_text', text: 'Stop Sidekiq workers?' },
+                    text: {
+                      type: 'mrkdwn',
+                      text: `This shuts down the Sidekiq workers on ${summary(preview)}. They stay down until someone runs \`wake\`.`,
+                    },
+                    confirm: { type: 'plain_text', text: 'Stop them' },
+                    deny: { type: 'plain_text', text: 'Keep them running' },
+                    style: 'danger',
+                  },
+                }
+              : {}),
+          },
+          {
+            type: 'button',
+            action_id: CANCEL_ACTION_ID,
+            text: { type: 'plain_text', text: 'Cancel' },
+            value: encodeButtonValue(value),
+          },
+        ],
+      },
+    ],
+  };
+}
+
+export const noTargetsText = (t: {
+  action: Action;
+  envPattern: string;
+  application: string;
+  region: string;
+}) =>
+  `Nothing to ${t.action}: no running environment of *${escapeMrkdwn(t.application)}* in *${t.region}* has a name containing \`${t.envPattern}\`. Nothing was launched.`;
+
+export const cancelledText = (t: { action: Action; application: string; region: string }) =>
+  `Cancelled: \`${t.action}\` on *${escapeMrkdwn(t.application)}* (${t.region}) was not launched.`;
+
+export function threadRootText(r: {
+  slackUserId: string;
+  iamUserName: string;
+  action: Action;
+  envPattern: string;
+  application: string;
+  region: string;
+  preview: TargetPreview;
+}): string {
+  return (
+    `:mirror: <@${r.slackUserId}> (IAM user \`${r.iamUserName}\`) started *${r.action}* on ${where(r)}: ` +
+    `${summary(r.preview)}.\n${previewLines(r.preview)}\nProgress and results follow in this thread.`
+  );
+}
+
+export const taskStartedText = (taskArn: string, runId: string) =>
+  `Runner task started: \`${taskArn}\` (run \`${runId}\`).`;
+
+export const notificationText = (r: {
+  slackUserId: string;
+  action: Action;
+  application: string;
+  region: string;
+  permalink?: string;
+}) =>
+  `<@${r.slackUserId}> started *${r.action}* on *${escapeMrkdwn(r.application)}* (${r.region})` +
+  (r.permalink ? `: <${r.permalink}|follow the thread>` : '.');
+
+export function launchedText(r: {
+  action: Action;
+  permalink?: string;
+  fallbackChannel?: string;
+  fallbackReason?: string;
+}): string {
+  const follow = r.permalink ? `<${r.permalink}|this thread>` : 'the thread';
+  const fallback = r.fallbackChannel
+    ? ` I cannot post in this channel (${r.fallbackReason ?? 'no access'}), so the thread is in <#${r.fallbackChannel}>.`
+    : '';
+  return `:white_check_mark: \`${r.action}\` launched. Follow it in ${follow}.${fallback}`;
+}
+
+export const alreadyLaunchedText = (action: Action) =>
+  `\`${action}\` was already launched from this prompt (an earlier click); nothing more was started.`;
+
+export const launchFailedText = (action: Action, reason: string) =>
+  `:x: Could not launch \`${action}\`: ${reason}.`;

@@ -1,0 +1,134 @@
+import type { Action, RunRequestInput } from '../runner/request';
+import { clientTokenFor, launchRunner, RunnerLaunchError } from './launch';
+import { describeError } from './log';
+import type { TargetPreview } from './preview';
+import {
+  alreadyLaunchedText,
+  launchedText,
+  launchFailedText,
+  notificationText,
+  taskStartedText,
+  threadRootText,
+} from './prompt';
+import { CANNOT_POST_HERE, slackErrorCode, type ReplyTarget } from './slack-out';
+import type { WorkDeps } from './work';
+
+/**
+ * Announce and launch one authorized run: thread root (in the channel, or the notification channel
+ * where the bot cannot post), RunTask with a client token derived from the run id, the task in the
+ * thread, a line in the notification channel, and where to follow for the person.
+ *
+ * Exactly one runner per run id: RunTask's client token makes repeats return the same task. A
+ * repeat in the same container reuses the memoised thread root, so its RunTask parameters are
+ * identical and ECS answers with the original task. A repeat in another container posted its own
+ * root, so its parameters differ and ECS answers ConflictException: that repeat deletes its root
+ * and says the run was already launched. No database needed.
+ */
+export interface RunToStart {
+  runId: string;
+  slackUserId: string;
+  iamUserName: string;
+  command: Pick<RunRequestInput, 'envPattern' | 'application' | 'region'> & { action: Action };
+  preview: TargetPreview;
+  reply: ReplyTarget;
+  /** Replace the prompt (button click) rather than add a message (status). */
+  replacePrompt: boolean;
+}
+
+export async function startRun(deps: WorkDeps, run: RunToStart): Promise<void> {
+  const { slack, logger, memo } = deps;
+  const { action } = run.command;
+  const tell = (text: string) => slack.tell(run.reply, { text }, { replace: run.replacePrompt });
+
+  let root = memo.get(run.runId)?.root;
+  let postedNow = false;
+  if (!root) {
+    const text = threadRootText({
+      ...run.command,
+      slackUserId: run.slackUserId,
+      iamUserName: run.iamUserName,
+      preview: run.preview,
+    });
+    try {
+      root = await slack.post(run.reply.channelId, { text });
+    } catch (err) {
+      const code = slackErrorCode(err);
+      if (!code || !CANNOT_POST_HERE.has(code)) throw err;
+      logger.info({ event: 'thread_fallback', runId: run.runId, channel: run.reply.channelId, reason: code });
+      root = { ...(await slack.post(deps.notifyChannel, { text })), fallbackReason: code };
+    }
+    postedNow = true;
+    memo.update(run.runId, { root });
+  }
+
+  let taskArn: string;
+  try {
+    taskArn = await launchRunner(
+      deps.ecs,
+      deps.launch,
+      {
+        runId: run.runId,
+        ...run.command,
+        requestedBy: { iamUserName: run.iamUserName, slackUserId: run.slackUserId },
+        slack: { channel: root.channel, threadTs: root.ts },
+      },
+      { clientToken: clientTokenFor(run.runId) },
+    );
+  } catch (err) {
+    if (err instanceof RunnerLaunchError && err.kind === 'conflict') {
+      logger.info({ event: 'duplicate_launch_suppressed', runId: run.runId });
+      if (postedNow) await slack.remove(root.channel, root.ts).catch(() => undefined);
+      return tell(alreadyLaunchedText(action));
+    }
+    logger.error({ event: 'launch_failed', runId: run.runId, error: describeError(err) });
+    await slack
+      .post(root.channel, { text: launchFailedText(action, describeError(err)) }, root.ts)
+      .catch(() => undefined);
+    return tell(launchFailedText(action, describeError(err)));
+  }
+
+  const known = memo.get(run.runId);
+  if (known?.taskArn === taskArn) {
+    // The same container already finished this run (a repeat): nothing more to post.
+    return tell(launchedText({ action, ...(known.permalink ? { permalink: known.permalink } : {}) }));
+  }
+  logger.info({
+    event: 'run_launched',
+    runId: run.runId,
+    taskArn,
+    action,
+    envPattern: run.command.envPattern,
+    application: run.command.application,
+    region: run.command.region,
+    slackUserId: run.slackUserId,
+    iamUser: run.iamUserName,
+    instances: run.preview.totalInstances,
+    thread: { channel: root.channel, ts: root.ts },
+  });
+  const permalink = await slack.permalink(root.channel, root.ts);
+  memo.update(run.runId, { taskArn, ...(permalink ? { permalink } : {}) });
+  await slack
+    .post(root.channel, { text: taskStartedText(taskArn, run.runId) }, root.ts)
+    .catch((err: unknown) =>
+      logger.warn({ event: 'thread_reply_failed', runId: run.runId, error: describeError(err) }),
+    );
+  if (root.channel !== deps.notifyChannel)
+    await slack
+      .post(deps.notifyChannel, {
+        text: notificationText({
+          ...run.command,
+          slackUserId: run.slackUserId,
+          ...(permalink ? { permalink } : {}),
+        }),
+      })
+      .catch((err: unknown) =>
+        logger.warn({ event: 'notification_failed', runId: run.runId, error: describeError(err) }),
+      );
+  await tell(
+    launchedText({
+      action,
+      ...(permalink ? { permalink } : {}),
+      ...(root.fallbackReason ? { fallbackChannel: root.channel, fallbackReason: root.fallbackReason } : {}),
+    }),
+  );
+}

@@ -1,0 +1,41 @@
+import type { ECSClient } from '@aws-sdk/client-ecs';
+import type { ElasticBeanstalkClient } from '@aws-sdk/client-elastic-beanstalk';
+import type { Authorizer } from './authorizer';
+import type { Work } from './internal-event';
+import type { LaunchSettings } from './launch';
+import type { JsonLogger } from './log';
+import { describeError } from './log';
+import type { RunMemo } from './run-memo';
+import type { SlackOut } from './slack-out';
+import { runButtonWork } from './button-work';
+import { runCommandWork } from './command-work';
+
+/** What the slow part (after the acknowledgement) needs; built once per container by lambda.ts. */
+export interface WorkDeps {
+  authorize: Authorizer;
+  /** Elastic Beanstalk client for a region (the command names the region). */
+  elasticBeanstalk: (region: string) => ElasticBeanstalkClient;
+  ecs: ECSClient;
+  launch: LaunchSettings;
+  notifyChannel: string;
+  slack: SlackOut;
+  memo: RunMemo;
+  logger: JsonLogger;
+}
+
+/** Runs one piece of handed-off work. Never throws: failures are told to the person and logged. */
+export async function runWork(deps: WorkDeps, work: Work): Promise<void> {
+  try {
+    if (work.kind === 'command') await runCommandWork(deps, work);
+    else await runButtonWork(deps, work);
+  } catch (err) {
+    deps.logger.error({ event: 'work_failed', kind: work.kind, error: describeError(err) });
+    try {
+      await deps.slack.tell(work, {
+        text: ':x: Something went wrong; nothing more was done. The logs have the details.',
+      });
+    } catch (tellErr) {
+      deps.logger.error({ event: 'tell_failed', error: describeError(tellErr) });
+    }
+  }
+}
