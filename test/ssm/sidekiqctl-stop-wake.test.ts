@@ -1,0 +1,181 @@
+/**
+ * ssm/sidekiqctl.sh stop and wake against real Redis and real Sidekiq 6.4.1 (own PID namespace per
+ * scenario), including the systemd path through the systemctl stand-in that records its calls.
+ */
+import { SidekiqHost, cleanupAllHosts } from '../support/sidekiq-host';
+
+const BEAT = 0.5;
+const FAST = ['--heartbeat', String(BEAT)];
+
+afterAll(cleanupAllHosts);
+
+describe('stop', () => {
+  test('real 5 s heartbeat, no unit: drains (even a job longer than -t), TERM, gone, nothing lost', async () => {
+    const host = await SidekiqHost.start();
+    try {
+      // -t 1: a plain TERM would cut the 4 s job short and push it back; stop drains first.
+      const sk = await host.startSidekiq({ concurrency: 2, shutdownTimeout: 1 });
+      const [long] = await host.enqueue(4, 1);
+      await host.enqueue(1, 1);
+      await host.enqueue(5, 3);
+      await host.waitForRunning(2);
+      const r = await host.runScript(['stop', '--timeout', '60']);
+      expect(r.code).toBe(0);
+      expect(r.json).toMatchObject({
+        action: 'stop',
+        result: 'stopped',
+        processes: [{ pid: sk.pid, busy: 0, quiet: true }],
+      });
+      expect(r.stderr).toMatch(/sending TERM/);
+      expect(host.isLive(sk.pid)).toBe(false);
+      expect(host.doneTimes().has(long!)).toBe(true);
+      expect(await host.accounting()).toMatchObject({ enqueued: 5, completed: 2, queued: 3, lost: 0 });
+      expect(host.systemctlCalls()).toEqual(['show -p LoadState sidekiq']);
+    } finally {
+      await host.cleanup();
+    }
+  }, 90_000);
+
+  test('a loaded unit is stopped with systemctl stop, not TERM', async () => {
+    const host = await SidekiqHost.start({ heartbeat: BEAT });
+    try {
+      const sk = await host.startSidekiq({ concurrency: 2 });
+      host.installUnit('sidekiq', sk);
+      await host.enqueue(1, 2);
+      await host.waitForRunning(2);
+      const r = await host.runScript(['stop', '--timeout', '30', ...FAST]);
+      expect(r.code).toBe(0);
+      expect(r.json?.result).toBe('stopped');
+      expect(host.systemctlCalls()).toEqual(['show -p LoadState sidekiq', 'stop sidekiq']);
+      expect(r.stderr).not.toMatch(/sending TERM/);
+      expect(host.isLive(sk.pid)).toBe(false);
+      expect(await host.accounting()).toMatchObject({ completed: 2, lost: 0 });
+    } finally {
+      await host.cleanup();
+    }
+  });
+
+  test('--service naming a unit that is not loaded: exit 1, nothing touched', async () => {
+    const host = await SidekiqHost.start({ heartbeat: BEAT });
+    try {
+      const sk = await host.startSidekiq();
+      const r = await host.runScript(['stop', '--service', 'workers', ...FAST]);
+      expect(r.code).toBe(1);
+      expect(r.json?.result).toBe('error');
+      expect(r.stderr).toMatch(/unit workers is not loaded/);
+      const s = await host.runScript(['status']);
+      expect(s.json?.processes).toEqual([expect.objectContaining({ pid: sk.pid, quiet: false })]);
+    } finally {
+      await host.cleanup();
+    }
+  });
+
+  test('drain deadline: exit 2, nothing stopped', async () => {
+    const host = await SidekiqHost.start({ heartbeat: BEAT });
+    try {
+      const sk = await host.startSidekiq({ concurrency: 1 });
+      host.installUnit('sidekiq', sk);
+      await host.enqueue(20, 1);
+      await host.waitForRunning(1);
+      const r = await host.runScript(['stop', '--timeout', '2', ...FAST]);
+      expect(r.code).toBe(2);
+      expect(r.json?.result).toBe('timeout');
+      expect(host.systemctlCalls()).toEqual(['show -p LoadState sidekiq']);
+      expect(host.isLive(sk.pid)).toBe(true);
+      expect(await host.accounting()).toMatchObject({ running: 1, lost: 0 });
+    } finally {
+      await host.cleanup();
+    }
+  });
+});
+
+describe('wake', () => {
+  test('--restart-command: a fresh non-quiet process replaces the quiet idle one', async () => {
+    const host = await SidekiqHost.start({ heartbeat: BEAT });
+    try {
+      const sk = await host.startSidekiq({ concurrency: 2 });
+      await host.enqueue(1, 2);
+      await host.waitForRunning(2);
+      expect((await host.runScript(['quiet', ...FAST])).code).toBe(0);
+      await host.enqueue(0.2, 2); // stays queued while quiet
+
+      const r = await host.runScript(['wake', '--restart-command', `sh ${sk.ctl} restart`]);
+      expect(r.code).toBe(0);
+      expect(r.json?.result).toBe('woken');
+      expect(r.json?.processes).toHaveLength(1);
+      const fresh = r.json!.processes[0]!;
+      expect(fresh.pid).not.toBe(sk.pid);
+      expect(fresh.quiet).toBe(false);
+      expect(host.isLive(sk.pid)).toBe(false);
+      await host.waitForCompleted(4); // the fresh one takes the queued jobs
+      expect(await host.accounting()).toMatchObject({ completed: 4, lost: 0 });
+    } finally {
+      await host.cleanup();
+    }
+  });
+
+  test('awake processes are left alone', async () => {
+    const host = await SidekiqHost.start({ heartbeat: BEAT });
+    try {
+      const sk = await host.startSidekiq();
+      const r = await host.runScript(['wake', '--restart-command', `touch ${host.dir}/restarted`]);
+      expect(r.code).toBe(0);
+      expect(r.json).toMatchObject({ result: 'already_awake', processes: [{ pid: sk.pid, quiet: false }] });
+      expect(require('node:fs').existsSync(`${host.dir}/restarted`)).toBe(false);
+    } finally {
+      await host.cleanup();
+    }
+  });
+
+  test('refused while a quiet process runs jobs; --force restarts and the job is pushed back', async () => {
+    const host = await SidekiqHost.start({ heartbeat: BEAT });
+    try {
+      const sk = await host.startSidekiq({ concurrency: 1, shutdownTimeout: 1 });
+      const [job] = await host.enqueue(30, 1);
+      await host.waitForRunning(1);
+      expect((await host.runScript(['quiet', '--timeout', '2', ...FAST])).code).toBe(2);
+
+      const refused = await host.runScript(['wake', '--restart-command', `sh ${sk.ctl} restart`]);
+      expect(refused.code).toBe(2);
+      expect(refused.json).toMatchObject({ result: 'refused', processes: [{ pid: sk.pid, busy: 1 }] });
+      expect(host.isLive(sk.pid)).toBe(true);
+      expect(await host.accounting()).toMatchObject({ running: 1, lost: 0 });
+
+      const forced = await host.runScript(['wake', '--force', '--restart-command', `sh ${sk.ctl} restart`]);
+      expect(forced.code).toBe(0);
+      expect(forced.json?.result).toBe('woken');
+      expect(host.isLive(sk.pid)).toBe(false);
+      // Sidekiq pushed the unfinished job back (same jid); the fresh process may already run it again.
+      const acc = await host.accounting();
+      expect(acc.lost).toBe(0);
+      expect(acc.queued + acc.running).toBe(1);
+      expect(host.doneTimes().has(job!)).toBe(false);
+    } finally {
+      await host.cleanup();
+    }
+  });
+
+  test('systemd: restarts a quiet unit, and starts a stopped one', async () => {
+    const host = await SidekiqHost.start({ heartbeat: BEAT });
+    try {
+      const sk = await host.startSidekiq();
+      host.installUnit('sidekiq', sk);
+      expect((await host.runScript(['quiet', ...FAST])).code).toBe(0);
+      const woken = await host.runScript(['wake']);
+      expect(woken.code).toBe(0);
+      expect(woken.json?.processes).toEqual([expect.objectContaining({ quiet: false })]);
+      expect(woken.json?.processes[0]?.pid).not.toBe(sk.pid);
+      expect(host.systemctlCalls()).toEqual(['show -p LoadState sidekiq', 'restart sidekiq']);
+
+      expect((await host.runScript(['stop', ...FAST])).code).toBe(0);
+      expect(host.processes()).toEqual([]);
+      const started = await host.runScript(['wake']);
+      expect(started.code).toBe(0);
+      expect(started.json?.result).toBe('woken');
+      expect(started.json?.processes).toEqual([expect.objectContaining({ quiet: false })]);
+      expect(host.systemctlCalls().slice(-2)).toEqual(['show -p LoadState sidekiq', 'start sidekiq']);
+    } finally {
+      await host.cleanup();
+    }
+  });
+});

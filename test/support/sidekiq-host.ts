@@ -1,0 +1,485 @@
+/**
+ * A private "host" with real Redis and real Sidekiq (Debian 6.4.1) for tests, the benchmark and the demo.
+ *
+ * Each SidekiqHost is its own Linux PID namespace (`unshare -p -f --mount-proc`, needs root): the
+ * processes started in it, and ssm/sidekiqctl.sh run in it, see only that host's Sidekiqs, so
+ * scenarios can run side by side on one machine. Its PID 1 (sidekiq-app/ns-init.rb) reaps orphans and
+ * exits when the test process goes away; the kernel then kills the whole namespace, so nothing leaks
+ * even if jest is killed. `cleanup()` does the same at once.
+ *
+ *   const host = await SidekiqHost.start({ heartbeat: 0.5 });  // omit heartbeat for the real 5 s
+ *   const sk = await host.startSidekiq({ concurrency: 2, tag: 'a', shutdownTimeout: 1 });
+ *   const jids = await host.enqueue(3, 4);                      // four jobs sleeping 3 s each
+ *   await host.waitForRunning(2);
+ *   const r = await host.runScript(['quiet', '--timeout', '30']); // r.code, r.json, r.stderr, r.seconds
+ *   expect(await host.accounting()).toMatchObject({ lost: 0 });
+ *   await host.cleanup();
+ *
+ * API
+ *   SidekiqHost.start(opts?: { heartbeat?: number }): Promise<SidekiqHost>
+ *       heartbeat: Sidekiq's heartbeat in seconds for every Sidekiq of this host (default: the real 5 s).
+ *   host.dir, host.markerDir, host.redisPort, host.redisUrl, host.heartbeat
+ *   host.startSidekiq(opts?: SidekiqOptions): Promise<SidekiqProc>   starts one and waits for its title
+ *       SidekiqOptions { concurrency?: number (3); tag?: string; shutdownTimeout?: number (-t) }
+ *       SidekiqProc { name, pid (in the host), hostPid, ctl }: `ctl` is a supervisor-like script,
+ *       `sh <ctl> start|stop|restart`, usable as a --restart-command or as a systemd unit (installUnit).
+ *   host.installUnit(unit: string, proc: SidekiqProc): void   makes the systemctl stand-in know `unit`
+ *   host.systemctlCalls(): string[]                            what the stand-in was asked, in order
+ *   host.spawnFake(env: Record<string, string>): ChildProcess  sidekiq-app/fake-sidekiq.rb (4/5/7 titles)
+ *   host.exec(cmd, args, opts?): ChildProcess                  any command inside the host
+ *   host.processes(): ProcInfo[]            live Sidekiq-titled processes: { pid, hostPid, title, state }
+ *   host.isLive(pid): boolean                                  pid inside the host; zombies are not live
+ *   host.enqueue(seconds: number, count = 1): Promise<string[]>  SleepJobs; returns their jids
+ *   host.accounting(): Promise<Accounting>   { enqueued, completed, queued, running, lost, lostJids }
+ *       by jid over every job this host enqueued: queued = still in Redis (queue, retry or schedule
+ *       set, including jobs pushed back on shutdown); running = started, not done, not queued, and its
+ *       Sidekiq process is alive; lost = the rest. completed + queued + running + lost = enqueued.
+ *   host.waitForRunning(n, timeoutMs?), host.waitForCompleted(n, timeoutMs?)
+ *   host.waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs?, everyMs?)
+ *   host.runScript(args: string[], opts?: { shell?: Shell; env?; timeoutMs? }): Promise<ScriptResult>
+ *       runs ssm/sidekiqctl.sh inside the host under `shell` (default dash) with the systemctl
+ *       stand-in first on PATH; ScriptResult { code, stdout, stderr, json (last stdout line), seconds }.
+ *   host.cleanup(): Promise<void>          kills everything this host started and removes its dir
+ *   cleanupAllHosts(): Promise<void>       for afterAll: every host still open in this process
+ */
+import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const SCRIPT = resolve(__dirname, '../../ssm/sidekiqctl.sh');
+const APP_DIR = resolve(__dirname, 'sidekiq-app');
+const APP = join(APP_DIR, 'app.rb');
+const FAKE_BIN = join(APP_DIR, 'bin');
+
+export type Shell = 'dash' | 'bash' | 'busybox';
+const SHELL_ARGV: Record<Shell, string[]> = { dash: ['dash'], bash: ['bash'], busybox: ['busybox', 'sh'] };
+
+export interface SidekiqOptions {
+  concurrency?: number;
+  tag?: string;
+  shutdownTimeout?: number;
+}
+export interface SidekiqProc {
+  name: string;
+  pid: number;
+  hostPid: number;
+  ctl: string;
+}
+export interface ProcInfo {
+  pid: number;
+  hostPid: number;
+  title: string;
+  state: string;
+}
+export interface Accounting {
+  enqueued: number;
+  completed: number;
+  queued: number;
+  running: number;
+  lost: number;
+  lostJids: string[];
+}
+export interface ScriptJson {
+  action: string;
+  result: string;
+  elapsed_seconds: number;
+  processes: Array<{
+    pid: number;
+    version: string;
+    tag: string;
+    busy: number;
+    concurrency: number;
+    quiet: boolean;
+  }>;
+}
+export interface ScriptResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  json: ScriptJson | undefined;
+  seconds: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Single-quotes a word for sh. */
+export const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+const openHosts = new Set<SidekiqHost>();
+process.on('exit', () => {
+  // Last resort when a test forgot cleanup(): the namespace dies with its PID 1.
+  for (const h of openHosts) h.killNow();
+});
+
+async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.once('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr ? res(addr.port) : rej(new Error('no port'))));
+    });
+  });
+}
+
+function readProc(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+export class SidekiqHost {
+  readonly markerDir: string;
+  readonly redisUrl: string;
+  private readonly jids: string[] = [];
+  private readonly children: ChildProcess[] = [];
+  private sidekiqCount = 0;
+  private closed = false;
+
+  private constructor(
+    readonly dir: string,
+    readonly redisPort: number,
+    readonly heartbeat: number | undefined,
+    private readonly unshare: ChildProcess,
+    private readonly initPid: number,
+    private readonly pidNs: string,
+  ) {
+    this.markerDir = join(dir, 'markers');
+    this.redisUrl = `redis://127.0.0.1:${redisPort}/0`;
+  }
+
+  static async start(opts: { heartbeat?: number } = {}): Promise<SidekiqHost> {
+    const dir = mkdtempSync(join(tmpdir(), 'sidekiq-host-'));
+    mkdirSync(join(dir, 'markers'));
+    mkdirSync(join(dir, 'systemd', 'units'), { recursive: true });
+    writeFileSync(join(dir, 'systemd', 'calls'), '');
+    const unshare = spawn('unshare', ['-p', '-f', '--mount-proc', 'ruby', join(APP_DIR, 'ns-init.rb')], {
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
+    const unsharePid = unshare.pid!;
+    // The namespace's PID 1 is unshare's only child.
+    let initPid = 0;
+    for (let i = 0; i < 100 && !initPid; i++) {
+      const kids = readProc(`/proc/${unsharePid}/task/${unsharePid}/children`)?.trim();
+      if (kids) initPid = Number(kids.split(/\s+/)[0]);
+      else await sleep(20);
+    }
+    if (!initPid) {
+      unshare.kill('SIGKILL');
+      throw new Error('unshare -p -f --mount-proc did not start (root is needed for PID namespaces)');
+    }
+    let pidNs = '';
+    for (let i = 0; i < 100; i++) {
+      pidNs = readlinkSync(`/proc/${initPid}/ns/pid`);
+      if (pidNs !== readlinkSync('/proc/self/ns/pid')) break;
+      await sleep(20); // still unshare's fork, not yet in the new namespace's exec
+    }
+    const port = await freePort();
+    const host = new SidekiqHost(dir, port, opts.heartbeat, unshare, initPid, pidNs);
+    openHosts.add(host);
+    try {
+      host.exec(
+        'redis-server',
+        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+        { stdio: 'ignore' },
+      );
+      await host.waitFor('redis', () => host.redis(['PING']).trim() === 'PONG', 10_000, 50);
+    } catch (e) {
+      await host.cleanup();
+      throw e;
+    }
+    return host;
+  }
+
+  /** Runs a command inside the host (its PID namespace and /proc). */
+  exec(cmd: string, args: string[], opts: SpawnOptions = {}): ChildProcess {
+    const child = spawn('nsenter', ['-t', String(this.initPid), '-p', '-m', '--', cmd, ...args], {
+      cwd: this.dir,
+      ...opts,
+    });
+    this.children.push(child);
+    return child;
+  }
+
+  private redis(args: string[]): string {
+    const r = spawnSync('redis-cli', ['-p', String(this.redisPort), '--raw', ...args], { encoding: 'utf8' });
+    return r.stdout ?? '';
+  }
+
+  /** Starts one real Sidekiq and waits until it has its title (its first heartbeat). */
+  async startSidekiq(opts: SidekiqOptions = {}): Promise<SidekiqProc> {
+    const name = `sidekiq${++this.sidekiqCount}`;
+    const d = join(this.dir, name);
+    mkdirSync(d);
+    const env = [
+      `REDIS_URL=${shq(this.redisUrl)}`,
+      `MARKER_DIR=${shq(this.markerDir)}`,
+      `SIDEKIQ_BEAT_PAUSE=${this.heartbeat ?? ''}`,
+    ];
+    const argv = ['/usr/bin/sidekiq', '-r', shq(APP), '-c', String(opts.concurrency ?? 3)];
+    if (opts.tag !== undefined) argv.push('-g', shq(opts.tag));
+    if (opts.shutdownTimeout !== undefined) argv.push('-t', String(opts.shutdownTimeout));
+    const ctl = join(d, 'ctl.sh');
+    // Behaves like a supervisor (supervisorctl, a systemd unit): stop waits for the exit.
+    writeFileSync(
+      ctl,
+      `#!/bin/sh
+# supervisor stand-in for ${name}: run (foreground) | start (background) | stop | restart
+set -eu
+D=${shq(d)}
+gone() { ! [ -r "/proc/$1/stat" ] || case $(sed 's/.*) //' "/proc/$1/stat") in Z* | X*) true ;; *) false ;; esac; }
+case $1 in
+  run) echo $$ >"$D/pid"; cd "$D"; exec env ${env.join(' ')} ${argv.join(' ')} >>"$D/log" 2>&1 ;;
+  start) nohup sh "$0" run </dev/null >/dev/null 2>&1 & ;;
+  stop) p=$(cat "$D/pid"); kill -TERM "$p" 2>/dev/null || true; while ! gone "$p"; do sleep 0.1; done ;;
+  restart) sh "$0" stop; sh "$0" start ;;
+esac
+`,
+    );
+    chmodSync(ctl, 0o755);
+    this.exec('sh', [ctl, 'run'], { stdio: 'ignore' });
+    const pid = await this.waitForNewSidekiq(d, 0);
+    return { name, pid, hostPid: this.hostPidOf(pid), ctl };
+  }
+
+  /** Waits until the pid file of `d` names a process other than `oldPid` that has a Sidekiq title. */
+  async waitForNewSidekiq(d: string, oldPid: number, timeoutMs = 30_000): Promise<number> {
+    let pid = 0;
+    await this.waitFor(
+      `sidekiq in ${d} to start`,
+      () => {
+        pid = Number(readProc(join(d, 'pid'))?.trim() ?? 0);
+        return pid !== oldPid && this.processes().some((p) => p.pid === pid);
+      },
+      timeoutMs,
+    );
+    return pid;
+  }
+
+  /** Makes the systemctl stand-in know `unit`, backed by `proc`'s supervisor script. */
+  installUnit(unit: string, proc: SidekiqProc): void {
+    copyFileSync(proc.ctl, join(this.dir, 'systemd', 'units', unit));
+  }
+
+  systemctlCalls(): string[] {
+    return readFileSync(join(this.dir, 'systemd', 'calls'), 'utf8').split('\n').filter(Boolean);
+  }
+
+  /** Starts sidekiq-app/fake-sidekiq.rb (other versions' titles) inside the host. */
+  spawnFake(env: Record<string, string>): ChildProcess {
+    return this.exec('ruby', [join(APP_DIR, 'fake-sidekiq.rb')], {
+      env: { ...process.env, ...env },
+      stdio: 'ignore',
+    });
+  }
+
+  private hostPidOf(nsPid: number): number {
+    const p = this.allProcs().find((x) => x.pid === nsPid);
+    if (!p) throw new Error(`pid ${nsPid} not found in host`);
+    return p.hostPid;
+  }
+
+  private allProcs(): ProcInfo[] {
+    const out: ProcInfo[] = [];
+    for (const e of readdirSync('/proc')) {
+      if (!/^\d+$/.test(e)) continue;
+      try {
+        if (readlinkSync(`/proc/${e}/ns/pid`) !== this.pidNs) continue;
+      } catch {
+        continue;
+      }
+      const status = readProc(`/proc/${e}/status`) ?? '';
+      const ns = /^NSpid:\s+(.*)$/m.exec(status)?.[1]?.trim().split(/\s+/);
+      const stat = readProc(`/proc/${e}/stat`) ?? '';
+      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+      const title = (readProc(`/proc/${e}/cmdline`) ?? '').replace(/\0+$/, '').replace(/\0/g, ' ');
+      if (ns && ns.length > 1) out.push({ pid: Number(ns[ns.length - 1]), hostPid: Number(e), title, state });
+    }
+    return out;
+  }
+
+  /** Live (not zombie) processes of this host with a Sidekiq title. */
+  processes(): ProcInfo[] {
+    return this.allProcs().filter((p) => /^sidekiq \d/.test(p.title) && !/[ZX]/.test(p.state));
+  }
+
+  isLive(pid: number): boolean {
+    return this.allProcs().some((p) => p.pid === pid && !/[ZX]/.test(p.state));
+  }
+
+  async enqueue(seconds: number, count = 1): Promise<string[]> {
+    const jids = Array.from({ length: count }, () => randomBytes(12).toString('hex'));
+    const now = Date.now() / 1000;
+    const payloads = jids.map((jid) =>
+      JSON.stringify({
+        class: 'SleepJob',
+        args: [seconds],
+        queue: 'default',
+        jid,
+        retry: true,
+        created_at: now,
+        enqueued_at: now,
+      }),
+    );
+    this.redis(['SADD', 'queues', 'default']);
+    // BRPOP takes from the right: push in reverse so jobs run in the order enqueued.
+    const n = Number(this.redis(['LPUSH', 'queue:default', ...payloads]).trim());
+    if (!(n >= count)) throw new Error(`enqueue failed (LPUSH answered ${n})`);
+    this.jids.push(...jids);
+    return jids;
+  }
+
+  private marker(jid: string, what: 'started' | 'done'): { pid: number; time: number } | undefined {
+    const text = readProc(join(this.markerDir, `${jid}.${what}`));
+    return text ? (JSON.parse(text) as { pid: number; time: number }) : undefined;
+  }
+
+  /** When each completed job finished (epoch seconds), by jid. */
+  doneTimes(): Map<string, number> {
+    const m = new Map<string, number>();
+    for (const jid of this.jids) {
+      const d = this.marker(jid, 'done');
+      if (d) m.set(jid, d.time);
+    }
+    return m;
+  }
+
+  async accounting(): Promise<Accounting> {
+    const inRedis = new Set<string>();
+    const lines = [
+      ...this.redis(['LRANGE', 'queue:default', '0', '-1']).split('\n'),
+      ...this.redis(['ZRANGE', 'retry', '0', '-1']).split('\n'),
+      ...this.redis(['ZRANGE', 'schedule', '0', '-1']).split('\n'),
+    ];
+    for (const line of lines) {
+      if (line.startsWith('{')) inRedis.add((JSON.parse(line) as { jid: string }).jid);
+    }
+    const a: Accounting = { enqueued: this.jids.length, completed: 0, queued: 0, running: 0, lost: 0, lostJids: [] };
+    for (const jid of this.jids) {
+      const started = this.marker(jid, 'started');
+      if (this.marker(jid, 'done')) a.completed++;
+      else if (inRedis.has(jid)) a.queued++;
+      else if (started && this.isLive(started.pid)) a.running++;
+      else {
+        a.lost++;
+        a.lostJids.push(jid);
+      }
+    }
+    return a;
+  }
+
+  private countMarkers(): { running: number; completed: number } {
+    let running = 0;
+    let completed = 0;
+    for (const jid of this.jids) {
+      if (this.marker(jid, 'done')) completed++;
+      else if (this.marker(jid, 'started')) running++;
+    }
+    return { running, completed };
+  }
+
+  async waitForRunning(n: number, timeoutMs = 30_000): Promise<void> {
+    await this.waitFor(`${n} jobs running`, () => this.countMarkers().running >= n, timeoutMs);
+  }
+
+  async waitForCompleted(n: number, timeoutMs = 30_000): Promise<void> {
+    await this.waitFor(`${n} jobs completed`, () => this.countMarkers().completed >= n, timeoutMs);
+  }
+
+  async waitFor(
+    what: string,
+    check: () => boolean | Promise<boolean>,
+    timeoutMs = 30_000,
+    everyMs = 100,
+  ): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (!(await check())) {
+      if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      await sleep(everyMs);
+    }
+  }
+
+  /** Runs ssm/sidekiqctl.sh inside the host; the systemctl stand-in comes first on PATH. */
+  runScript(
+    args: string[],
+    opts: { shell?: Shell; env?: Record<string, string>; timeoutMs?: number } = {},
+  ): Promise<ScriptResult> {
+    const [sh, ...shArgs] = SHELL_ARGV[opts.shell ?? 'dash'];
+    const started = Date.now();
+    const child = this.exec(sh!, [...shArgs, SCRIPT, ...args], {
+      env: {
+        ...process.env,
+        PATH: `${FAKE_BIN}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+        FAKE_SYSTEMD_DIR: join(this.dir, 'systemd'),
+        ...opts.env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGTERM'), opts.timeoutMs ?? 120_000);
+    return new Promise((res) => {
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        const seconds = (Date.now() - started) / 1000;
+        const last = stdout.trimEnd().split('\n').pop() ?? '';
+        let json: ScriptJson | undefined;
+        try {
+          json = JSON.parse(last) as ScriptJson;
+        } catch {
+          json = undefined;
+        }
+        res({ code, stdout, stderr, json, seconds });
+      });
+    });
+  }
+
+  /** Synchronous kill of the namespace's PID 1 (the kernel then kills the rest). */
+  killNow(): void {
+    try {
+      process.kill(this.initPid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+    for (const c of this.children) if (c.exitCode === null) c.kill('SIGKILL');
+  }
+
+  async cleanup(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.killNow();
+    if (this.unshare.exitCode === null && this.unshare.signalCode === null) {
+      await new Promise<void>((r) => {
+        const timer = setTimeout(r, 5000);
+        this.unshare.once('exit', () => {
+          clearTimeout(timer);
+          r();
+        });
+      });
+    }
+    this.unshare.stdin?.destroy();
+    openHosts.delete(this);
+    if (!process.env.KEEP_SIDEKIQ_HOST && existsSync(this.dir)) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export async function cleanupAllHosts(): Promise<void> {
+  await Promise.all([...openHosts].map((h) => h.cleanup()));
+}
