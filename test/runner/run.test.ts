@@ -1,0 +1,167 @@
+import type { ExecutionListener, ExecutionRequest, InstanceExecutor } from '../../runner/executor';
+import type { Reporter, RunSummary } from '../../runner/reporter';
+import { parseRunRequest } from '../../runner/request';
+import { deadlineFor, runDrain } from '../../runner/run';
+import type { TargetPlan, TargetSource } from '../../runner/targets';
+import { VirtualClock } from './support/virtual-clock';
+
+/** runDrain on its own: in-memory targets, executor and reporter (no SSM, no Slack). */
+
+const request = parseRunRequest(
+  JSON.stringify({
+    runId: 'r1',
+    action: 'quiet',
+    envPattern: 'w',
+    application: 'A',
+    region: 'us-east-1',
+    requestedBy: { iamUserName: 'x' },
+    executionTimeoutSeconds: 600,
+    drainTimeoutSeconds: 300,
+  }),
+);
+
+const plan: TargetPlan = {
+  environments: [
+    {
+      name: 'w1',
+      reachable: [
+        { instanceId: 'i-1', environment: 'w1' },
+        { instanceId: 'i-2', environment: 'w1' },
+      ],
+      unreachable: [{ instanceId: 'i-3', environment: 'w1', reason: 'not registered with SSM' }],
+    },
+  ],
+  otherEnvironments: [],
+};
+const targets = (p: TargetPlan | Error): TargetSource => ({
+  resolve: async () => {
+    if (p instanceof Error) throw p;
+    return p;
+  },
+});
+
+function recordingReporter(overrides: Partial<Reporter> = {}) {
+  const events: string[] = [];
+  let summary: RunSummary | undefined;
+  const reporter: Reporter = {
+    started: async (p) =>
+      void events.push(`started ${p.environments.map((e) => `${e.name}:${e.reachable}+${e.unreachable}`)}`),
+    progress: (s) => void events.push(`progress ${s.environments[0]?.done}/${s.environments[0]?.total}`),
+    finished: async (s) => {
+      summary = s;
+      events.push(`finished ${s.exitCode}`);
+    },
+    interrupted: async (i) => void events.push(`interrupted ${i.commandIds.join(',')}`),
+    ...overrides,
+  };
+  return { reporter, events, summary: () => summary };
+}
+
+/** Finishes instances as told, one per call of `step`. */
+const scriptedExecutor = (
+  run: (req: ExecutionRequest, l: ExecutionListener, signal: AbortSignal) => Promise<void>,
+): InstanceExecutor => ({ execute: run });
+
+describe('runDrain', () => {
+  it('reports the plan, progress and a summary with unreachable instances counted as done-but-failed', async () => {
+    const rec = recordingReporter();
+    const result = await runDrain({
+      request,
+      targets: targets(plan),
+      reporter: rec.reporter,
+      executor: scriptedExecutor(async (req, l) => {
+        l.dispatched(
+          'h-1',
+          req.targets.map((t) => t.instanceId),
+        );
+        for (const t of req.targets) l.finished({ ...t, kind: 'drained', reason: 'ok' });
+      }),
+    });
+    expect(rec.events).toEqual(['started w1:2+1', 'progress 2/3', 'progress 3/3', 'finished 1']);
+    expect(result).toMatchObject({ exitCode: 1, commandIds: ['h-1'], interrupted: false });
+    expect(result.outcomes.map((o) => `${o.instanceId}:${o.kind}`).sort()).toEqual([
+      'i-1:drained',
+      'i-2:drained',
+      'i-3:unreachable',
+    ]);
+  });
+
+  it('gives instances with no result by the deadline a timed-out outcome', async () => {
+    const clock = new VirtualClock();
+    const rec = recordingReporter();
+    let deadline = 0;
+    const result = await runDrain({
+      request,
+      targets: targets({ ...plan, environments: [{ ...plan.environments[0]!, unreachable: [] }] }),
+      reporter: rec.reporter,
+      clock,
+      executor: scriptedExecutor(async (req, l) => {
+        deadline = req.deadline;
+        l.finished({ ...req.targets[0]!, kind: 'busy_at_deadline', reason: '1 job' });
+      }),
+    });
+    expect(deadline).toBe(deadlineFor(clock.now(), 600));
+    expect(deadline - clock.now()).toBe((600 + 720) * 1000);
+    expect(result.exitCode).toBe(1);
+    expect(result.outcomes.find((o) => o.instanceId === 'i-2')).toMatchObject({
+      kind: 'timed_out',
+      reason: expect.stringContaining("runner's deadline"),
+    });
+  });
+
+  it('turns a target-listing error into a reported failure (exit 1), not a crash', async () => {
+    const rec = recordingReporter();
+    const result = await runDrain({
+      request,
+      targets: targets(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' })),
+      reporter: rec.reporter,
+      executor: scriptedExecutor(async () => {
+        throw new Error('must not run');
+      }),
+    });
+    expect(result.exitCode).toBe(1);
+    expect(rec.summary()!.error).toBe('could not list the targets: ThrottlingException: Rate exceeded');
+  });
+
+  it('is not stopped by a reporter that throws', async () => {
+    const rec = recordingReporter({
+      started: async () => {
+        throw new Error('slack exploded');
+      },
+      progress: () => {
+        throw new Error('slack exploded again');
+      },
+    });
+    const result = await runDrain({
+      request,
+      targets: targets({ ...plan, environments: [{ ...plan.environments[0]!, unreachable: [] }] }),
+      reporter: rec.reporter,
+      executor: scriptedExecutor(async (req, l) => {
+        for (const t of req.targets) l.finished({ ...t, kind: 'drained', reason: 'ok' });
+      }),
+    });
+    expect(result.exitCode).toBe(0);
+    expect(rec.events).toEqual(['finished 0']);
+  });
+
+  it('reports an interruption that came before any command was sent', async () => {
+    const controller = new AbortController();
+    const rec = recordingReporter();
+    const result = await runDrain({
+      request,
+      targets: {
+        resolve: async () => {
+          controller.abort();
+          return plan;
+        },
+      },
+      reporter: rec.reporter,
+      signal: controller.signal,
+      executor: scriptedExecutor(async () => {
+        throw new Error('must not run');
+      }),
+    });
+    expect(result).toMatchObject({ exitCode: 1, interrupted: true, commandIds: [] });
+    expect(rec.events).toEqual(['interrupted ']);
+  });
+});

@@ -1,0 +1,121 @@
+import { WebClient } from '@slack/web-api';
+import type { ProgressSnapshot } from '../../runner/reporter';
+import { parseRunRequest, type RunRequestInput } from '../../runner/request';
+import { SlackReporter } from '../../runner/slack-reporter';
+import { FakeSlack } from '../support/fake-slack';
+
+let slack: FakeSlack;
+beforeAll(async () => {
+  slack = await FakeSlack.start();
+});
+afterAll(() => slack.close());
+beforeEach(() => slack.reset());
+
+const base: RunRequestInput = {
+  runId: 'r1',
+  action: 'stop',
+  envPattern: 'workers',
+  application: 'APP',
+  region: 'eu-west-1',
+  requestedBy: { iamUserName: 'bob', slackUserId: 'U0BOB' },
+  slack: { channel: 'C0OPS', threadTs: '1700000000.000001' },
+};
+
+function reporter(input: RunRequestInput = base, notifyChannel?: string) {
+  let now = 0;
+  const logs: string[] = [];
+  const request = parseRunRequest(JSON.stringify(input));
+  const r = new SlackReporter({
+    client: new WebClient('xoxb-reporter-secret', { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 } }),
+    request,
+    ...(notifyChannel ? { notifyChannel } : {}),
+    minUpdateIntervalMs: 5_000,
+    clock: { now: () => now, sleep: async () => undefined },
+    log: (level, message, fields) => logs.push(`${level} ${message} ${JSON.stringify(fields)}`),
+    retryDelaysMs: [5, 5],
+  });
+  const snap = (done: number): ProgressSnapshot => ({
+    request,
+    elapsedMs: now,
+    environments: [{ name: 'workers-a', total: 10, done, running: 10 - done }],
+  });
+  return { r, snap, logs, request, advance: (ms: number) => (now += ms) };
+}
+
+const settle = () => new Promise((r) => setTimeout(r, 50));
+
+describe('SlackReporter', () => {
+  it('edits the progress message at most once per interval, and flushes the latest state at the end', async () => {
+    const t = reporter();
+    await t.r.started({
+      request: t.request,
+      environments: [{ name: 'workers-a', reachable: 10, unreachable: 0 }],
+    });
+    for (let done = 1; done <= 9; done++) {
+      t.advance(1_000); // nine changes in nine seconds
+      t.r.progress(t.snap(done));
+      await settle();
+    }
+    const updates = slack.callsOf('chat.update');
+    expect(updates).toHaveLength(1); // at t=5s; t=1..4 and 6..9 are inside the interval
+    expect(updates[0]!.args).toMatchObject({ channel: 'C0OPS', ts: '1700000000.000001' });
+    expect(String(updates[0]!.args.text)).toContain('5/10 instances done');
+
+    await t.r.finished({ request: t.request, exitCode: 0, elapsedMs: 9_000, outcomes: [], commandIds: [] });
+    expect(String(slack.callsOf('chat.update').at(-1)!.args.text)).toContain('9/10 instances done');
+  });
+
+  it('waits out a 429 from Slack (Retry-After) and still posts', async () => {
+    slack.rateLimitNext('chat.postMessage', 1);
+    const t = reporter();
+    await t.r.started({ request: t.request, environments: [{ name: 'w', reachable: 1, unreachable: 0 }] });
+    expect(slack.callsOf('chat.postMessage')).toHaveLength(2);
+    // The progress message exists, so later progress edits it.
+    t.advance(10_000);
+    t.r.progress(t.snap(3));
+    await settle();
+    expect(slack.callsOf('chat.update')).toHaveLength(1);
+  });
+
+  it('gives up after its retries without throwing, and logs the Slack error code only', async () => {
+    slack.failNext('chat.postMessage', 'internal_error', 10);
+    const t = reporter();
+    await expect(
+      t.r.started({ request: t.request, environments: [{ name: 'w', reachable: 1, unreachable: 0 }] }),
+    ).resolves.toBeUndefined();
+    expect(slack.callsOf('chat.postMessage')).toHaveLength(3);
+    expect(t.logs.filter((l) => l.includes('internal_error'))).toHaveLength(3);
+    expect(t.logs.join('\n')).not.toContain('reporter-secret');
+    // No progress message: progress is a no-op rather than an error.
+    t.advance(10_000);
+    t.r.progress(t.snap(1));
+    await settle();
+    expect(slack.callsOf('chat.update')).toHaveLength(0);
+  });
+
+  it('posts the interruption in the thread, or in the notification channel when there is no thread', async () => {
+    const inThread = reporter();
+    await inThread.r.interrupted({
+      request: inThread.request,
+      commandIds: ['c-1'],
+      snapshot: inThread.snap(2),
+    });
+    expect(slack.callsOf('chat.postMessage')[0]!.args).toMatchObject({
+      channel: 'C0OPS',
+      thread_ts: '1700000000.000001',
+    });
+
+    slack.reset();
+    const { slack: _none, ...cli } = base;
+    const noThread = reporter(cli, 'C0NOTE');
+    await noThread.r.interrupted({
+      request: noThread.request,
+      commandIds: ['c-1'],
+      snapshot: noThread.snap(2),
+    });
+    const [post] = slack.callsOf('chat.postMessage');
+    expect(post!.args.channel).toBe('C0NOTE');
+    expect(post!.args.thread_ts).toBeUndefined();
+    expect(String(post!.args.text)).toContain('`c-1`');
+  });
+});
