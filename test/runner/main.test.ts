@@ -1,9 +1,10 @@
+import 'aws-sdk-client-mock-jest';
 import {
   DescribeEnvironmentResourcesCommand,
   DescribeEnvironmentsCommand,
   ElasticBeanstalkClient,
 } from '@aws-sdk/client-elastic-beanstalk';
-import { DescribeInstanceInformationCommand, SendCommandCommand } from '@aws-sdk/client-ssm';
+import { DescribeInstanceInformationCommand, SendCommandCommand, type PingStatus } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { main } from '../../runner/main';
 import type { RunRequestInput } from '../../runner/request';
@@ -54,7 +55,7 @@ function world(scripts: Record<string, InstanceScript>, ssmStatus: Record<string
   mock.on(DescribeInstanceInformationCommand).resolves({
     InstanceInformationList: ids
       .filter((id) => ssmStatus[id] !== 'missing')
-      .map((InstanceId) => ({ InstanceId, PingStatus: ssmStatus[InstanceId] ?? 'Online' })),
+      .map((InstanceId) => ({ InstanceId, PingStatus: (ssmStatus[InstanceId] ?? 'Online') as PingStatus })),
   });
   const logs: string[] = [];
   const options = {

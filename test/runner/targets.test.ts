@@ -1,7 +1,9 @@
+import 'aws-sdk-client-mock-jest';
 import {
   DescribeEnvironmentResourcesCommand,
   DescribeEnvironmentsCommand,
   ElasticBeanstalkClient,
+  type EnvironmentStatus,
 } from '@aws-sdk/client-elastic-beanstalk';
 import { DescribeInstanceInformationCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -16,7 +18,7 @@ beforeEach(() => {
   ssm.reset();
 });
 
-const env = (name: string, Status = 'Ready') => ({
+const env = (name: string, Status: EnvironmentStatus = 'Ready') => ({
   EnvironmentId: `e-${name}`,
   EnvironmentName: name,
   Status,

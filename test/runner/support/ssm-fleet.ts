@@ -78,6 +78,7 @@ interface Sent {
   input: Record<string, unknown>;
   sentAt: number;
   instanceIds: string[];
+  members: Set<string>;
 }
 
 export class ValidationException extends Error {
@@ -121,6 +122,7 @@ export class SsmFleet {
       input: input as Record<string, unknown>,
       sentAt: this.clock.now(),
       instanceIds: ids,
+      members: new Set(ids),
     });
     return { Command: { CommandId: commandId } };
   }
@@ -133,9 +135,13 @@ export class SsmFleet {
     NextToken?: string;
   }): { CommandInvocations: CommandInvocation[]; NextToken?: string } {
     this.count('ListCommandInvocations');
-    const cmd = this.sent.find((c) => c.commandId === input.CommandId);
+    const cmd = this.command(input.CommandId);
     if (!cmd) return { CommandInvocations: [] };
-    const ids = input.InstanceId ? cmd.instanceIds.filter((i) => i === input.InstanceId) : cmd.instanceIds;
+    const ids = input.InstanceId
+      ? cmd.members.has(input.InstanceId)
+        ? [input.InstanceId]
+        : []
+      : cmd.instanceIds;
     const size = Math.min(this.pageSize, input.MaxResults ?? 50);
     const start = input.NextToken ? Number(input.NextToken) : 0;
     const page = ids.slice(start, start + size).map((id) => this.invocation(cmd, id, !!input.Details));
@@ -145,7 +151,7 @@ export class SsmFleet {
 
   getCommandInvocation(input: { CommandId?: string; InstanceId?: string; PluginName?: string }) {
     this.count('GetCommandInvocation');
-    const cmd = this.sent.find((c) => c.commandId === input.CommandId);
+    const cmd = this.command(input.CommandId);
     if (!cmd || !input.InstanceId) throw new Error('InvocationDoesNotExist');
     if (input.PluginName !== SIDEKIQCTL_STEP_NAME) throw new Error(`InvalidPluginName ${input.PluginName}`);
     const state = this.state(cmd, input.InstanceId);
@@ -156,6 +162,33 @@ export class SsmFleet {
       StandardOutputContent: state.stdout ?? '',
       StandardErrorContent: state.stderr ?? '',
     };
+  }
+
+  private readonly byId = new Map<string, Sent>();
+  private command(id: string | undefined): Sent | undefined {
+    if (!id) return undefined;
+    let cmd = this.byId.get(id);
+    if (!cmd) {
+      cmd = this.sent.find((c) => c.commandId === id);
+      if (cmd) this.byId.set(id, cmd);
+    }
+    return cmd;
+  }
+
+  /** The fleet as an SSM client's `send` (the bench uses it without aws-sdk-client-mock). */
+  async send(command: { constructor: { name: string }; input: unknown }): Promise<unknown> {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const input = command.input as any;
+    switch (command.constructor.name) {
+      case 'SendCommandCommand':
+        return this.sendCommand(input);
+      case 'ListCommandInvocationsCommand':
+        return this.listCommandInvocations(input);
+      case 'GetCommandInvocationCommand':
+        return this.getCommandInvocation(input);
+      default:
+        throw new Error(`the simulated fleet does not answer ${command.constructor.name}`);
+    }
   }
 
   private count(name: string): void {
