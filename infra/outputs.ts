@@ -1,0 +1,24 @@
+/**
+ * The SnowWhite stack's output keys. Plain constants with no imports, so the `snowwhite` command
+ * line can read the stack's outputs by these names without pulling in the CDK.
+ */
+export const STACK_OUTPUTS = {
+  apiUrl: 'ApiUrl',
+  slackRequestUrl: 'SlackRequestUrl',
+  slackSecretArn: 'SlackSecretArn',
+  botFunctionName: 'BotFunctionName',
+  runnerCluster: 'RunnerCluster',
+  runnerTaskDefinitionArn: 'RunnerTaskDefinitionArn',
+  runnerContainerName: 'RunnerContainerName',
+  runnerSubnetIds: 'RunnerSubnetIds',
+  runnerSecurityGroupIds: 'RunnerSecurityGroupIds',
+  runnerAssignPublicIp: 'RunnerAssignPublicIp',
+  runnerLogGroupName: 'RunnerLogGroupName',
+  ssmDocumentQuiet: 'SsmDocumentQuiet',
+  ssmDocumentStop: 'SsmDocumentStop',
+  ssmDocumentWake: 'SsmDocumentWake',
+  ssmDocumentStatus: 'SsmDocumentStatus',
+} as const;
+
+/** The stack name `infra/app.ts` deploys, and the command line's default `--stack`. */
+export const DEFAULT_STACK_NAME = 'SnowWhite';
