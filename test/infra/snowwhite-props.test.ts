@@ -1,0 +1,189 @@
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { REPO_ROOT, SnowWhite, SnowWhiteDocuments, type SnowWhiteProps } from '../../infra/snowwhite';
+import { SnowWhiteStack } from '../../infra/snowwhite-stack';
+import { allStatements, nagFindings, tempApp, type Statement } from './helpers';
+
+// These variants check the construct's props; the bot is not bundled here (the stack test does it).
+const cleanups: Array<() => void> = [];
+afterAll(() => cleanups.forEach((c) => c()));
+
+function synth(build: (stack: Stack) => void) {
+  const env = tempApp({ bundle: false });
+  cleanups.push(env.cleanup);
+  const stack = new Stack(env.app, 'Host');
+  build(stack);
+  const template = Template.fromStack(stack);
+  return { stack, template, json: template.toJSON() };
+}
+
+const taskRoleStatements = (json: object, sid: string): Statement[] =>
+  allStatements(json).filter((s) => s.Sid === sid);
+
+describe('the construct in an existing network', () => {
+  let result: ReturnType<typeof synth>;
+  let sw: SnowWhite;
+  beforeAll(() => {
+    result = synth((stack) => {
+      const vpc = new ec2.Vpc(stack, 'TeamVpc', { maxAzs: 2, natGateways: 1 });
+      const cluster = new ecs.Cluster(stack, 'TeamCluster', { vpc });
+      const slackSecret = secretsmanager.Secret.fromSecretNameV2(stack, 'TeamSecret', 'team/slack');
+      sw = new SnowWhite(stack, 'SW', {
+        notifyChannelId: 'C0TEAM',
+        cluster,
+        subnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+        slackSecret,
+        documentNamePrefix: 'TeamDrain',
+        slackApiUrl: 'https://slack.example.test/api/',
+        runnerArchitecture: ecs.CpuArchitecture.X86_64,
+      });
+    });
+  });
+
+  test('reuses the VPC, cluster and secret instead of creating them', () => {
+    result.template.resourceCountIs('AWS::EC2::VPC', 1); // the team's
+    result.template.resourceCountIs('AWS::ECS::Cluster', 1); // the team's
+    result.template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    expect(sw.vpc).toBe(sw.cluster.vpc);
+  });
+
+  test('private subnets: no public IP, and the bot launches there', () => {
+    type Fn = { Type: string; Properties: { Environment: { Variables: Record<string, unknown> } } };
+    const fn = Object.values(result.json.Resources as Record<string, Fn>).find(
+      (r) => r.Type === 'AWS::Lambda::Function',
+    );
+    const vars = fn?.Properties.Environment.Variables ?? {};
+    expect(vars.RUNNER_ASSIGN_PUBLIC_IP).toBe('DISABLED');
+    expect(vars.RUNNER_SUBNET_IDS).toEqual(result.stack.resolve(sw.runnerSubnets.subnetIds.join(',')));
+    expect(sw.runnerSubnets.hasPublic).toBe(false);
+    expect(vars.SLACK_API_URL).toBe('https://slack.example.test/api/');
+    expect(vars.SSM_DOCUMENT_WAKE).toBe('TeamDrain-Wake');
+  });
+
+  test('X86_64 task and image; names follow the prefix', () => {
+    result.template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      Family: 'TeamDrain-Runner',
+      RuntimePlatform: { CpuArchitecture: 'X86_64', OperatingSystemFamily: 'LINUX' },
+    });
+    result.template.resourceCountIs('AWS::SSM::Document', 4);
+    result.template.hasResourceProperties('AWS::SSM::Document', { Name: 'TeamDrain-Stop' });
+  });
+
+  test('the imported secret is the one read by the bot and the task', () => {
+    const read = allStatements(result.json).filter((s) => s.Sid === 'ReadSlackSecret');
+    expect(read).toHaveLength(1);
+    expect(JSON.stringify(read[0]?.Resource)).toContain(':secret:team/slack-??????');
+  });
+
+  test('cdk-nag: clean (no acknowledgments for resources the construct did not create)', () => {
+    expect(nagFindings(sw)).toEqual([]);
+  });
+});
+
+describe('IAM variants', () => {
+  test('fleetRegions: documents and instances allowed in each region, nag still clean', () => {
+    let sw: SnowWhite | undefined;
+    const { json } = synth((stack) => {
+      sw = new SnowWhite(stack, 'SW', { notifyChannelId: 'C01', fleetRegions: ['eu-west-1', 'us-east-1'] });
+    });
+    const [docs] = taskRoleStatements(json, 'SendCommandDocuments');
+    const arns = (docs?.Resource as unknown[]).map((r) => JSON.stringify(r));
+    expect(arns).toHaveLength(8);
+    for (const region of ['eu-west-1', 'us-east-1'])
+      for (const action of ['Quiet', 'Stop', 'Wake', 'Status'])
+        expect(
+          arns.filter((a) => a.includes(`:ssm:${region}:`) && a.includes(`:document/SnowWhite-${action}"`)),
+        ).toHaveLength(1);
+    const [instances] = taskRoleStatements(json, 'SendCommandInstances');
+    expect((instances?.Resource as unknown[]).map((r) => JSON.stringify(r))).toEqual([
+      expect.stringContaining(':ec2:eu-west-1:'),
+      expect.stringContaining(':ec2:us-east-1:'),
+    ]);
+    expect(nagFindings(sw!)).toEqual([]);
+  });
+
+  test('instanceTag: custom values, or no condition at all', () => {
+    const withTag = synth((stack) => {
+      new SnowWhite(stack, 'SW', {
+        notifyChannelId: 'C01',
+        instanceTag: { key: 'team', values: ['payments-*'] },
+      });
+    });
+    expect(taskRoleStatements(withTag.json, 'SendCommandInstances')[0]?.Condition).toEqual({
+      StringLike: { 'ssm:resourceTag/team': ['payments-*'] },
+    });
+    const without = synth((stack) => {
+      new SnowWhite(stack, 'SW', { notifyChannelId: 'C01', instanceTag: false });
+    });
+    expect(taskRoleStatements(without.json, 'SendCommandInstances')[0]?.Condition).toBeUndefined();
+  });
+});
+
+describe('validation', () => {
+  const make = (props: Partial<SnowWhiteProps>) => () => {
+    const env = tempApp({ bundle: false });
+    cleanups.push(env.cleanup);
+    new SnowWhite(new Stack(env.app, 'S'), 'SW', { notifyChannelId: 'C01', ...props });
+  };
+  test('rejects a notifyChannelId that is not a channel id', () => {
+    expect(make({ notifyChannelId: '#general' })).toThrow(/not a Slack channel id/);
+  });
+  test('rejects document prefixes SSM or ECS would refuse', () => {
+    expect(make({ documentNamePrefix: 'AWS-Drain' })).toThrow(/not start with aws/);
+    expect(make({ documentNamePrefix: 'a b' })).toThrow(/documentNamePrefix/);
+    expect(make({ documentNamePrefix: 'x' })).toThrow(/documentNamePrefix/);
+  });
+  test('SnowWhiteDocuments alone deploys the four documents (for another region)', () => {
+    const { template } = synth((stack) => {
+      new SnowWhiteDocuments(stack, 'Docs', { documentNamePrefix: 'SnowWhite' });
+    });
+    template.resourceCountIs('AWS::SSM::Document', 4);
+    expect(Object.keys(template.toJSON().Resources as object)).toHaveLength(4);
+  });
+});
+
+describe('the app (cdk.json entry point)', () => {
+  test('without context, the channel becomes a stack parameter validated by CloudFormation', () => {
+    const env = tempApp({ bundle: false });
+    cleanups.push(env.cleanup);
+    const stack = new SnowWhiteStack(env.app, 'SnowWhite');
+    const template = Template.fromStack(stack);
+    template.hasParameter('NotifyChannelId', { Type: 'String', AllowedPattern: '^[CGD][A-Z0-9]{2,}$' });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: { SLACK_NOTIFY_CHANNEL: { Ref: 'NotifyChannelId' } } },
+    });
+  });
+
+  test('infra/app.ts synthesizes the SnowWhite stack with no flags, credentials or network', async () => {
+    const env = tempApp();
+    cleanups.push(env.cleanup);
+    const { AWS_PROFILE: _p, AWS_ACCESS_KEY_ID: _a, AWS_SECRET_ACCESS_KEY: _s, ...rest } = process.env;
+    await promisify(execFile)(
+      path.join(REPO_ROOT, 'node_modules', '.bin', 'tsx'),
+      [path.join(REPO_ROOT, 'infra', 'app.ts')],
+      {
+        cwd: REPO_ROOT,
+        env: {
+          ...rest,
+          CDK_OUTDIR: env.outdir,
+          CDK_CONTEXT_JSON: JSON.stringify({ 'aws:cdk:bundling-stacks': [] }),
+        },
+      },
+    );
+    const template = JSON.parse(
+      fs.readFileSync(path.join(env.outdir, 'SnowWhite.template.json'), 'utf8'),
+    ) as {
+      Parameters: object;
+      Outputs: object;
+    };
+    expect(Object.keys(template.Parameters)).toContain('NotifyChannelId');
+    expect(Object.keys(template.Outputs)).toContain('SlackRequestUrl');
+  });
+});
