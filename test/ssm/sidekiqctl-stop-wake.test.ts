@@ -2,6 +2,7 @@
  * ssm/sidekiqctl.sh stop and wake against real Redis and real Sidekiq 6.4.1 (own PID namespace per
  * scenario), including the systemd path through the systemctl stand-in that records its calls.
  */
+import { existsSync } from 'node:fs';
 import { SidekiqHost, cleanupAllHosts } from '../support/sidekiq-host';
 
 const BEAT = 0.5;
@@ -121,7 +122,7 @@ describe('wake', () => {
       const r = await host.runScript(['wake', '--restart-command', `touch ${host.dir}/restarted`]);
       expect(r.code).toBe(0);
       expect(r.json).toMatchObject({ result: 'already_awake', processes: [{ pid: sk.pid, quiet: false }] });
-      expect(require('node:fs').existsSync(`${host.dir}/restarted`)).toBe(false);
+      expect(existsSync(`${host.dir}/restarted`)).toBe(false);
     } finally {
       await host.cleanup();
     }

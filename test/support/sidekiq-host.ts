@@ -277,7 +277,9 @@ esac
   }
 
   systemctlCalls(): string[] {
-    return readFileSync(join(this.dir, 'systemd', 'calls'), 'utf8').split('\n').filter(Boolean);
+    return readFileSync(join(this.dir, 'systemd', 'calls'), 'utf8')
+      .split('\n')
+      .filter(Boolean);
   }
 
   /** Starts sidekiq-app/fake-sidekiq.rb (other versions' titles) inside the host. */
@@ -369,7 +371,14 @@ esac
     for (const line of lines) {
       if (line.startsWith('{')) inRedis.add((JSON.parse(line) as { jid: string }).jid);
     }
-    const a: Accounting = { enqueued: this.jids.length, completed: 0, queued: 0, running: 0, lost: 0, lostJids: [] };
+    const a: Accounting = {
+      enqueued: this.jids.length,
+      completed: 0,
+      queued: 0,
+      running: 0,
+      lost: 0,
+      lostJids: [],
+    };
     for (const jid of this.jids) {
       const started = this.marker(jid, 'started');
       if (this.marker(jid, 'done')) a.completed++;
@@ -476,7 +485,8 @@ esac
     }
     this.unshare.stdin?.destroy();
     openHosts.delete(this);
-    if (!process.env.KEEP_SIDEKIQ_HOST && existsSync(this.dir)) rmSync(this.dir, { recursive: true, force: true });
+    if (!process.env.KEEP_SIDEKIQ_HOST && existsSync(this.dir))
+      rmSync(this.dir, { recursive: true, force: true });
   }
 }
 

@@ -1,0 +1,72 @@
+/**
+ * Drain overhead with Sidekiq's real 5 s heartbeat: seconds from the last in-flight job finishing
+ * to `sidekiqctl.sh quiet` exiting. The title only changes at a heartbeat, so the floor is 0–5 s
+ * (2.5 s on average); polling adds up to one poll interval on top. Compared in the same run with the
+ * old tool's way, a check every 10 s (the same script with `--poll 10`).
+ * Each approach runs in two lanes at once, each lane its own host (PID namespace, Redis, Sidekiq).
+ */
+import { SidekiqHost } from '../support/sidekiq-host';
+
+export const name = 'drain overhead (real 5 s heartbeat)';
+
+const RUNS_PER_LANE = 6;
+const LANES = 2;
+
+async function lane(pollArgs: string[]): Promise<number[]> {
+  const host = await SidekiqHost.start(); // real heartbeat
+  const overheads: number[] = [];
+  try {
+    for (let i = 0; i < RUNS_PER_LANE; i++) {
+      const sk = await host.startSidekiq({ concurrency: 2 });
+      // Random lengths put the last job's end at a random point of the heartbeat cycle.
+      const jids = [
+        ...(await host.enqueue(1 + Math.random() * 5, 1)),
+        ...(await host.enqueue(1 + Math.random() * 5, 1)),
+      ];
+      await host.waitForRunning(2);
+      const r = await host.runScript(['quiet', '--timeout', '60', ...pollArgs]);
+      const exitedAt = Date.now() / 1000;
+      if (r.code !== 0) throw new Error(`quiet failed (${r.code}): ${r.stderr}`);
+      const done = host.doneTimes();
+      const last = Math.max(...jids.map((j) => done.get(j) ?? NaN));
+      if (!Number.isFinite(last)) throw new Error('a job did not finish before the script exited');
+      overheads.push(exitedAt - last);
+      await new Promise<void>((res, rej) =>
+        host.exec('sh', [sk.ctl, 'stop']).on('exit', (c) => (c === 0 ? res() : rej(new Error('stop')))),
+      );
+    }
+  } finally {
+    await host.cleanup();
+  }
+  return overheads;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+export async function run(): Promise<void> {
+  const approaches: Array<[string, string[]]> = [
+    ['sidekiqctl.sh (poll 0.5 s)', []],
+    ['old way (poll every 10 s)', ['--poll', '10']],
+  ];
+  const results = await Promise.all(
+    approaches.map(async ([label, args]) => {
+      const lanes = await Promise.all(Array.from({ length: LANES }, () => lane(args)));
+      return { label, xs: lanes.flat() };
+    }),
+  );
+  console.log('approach                     runs  median s  worst s  all (s)');
+  for (const { label, xs } of results) {
+    console.log(
+      `${label.padEnd(28)} ${String(xs.length).padStart(4)}  ${median(xs).toFixed(2).padStart(8)}  ${Math.max(
+        ...xs,
+      )
+        .toFixed(2)
+        .padStart(7)}  ${xs.map((x) => x.toFixed(1)).join(' ')}`,
+    );
+  }
+  console.log('floor: the heartbeat itself, 0–5 s (2.5 s on average); target median <= 3.5 s');
+}

@@ -1,0 +1,90 @@
+/**
+ * Titles and signals of Sidekiq versions other than the installed 6.4.1, through a stand-in process
+ * (test/support/sidekiq-app/fake-sidekiq.rb) that titles itself and reacts to signals like they do.
+ * The real-Sidekiq scenarios are in the other test files; these only add the other shapes.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SidekiqHost, cleanupAllHosts } from '../support/sidekiq-host';
+
+afterAll(cleanupAllHosts);
+
+let host: SidekiqHost;
+beforeEach(async () => {
+  host = await SidekiqHost.start({ heartbeat: 0.5 });
+});
+afterEach(() => host.cleanup());
+
+async function fake(env: Record<string, string>): Promise<{ log: string; signals: () => string[] }> {
+  const log = join(host.dir, `signals-${env.FAKE_VERSION}`);
+  host.spawnFake({ FAKE_SIGNAL_LOG: log, ...env });
+  await host.waitFor('fake title', () => host.processes().some((p) => p.title.includes(env.FAKE_VERSION!)));
+  return {
+    log,
+    signals: () => {
+      try {
+        return readFileSync(log, 'utf8').split('\n').filter(Boolean);
+      } catch {
+        return [];
+      }
+    },
+  };
+}
+
+test.each([
+  // version, tag (undefined = none: one space), expected signal
+  ['4.2.10', 'legacy', 'USR1'],
+  ['5.2.9', 'my app', 'TSTP'],
+  ['7.2.4', undefined, 'TSTP'],
+])(
+  'Sidekiq %s (tag %j): quiet sends %s, waits for the busy job, parses the title',
+  async (version, tag, sig) => {
+    const f = await fake({
+      FAKE_VERSION: version,
+      ...(tag === undefined ? {} : { FAKE_TAG: tag }),
+      FAKE_BUSY: '1',
+      FAKE_JOB_SECONDS: '2',
+      FAKE_CONCURRENCY: '4',
+    });
+    const r = await host.runScript(['quiet', '--timeout', '20', '--heartbeat', '0.5']);
+    expect(r.code).toBe(0);
+    expect(r.json?.processes).toEqual([
+      { pid: expect.any(Number), version, tag: tag ?? '', busy: 0, concurrency: 4, quiet: true },
+    ]);
+    expect(f.signals()).toEqual([sig]);
+    expect(r.seconds).toBeGreaterThan(1.5); // the 2 s job was waited for
+  },
+);
+
+test('Sidekiq 7 without --heartbeat: a stopping title seen at once is trusted only after its 10 s beat', async () => {
+  // Already quiet and idle before the script looks: the title may come from a heartbeat that raced
+  // a quiet signal, so the script waits one full Sidekiq 7 heartbeat before believing it.
+  const f = await fake({ FAKE_VERSION: '7.0.9', FAKE_BUSY: '0' });
+  const [p] = host.processes();
+  process.kill(p!.hostPid, 'SIGTSTP');
+  await host.waitFor('stopping title', () => host.processes()[0]?.title.endsWith('stopping') ?? false);
+  const r = await host.runScript(['quiet', '--timeout', '30']);
+  expect(r.code).toBe(0);
+  expect(r.seconds).toBeGreaterThan(10);
+  expect(r.seconds).toBeLessThan(14);
+  expect(f.signals()).toEqual(['TSTP']); // only ours: the script sends nothing to a quiet process
+});
+
+test('a zombie with a Sidekiq title does not count as a live process', async () => {
+  // The parent never reaps its child, which sets a Sidekiq title and exits.
+  host.exec(
+    'ruby',
+    [
+      '-e',
+      'pid = fork { $0 = "sidekiq 6.4.1  [0 of 3 busy]"; sleep 1; exit! }; $0 = "zombie-parent"; sleep 60',
+    ],
+    { stdio: 'ignore' },
+  );
+  await host.waitFor('titled child', () => host.processes().length === 1);
+  const live = await host.runScript(['status']);
+  expect(live.code).toBe(0);
+  await host.waitFor('zombie', () => host.processes().length === 0, 10_000);
+  const r = await host.runScript(['status']);
+  expect(r.code).toBe(3);
+  expect(r.json?.result).toBe('no_sidekiq');
+});
