@@ -166,6 +166,8 @@ export class SnowWhiteDocuments extends Construct {
       documents[action] = new ssm.CfnDocument(this, SUFFIX[action], {
         name: names[action],
         documentType: 'Command',
+        // EC2 instances only (Elastic Beanstalk's); not on-premises or other managed nodes.
+        targetType: '/AWS::EC2::Instance',
         documentFormat: 'JSON',
         content: sidekiqctlDocument(action, scriptText),
         // A named document cannot be replaced in place: a new script version becomes a new

@@ -239,7 +239,12 @@ describe('SSM documents', () => {
     Object.fromEntries(
       ofType('AWS::SSM::Document').map((d) => [
         d.Properties.Name as string,
-        d.Properties as { Content: SsmCommandDocument; DocumentType: string; UpdateMethod: string },
+        d.Properties as {
+          Content: SsmCommandDocument;
+          DocumentType: string;
+          TargetType: string;
+          UpdateMethod: string;
+        },
       ]),
     );
 
@@ -252,6 +257,7 @@ describe('SSM documents', () => {
     ]);
     for (const d of Object.values(docs())) {
       expect(d.DocumentType).toBe('Command');
+      expect(d.TargetType).toBe('/AWS::EC2::Instance');
       expect(d.UpdateMethod).toBe('NewVersion'); // named documents cannot be replaced in place
     }
   });
