@@ -81,10 +81,13 @@ export async function startRun(deps: WorkDeps, run: RunToStart): Promise<void> {
       return tell(alreadyLaunchedText(action));
     }
     logger.error({ event: 'launch_failed', runId: run.runId, error: describeError(err) });
-    await slack
-      .post(root.channel, { text: launchFailedText(action, describeError(err)) }, root.ts)
-      .catch(() => undefined);
-    return tell(launchFailedText(action, describeError(err)));
+    const failed = launchFailedText(action, describeError(err));
+    await slack.post(root.channel, { text: failed }, root.ts).catch(() => undefined);
+    // A new message, so the prompt's Confirm stays: pressing it again retries with the same client
+    // token and this thread root, so ECS returns the task if it did start.
+    return slack.tell(run.reply, {
+      text: run.replacePrompt ? `${failed} Press Confirm again to retry.` : failed,
+    });
   }
 
   const known = memo.get(run.runId);
