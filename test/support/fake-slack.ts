@@ -11,6 +11,8 @@ export interface SlackCall {
   args: Record<string, unknown>;
   /** The bearer token the caller used, if any. */
   token?: string;
+  /** What the fake answered (body), once answered: e.g. the `ts` of a posted message. */
+  reply?: unknown;
 }
 
 export type FakeReply = { status?: number; headers?: Record<string, string>; body: unknown };
@@ -112,7 +114,9 @@ export class FakeSlack {
     this.calls.push(call);
     const responder = this.responders.get(method)?.shift();
     const answer = responder ? responder(args, call) : this.defaultAnswer(method, args);
-    return isReply(answer) ? answer : { body: answer };
+    const reply = isReply(answer) ? answer : { body: answer };
+    call.reply = reply.body;
+    return reply;
   }
 
   private nextTs(): string {

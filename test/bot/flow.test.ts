@@ -1,0 +1,459 @@
+import { RunTaskCommand } from '@aws-sdk/client-ecs';
+import { InvokeCommand } from '@aws-sdk/client-lambda';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { clientTokenFor } from '../../bot/launch';
+import {
+  BOT_TOKEN,
+  ecsMock,
+  lambdaMock,
+  NOTIFY,
+  operator,
+  secretsMock,
+  SIGNING_SECRET,
+  ssmDocArn,
+  TASK_DEF,
+  World,
+} from './world';
+
+let world: World;
+beforeEach(async () => {
+  world = await World.start();
+});
+afterEach(async () => {
+  await world.stop();
+});
+
+/** `/snowwhite <text>` → ack → async part played → the prompt's response id. */
+async function askFor(text: string, options: { userId?: string; channelId?: string } = {}) {
+  const { result, reply, responseId } = await world.slash(text, options);
+  expect(result.statusCode).toBe(200);
+  await world.playHandoffs();
+  return { reply, responseId };
+}
+
+describe('quiet, confirmed', () => {
+  test('ack only hands off; the prompt previews targets; Confirm launches one runner and reports everywhere', async () => {
+    const { result, reply, responseId } = await world.slash('quiet workers MY-APP us-east-1');
+    expect(result.statusCode).toBe(200);
+    expect(reply).toMatchObject({ response_type: 'ephemeral' });
+    expect(String(reply?.text)).toContain('Checking your permissions');
+    // The HTTP part did no AWS work besides the hand-off.
+    expect(world.authorizationLogs()).toHaveLength(0);
+    expect(lambdaMock).toHaveReceivedCommandTimes(InvokeCommand, 1);
+    expect(lambdaMock).toHaveReceivedCommandWith(InvokeCommand, {
+      FunctionName: 'snowwhite-bot',
+      InvocationType: 'Event',
+    });
+    expect(ecsMock).not.toHaveReceivedCommand(RunTaskCommand);
+
+    await world.playHandoffs();
+    const prompt = world.lastResponse(responseId)!;
+    expect(prompt.response_type).toBe('ephemeral');
+    const text = JSON.stringify(prompt.blocks);
+    expect(text).toContain('myapp-workers-prod');
+    expect(text).toContain('3 instances');
+    expect(text).toContain('myapp-workers-staging');
+    expect(text).toContain('2 environments, 4 instances');
+    expect(text).not.toContain('myapp-web-prod'); // does not match the pattern
+    expect(text).not.toContain('myapp-workers-old'); // terminated
+    expect(text).toContain('stops taking new jobs');
+    const actions = (prompt.blocks as { type: string; elements?: Record<string, unknown>[] }[]).find(
+      (b) => b.type === 'actions',
+    )!;
+    expect(actions.elements![0]).toMatchObject({ action_id: 'snowwhite_confirm', style: 'primary' });
+    expect(actions.elements![0]).not.toHaveProperty('confirm');
+    expect(actions.elements![1]).toMatchObject({ action_id: 'snowwhite_cancel' });
+    expect(ecsMock).not.toHaveReceivedCommand(RunTaskCommand);
+
+    const value = world.confirmValue(responseId);
+    const click = await world.click(value, 'confirm');
+    expect(click.result.statusCode).toBe(200);
+    expect(ecsMock).not.toHaveReceivedCommand(RunTaskCommand); // the click only acknowledges
+    await world.playHandoffs();
+
+    expect(ecsMock).toHaveReceivedCommandTimes(RunTaskCommand, 1);
+    const input = world.runTaskInputs[0]!;
+    const { runId } = JSON.parse(value) as { runId: string };
+    expect(input).toMatchObject({
+      cluster: 'snowwhite',
+      taskDefinition: TASK_DEF,
+      launchType: 'FARGATE',
+      clientToken: clientTokenFor(runId),
+      startedBy: 'snowwhite/alice',
+      networkConfiguration: {
+        awsvpcConfiguration: {
+          subnets: ['subnet-0a1', 'subnet-0b2'],
+          securityGroups: ['sg-0c3'],
+          assignPublicIp: 'DISABLED',
+        },
+      },
+    });
+    expect(input.tags).toEqual(
+      expect.arrayContaining([
+        { key: 'snowwhite:requested-by', value: 'alice' },
+        { key: 'snowwhite:slack-user', value: 'U0ALICE' },
+        { key: 'snowwhite:run-id', value: runId },
+      ]),
+    );
+    const override = input.overrides!.containerOverrides![0]!;
+    expect(override.name).toBe('runner');
+    const root = world.slack.callsOf('chat.postMessage')[0]!;
+    expect(root.args.channel).toBe('C0OPS');
+    expect(String(root.args.text)).toContain('<@U0ALICE>');
+    expect(String(root.args.text)).toContain('quiet');
+    expect(String(root.args.text)).toContain('4 instances');
+    const request = JSON.parse(override.environment!.find((e) => e.name === 'RUN_REQUEST')!.value!);
+    expect(request).toEqual({
+      runId,
+      action: 'quiet',
+      envPattern: 'workers',
+      application: 'MY-APP',
+      region: 'us-east-1',
+      requestedBy: { iamUserName: 'alice', slackUserId: 'U0ALICE' },
+      slack: { channel: 'C0OPS', threadTs: (root.reply as { ts: string }).ts },
+      drainTimeoutSeconds: 3600,
+      executionTimeoutSeconds: 7200,
+    });
+
+    const posts = world.slack.callsOf('chat.postMessage');
+    expect(posts).toHaveLength(3);
+    const threadTs = request.slack.threadTs as string;
+    expect(posts[1]!.args).toMatchObject({ channel: 'C0OPS', thread_ts: threadTs });
+    expect(String(posts[1]!.args.text)).toContain('arn:aws:ecs:us-east-1:123456789012:task/snowwhite/');
+    expect(posts[2]!.args.channel).toBe(NOTIFY);
+    expect(String(posts[2]!.args.text)).toContain('https://example.slack.com/archives/C0OPS/p');
+    expect(posts.every((p) => p.token === BOT_TOKEN)).toBe(true);
+
+    const replaced = world.lastResponse(click.responseId)!;
+    expect(replaced.replace_original).toBe(true);
+    expect(String(replaced.text)).toContain('launched');
+    expect(String(replaced.text)).toContain('https://example.slack.com/archives/C0OPS/p');
+
+    const decisions = world.authorizationLogs();
+    expect(decisions).toHaveLength(2); // the command, then the click
+    expect(decisions[1]).toEqual({
+      level: 'info',
+      time: expect.any(String),
+      event: 'authorization',
+      slackUserId: 'U0ALICE',
+      iamUser: 'alice',
+      action: 'quiet',
+      envPattern: 'workers',
+      application: 'MY-APP',
+      region: 'us-east-1',
+      allowed: true,
+      reason: 'allowed',
+    });
+  });
+
+  test('works the same through a REST API (v1) event with a base64 body', async () => {
+    const { result, responseId } = await world.slash('quiet workers MY-APP us-east-1', {
+      format: 'v1',
+      base64: true,
+    });
+    expect(result.statusCode).toBe(200);
+    await world.playHandoffs();
+    expect(world.confirmValue(responseId)).toContain('"action":"quiet"');
+  });
+});
+
+describe('double click and retries launch exactly one runner', () => {
+  test('Confirm clicked twice: one task, one thread root, the second click says so', async () => {
+    const { responseId } = await askFor('quiet workers MY-APP us-east-1');
+    const value = world.confirmValue(responseId);
+    await world.click(value, 'confirm');
+    const second = await world.click(value, 'confirm');
+    await world.playHandoffs();
+    expect(world.launchedTasks).toBe(1);
+    expect(
+      world.slack.callsOf('chat.postMessage').filter((c) => !c.args.thread_ts && c.args.channel === 'C0OPS'),
+    ).toHaveLength(1);
+    expect(String(world.lastResponse(second.responseId)?.text)).toContain('already launched');
+  });
+
+  test('double click handled by two containers at once: ECS client token arbitrates, the loser removes its root', async () => {
+    const { responseId } = await askFor('stop workers MY-APP us-east-1');
+    const value = world.confirmValue(responseId);
+    await world.click(value, 'confirm');
+    const second = await world.click(value, 'confirm');
+    const [first, again] = world.pendingHandoffs();
+    await world.playHandoffs(async () => undefined); // mark as played; run them by hand below
+    const other = world.newContainer();
+    await Promise.all([world.handler(first, {}), other(again, {})]);
+    expect(world.launchedTasks).toBe(1);
+    expect(ecsMock).toHaveReceivedCommandTimes(RunTaskCommand, 2);
+    const tokens = new Set(world.runTaskInputs.map((i) => i.clientToken));
+    expect(tokens.size).toBe(1);
+    const roots = world.slack
+      .callsOf('chat.postMessage')
+      .filter((c) => !c.args.thread_ts && c.args.channel === 'C0OPS');
+    expect(roots).toHaveLength(2);
+    expect(world.slack.callsOf('chat.delete')).toHaveLength(1);
+    const notified = world.slack.callsOf('chat.postMessage').filter((c) => c.args.channel === NOTIFY);
+    expect(notified).toHaveLength(1);
+    const texts = [
+      world.lastResponse(second.responseId)?.text,
+      ...world.responses(responseId).map((c) => c.args.text),
+    ];
+    expect(texts.some((t) => String(t).includes('already launched'))).toBe(true);
+  });
+
+  test('a retried async invocation (same event delivered again) reuses the thread root and the task', async () => {
+    const { responseId } = await askFor('wake workers MY-APP us-east-1');
+    await world.click(world.confirmValue(responseId), 'confirm');
+    const [event] = world.pendingHandoffs();
+    await world.playHandoffs();
+    await world.handler(event, {}); // Lambda redelivers the same event
+    expect(world.launchedTasks).toBe(1);
+    expect(
+      world.slack.callsOf('chat.postMessage').filter((c) => !c.args.thread_ts && c.args.channel === 'C0OPS'),
+    ).toHaveLength(1);
+  });
+
+  test('RunTask answer lost after ECS started the task: Confirm again gets the same task and the same thread', async () => {
+    const { responseId } = await askFor('quiet workers MY-APP us-east-1');
+    const value = world.confirmValue(responseId);
+    world.ecsLoseAnswers = 1;
+    const first = await world.click(value, 'confirm', { responseId });
+    await world.playHandoffs();
+    expect(String(world.lastResponse(first.responseId)?.text)).toContain('Could not launch');
+    expect(world.lastResponse(first.responseId)?.replace_original).toBe(false); // the buttons stay for a retry
+    const retry = await world.click(value, 'confirm', { responseId });
+    await world.playHandoffs();
+    expect(ecsMock).toHaveReceivedCommandTimes(RunTaskCommand, 2);
+    expect(world.launchedTasks).toBe(1);
+    const roots = world.slack
+      .callsOf('chat.postMessage')
+      .filter((c) => !c.args.thread_ts && c.args.channel === 'C0OPS');
+    expect(roots).toHaveLength(1);
+    const started = world.slack
+      .callsOf('chat.postMessage')
+      .filter((c) => String(c.args.text).startsWith('Runner task started'));
+    expect(started).toHaveLength(1);
+    const rootTs = (roots[0]!.reply as { ts: string }).ts;
+    expect(started[0]!.args.thread_ts).toBe(rootTs);
+    for (const input of world.runTaskInputs)
+      expect(input.overrides!.containerOverrides![0]!.environment![0]!.value).toContain(
+        `"threadTs":"${rootTs}"`,
+      );
+    expect(String(world.lastResponse(retry.responseId)?.text)).toContain('launched');
+  });
+});
+
+describe('stop, cancel, status', () => {
+  test('stop asks with a danger button and Slack confirm dialog', async () => {
+    const { responseId } = await askFor('stop workers MY-APP us-east-1');
+    const prompt = world.lastResponse(responseId)!;
+    const actions = (prompt.blocks as { type: string; elements?: Record<string, unknown>[] }[]).find(
+      (b) => b.type === 'actions',
+    )!;
+    expect(actions.elements![0]).toMatchObject({
+      style: 'danger',
+      confirm: {
+        title: { type: 'plain_text' },
+        confirm: { type: 'plain_text' },
+        deny: { type: 'plain_text' },
+      },
+    });
+    expect(JSON.stringify(prompt.blocks)).toContain('shut down');
+  });
+
+  test('Cancel replaces the prompt and launches nothing', async () => {
+    const { responseId } = await askFor('quiet workers MY-APP us-east-1');
+    const click = await world.click(world.confirmValue(responseId), 'cancel', { responseId });
+    await world.playHandoffs();
+    const last = world.lastResponse(click.responseId)!;
+    expect(last.replace_original).toBe(true);
+    expect(String(last.text)).toContain('Cancelled');
+    expect(ecsMock).not.toHaveReceivedCommand(RunTaskCommand);
+    expect(world.slack.callsOf('chat.postMessage')).toHaveLength(0);
+  });
+
+  test('status launches without a confirmation prompt', async () => {
+    const { responseId } = await askFor('status workers MY-APP us-east-1');
+    expect(world.launchedTasks).toBe(1);
+    expect(world.responses(responseId).some((c) => Array.isArray(c.args.blocks))).toBe(false);
+    expect(String(world.lastResponse(responseId)?.text)).toContain('launched');
+    expect(world.runTaskInputs[0]!.overrides!.containerOverrides![0]!.environment![0]!.value).toContain(
+      '"action":"status"',
+    );
+  });
+
+  test('no matching environment: said so, no buttons, nothing launched', async () => {
+    const { responseId } = await askFor('quiet nomatch MY-APP us-east-1');
+    expect(String(world.lastResponse(responseId)?.text)).toContain('Nothing to quiet');
+    expect(world.lastResponse(responseId)?.blocks).toBeUndefined();
+    expect(ecsMock).not.toHaveReceivedCommand(RunTaskCommand);
+  });
+});
+
+describe('where the bot cannot post', () => {
+  test.each(['not_in_channel', 'channel_not_found'])(
+    '%s: the thread goes to the notification channel and the user is told',
+    async (error) => {
+      const { responseId } = await askFor('quiet workers MY-APP us-east-1', { channelId: 'G0PRIVATE' });
+      world.slack.failNext('chat.postMessage', error);
+      const click = await world.click(world.confirmValue(responseId), 'confirm', { channelId: 'G0PRIVATE' });
+      await world.playHandoffs();
+      expect(world.launchedTasks).toBe(1);
+      const posts = world.slack.callsOf('chat.postMessage');
+      expect(posts[0]!.args.channel).toBe('G0PRIVATE');
+      expect(posts[1]!.args.channel).toBe(NOTIFY);
+      expect(posts[1]!.args.thread_ts).toBeUndefined();
+      const request = JSON.parse(
+        world.runTaskInputs[0]!.overrides!.containerOverrides![0]!.environment![0]!.value!,
+      );
+      expect(request.slack.channel).toBe(NOTIFY);
+      expect(posts.filter((p) => p.args.channel === NOTIFY && !p.args.thread_ts)).toHaveLength(1); // no second notification
+      const told = String(world.lastResponse(click.responseId)?.text);
+      expect(told).toContain(`<#${NOTIFY}>`);
+      expect(told).toContain(error);
+    },
+  );
+
+  test('any other Slack error does not launch', async () => {
+    const { responseId } = await askFor('quiet workers MY-APP us-east-1');
+    world.slack.failNext('chat.postMessage', 'internal_error');
+    const click = await world.click(world.confirmValue(responseId), 'confirm');
+    await world.playHandoffs();
+    expect(world.launchedTasks).toBe(0);
+    expect(String(world.lastResponse(click.responseId)?.text)).toContain('went wrong');
+  });
+});
+
+describe('refusals', () => {
+  const refused = async (text: string, expectReason: string, expectWords: string[], userId = 'U0ALICE') => {
+    const { responseId } = await askFor(text, { userId });
+    const reply = String(world.lastResponse(responseId)?.text);
+    for (const w of expectWords) expect(reply).toContain(w);
+    expect(world.lastResponse(responseId)?.blocks).toBeUndefined();
+    expect(ecsMock).not.toHaveReceivedCommand(RunTaskCommand);
+    const [decision] = world.authorizationLogs();
+    expect(decision).toMatchObject({ allowed: false, slackUserId: userId, action: text.split(' ')[0] });
+    expect(String(decision!.reason)).toMatch(new RegExp(`^${expectReason}`));
+    return decision!;
+  };
+
+  test('no IAM user carries the tag', async () => {
+    const d = await refused(
+      'quiet workers MY-APP us-east-1',
+      'no_iam_user',
+      ['slack_userid=U0NOBODY'],
+      'U0NOBODY',
+    );
+    expect(d.iamUser).toBeNull();
+  });
+
+  test('two IAM users carry the tag: refused, naming both', async () => {
+    world.users.push(operator('alice-admin', 'U0ALICE'));
+    await refused('quiet workers MY-APP us-east-1', 'several_iam_users', [
+      'alice',
+      'alice-admin',
+      '2 IAM users',
+    ]);
+  });
+
+  test('ecs:RunTask not allowed', async () => {
+    world.users = [{ name: 'alice', tags: { slack_userid: 'U0ALICE' }, allow: ['ssm:SendCommand *'] }];
+    const d = await refused('quiet workers MY-APP us-east-1', 'not_allowed', ['ecs:RunTask', TASK_DEF]);
+    expect(d.iamUser).toBe('alice');
+  });
+
+  test("ssm:SendCommand explicitly denied on this action's document only", async () => {
+    world.users = [
+      {
+        name: 'alice',
+        tags: { slack_userid: 'U0ALICE' },
+        allow: ['ecs:RunTask *', 'ssm:SendCommand *'],
+        deny: [`ssm:SendCommand ${ssmDocArn('snowwhite-stop')}`],
+      },
+    ];
+    await refused('stop workers MY-APP us-east-1', 'not_allowed', [
+      'ssm:SendCommand',
+      'snowwhite-stop',
+      'explicitly denied',
+    ]);
+    world.logs.length = 0;
+    const { responseId } = await askFor('quiet workers MY-APP us-east-1');
+    expect(world.confirmValue(responseId)).toContain('quiet');
+  });
+
+  test('IAM failing: refused as an IAM error, nothing launched', async () => {
+    world.iamThrottles = 1000;
+    await refused('quiet workers MY-APP us-east-1', 'iam_error', ['Could not check']);
+  });
+
+  test('the person who clicks is authorized again: tag removed after the prompt → refused, prompt replaced', async () => {
+    const { responseId } = await askFor('quiet workers MY-APP us-east-1');
+    const value = world.confirmValue(responseId);
+    world.users = [{ name: 'alice', tags: {} }];
+    const other = world.newContainer(); // a container without the cached tag index
+    const click = await world.click(value, 'confirm', { handler: other });
+    await world.playHandoffs(other);
+    expect(ecsMock).not.toHaveReceivedCommand(RunTaskCommand);
+    expect(world.lastResponse(click.responseId)).toMatchObject({ replace_original: true });
+    expect(String(world.lastResponse(click.responseId)?.text)).toContain('no IAM user');
+    expect(world.authorizationLogs().at(-1)).toMatchObject({ allowed: false, slackUserId: 'U0ALICE' });
+  });
+
+  test('a click by someone else is authorized as that person', async () => {
+    world.users.push({ name: 'bob', tags: { slack_userid: 'U0BOB' }, allow: [] });
+    const { responseId } = await askFor('quiet workers MY-APP us-east-1');
+    await world.click(world.confirmValue(responseId), 'confirm', { userId: 'U0BOB' });
+    await world.playHandoffs();
+    expect(ecsMock).not.toHaveReceivedCommand(RunTaskCommand);
+    expect(world.authorizationLogs().at(-1)).toMatchObject({
+      slackUserId: 'U0BOB',
+      iamUser: 'bob',
+      allowed: false,
+    });
+  });
+
+  test('a forged internal event (wrong signature) does nothing', async () => {
+    const { responseId } = await askFor('quiet workers MY-APP us-east-1');
+    await world.click(world.confirmValue(responseId), 'confirm');
+    const [event] = world.pendingHandoffs() as { work: { slackUserId: string } }[];
+    const forged = { ...event!, work: { ...event!.work, slackUserId: 'U0MALLORY' } };
+    const result = await world.handler(forged, {});
+    expect(result).toMatchObject({ ok: false });
+    expect(ecsMock).not.toHaveReceivedCommand(RunTaskCommand);
+  });
+});
+
+describe('credentials and logs', () => {
+  test('Secrets Manager is read once per container; secrets never appear in logs or replies', async () => {
+    world.handler = world.newContainer({
+      SLACK_SIGNING_SECRET: undefined,
+      SLACK_BOT_TOKEN: undefined,
+      SLACK_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:snowwhite-slack',
+    });
+    world.slack.failNext('chat.postMessage', 'not_in_channel');
+    const { responseId } = await askFor('quiet workers MY-APP us-east-1');
+    await world.click(world.confirmValue(responseId), 'confirm');
+    await world.slash('bogus');
+    await world.playHandoffs();
+    expect(world.launchedTasks).toBe(1);
+    expect(secretsMock).toHaveReceivedCommandTimes(GetSecretValueCommand, 1);
+    expect(world.slack.callsOf('chat.postMessage').every((c) => c.token === BOT_TOKEN)).toBe(true);
+    expect(world.logs.length).toBeGreaterThan(5);
+    const everything = [...world.logs, ...world.slack.calls.map((c) => JSON.stringify(c.args))].join('\n');
+    expect(everything).not.toContain(SIGNING_SECRET);
+    expect(everything).not.toContain(BOT_TOKEN);
+  });
+
+  test('an unreadable secret: 500, logged without the value, nothing handed off', async () => {
+    world.handler = world.newContainer({
+      SLACK_SIGNING_SECRET: undefined,
+      SLACK_BOT_TOKEN: undefined,
+      SLACK_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:snowwhite-slack',
+    });
+    secretsMock
+      .on(GetSecretValueCommand)
+      .resolves({ SecretString: JSON.stringify({ signingSecret: SIGNING_SECRET }) });
+    const { result } = await world.slash('quiet workers MY-APP us-east-1');
+    expect(result.statusCode).toBe(500);
+    expect(lambdaMock).not.toHaveReceivedCommand(InvokeCommand);
+    expect(world.logs.join('\n')).toContain('botToken');
+    expect(world.logs.join('\n')).not.toContain(SIGNING_SECRET);
+  });
+});

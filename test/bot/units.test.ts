@@ -1,0 +1,257 @@
+import { RunTaskCommand } from '@aws-sdk/client-ecs';
+import { IAMClient, ListUserTagsCommand, ListUsersCommand } from '@aws-sdk/client-iam';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { parseCommand } from '../../bot/command';
+import { createIamDirectory } from '../../bot/iam-directory';
+import { decide, identify, requiredPermissions } from '../../bot/authorize';
+import {
+  buildRunTaskInput,
+  clientTokenFor,
+  ecsTagValue,
+  launchRunner,
+  RunnerLaunchError,
+  startedByFor,
+  type LaunchSettings,
+} from '../../bot/launch';
+import { createJsonLogger } from '../../bot/log';
+import { matchEnvironments } from '../../bot/preview';
+import { decodeButtonValue, encodeButtonValue } from '../../bot/actions';
+import { ecsMock, iamMock, World, type FakeIamUser } from './world';
+import type { EnvironmentDescription } from '@aws-sdk/client-elastic-beanstalk';
+
+let world: World;
+beforeEach(async () => {
+  world = await World.start();
+});
+afterEach(async () => {
+  await world.stop();
+});
+
+describe('parseCommand', () => {
+  test('a valid command, action and region case-insensitive, application case kept', () => {
+    expect(parseCommand('  QUIET  Workers  My-App  EU-WEST-1 ')).toEqual({
+      ok: true,
+      command: {
+        kind: 'run',
+        action: 'quiet',
+        envPattern: 'Workers',
+        application: 'My-App',
+        region: 'eu-west-1',
+      },
+    });
+  });
+  test('several problems at once are all named', () => {
+    const r = parseCommand('stop ** a/b nowhere-1');
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.problems).toHaveLength(3);
+  });
+  test('long input is echoed shortened', () => {
+    const r = parseCommand(`quiet ${'x'.repeat(500)} APP us-east-1`);
+    expect(!r.ok && r.problems[0]!.length).toBeLessThan(200);
+  });
+  test('non-string input', () => {
+    expect(parseCommand(undefined)).toEqual({ ok: false, problems: ['the command text is missing'] });
+  });
+});
+
+describe('IAM tag index', () => {
+  const iam = () => new IAMClient({ region: 'us-east-1' });
+
+  test('pages through ListUsers, reads tags with bounded concurrency, finds the one tagged user', async () => {
+    world.users = Array.from({ length: 250 }, (_, i): FakeIamUser => ({
+      name: `u${i}`,
+      tags: i === 207 ? { slack_userid: 'U0X' } : { other: 'x' },
+    }));
+    world.iamDelayMs = 5;
+    const dir = createIamDirectory({ iam: iam(), cacheSeconds: 60, concurrency: 4 });
+    expect((await dir.usersFor('U0X')).map((u) => u.userName)).toEqual(['u207']);
+    expect(iamMock.commandCalls(ListUsersCommand)).toHaveLength(3);
+    expect(iamMock.commandCalls(ListUserTagsCommand)).toHaveLength(250);
+    expect(world.iamMaxInFlight).toBe(4);
+  });
+
+  test('throttled calls are retried, not fatal', async () => {
+    world.users = Array.from({ length: 20 }, (_, i) => ({ name: `u${i}`, tags: { slack_userid: `U0${i}` } }));
+    world.iamThrottles = 12;
+    const dir = createIamDirectory({ iam: iam(), cacheSeconds: 60, retry: { baseDelayMs: 1, attempts: 20 } });
+    expect(await dir.usersFor('U019')).toHaveLength(1);
+    expect(world.iamThrottles).toBe(0);
+    expect(iamMock.calls().length).toBe(21 + 12); // 1 ListUsers + 20 ListUserTags, plus the 12 throttled
+  });
+
+  test('non-throttling errors fail the look-up and are not cached', async () => {
+    const dir = createIamDirectory({ iam: iam(), cacheSeconds: 60 });
+    iamMock.on(ListUsersCommand).rejectsOnce(Object.assign(new Error('denied'), { name: 'AccessDenied' }));
+    await expect(dir.usersFor('U0ALICE')).rejects.toThrow('denied');
+    await world.stop();
+    world = await World.start(); // restores the fake IAM
+    expect(await dir.usersFor('U0ALICE')).toHaveLength(1);
+  });
+
+  test('cached for cacheSeconds; concurrent look-ups share one build; rebuilt after expiry', async () => {
+    let now = 1_000_000;
+    const dir = createIamDirectory({ iam: iam(), cacheSeconds: 60, now: () => now });
+    await Promise.all([dir.usersFor('U0ALICE'), dir.usersFor('U0BOB'), dir.usersFor('U0ALICE')]);
+    expect(iamMock.commandCalls(ListUsersCommand)).toHaveLength(1);
+    world.users.push({ name: 'bob', tags: { slack_userid: 'U0BOB' } });
+    now += 59_000;
+    expect(await dir.usersFor('U0BOB')).toHaveLength(0);
+    now += 2_000;
+    expect(await dir.usersFor('U0BOB')).toHaveLength(1);
+    expect(iamMock.commandCalls(ListUsersCommand)).toHaveLength(2);
+  });
+});
+
+describe('authorization decision', () => {
+  const alice = { userName: 'alice', arn: 'arn:aws:iam::1:user/alice' };
+  test('required permissions: RunTask on the task definition, SendCommand on the action document in the region', () => {
+    expect(
+      requiredPermissions(
+        {
+          taskDefinitionArn: 'arn:aws-cn:ecs:cn-north-1:210987654321:task-definition/r:2',
+          ssmDocuments: { quiet: 'dq', stop: 'ds', wake: 'dw', status: 'dst' },
+        },
+        'stop',
+        'cn-northwest-1',
+      ),
+    ).toEqual([
+      {
+        actionName: 'ecs:RunTask',
+        resourceArn: 'arn:aws-cn:ecs:cn-north-1:210987654321:task-definition/r:2',
+      },
+      {
+        actionName: 'ssm:SendCommand',
+        resourceArn: 'arn:aws-cn:ssm:cn-northwest-1:210987654321:document/ds',
+      },
+    ]);
+  });
+  test('identify: one, none, several', () => {
+    expect(identify('U1', [alice])).toEqual({ ok: true, iamUser: alice });
+    expect(identify('U1', [])).toMatchObject({ ok: false, decision: { reason: 'no_iam_user' } });
+    expect(identify('U1', [alice, { ...alice, userName: 'al' }])).toMatchObject({
+      ok: false,
+      decision: { reason: 'several_iam_users' },
+    });
+  });
+  test('decide: all allowed, one denied, nothing checked', () => {
+    const q = { actionName: 'a', resourceArn: 'r' };
+    expect(decide(alice, [{ ...q, decision: 'allowed' }]).allowed).toBe(true);
+    expect(
+      decide(alice, [
+        { ...q, decision: 'allowed' },
+        { ...q, decision: 'implicitDeny' },
+      ]).allowed,
+    ).toBe(false);
+    expect(decide(alice, []).allowed).toBe(false);
+  });
+});
+
+describe('launch', () => {
+  const launch: LaunchSettings = {
+    cluster: 'c',
+    taskDefinitionArn: 'arn:aws:ecs:us-east-1:123456789012:task-definition/r:1',
+    containerName: 'runner',
+    subnetIds: ['subnet-1'],
+    securityGroupIds: ['sg-1'],
+    assignPublicIp: 'ENABLED',
+  };
+  const request = {
+    runId: 'run-0001',
+    action: 'quiet' as const,
+    envPattern: 'w',
+    application: 'APP',
+    region: 'us-east-1' as const,
+    requestedBy: { iamUserName: 'first.last+ops@example.com,x' },
+  };
+
+  test('startedBy is at most 36 of [A-Za-z0-9_/-] for any IAM user name', () => {
+    for (const name of ['alice', 'first.last+ops@example.com', 'a=b,c', 'x'.repeat(64)]) {
+      expect(startedByFor(name)).toMatch(/^[A-Za-z0-9_/-]{1,36}$/);
+    }
+    expect(startedByFor('first.last')).toBe('snowwhite/first_last');
+  });
+
+  test('client token: deterministic per run id, different across runs, within ECS limits', () => {
+    expect(clientTokenFor('a')).toBe(clientTokenFor('a'));
+    expect(clientTokenFor('a')).not.toBe(clientTokenFor('b'));
+    expect(clientTokenFor('a')).toMatch(/^[\x21-\x7e]{1,64}$/);
+  });
+
+  test('tag values keep only what ECS accepts', () => {
+    expect(ecsTagValue('first.last+ops@example.com,x')).toBe('first.last+ops@example.com_x');
+  });
+
+  test('buildRunTaskInput is deterministic (idempotent retries need identical parameters)', () => {
+    const a = buildRunTaskInput(launch, request, { clientToken: 't' });
+    const b = buildRunTaskInput(
+      launch,
+      { ...request, requestedBy: { ...request.requestedBy } },
+      { clientToken: 't' },
+    );
+    expect(JSON.stringify(a)).toBe(JSON.stringify(b));
+    expect(a.overrides!.containerOverrides![0]!.environment).toEqual([
+      { name: 'RUN_REQUEST', value: expect.stringContaining('"drainTimeoutSeconds":3600') },
+    ]);
+  });
+
+  test('an invalid request is refused before ECS is called', async () => {
+    await expect(
+      launchRunner(
+        new ECSClient({ region: 'us-east-1' }),
+        launch,
+        { ...request, runId: 'bad id!' },
+        { clientToken: 't' },
+      ),
+    ).rejects.toThrow();
+    expect(ecsMock).not.toHaveReceivedCommand(RunTaskCommand);
+  });
+
+  test('ECS failures and conflicts become RunnerLaunchError', async () => {
+    const ecs = new ECSClient({ region: 'us-east-1' });
+    ecsMock.reset();
+    ecsMock
+      .on(RunTaskCommand)
+      .resolvesOnce({ tasks: [], failures: [{ reason: 'RESOURCE:ENI', arn: 'x' }] })
+      .rejectsOnce(Object.assign(new Error('conflict'), { name: 'ConflictException' }));
+    await expect(launchRunner(ecs, launch, request, { clientToken: 't' })).rejects.toThrow('RESOURCE:ENI');
+    const err = await launchRunner(ecs, launch, request, { clientToken: 't' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RunnerLaunchError);
+    expect((err as RunnerLaunchError).kind).toBe('conflict');
+  });
+});
+
+describe('small pieces', () => {
+  test('preview matches case-insensitively and skips terminated environments', () => {
+    const envs: EnvironmentDescription[] = [
+      { EnvironmentName: 'A-Workers', EnvironmentId: 'e1', Status: 'Ready' },
+      { EnvironmentName: 'b-workers', EnvironmentId: 'e2', Status: 'Terminated' },
+      { EnvironmentName: 'web', EnvironmentId: 'e3', Status: 'Ready' },
+    ];
+    expect(matchEnvironments(envs, 'WORKERS').map((e) => e.EnvironmentName)).toEqual(['A-Workers']);
+  });
+  test('button values round-trip and anything else is rejected', () => {
+    const v = {
+      v: 1 as const,
+      runId: 'abcdefgh-1',
+      action: 'stop' as const,
+      envPattern: 'w',
+      application: 'A',
+      region: 'us-east-1' as const,
+    };
+    expect(decodeButtonValue(encodeButtonValue(v))).toEqual(v);
+    expect(decodeButtonValue('{"v":1}')).toBeUndefined();
+    expect(decodeButtonValue('not json')).toBeUndefined();
+    expect(decodeButtonValue(encodeButtonValue({ ...v, region: 'mars-1' as never }))).toBeUndefined();
+  });
+  test('the logger redacts registered secrets and anything shaped like a Slack token', () => {
+    const lines: string[] = [];
+    const log = createJsonLogger((l) => lines.push(l));
+    log.addSecret('s3cr3t-signing');
+    log.error({ event: 'x', error: new Error('failed with s3cr3t-signing and xoxb-123-abc') });
+    expect(lines[0]).not.toMatch(/s3cr3t-signing|xoxb-123/);
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      event: 'x',
+      error: { message: 'failed with [redacted] and [redacted]' },
+    });
+  });
+});

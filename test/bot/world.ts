@@ -1,0 +1,374 @@
+/**
+ * A small fake AWS + Slack world for the bot tests: IAM users with tags and permissions, Elastic
+ * Beanstalk environments, ECS RunTask with client-token semantics, Lambda Invoke capture, Secrets
+ * Manager; Slack is the local FakeSlack server. The bot under test is the real Lambda handler.
+ */
+import { ECSClient, RunTaskCommand, type RunTaskCommandInput } from '@aws-sdk/client-ecs';
+import {
+  DescribeEnvironmentResourcesCommand,
+  DescribeEnvironmentsCommand,
+  ElasticBeanstalkClient,
+} from '@aws-sdk/client-elastic-beanstalk';
+import {
+  IAMClient,
+  ListUsersCommand,
+  ListUserTagsCommand,
+  SimulatePrincipalPolicyCommand,
+} from '@aws-sdk/client-iam';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import { createLambdaHandler, type LambdaHandler } from '../../bot/lambda';
+import { createJsonLogger } from '../../bot/log';
+import { FakeSlack, type SlackCall } from '../support/fake-slack';
+import { buttonClickBody, httpApiEvent, restApiEvent, slashCommandBody } from '../support/slack-signing';
+
+export const SIGNING_SECRET = 'test-signing-secret-0123456789abcdef';
+export const BOT_TOKEN = 'xoxb-test-bot-token-000111222';
+export const TASK_DEF = 'arn:aws:ecs:us-east-1:123456789012:task-definition/snowwhite-runner:7';
+export const NOTIFY = 'C0NOTIFY';
+
+export const iamMock = mockClient(IAMClient);
+export const ecsMock = mockClient(ECSClient);
+export const ebMock = mockClient(ElasticBeanstalkClient);
+export const lambdaMock = mockClient(LambdaClient);
+export const secretsMock = mockClient(SecretsManagerClient);
+
+export interface FakeIamUser {
+  name: string;
+  tags?: Record<string, string>;
+  /** `action resourceArn` pairs the user may do (`*` as resource: any). */
+  allow?: string[];
+  /** Explicitly denied pairs. */
+  deny?: string[];
+}
+
+export const ssmDocArn = (doc: string, region = 'us-east-1') =>
+  `arn:aws:ssm:${region}:123456789012:document/${doc}`;
+/** A user allowed to launch every action. */
+export const operator = (name: string, slackUserId: string): FakeIamUser => ({
+  name,
+  tags: { slack_userid: slackUserId, team: 'ops' },
+  allow: ['ecs:RunTask *', 'ssm:SendCommand *'],
+});
+
+export interface FakeEnvironment {
+  name: string;
+  instances: number;
+  status?: string;
+  application?: string;
+}
+
+export function baseEnv(overrides: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  return {
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'AKIDTEST',
+    AWS_SECRET_ACCESS_KEY: 'secret',
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_BOT_TOKEN: BOT_TOKEN,
+    SLACK_NOTIFY_CHANNEL: NOTIFY,
+    RUNNER_CLUSTER: 'snowwhite',
+    RUNNER_TASK_DEFINITION_ARN: TASK_DEF,
+    RUNNER_SUBNET_IDS: 'subnet-0a1, subnet-0b2',
+    RUNNER_SECURITY_GROUP_IDS: 'sg-0c3',
+    RUNNER_ASSIGN_PUBLIC_IP: 'DISABLED',
+    SSM_DOCUMENT_QUIET: 'snowwhite-quiet',
+    SSM_DOCUMENT_STOP: 'snowwhite-stop',
+    SSM_DOCUMENT_WAKE: 'snowwhite-wake',
+    SSM_DOCUMENT_STATUS: 'snowwhite-status',
+    AWS_LAMBDA_FUNCTION_NAME: 'snowwhite-bot',
+    ...overrides,
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class World {
+  users: FakeIamUser[] = [operator('alice', 'U0ALICE')];
+  environments: FakeEnvironment[] = [
+    { name: 'myapp-workers-prod', instances: 3 },
+    { name: 'myapp-workers-staging', instances: 1 },
+    { name: 'myapp-web-prod', instances: 4 },
+    { name: 'myapp-workers-old', instances: 2, status: 'Terminated' },
+  ];
+  /** Milliseconds each IAM call takes. */
+  iamDelayMs = 0;
+  /** IAM calls to throttle before answering (counts down). */
+  iamThrottles = 0;
+  iamInFlight = 0;
+  iamMaxInFlight = 0;
+  /** ECS tasks by client token, with the input that launched them. */
+  readonly tasks = new Map<string, { input: string; taskArn: string }>();
+  readonly runTaskInputs: RunTaskCommandInput[] = [];
+  /** RunTask calls whose answer is lost after ECS started the task (a network timeout, say). */
+  ecsLoseAnswers = 0;
+  readonly logs: string[] = [];
+  private played = 0;
+  handler!: LambdaHandler;
+  responseCounter = 0;
+
+  private constructor(readonly slack: FakeSlack) {}
+
+  static async start(env: Record<string, string | undefined> = {}): Promise<World> {
+    const world = new World(await FakeSlack.start());
+    world.install();
+    world.handler = world.newContainer(env);
+    return world;
+  }
+
+  /** A fresh Lambda container (module state, caches) sharing the same fake AWS and Slack. */
+  newContainer(env: Record<string, string | undefined> = {}): LambdaHandler {
+    return createLambdaHandler({
+      env: baseEnv({ SLACK_API_URL: this.slack.apiUrl, ...env }),
+      logger: createJsonLogger((line) => this.logs.push(line)),
+      retry: { baseDelayMs: 1, maxDelayMs: 5 },
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.slack.close();
+  }
+
+  private async iamCall<T>(answer: () => T): Promise<T> {
+    this.iamInFlight++;
+    this.iamMaxInFlight = Math.max(this.iamMaxInFlight, this.iamInFlight);
+    try {
+      if (this.iamDelayMs) await sleep(this.iamDelayMs);
+      if (this.iamThrottles > 0) {
+        this.iamThrottles--;
+        throw Object.assign(new Error('Rate exceeded'), {
+          name: 'Throttling',
+          $metadata: { httpStatusCode: 400 },
+        });
+      }
+      return answer();
+    } finally {
+      this.iamInFlight--;
+    }
+  }
+
+  private install(): void {
+    for (const m of [iamMock, ecsMock, ebMock, lambdaMock, secretsMock]) m.reset();
+    const arnOf = (u: FakeIamUser) => `arn:aws:iam::123456789012:user/${u.name}`;
+    iamMock.on(ListUsersCommand).callsFake((input: { Marker?: string; MaxItems?: number }) =>
+      this.iamCall(() => {
+        const start = Number(input.Marker ?? 0);
+        const size = Math.min(input.MaxItems ?? 100, 100); // IAM pages smaller than asked: exercise paging
+        const page = this.users.slice(start, start + size);
+        const next = start + size;
+        return {
+          Users: page.map((u) => ({
+            UserName: u.name,
+            Arn: arnOf(u),
+            UserId: u.name,
+            Path: '/',
+            CreateDate: new Date(0),
+          })),
+          IsTruncated: next < this.users.length,
+          ...(next < this.users.length ? { Marker: String(next) } : {}),
+        };
+      }),
+    );
+    iamMock.on(ListUserTagsCommand).callsFake((input: { UserName: string }) =>
+      this.iamCall(() => {
+        const user = this.users.find((u) => u.name === input.UserName);
+        if (!user) throw Object.assign(new Error('no such user'), { name: 'NoSuchEntityException' });
+        return {
+          Tags: Object.entries(user.tags ?? {}).map(([Key, Value]) => ({ Key, Value })),
+          IsTruncated: false,
+        };
+      }),
+    );
+    iamMock
+      .on(SimulatePrincipalPolicyCommand)
+      .callsFake((input: { PolicySourceArn: string; ActionNames: string[]; ResourceArns: string[] }) =>
+        this.iamCall(() => {
+          const user = this.users.find((u) => arnOf(u) === input.PolicySourceArn);
+          if (!user) throw Object.assign(new Error('no such user'), { name: 'NoSuchEntityException' });
+          const action = input.ActionNames[0]!;
+          const resource = input.ResourceArns[0]!;
+          const matches = (rules: string[] = []) =>
+            rules.some((r) => {
+              const [a, res] = r.split(' ');
+              return a === action && (res === '*' || res === resource);
+            });
+          const EvalDecision = matches(user.deny)
+            ? 'explicitDeny'
+            : matches(user.allow)
+              ? 'allowed'
+              : 'implicitDeny';
+          return {
+            EvaluationResults: [{ EvalActionName: action, EvalResourceName: resource, EvalDecision }],
+            IsTruncated: false,
+          };
+        }),
+      );
+    ebMock.on(DescribeEnvironmentsCommand).callsFake((input: { ApplicationName?: string }) => ({
+      Environments: this.environments
+        .filter((e) => (e.application ?? 'MY-APP') === input.ApplicationName)
+        .map((e) => ({
+          EnvironmentName: e.name,
+          EnvironmentId: `e-${e.name}`,
+          Status: e.status ?? 'Ready',
+          Health: 'Green',
+        })),
+    }));
+    ebMock.on(DescribeEnvironmentResourcesCommand).callsFake((input: { EnvironmentId?: string }) => {
+      const env = this.environments.find((e) => `e-${e.name}` === input.EnvironmentId);
+      return {
+        EnvironmentResources: {
+          Instances: Array.from({ length: env?.instances ?? 0 }, (_, i) => ({
+            Id: `i-${input.EnvironmentId}-${i}`,
+          })),
+        },
+      };
+    });
+    // RunTask with ECS's client-token semantics: same token and parameters → the same task;
+    // same token with other parameters → ConflictException.
+    ecsMock.on(RunTaskCommand).callsFake((input: RunTaskCommandInput) => {
+      this.runTaskInputs.push(input);
+      const { clientToken = '', ...params } = input;
+      const key = `${input.cluster}/${clientToken}`;
+      const text = JSON.stringify(params);
+      const known = this.tasks.get(key);
+      if (known) {
+        if (known.input !== text)
+          throw Object.assign(new Error('The client token was already used with different parameters'), {
+            name: 'ConflictException',
+            $metadata: { httpStatusCode: 400 },
+          });
+        return { tasks: [{ taskArn: known.taskArn }], failures: [] };
+      }
+      const taskArn = `arn:aws:ecs:us-east-1:123456789012:task/snowwhite/${String(this.tasks.size + 1).padStart(32, '0')}`;
+      this.tasks.set(key, { input: text, taskArn });
+      if (this.ecsLoseAnswers > 0) {
+        this.ecsLoseAnswers--;
+        throw Object.assign(new Error('socket hang up'), { name: 'TimeoutError' });
+      }
+      return { tasks: [{ taskArn, lastStatus: 'PROVISIONING' }], failures: [] };
+    });
+    lambdaMock.on(InvokeCommand).resolves({ StatusCode: 202 });
+    secretsMock
+      .on(GetSecretValueCommand)
+      .resolves({ SecretString: JSON.stringify({ signingSecret: SIGNING_SECRET, botToken: BOT_TOKEN }) });
+  }
+
+  /** Distinct launches (tasks actually started). */
+  get launchedTasks(): number {
+    return this.tasks.size;
+  }
+
+  newResponseUrl(): { id: string; url: string } {
+    const id = `r${++this.responseCounter}`;
+    return { id, url: this.slack.responseUrl(id) };
+  }
+
+  async slash(
+    text: string,
+    options: {
+      userId?: string;
+      channelId?: string;
+      format?: 'v1' | 'v2';
+      base64?: boolean;
+      handler?: LambdaHandler;
+    } = {},
+  ) {
+    const response = this.newResponseUrl();
+    const body = slashCommandBody({
+      text,
+      responseUrl: response.url,
+      ...(options.userId ? { userId: options.userId } : {}),
+      ...(options.channelId ? { channelId: options.channelId } : {}),
+    });
+    const make = options.format === 'v1' ? restApiEvent : httpApiEvent;
+    const event = make({ signingSecret: SIGNING_SECRET, body, ...(options.base64 ? { base64: true } : {}) });
+    const result = (await (options.handler ?? this.handler)(event, {})) as {
+      statusCode: number;
+      body: string;
+      headers?: Record<string, string>;
+    };
+    return { result, reply: parseReply(result.body), responseId: response.id };
+  }
+
+  async click(
+    value: string,
+    choice: 'confirm' | 'cancel',
+    options: { userId?: string; channelId?: string; handler?: LambdaHandler; responseId?: string } = {},
+  ) {
+    const response = options.responseId
+      ? { id: options.responseId, url: this.slack.responseUrl(options.responseId) }
+      : this.newResponseUrl();
+    const body = buttonClickBody({
+      actionId: choice === 'confirm' ? 'snowwhite_confirm' : 'snowwhite_cancel',
+      value,
+      responseUrl: response.url,
+      ...(options.userId ? { userId: options.userId } : {}),
+      ...(options.channelId ? { channelId: options.channelId } : {}),
+    });
+    const result = (await (options.handler ?? this.handler)(
+      httpApiEvent({ signingSecret: SIGNING_SECRET, body }),
+      {},
+    )) as {
+      statusCode: number;
+      body: string;
+    };
+    return { result, responseId: response.id };
+  }
+
+  /** Internal events the bot sent to itself (Lambda Invoke payloads) and not yet played. */
+  pendingHandoffs(): unknown[] {
+    return lambdaMock
+      .commandCalls(InvokeCommand)
+      .slice(this.played)
+      .map((c) => JSON.parse(Buffer.from(c.args[0].input.Payload as Uint8Array).toString('utf8')));
+  }
+
+  allHandoffs(): unknown[] {
+    return lambdaMock
+      .commandCalls(InvokeCommand)
+      .map((c) => JSON.parse(Buffer.from(c.args[0].input.Payload as Uint8Array).toString('utf8')));
+  }
+
+  /** Plays the pending async invocations through `handler` (default: this container), in order. */
+  async playHandoffs(handler: LambdaHandler = this.handler): Promise<unknown[]> {
+    const pending = this.pendingHandoffs();
+    this.played += pending.length;
+    const results = [];
+    for (const event of pending) results.push(await handler(event, {}));
+    return results;
+  }
+
+  responses(responseId: string): SlackCall[] {
+    return this.slack.callsOf(`response_url:${responseId}`);
+  }
+
+  lastResponse(responseId: string): Record<string, unknown> | undefined {
+    return this.responses(responseId).at(-1)?.args;
+  }
+
+  /** The Confirm button's value of the prompt posted to `responseId`. */
+  confirmValue(responseId: string): string {
+    const prompt = this.responses(responseId).find((c) => Array.isArray(c.args.blocks));
+    const actions = (
+      prompt?.args.blocks as { type: string; elements?: { action_id: string; value: string }[] }[]
+    ).find((b) => b.type === 'actions');
+    const confirm = actions?.elements?.find((e) => e.action_id === 'snowwhite_confirm');
+    if (!confirm) throw new Error(`no confirmation prompt on ${responseId}`);
+    return confirm.value;
+  }
+
+  authorizationLogs(): Record<string, unknown>[] {
+    return this.logs
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.event === 'authorization');
+  }
+}
+
+function parseReply(body: string): Record<string, unknown> | undefined {
+  if (!body) return undefined;
+  try {
+    return JSON.parse(body) as Record<string, unknown>;
+  } catch {
+    return { raw: body };
+  }
+}
