@@ -1,0 +1,216 @@
+/**
+ * Bot figures: acknowledgement time in process, cold start of the bundle in fresh Node processes,
+ * bundle size, and authorization time against a simulated IAM (50 ms per call) for 10, 100 and
+ * 1,000 users: the bounded-concurrency tag index, cold and cached, beside a naive sequential build.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  IAMClient,
+  ListUsersCommand,
+  ListUserTagsCommand,
+  SimulatePrincipalPolicyCommand,
+} from '@aws-sdk/client-iam';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { createAuthorizer } from '../../bot/authorizer';
+import { createIamDirectory } from '../../bot/iam-directory';
+import { createLambdaHandler } from '../../bot/lambda';
+import { createJsonLogger } from '../../bot/log';
+import { createPolicySimulator } from '../../bot/policy-simulator';
+import { httpApiEvent, slashCommandBody } from '../support/slack-signing';
+
+export const name = 'bot';
+
+const ROOT = join(__dirname, '../..');
+const BUNDLE = join(ROOT, 'dist/bot/lambda.js');
+const SECRET = 'bench-signing-secret-0123456789';
+const ENV: Record<string, string> = {
+  AWS_REGION: 'us-east-1',
+  AWS_ACCESS_KEY_ID: 'AKIDBENCH',
+  AWS_SECRET_ACCESS_KEY: 'bench',
+  SLACK_SIGNING_SECRET: SECRET,
+  SLACK_BOT_TOKEN: 'xoxb-bench',
+  SLACK_API_URL: 'http://127.0.0.1:9/api/',
+  SLACK_NOTIFY_CHANNEL: 'C0NOTIFY',
+  RUNNER_CLUSTER: 'snowwhite',
+  RUNNER_TASK_DEFINITION_ARN: 'arn:aws:ecs:us-east-1:123456789012:task-definition/runner:1',
+  RUNNER_SUBNET_IDS: 'subnet-0a1',
+  RUNNER_SECURITY_GROUP_IDS: 'sg-0c3',
+  SSM_DOCUMENT_QUIET: 'q-doc',
+  SSM_DOCUMENT_STOP: 's-doc',
+  SSM_DOCUMENT_WAKE: 'w-doc',
+  SSM_DOCUMENT_STATUS: 'st-doc',
+  AWS_LAMBDA_FUNCTION_NAME: 'snowwhite-bot',
+};
+
+const percentile = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+};
+const ms = (x: number) => `${x.toFixed(1)} ms`;
+const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
+
+async function ackTimes(): Promise<void> {
+  const lambda = mockClient(LambdaClient);
+  lambda.on(InvokeCommand).resolves({ StatusCode: 202 });
+  const handler = createLambdaHandler({ env: ENV, logger: createJsonLogger(() => undefined) });
+  const texts = [
+    'quiet workers MY-APP us-east-1',
+    'stop w APP eu-west-1',
+    'help',
+    'bogus words',
+    'quiet w APP mars-1',
+  ];
+  const times: number[] = [];
+  const handedOff: number[] = [];
+  for (let i = 0; i < 1000; i++) {
+    const body = slashCommandBody({
+      text: texts[i % texts.length]!,
+      responseUrl: 'https://hooks.slack.com/x',
+    });
+    const event = httpApiEvent({ signingSecret: SECRET, body });
+    const t = performance.now();
+    const res = (await handler(event, {})) as { statusCode: number };
+    times.push(performance.now() - t);
+    if (i > 0 && i % texts.length < 2) handedOff.push(times.at(-1)!);
+    if (res.statusCode !== 200) throw new Error(`ack answered ${res.statusCode}`);
+  }
+  lambda.restore();
+  console.log(
+    `ack in process (1,000 signed slash commands, valid ones handed off to a mocked Invoke): first ${ms(times[0]!)}, ` +
+      `p50 ${ms(percentile(times.slice(1), 50))}, p99 ${ms(percentile(times.slice(1), 99))}, max ${ms(Math.max(...times.slice(1)))}; ` +
+      `valid commands only (hand-off included): p50 ${ms(percentile(handedOff, 50))}, p99 ${ms(percentile(handedOff, 99))}`,
+  );
+}
+
+function coldStarts(): void {
+  if (!existsSync(BUNDLE)) execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
+  console.log(`bundle dist/bot/lambda.js: ${(statSync(BUNDLE).size / 1e6).toFixed(2)} MB (goal < 2.5 MB)`);
+  // Fresh process: require the bundle, answer one signed `help` (the whole Bolt path, no network).
+  const script = `
+    const t0 = performance.now();
+    const { handler } = require(${JSON.stringify(BUNDLE)});
+    const t1 = performance.now();
+    const { createHmac } = require('node:crypto');
+    const body = 'command=%2Fsnowwhite&text=help&user_id=U0ALICE&channel_id=C0OPS&response_url=https%3A%2F%2Fhooks.slack.com%2Fx';
+    const ts = Math.floor(Date.now() / 1000);
+    const sig = 'v0=' + createHmac('sha256', process.env.SLACK_SIGNING_SECRET).update('v0:' + ts + ':' + body).digest('hex');
+    handler({ version: '2.0', rawPath: '/slack/events', requestContext: { http: { method: 'POST' } }, isBase64Encoded: false, body,
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': String(ts), 'x-slack-signature': sig } }, {})
+      .then((r) => { const t2 = performance.now(); if (r.statusCode !== 200) process.exit(2);
+        console.log(JSON.stringify({ require: t1 - t0, firstAck: t2 - t1, sinceProcessStart: performance.timeOrigin + t2 })); });`;
+  const total: number[] = [];
+  const req: number[] = [];
+  const first: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    const started = Date.now();
+    const out = spawnSync(process.execPath, ['-e', script], {
+      env: { ...process.env, ...ENV, NODE_NO_WARNINGS: '1' },
+      encoding: 'utf8',
+    });
+    const wall = Date.now() - started;
+    if (out.status !== 0) throw new Error(`cold start failed: ${out.stderr}`);
+    const line = out.stdout
+      .trim()
+      .split('\n')
+      .find((l) => l.startsWith('{"require"'));
+    const figures = JSON.parse(line!) as { require: number; firstAck: number };
+    total.push(wall);
+    req.push(figures.require);
+    first.push(figures.firstAck);
+  }
+  console.log(
+    `cold start, median of 10 fresh node processes: spawn→first ack ${ms(percentile(total, 50))} ` +
+      `(require ${ms(percentile(req, 50))}, first signed request ${ms(percentile(first, 50))}); slowest ${ms(Math.max(...total))}`,
+  );
+}
+
+function slowIam(users: number, delayMs: number) {
+  const iam = mockClient(IAMClient);
+  const arn = (i: number) => `arn:aws:iam::123456789012:user/user${i}`;
+  iam.on(ListUsersCommand).callsFake(async (input: { Marker?: string }) => {
+    await sleep(delayMs);
+    const start = Number(input.Marker ?? 0);
+    const next = start + 1000;
+    return {
+      Users: Array.from({ length: Math.max(0, Math.min(1000, users - start)) }, (_, k) => ({
+        UserName: `user${start + k}`,
+        Arn: arn(start + k),
+      })),
+      IsTruncated: next < users,
+      ...(next < users ? { Marker: String(next) } : {}),
+    };
+  });
+  iam.on(ListUserTagsCommand).callsFake(async (input: { UserName: string }) => {
+    await sleep(delayMs);
+    return {
+      Tags: [{ Key: 'slack_userid', Value: `U${input.UserName.slice(4).padStart(6, '0')}` }],
+      IsTruncated: false,
+    };
+  });
+  iam
+    .on(SimulatePrincipalPolicyCommand)
+    .callsFake(async (input: { ActionNames: string[]; ResourceArns: string[] }) => {
+      await sleep(delayMs);
+      return {
+        EvaluationResults: [
+          {
+            EvalActionName: input.ActionNames[0],
+            EvalResourceName: input.ResourceArns[0],
+            EvalDecision: 'allowed',
+          },
+        ],
+      };
+    });
+  return iam;
+}
+
+async function authorizationTimes(): Promise<void> {
+  const delay = 50;
+  for (const users of [10, 100, 1000]) {
+    const mock = slowIam(users, delay);
+    const iam = new IAMClient({ region: 'us-east-1' });
+    const time = async (concurrency: number) => {
+      const authorize = createAuthorizer({
+        directory: createIamDirectory({ iam, cacheSeconds: 60, concurrency }),
+        simulate: createPolicySimulator(iam),
+        targets: {
+          taskDefinitionArn: ENV.RUNNER_TASK_DEFINITION_ARN!,
+          ssmDocuments: { quiet: 'q-doc', stop: 's-doc', wake: 'w-doc', status: 'st-doc' },
+        },
+        logger: createJsonLogger(() => undefined),
+      });
+      const who = {
+        slackUserId: `U${String(users - 1).padStart(6, '0')}`,
+        action: 'quiet' as const,
+        envPattern: 'w',
+        application: 'A',
+        region: 'us-east-1',
+      };
+      let t = performance.now();
+      const cold = await authorize(who);
+      const coldMs = performance.now() - t;
+      t = performance.now();
+      const cached = await authorize(who);
+      const cachedMs = performance.now() - t;
+      if (!cold.allowed || !cached.allowed) throw new Error('bench user should be allowed');
+      return { coldMs, cachedMs };
+    };
+    const bounded = await time(10);
+    const naive = await time(1);
+    mock.restore();
+    console.log(
+      `authorization, ${String(users).padStart(4)} IAM users, ${delay} ms per IAM call: ` +
+        `index with 10 in flight: cold ${ms(bounded.coldMs)}, cached ${ms(bounded.cachedMs)} | ` +
+        `naive sequential index: cold ${ms(naive.coldMs)} (${(naive.coldMs / bounded.coldMs).toFixed(1)}x slower)`,
+    );
+  }
+}
+
+export async function run(): Promise<void> {
+  await ackTimes();
+  coldStarts();
+  await authorizationTimes();
+}
