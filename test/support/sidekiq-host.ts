@@ -27,6 +27,7 @@
  *   host.systemctlCalls(): string[]                            what the stand-in was asked, in order
  *   host.spawnFake(env: Record<string, string>): ChildProcess  sidekiq-app/fake-sidekiq.rb (4/5/7 titles)
  *   host.exec(cmd, args, opts?): ChildProcess                  any command inside the host
+ *   host.shellInside(script): string       shell text that runs `script` inside the host from outside it
  *   host.processes(): ProcInfo[]            live Sidekiq-titled processes: { pid, hostPid, title, state }
  *   host.isLive(pid): boolean                                  pid inside the host; zombies are not live
  *   host.enqueue(seconds: number, count = 1): Promise<string[]>  SleepJobs; returns their jids
@@ -204,6 +205,14 @@ export class SidekiqHost {
       throw e;
     }
     return host;
+  }
+
+  /**
+   * Shell text that runs `script` inside the host, for a process outside it (a `--restart-command`
+   * given to sidekiqctl.sh running on the machine itself, which sees every namespace's processes).
+   */
+  shellInside(script: string): string {
+    return `nsenter -t ${this.initPid} -p -m -- sh -c ${shq(script)}`;
   }
 
   /** Runs a command inside the host (its PID namespace and /proc). */

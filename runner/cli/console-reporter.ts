@@ -1,0 +1,115 @@
+import type { InstanceOutcome } from '../outcome';
+import type { Interruption, ProgressSnapshot, Reporter, RunPlan, RunSummary } from '../reporter';
+import { formatDuration, headline, kindLabel, progressBar } from '../summary';
+
+/**
+ * The command line's Reporter: a live progress line (redrawn in place on a terminal, printed when it
+ * changes otherwise) that also shows what sidekiqctl.sh last saw, then a summary table.
+ */
+
+export interface ConsoleOutput {
+  write(text: string): void;
+  isTTY?: boolean;
+}
+
+/** Pure: the summary as a fixed-width table, one row per instance. */
+export function summaryTable(summary: RunSummary): string {
+  const header = ['environment', 'instance', 'outcome', 'busy jobs', 'seconds', 'detail'];
+  const rows = summary.outcomes.map((o: InstanceOutcome) => [
+    o.environment,
+    o.instanceId,
+    kindLabel(summary.request.action, o.kind),
+    o.busyJobs === undefined ? '-' : String(o.busyJobs),
+    o.elapsedSeconds === undefined ? '-' : o.elapsedSeconds.toFixed(1),
+    o.reason,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+export class ConsoleReporter implements Reporter {
+  private lastProgress = '';
+  private lastSeen = '';
+  private lastSnapshot: ProgressSnapshot | undefined;
+  private drawn = false;
+
+  constructor(private readonly out: ConsoleOutput) {}
+
+  async started(plan: RunPlan): Promise<void> {
+    const r = plan.request;
+    const instances = plan.environments.reduce((n, e) => n + e.reachable + e.unreachable, 0);
+    this.println(
+      `snowwhite ${r.action} ${r.envPattern} ${r.application} ${r.region}: ${instances} instance${instances === 1 ? '' : 's'} in ${plan.environments.map((e) => e.name).join(', ') || 'no environment'}`,
+    );
+  }
+
+  progress(snapshot: ProgressSnapshot): void {
+    this.lastSnapshot = snapshot;
+    this.draw();
+  }
+
+  /** What the script on an instance last said (its per-poll view of the Sidekiq processes). */
+  scriptSaid(instanceId: string, line: string): void {
+    this.lastSeen = `${instanceId}: ${line.replace(/^sidekiqctl: /, '')}`;
+    if (!this.out.isTTY) {
+      this.println(`  ${this.lastSeen}`);
+      return;
+    }
+    this.draw();
+  }
+
+  async finished(summary: RunSummary): Promise<void> {
+    this.clearLine();
+    this.println('');
+    // headline() speaks Slack mrkdwn: drop the emoji code and the markup.
+    this.println(
+      headline(summary)
+        .replace(/^:[a-z_]+: /, '')
+        .replace(/[*`]/g, ''),
+    );
+    if (summary.outcomes.length) this.println(summaryTable(summary));
+    if (summary.noMatch) {
+      this.println(
+        `other environments of ${summary.request.application}: ${summary.noMatch.otherEnvironments.join(', ') || 'none'}`,
+      );
+    }
+  }
+
+  async interrupted(i: Interruption): Promise<void> {
+    this.clearLine();
+    this.println(
+      `interrupted after ${formatDuration(i.snapshot.elapsedMs)}: the script was told to stop waiting; Sidekiq processes it quieted stay quiet (run \`snowwhite wake\` to restart them).`,
+    );
+  }
+
+  private draw(): void {
+    const s = this.lastSnapshot;
+    const total = s ? s.environments.reduce((n, e) => n + e.total, 0) : 0;
+    const done = s ? s.environments.reduce((n, e) => n + e.done, 0) : 0;
+    const bar = s ? `${progressBar(done, total)} ${done}/${total} done · ${formatDuration(s.elapsedMs)}` : '';
+    const text = [bar, this.lastSeen].filter(Boolean).join(' · ');
+    if (!this.out.isTTY) {
+      if (bar && bar.replace(/ · .*$/, '') !== this.lastProgress.replace(/ · .*$/, '')) this.println(bar);
+      this.lastProgress = bar;
+      return;
+    }
+    const columns = process.stdout.columns ?? 120;
+    this.out.write(`\r\x1b[2K${text.slice(0, Math.max(20, columns - 1))}`);
+    this.drawn = true;
+  }
+
+  private clearLine(): void {
+    if (this.out.isTTY && this.drawn) this.out.write('\r\x1b[2K');
+    this.drawn = false;
+  }
+
+  private println(text: string): void {
+    this.clearLine();
+    this.out.write(`${text}\n`);
+  }
+}

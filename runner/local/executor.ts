@@ -1,0 +1,117 @@
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import type { ExecutionListener, ExecutionRequest, InstanceExecutor } from '../executor';
+import { outcomeOf, type Target } from '../outcome';
+import type { Action } from '../request';
+
+/**
+ * Runs ssm/sidekiqctl.sh on this host, for `snowwhite --local`: the same script the SSM documents
+ * run on EC2, against the Sidekiq processes this machine can see. Each target is one run of the
+ * script (there is normally one: this host).
+ */
+
+/** The script: `../../ssm` from both runner/local (source) and dist/runner (the bundle). */
+export const SIDEKIQCTL_PATH = resolve(__dirname, '../../ssm/sidekiqctl.sh');
+
+export interface LocalExecutorOptions {
+  /** Path of sidekiqctl.sh (default: the repository's). */
+  scriptPath?: string;
+  /** The shell that runs it (default `sh`, as SSM's aws:runShellScript does). */
+  shell?: string;
+  /** sidekiqctl.sh --match: only Sidekiq processes whose title matches. */
+  match?: string;
+  /** sidekiqctl.sh --service: the systemd unit. */
+  service?: string;
+  /** sidekiqctl.sh --restart-command, for wake without systemd. */
+  restartCommand?: string;
+  /** Every progress line the script writes on stderr (live progress display). */
+  onProgressLine?: (instanceId: string, line: string) => void;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Pure: the script's arguments for an action, as the SSM documents pass them plus local-only flags. */
+export function sidekiqctlArgs(
+  action: Action,
+  drainTimeoutSeconds: number,
+  opts: Pick<LocalExecutorOptions, 'match' | 'service' | 'restartCommand'>,
+): string[] {
+  const args: string[] = [action];
+  if (action === 'quiet' || action === 'stop') args.push('--timeout', String(drainTimeoutSeconds));
+  if (opts.match !== undefined) args.push('--match', opts.match);
+  if (opts.service !== undefined && action !== 'status' && action !== 'quiet')
+    args.push('--service', opts.service);
+  if (opts.restartCommand !== undefined && action === 'wake')
+    args.push('--restart-command', opts.restartCommand);
+  return args;
+}
+
+export class LocalExecutor implements InstanceExecutor {
+  constructor(private readonly options: LocalExecutorOptions = {}) {}
+
+  async execute(request: ExecutionRequest, listener: ExecutionListener, signal: AbortSignal): Promise<void> {
+    await Promise.all(request.targets.map((target) => this.runOn(target, request, listener, signal)));
+  }
+
+  private runOn(
+    target: Target,
+    request: ExecutionRequest,
+    listener: ExecutionListener,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const args = sidekiqctlArgs(request.action, request.drainTimeoutSeconds, this.options);
+    const child = spawn(this.options.shell ?? 'sh', [this.options.scriptPath ?? SIDEKIQCTL_PATH, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: this.options.env ?? process.env,
+    });
+    listener.dispatched(`local:${child.pid ?? 'unknown'}`, [target.instanceId]);
+    listener.running(target.instanceId);
+
+    let stdout = '';
+    let stderr = '';
+    let pending = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+      pending += d;
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) if (line.trim()) this.options.onProgressLine?.(target.instanceId, line);
+      listener.cycle?.();
+    });
+
+    // Like SSM's executionTimeout: the script gets TERM (it never kills Sidekiq; it just stops waiting).
+    let timedOut = false;
+    const stopScript = () => child.kill('SIGTERM');
+    const timer = setTimeout(
+      () => {
+        timedOut = true;
+        stopScript();
+      },
+      Math.min(request.executionTimeoutSeconds * 1000, Math.max(0, request.deadline - Date.now())),
+    );
+    signal.addEventListener('abort', stopScript, { once: true });
+
+    return new Promise<void>((done) => {
+      let finished = false;
+      const finish = (exitCode: number | null, error?: Error) => {
+        if (finished) return; // 'error' can be followed by 'close'
+        finished = true;
+        clearTimeout(timer);
+        signal.removeEventListener('abort', stopScript);
+        if (signal.aborted) return done(); // interrupted: runDrain reports what was left running
+        listener.finished(
+          outcomeOf(target, {
+            status: timedOut ? 'TimedOut' : exitCode === 0 ? 'Success' : 'Failed',
+            ...(timedOut ? { statusDetails: 'ExecutionTimedOut' } : {}),
+            ...(exitCode !== null ? { exitCode } : {}),
+            stdout,
+            stderr: error ? `${stderr}\n${error.message}` : stderr,
+          }),
+        );
+        done();
+      };
+      child.once('error', (err) => finish(127, err));
+      child.once('close', (code) => finish(code));
+    });
+  }
+}
