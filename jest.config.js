@@ -5,6 +5,7 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] },
+  setupFiles: ['<rootDir>/test/support/jest-env.ts'],
   setupFilesAfterEnv: ['aws-sdk-client-mock-jest'],
   // Sidekiq scenarios each own their Redis and processes; two workers fit two cores.
   maxWorkers: 2,

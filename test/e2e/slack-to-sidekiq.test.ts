@@ -1,0 +1,146 @@
+/**
+ * End to end, through every part: a signed `/snowwhite quiet workers MY-APP us-east-1` reaches the real
+ * bot handler → its async hand-off is played → the Confirm button is clicked twice (signed
+ * block_actions) → the RunTask the bot makes is captured → the runner's main() runs with exactly those
+ * container overrides → SSM SendCommand runs the real quiet document (ssm/sidekiqctl.sh) on two
+ * "instances", each a private PID namespace with real Redis-backed Sidekiq → every Slack call lands on
+ * the local fake Slack. AWS is mocked at the client (IAM, ECS, Elastic Beanstalk, Lambda, SSM).
+ */
+import { SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { ElasticBeanstalkClient } from '@aws-sdk/client-elastic-beanstalk';
+import { main as runnerMain } from '../../runner/main';
+import { HostSsm } from '../support/host-ssm';
+import { cleanupAllHosts, SidekiqHost } from '../support/sidekiq-host';
+import { baseEnv, BOT_TOKEN, NOTIFY, World } from '../bot/world';
+
+jest.setTimeout(120_000);
+
+const ENV_NAME = 'MY-APP-workers-prod';
+const INSTANCES = [`i-e-${ENV_NAME}-0`, `i-e-${ENV_NAME}-1`];
+const JOB_SECONDS = 3;
+const THREADS = 2;
+const JOBS_PER_HOST = 3; // two in flight, one waiting in the queue
+
+let world: World;
+const hosts = new Map<string, SidekiqHost>();
+
+beforeAll(async () => {
+  world = await World.start();
+  world.environments = [
+    { name: ENV_NAME, instances: INSTANCES.length },
+    { name: 'MY-APP-web-prod', instances: 3 },
+  ];
+  for (const id of INSTANCES) {
+    const host = await SidekiqHost.start({ heartbeat: 0.5 });
+    await host.startSidekiq({ concurrency: THREADS, tag: 'myapp' });
+    hosts.set(id, host);
+  }
+});
+
+afterAll(async () => {
+  await world?.stop();
+  await cleanupAllHosts();
+});
+
+test('a signed slash command and two Confirm clicks drain real Sidekiq workers on two instances, losing nothing', async () => {
+  for (const host of hosts.values()) {
+    await host.enqueue(JOB_SECONDS, JOBS_PER_HOST);
+    await host.waitForRunning(THREADS);
+  }
+
+  // 1. The slash command: acknowledged at once, the slow part handed to the function itself.
+  const { result, responseId } = await world.slash('quiet workers MY-APP us-east-1', { userId: 'U0ALICE' });
+  expect(result.statusCode).toBe(200);
+  await world.playHandoffs();
+  const prompt = world.responses(responseId).find((c) => Array.isArray(c.args.blocks));
+  expect(JSON.stringify(prompt?.args.blocks)).toContain(ENV_NAME);
+
+  // 2. Confirm, twice (an impatient double click): one runner, one thread.
+  const value = world.confirmValue(responseId);
+  await world.click(value, 'confirm');
+  await world.click(value, 'confirm');
+  await world.playHandoffs();
+  expect(world.launchedTasks).toBe(1);
+  const roots = world.slack
+    .callsOf('chat.postMessage')
+    .filter((c) => c.args.channel === 'C0OPS' && !c.args.thread_ts);
+  expect(roots).toHaveLength(1);
+  const threadTs = String((roots[0]!.reply as { ts: string }).ts);
+
+  // 3. The runner, started with exactly the container overrides of the captured RunTask.
+  const runTask = world.runTaskInputs[0]!;
+  const overrides = runTask.overrides?.containerOverrides?.[0];
+  expect(overrides?.name).toBe('runner');
+  const overrideEnv = Object.fromEntries((overrides?.environment ?? []).map((e) => [e.name!, e.value!]));
+  const bot = baseEnv();
+  const documents = {
+    quiet: bot.SSM_DOCUMENT_QUIET!,
+    stop: bot.SSM_DOCUMENT_STOP!,
+    wake: bot.SSM_DOCUMENT_WAKE!,
+    status: bot.SSM_DOCUMENT_STATUS!,
+  };
+  const ssm = new SSMClient({ region: 'us-east-1' });
+  const fakeSsm = new HostSsm(hosts, documents);
+  const ssmMock = fakeSsm.install(ssm);
+  const slackCallsBefore = world.slack.calls.length;
+
+  const exitCode = await runnerMain(
+    {
+      // What the task definition gives every runner (infra/), then the per-run override.
+      SLACK_BOT_TOKEN: BOT_TOKEN,
+      SLACK_API_URL: world.slack.apiUrl,
+      SLACK_NOTIFY_CHANNEL: NOTIFY,
+      SSM_DOCUMENT_QUIET: documents.quiet,
+      SSM_DOCUMENT_STOP: documents.stop,
+      SSM_DOCUMENT_WAKE: documents.wake,
+      SSM_DOCUMENT_STATUS: documents.status,
+      PROGRESS_UPDATE_SECONDS: '1',
+      ...overrideEnv,
+    },
+    {
+      clients: { ssm, elasticBeanstalk: new ElasticBeanstalkClient({ region: 'us-east-1' }) },
+      log: () => undefined,
+      pollDelay: () => 250,
+    },
+  );
+  await fakeSsm.settled();
+
+  // 4. Every worker drained, nothing lost: in-flight jobs finished, queued ones still queued.
+  expect(exitCode).toBe(0);
+  expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(1);
+  for (const [id, host] of hosts) {
+    const accounting = await host.accounting();
+    expect({ id, ...accounting }).toMatchObject({
+      id,
+      enqueued: JOBS_PER_HOST,
+      completed: THREADS,
+      queued: JOBS_PER_HOST - THREADS,
+      running: 0,
+      lost: 0,
+    });
+    const status = await host.runScript(['status']);
+    expect(status.json?.processes).toEqual([expect.objectContaining({ quiet: true, busy: 0 })]);
+  }
+
+  // 5. Slack: progress and summary in the thread, the summary in the notification channel, a DM.
+  const runnerCalls = world.slack.calls.slice(slackCallsBefore);
+  const inThread = runnerCalls.filter(
+    (c) => c.method === 'chat.postMessage' && c.args.thread_ts === threadTs,
+  );
+  expect(inThread.length).toBeGreaterThanOrEqual(2);
+  const summaryText = JSON.stringify(inThread.at(-1)!.args);
+  for (const id of INSTANCES) expect(summaryText).toContain(id);
+  expect(summaryText).toMatch(/drained/);
+  expect(runnerCalls.every((c) => c.token === BOT_TOKEN)).toBe(true);
+
+  const notified = runnerCalls.filter((c) => c.method === 'chat.postMessage' && c.args.channel === NOTIFY);
+  expect(notified).toHaveLength(1);
+  expect(JSON.stringify(notified[0]!.args)).toContain('https://example.slack.com/archives/C0OPS/');
+
+  const opened = runnerCalls.find((c) => c.method === 'conversations.open');
+  expect(opened?.args.users).toBe('U0ALICE');
+  const dmChannel = (opened?.reply as { channel: { id: string } }).channel.id;
+  expect(
+    runnerCalls.filter((c) => c.method === 'chat.postMessage' && c.args.channel === dmChannel),
+  ).toHaveLength(1);
+});
