@@ -358,6 +358,8 @@ export class SnowWhite extends Construct {
       memorySize: 512,
       // The asynchronous self-invocation does the slow IAM work after Slack got its answer.
       timeout: Duration.seconds(60),
+      // The hand-off work catches its own errors; a Lambda retry after a timeout would prompt twice.
+      retryAttempts: 0,
       role: this.botRole,
       logGroup: botLogGroup,
       bundling: {

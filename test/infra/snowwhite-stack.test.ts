@@ -85,6 +85,13 @@ describe('HTTP API → bot Lambda', () => {
     expect(botLogs?.Properties.RetentionInDays).toBe(30);
   });
 
+  test('bot: asynchronous hand-offs are not retried by Lambda (a retry after a timeout would prompt twice)', () => {
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: r(sw.botFunction.functionName),
+      MaximumRetryAttempts: 0,
+    });
+  });
+
   test("bot environment: every variable bot/settings.ts reads, from this stack's resources", () => {
     const fn = ofType('AWS::Lambda::Function')[0];
     const vars = (fn?.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
