@@ -142,13 +142,11 @@ test('a role session has no Slack id: the run goes on and the user is told why t
 
 test('AWS refusing the launch is a clear error and exit 1', async () => {
   const t = setup();
-  t.mocks.ecs
-    .on(RunTaskCommand)
-    .rejects(
-      Object.assign(new Error('User alice is not authorized to perform ecs:RunTask'), {
-        name: 'AccessDeniedException',
-      }),
-    );
+  t.mocks.ecs.on(RunTaskCommand).rejects(
+    Object.assign(new Error('User alice is not authorized to perform ecs:RunTask'), {
+      name: 'AccessDeniedException',
+    }),
+  );
   expect(await t.run(['stop', 'workers', 'MY-APP', 'us-east-1'])).toBe(1);
   expect(t.err()).toBe(
     'snowwhite: AccessDeniedException: User alice is not authorized to perform ecs:RunTask\n',
