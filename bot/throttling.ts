@@ -1,3 +1,5 @@
+import { isRetryableAwsError } from '../runner/aws-errors';
+
 /**
  * Retries a call that AWS throttled, with capped exponential backoff and full jitter.
  * Only throttling (and 5xx) is retried: a permission error or a bad request fails at once.
@@ -8,30 +10,6 @@ export interface RetryOptions {
   maxDelayMs?: number;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
-}
-
-const THROTTLING_NAMES = new Set([
-  'Throttling',
-  'ThrottlingException',
-  'ThrottledException',
-  'TooManyRequestsException',
-  'RequestLimitExceeded',
-  'RequestThrottled',
-  'RequestThrottledException',
-  'SlowDown',
-  'ServiceUnavailable',
-  'ServiceUnavailableException',
-  'ServiceFailure',
-  'ServiceFailureException',
-]);
-
-export function isRetryableAwsError(err: unknown): boolean {
-  if (typeof err !== 'object' || err === null) return false;
-  const e = err as { name?: string; $metadata?: { httpStatusCode?: number }; $retryable?: unknown };
-  if (e.name && THROTTLING_NAMES.has(e.name)) return true;
-  if (e.$retryable) return true;
-  const status = e.$metadata?.httpStatusCode;
-  return status === 429 || (status !== undefined && status >= 500);
 }
 
 export const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
