@@ -90,6 +90,27 @@ describe('stop', () => {
   });
 });
 
+describe('stop, then the platform', () => {
+  test('deadline passed: the script kills nothing; the TERM that follows (Kubernetes after preStop, ECS at stop) pushes a job longer than -t back to Redis', async () => {
+    const host = await SidekiqHost.start({ heartbeat: BEAT });
+    try {
+      const sk = await host.startSidekiq({ concurrency: 1, shutdownTimeout: 1 });
+      const [long] = await host.enqueue(30, 1);
+      await host.waitForRunning(1);
+      const r = await host.runScript(['stop', '--timeout', '2', ...FAST]);
+      expect(r.code).toBe(2);
+      expect(host.isLive(sk.pid)).toBe(true);
+      process.kill(sk.hostPid, 'SIGTERM');
+      await host.waitFor('sidekiq to exit after TERM', () => !host.isLive(sk.pid), 20_000);
+      const a = await host.accounting();
+      expect(a).toMatchObject({ enqueued: 1, completed: 0, queued: 1, running: 0, lost: 0 });
+      expect(host.doneTimes().has(long!)).toBe(false);
+    } finally {
+      await host.cleanup();
+    }
+  });
+});
+
 describe('wake', () => {
   test('--restart-command: a fresh non-quiet process replaces the quiet idle one', async () => {
     const host = await SidekiqHost.start({ heartbeat: BEAT });
