@@ -8,6 +8,7 @@ module.exports = {
   setupFiles: ['<rootDir>/test/support/jest-env.ts'],
   setupFilesAfterEnv: ['aws-sdk-client-mock-jest'],
   // Sidekiq scenarios each own their Redis and processes; two workers fit two cores.
+  reporters: ['default', '<rootDir>/test/support/closing-line-reporter.js'],
   maxWorkers: 2,
   testTimeout: 60_000,
 };
