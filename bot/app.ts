@@ -95,14 +95,35 @@ export function createBot(deps: BotDeps): Bot {
           replace_original: true,
         }));
       }
-      await deps.handOff({
-        kind: 'button',
-        choice,
-        slackUserId: body.user.id,
-        channelId: body.channel?.id ?? body.container?.channel_id ?? '',
-        responseUrl: body.response_url,
-        value,
-      });
+      const channelId = body.channel?.id ?? body.container?.channel_id;
+      if (!channelId) {
+        logger.warn({
+          event: 'button_rejected',
+          slackUserId: body.user.id,
+          reason: 'no channel in the payload',
+        });
+        return void (await respond({
+          text: 'This button is not valid here; run the command again.',
+          replace_original: true,
+        }));
+      }
+      try {
+        await deps.handOff({
+          kind: 'button',
+          choice,
+          slackUserId: body.user.id,
+          channelId,
+          responseUrl: body.response_url,
+          value,
+        });
+      } catch (err) {
+        // The prompt stays, so pressing the button again retries with the same run id (and client token).
+        logger.error({ event: 'handoff_failed', runId: value.runId, error: describeError(err) });
+        await respond({
+          text: `:x: Could not ${choice === 'confirm' ? 'start the run' : 'cancel'}; nothing was launched. Press the button again.`,
+          replace_original: false,
+        }).catch((e: unknown) => logger.error({ event: 'respond_failed', error: describeError(e) }));
+      }
     }) satisfies Parameters<typeof app.action<BlockAction<ButtonAction>>>[1];
   app.action<BlockAction<ButtonAction>>(CONFIRM_ACTION_ID, onButton('confirm'));
   app.action<BlockAction<ButtonAction>>(CANCEL_ACTION_ID, onButton('cancel'));

@@ -7,8 +7,14 @@ import { buttonValueSchema, runIdSchema } from './actions';
  * The event the bot sends to itself (Lambda `InvocationType: 'Event'`) to do slow work after the
  * HTTP acknowledgement. It is not an API Gateway event, so nothing arriving over HTTP can be one;
  * it is also signed with the Slack signing secret, so whoever may invoke the function directly
- * cannot make one up either (it would otherwise let them act as any Slack user).
+ * cannot make one up either (it would otherwise let them act as any Slack user). The signature
+ * covers when it was issued, so a captured event cannot be replayed later (after ECS's 24-hour
+ * client-token window it would start a second runner).
  */
+
+/** Lambda delivers async events within seconds; retries (off for this function) within minutes. */
+export const INTERNAL_EVENT_MAX_AGE_SECONDS = 15 * 60;
+const CLOCK_SKEW_SECONDS = 60;
 const commandWork = z.object({
   kind: z.literal('command'),
   runId: runIdSchema,
@@ -36,20 +42,23 @@ export type ButtonWork = z.infer<typeof buttonWork>;
 export const internalEventSchema = z.object({
   snowwhiteInternal: z.literal(1),
   work: workSchema,
-  /** HMAC-SHA256 of the JSON of `work` with the Slack signing secret. */
+  /** Seconds since the epoch when the bot signed it. */
+  issuedAt: z.number().int().positive(),
+  /** HMAC-SHA256 of `issuedAt` and the JSON of `work`, with the Slack signing secret. */
   mac: z.string().regex(/^[0-9a-f]{64}$/),
 });
 export type InternalEvent = z.infer<typeof internalEventSchema>;
 
-const macOf = (work: Work, secret: string) =>
+const macOf = (work: Work, issuedAt: number, secret: string) =>
   createHmac('sha256', secret)
-    .update(`snowwhite-internal:${JSON.stringify(work)}`)
+    .update(`snowwhite-internal:${issuedAt}:${JSON.stringify(work)}`)
     .digest('hex');
 
 /** Normalises `work` through its schema first, so signer and verifier hash the same key order. */
-export function signWork(work: Work, secret: string): InternalEvent {
+export function signWork(work: Work, secret: string, nowSeconds: number): InternalEvent {
   const normal = workSchema.parse(work);
-  return { snowwhiteInternal: 1, work: normal, mac: macOf(normal, secret) };
+  const issuedAt = Math.floor(nowSeconds);
+  return { snowwhiteInternal: 1, work: normal, issuedAt, mac: macOf(normal, issuedAt, secret) };
 }
 
 export const looksInternal = (event: unknown): boolean =>
@@ -59,12 +68,18 @@ export const looksInternal = (event: unknown): boolean =>
 export function openInternalEvent(
   event: unknown,
   secret: string,
+  nowSeconds: number,
 ): { ok: true; work: Work } | { ok: false; reason: string } {
   const parsed = internalEventSchema.safeParse(event);
   if (!parsed.success) return { ok: false, reason: 'malformed internal event' };
-  const expected = Buffer.from(macOf(parsed.data.work, secret), 'hex');
-  const given = Buffer.from(parsed.data.mac, 'hex');
+  const { work, issuedAt, mac } = parsed.data;
+  const expected = Buffer.from(macOf(work, issuedAt, secret), 'hex');
+  const given = Buffer.from(mac, 'hex');
   if (expected.length !== given.length || !timingSafeEqual(expected, given))
     return { ok: false, reason: 'internal event signature does not match' };
-  return { ok: true, work: parsed.data.work };
+  const age = nowSeconds - issuedAt;
+  if (age > INTERNAL_EVENT_MAX_AGE_SECONDS)
+    return { ok: false, reason: `internal event is stale (${Math.round(age)} s old)` };
+  if (age < -CLOCK_SKEW_SECONDS) return { ok: false, reason: 'internal event is dated in the future' };
+  return { ok: true, work };
 }

@@ -47,6 +47,7 @@ interface Container {
 
 export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler {
   const logger = options.logger ?? createJsonLogger();
+  const nowSeconds = options.nowSeconds ?? (() => Date.now() / 1000);
   let container: Container | undefined;
 
   const getContainer = (): Container => {
@@ -114,7 +115,7 @@ export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler 
     });
     const handOff = async (work: Work): Promise<void> => {
       const { signingSecret } = await credentials();
-      const event = signWork(work, signingSecret);
+      const event = signWork(work, signingSecret, nowSeconds());
       const functionName = settings.AWS_LAMBDA_FUNCTION_NAME;
       if (!functionName) {
         // Local run (no Lambda): do the slow part in this process once the answer has gone.
@@ -151,7 +152,7 @@ export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler 
       if (isHttpEvent(event)) return await (await getContainer().bot()).handle(event, context);
       if (looksInternal(event)) {
         const c = getContainer();
-        const opened = openInternalEvent(event, (await c.credentials()).signingSecret);
+        const opened = openInternalEvent(event, (await c.credentials()).signingSecret, nowSeconds());
         if (!opened.ok) {
           logger.warn({ event: 'internal_event_rejected', reason: opened.reason });
           return { ok: false, reason: opened.reason };

@@ -5,6 +5,7 @@ import {
   type EnvironmentDescription,
 } from '@aws-sdk/client-elastic-beanstalk';
 import pLimit from 'p-limit';
+import { matchesPattern } from '../runner/targets';
 import { withThrottlingRetry } from './throttling';
 
 /**
@@ -23,16 +24,15 @@ export interface TargetPreview {
   totalInstances: number;
 }
 
-/** Pure: which of the described environments the pattern selects (terminated ones never). */
+/** Pure: which of the described environments the pattern selects (terminated ones never), by the runner's own rule. */
 export function matchEnvironments(
   environments: readonly EnvironmentDescription[],
   envPattern: string,
 ): EnvironmentDescription[] {
-  const needle = envPattern.toLowerCase();
   return environments
     .filter((e) => e.EnvironmentName && e.EnvironmentId)
     .filter((e) => e.Status !== 'Terminated' && e.Status !== 'Terminating')
-    .filter((e) => e.EnvironmentName!.toLowerCase().includes(needle))
+    .filter((e) => matchesPattern(e.EnvironmentName!, envPattern))
     .sort((a, b) => a.EnvironmentName!.localeCompare(b.EnvironmentName!));
 }
 

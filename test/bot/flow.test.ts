@@ -2,7 +2,10 @@ import { RunTaskCommand } from '@aws-sdk/client-ecs';
 import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { clientTokenFor } from '../../bot/launch';
+import { createLambdaHandler } from '../../bot/lambda';
+import { createJsonLogger } from '../../bot/log';
 import {
+  baseEnv,
   BOT_TOKEN,
   ecsMock,
   lambdaMock,
@@ -417,6 +420,43 @@ describe('refusals', () => {
     const result = await world.handler(forged, {});
     expect(result).toMatchObject({ ok: false });
     expect(ecsMock).not.toHaveReceivedCommand(RunTaskCommand);
+  });
+
+  test('a genuine internal event replayed 16 minutes later does nothing', async () => {
+    const { responseId } = await askFor('quiet workers MY-APP us-east-1');
+    await world.click(world.confirmValue(responseId), 'confirm');
+    const [event] = world.pendingHandoffs();
+    const later = createLambdaHandler({
+      env: baseEnv({ SLACK_API_URL: world.slack.apiUrl }),
+      logger: createJsonLogger((line) => world.logs.push(line)),
+      nowSeconds: () => Date.now() / 1000 + 16 * 60,
+    });
+    expect(await later(event, {})).toMatchObject({ ok: false, reason: expect.stringMatching(/stale/) });
+    expect(ecsMock).not.toHaveReceivedCommand(RunTaskCommand);
+    // The same event in time still works: the refusal was the age, not the event.
+    await world.playHandoffs();
+    expect(world.launchedTasks).toBe(1);
+  });
+});
+
+describe('hand-off failures', () => {
+  test('Confirm whose hand-off fails: the user is told, the prompt stays, pressing again launches once', async () => {
+    const { responseId } = await askFor('quiet workers MY-APP us-east-1');
+    const value = world.confirmValue(responseId);
+    const invokes = lambdaMock.commandCalls(InvokeCommand).length;
+    lambdaMock
+      .on(InvokeCommand)
+      .rejectsOnce(Object.assign(new Error('Rate exceeded'), { name: 'TooManyRequestsException' }));
+    const failed = await world.click(value, 'confirm', { responseId });
+    expect(failed.result.statusCode).toBe(200);
+    const told = world.lastResponse(responseId);
+    expect(told).toMatchObject({ replace_original: false });
+    expect(String(told?.text)).toContain('Could not start the run');
+    expect(lambdaMock.commandCalls(InvokeCommand).length).toBe(invokes + 1);
+    lambdaMock.on(InvokeCommand).resolves({ StatusCode: 202 });
+    await world.click(value, 'confirm', { responseId });
+    await world.playHandoffs();
+    expect(world.launchedTasks).toBe(1);
   });
 });
 
