@@ -27,6 +27,8 @@ export interface BotDeps {
   /** Seconds since the epoch (signature timestamps). */
   nowSeconds?: () => number;
   newRunId?: () => string;
+  /** Regions with Snow White's SSM documents; a command for another region is refused at once. */
+  fleetRegions?: readonly string[];
 }
 
 export interface Bot {
@@ -63,6 +65,18 @@ export function createBot(deps: BotDeps): Bot {
     }
     if (parsed.command.kind === 'help') return ack(usageReply());
     const { kind: _kind, ...what } = parsed.command;
+    if (deps.fleetRegions && !deps.fleetRegions.includes(what.region)) {
+      logger.info({
+        event: 'command_rejected',
+        slackUserId: command.user_id,
+        reason: 'region not served',
+        region: what.region,
+      });
+      return ack({
+        response_type: 'ephemeral',
+        text: `:x: Snow White is not set up for ${what.region}: its SSM documents exist in ${deps.fleetRegions.join(', ')}. Nothing was launched.`,
+      });
+    }
     const runId = newRunId();
     try {
       await deps.handOff({

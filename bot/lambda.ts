@@ -139,6 +139,7 @@ export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler 
         slackApiUrl: settings.SLACK_API_URL,
         handOff,
         logger,
+        ...(settings.FLEET_REGIONS ? { fleetRegions: settings.FLEET_REGIONS } : {}),
         ...(options.nowSeconds ? { nowSeconds: options.nowSeconds } : {}),
         ...(options.newRunId ? { newRunId: options.newRunId } : {}),
       });

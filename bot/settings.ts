@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { commaList, loadSettings, ssmDocumentNamesSchema } from '../runner/env-settings';
-import { slackChannelIdSchema } from '../runner/request';
+import { AWS_REGIONS, slackChannelIdSchema } from '../runner/request';
 
 /**
  * The bot Lambda's environment. Slack credentials come from Secrets Manager (SLACK_SECRET_ARN),
@@ -35,6 +35,20 @@ export const botSettingsSchema = z
     IAM_TAG_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
     /** ListUserTags calls in flight at once while building that index (throttled calls are retried). */
     IAM_LOOKUP_CONCURRENCY: z.coerce.number().int().min(1).max(50).default(10),
+    /**
+     * Regions where the SSM documents are deployed (the stack's `fleetRegions`). A command for
+     * another region is refused at once: the runner could only fail there. Unset: every region.
+     */
+    FLEET_REGIONS: z
+      .string()
+      .transform((v) =>
+        v
+          .split(',')
+          .map((r) => r.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(z.enum(AWS_REGIONS, { error: 'each item must be an AWS region' })).min(1))
+      .optional(),
   })
   .superRefine(
     (s, ctx) => {

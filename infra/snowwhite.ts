@@ -383,6 +383,8 @@ export class SnowWhite extends Construct {
         RUNNER_SUBNET_IDS: this.runnerSubnets.subnetIds.join(','),
         RUNNER_SECURITY_GROUP_IDS: this.runnerSecurityGroups.map((g) => g.securityGroupId).join(','),
         RUNNER_ASSIGN_PUBLIC_IP: this.assignPublicIp ? 'ENABLED' : 'DISABLED',
+        // The bot refuses other regions at once: neither the documents nor the runner's rights are there.
+        FLEET_REGIONS: regions.join(','),
         ...documentEnv,
       },
     });

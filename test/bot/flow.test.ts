@@ -439,6 +439,22 @@ describe('refusals', () => {
   });
 });
 
+describe('regions', () => {
+  test('a region outside FLEET_REGIONS is refused at once, nothing handed off or launched', async () => {
+    world.handler = world.newContainer({ FLEET_REGIONS: 'us-east-1, eu-west-1' });
+    const { result, reply } = await world.slash('quiet workers MY-APP ap-south-1');
+    expect(result.statusCode).toBe(200);
+    expect(reply).toMatchObject({ response_type: 'ephemeral' });
+    expect(String(reply?.text)).toBe(
+      ':x: Snow White is not set up for ap-south-1: its SSM documents exist in us-east-1, eu-west-1. Nothing was launched.',
+    );
+    expect(lambdaMock).not.toHaveReceivedCommand(InvokeCommand);
+    const served = await world.slash('quiet workers MY-APP eu-west-1');
+    expect(String(served.reply?.text)).toContain('Checking your permissions');
+    expect(lambdaMock).toHaveReceivedCommandTimes(InvokeCommand, 1);
+  });
+});
+
 describe('hand-off failures', () => {
   test('Confirm whose hand-off fails: the user is told, the prompt stays, pressing again launches once', async () => {
     const { responseId } = await askFor('quiet workers MY-APP us-east-1');

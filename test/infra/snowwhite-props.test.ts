@@ -90,7 +90,7 @@ describe('the construct in an existing network', () => {
 describe('IAM variants', () => {
   test('fleetRegions: documents and instances allowed in each region, nag still clean', () => {
     let sw: SnowWhite | undefined;
-    const { json } = synth((stack) => {
+    const { json, template } = synth((stack) => {
       sw = new SnowWhite(stack, 'SW', { notifyChannelId: 'C01', fleetRegions: ['eu-west-1', 'us-east-1'] });
     });
     const [docs] = taskRoleStatements(json, 'SendCommandDocuments');
@@ -106,6 +106,9 @@ describe('IAM variants', () => {
       expect.stringContaining(':ec2:eu-west-1:'),
       expect.stringContaining(':ec2:us-east-1:'),
     ]);
+    const bots = template.findResources('AWS::Lambda::Function');
+    const botEnv = Object.values(bots)[0]?.Properties.Environment.Variables as Record<string, unknown>;
+    expect(botEnv.FLEET_REGIONS).toBe('eu-west-1,us-east-1');
     expect(nagFindings(sw!)).toEqual([]);
   });
 

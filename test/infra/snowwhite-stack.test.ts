@@ -105,6 +105,7 @@ describe('HTTP API → bot Lambda', () => {
       RUNNER_SUBNET_IDS: r(sw.runnerSubnets.subnetIds.join(',')),
       RUNNER_SECURITY_GROUP_IDS: r(sw.runnerSecurityGroups[0]?.securityGroupId),
       RUNNER_ASSIGN_PUBLIC_IP: 'ENABLED',
+      FLEET_REGIONS: r(stack.region),
       SSM_DOCUMENT_QUIET: 'SnowWhite-Quiet',
       SSM_DOCUMENT_STOP: 'SnowWhite-Stop',
       SSM_DOCUMENT_WAKE: 'SnowWhite-Wake',
