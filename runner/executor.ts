@@ -32,7 +32,24 @@ export interface InstanceExecutor {
   /**
    * Runs `request.action` on every target and reports through `listener` as results come in.
    * Resolves when every target has finished, the deadline passed, or `signal` aborted — whichever
-   * comes first. Rejects only when nothing could be started or polling hit a non-retryable AWS error.
+   * comes first. Rejects only when nothing could be started (with that error), or with
+   * MonitoringStoppedError when it had to stop following work it had started.
    */
   execute(request: ExecutionRequest, listener: ExecutionListener, signal: AbortSignal): Promise<void>;
+}
+
+/**
+ * The executor stopped following work it had started (a non-retryable polling error, or the
+ * service unreachable for many rounds). Unlike "nothing could be started", the work goes on
+ * without the runner: `handles` (SSM command ids) are what may still run, so people can follow it.
+ */
+export class MonitoringStoppedError extends Error {
+  override readonly name = 'MonitoringStoppedError';
+  constructor(
+    message: string,
+    /** Handles (SSM command ids) with instances whose outcome is not known. */
+    readonly handles: readonly string[],
+  ) {
+    super(message);
+  }
 }

@@ -23,6 +23,9 @@ import { SlackReporter } from './slack-reporter';
 import { SsmExecutor } from './ssm-executor';
 import { ElasticBeanstalkTargets } from './targets';
 
+/** Two calls (the interruption post, the progress edit) fit in the reporter's 20 s budget. */
+const SLACK_INTERRUPTED_CALL_TIMEOUT_MS = 8_000;
+
 export interface MainOptions {
   /** Mocked clients in tests; otherwise built for the request's region. */
   clients?: RunnerAwsClients;
@@ -51,6 +54,15 @@ export async function main(env: NodeJS.ProcessEnv = process.env, options: MainOp
     retryConfig: { retries: 2, factor: 2, minTimeout: 500, maxTimeout: 5_000 },
     logLevel: SlackLogLevel.ERROR,
   });
+  // For the SIGTERM report only: Fargate kills the task soon after, so one quick attempt per call —
+  // no retries, a 429 is not waited out, a request that hangs is abandoned.
+  const slackWhenInterrupted = new WebClient(settings.SLACK_BOT_TOKEN, {
+    slackApiUrl: settings.SLACK_API_URL,
+    retryConfig: { retries: 0 },
+    rejectRateLimitedCalls: true,
+    timeout: SLACK_INTERRUPTED_CALL_TIMEOUT_MS,
+    logLevel: SlackLogLevel.ERROR,
+  });
 
   let request: RunRequest;
   try {
@@ -76,6 +88,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env, options: MainOp
       request,
       targets: new ElasticBeanstalkTargets(clients.elasticBeanstalk, clients.ssm),
       executor: new SsmExecutor(clients.ssm, {
+        ...(clients.ssmSendCommand ? { sendCommandClient: clients.ssmSendCommand } : {}),
         documentName: (action) => documentFor(settings, action),
         log: runLog,
         ...(options.clock ? { clock: options.clock } : {}),
@@ -83,6 +96,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env, options: MainOp
       }),
       reporter: new SlackReporter({
         client: slack,
+        interruptionClient: slackWhenInterrupted,
         request,
         ...(settings.SLACK_NOTIFY_CHANNEL ? { notifyChannel: settings.SLACK_NOTIFY_CHANNEL } : {}),
         minUpdateIntervalMs: settings.PROGRESS_UPDATE_SECONDS * 1000,
@@ -98,6 +112,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env, options: MainOp
   } finally {
     if (!options.clients) {
       clients.ssm.destroy();
+      clients.ssmSendCommand?.destroy();
       clients.elasticBeanstalk.destroy();
     }
   }

@@ -14,6 +14,9 @@ export const OUTCOME_KINDS = [
   'unreachable',
   'failed',
   'timed_out',
+  // The runner stopped following the command (or could not tell whether SSM started it): the
+  // script may still run there. Not "failed": nobody should assume nothing happened.
+  'unknown',
 ] as const;
 export type OutcomeKind = (typeof OUTCOME_KINDS)[number];
 
@@ -192,6 +195,7 @@ export function exitCodeFor(action: Action, outcomes: readonly InstanceOutcome[]
       o.kind === 'failed' ||
       o.kind === 'unreachable' ||
       o.kind === 'timed_out' ||
+      o.kind === 'unknown' ||
       (o.kind === 'no_sidekiq' && action === 'wake'),
   );
   if (failed) return EXIT_FAILURE;

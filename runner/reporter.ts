@@ -45,6 +45,11 @@ export interface RunSummary {
   error?: string;
   /** Set when no environment matched: the live environments of the application, to spot a typo. */
   noMatch?: { otherEnvironments: string[] };
+  /**
+   * Set when the runner stopped following commands it had started (SSM kept refusing or failing
+   * to report): those commands may still run, and their instances' outcomes are 'unknown'.
+   */
+  monitoringStopped?: { reason: string; commandIds: string[] };
 }
 
 export interface Interruption {

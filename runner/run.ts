@@ -1,5 +1,5 @@
 import { systemClock, type Clock } from './clock';
-import type { InstanceExecutor } from './executor';
+import { MonitoringStoppedError, type InstanceExecutor } from './executor';
 import { describeError, silentLogger, type Logger } from './log';
 import { EXIT_FAILURE, exitCodeFor, type InstanceOutcome, type Target } from './outcome';
 import type { ProgressSnapshot, Reporter, RunSummary } from './reporter';
@@ -38,9 +38,34 @@ export interface RunResult {
   commandIds: string[];
   interrupted: boolean;
   error?: string;
+  /** The executor stopped following commands that may still run (see RunSummary). */
+  monitoringStopped?: { reason: string; commandIds: string[] };
 }
 
 export const DEFAULT_DEADLINE_MARGIN_SECONDS = 720;
+
+/**
+ * Pure: the outcome of a target that has none when the executor returned. Reached by a command
+ * the runner stopped following: the script may still run there ('unknown', never 'failed').
+ * Never reached (the executor failed first): failed. Otherwise the deadline passed: timed out.
+ */
+export function unfinishedOutcome(
+  target: Target,
+  why: { stoppedFollowing?: string; error?: string; commandId?: string },
+): InstanceOutcome {
+  if (why.commandId && (why.stoppedFollowing ?? why.error))
+    return {
+      ...target,
+      kind: 'unknown',
+      reason: `the runner stopped following SSM command ${why.commandId} (${why.stoppedFollowing ?? why.error}); the script may still be running here`,
+    };
+  if (why.error) return { ...target, kind: 'failed', reason: `not started: ${why.error}` };
+  return {
+    ...target,
+    kind: 'timed_out',
+    reason: "no final status before the runner's deadline (execution timeout + delivery time)",
+  };
+}
 
 /** Pure: when the runner gives up waiting, derived from the execution timeout SSM enforces. */
 export const deadlineFor = (
@@ -58,6 +83,8 @@ export async function runDrain(opts: RunDrainOptions): Promise<RunResult> {
   const commandIds: string[] = [];
   const outcomes = new Map<string, InstanceOutcome>();
   const running = new Set<string>();
+  /** Instance → the command (executor handle) it was sent with, to name it when following stops. */
+  const handleOf = new Map<string, string>();
   let planned: Array<{ name: string; targets: Target[] }> = [];
 
   const snapshot = (): ProgressSnapshot => ({
@@ -71,10 +98,12 @@ export async function runDrain(opts: RunDrainOptions): Promise<RunResult> {
     })),
   });
   const finish = async (
-    extra: Pick<RunSummary, 'error' | 'noMatch'> & { exitCode?: number },
+    extra: Pick<RunSummary, 'error' | 'noMatch' | 'monitoringStopped'> & { exitCode?: number },
   ): Promise<RunResult> => {
     const list = [...outcomes.values()];
-    const exitCode = extra.exitCode ?? (extra.error ? EXIT_FAILURE : exitCodeFor(request.action, list));
+    const exitCode =
+      extra.exitCode ??
+      (extra.error || extra.monitoringStopped ? EXIT_FAILURE : exitCodeFor(request.action, list));
     const summary: RunSummary = {
       request,
       exitCode,
@@ -83,6 +112,7 @@ export async function runDrain(opts: RunDrainOptions): Promise<RunResult> {
       commandIds,
       ...(extra.error ? { error: extra.error } : {}),
       ...(extra.noMatch ? { noMatch: extra.noMatch } : {}),
+      ...(extra.monitoringStopped ? { monitoringStopped: extra.monitoringStopped } : {}),
     };
     log(exitCode === 0 ? 'info' : 'warn', 'run finished', {
       exitCode,
@@ -97,6 +127,7 @@ export async function runDrain(opts: RunDrainOptions): Promise<RunResult> {
       commandIds,
       interrupted: false,
       ...(extra.error ? { error: extra.error } : {}),
+      ...(extra.monitoringStopped ? { monitoringStopped: extra.monitoringStopped } : {}),
     };
   };
   const interrupted = async (): Promise<RunResult> => {
@@ -139,6 +170,7 @@ export async function runDrain(opts: RunDrainOptions): Promise<RunResult> {
   );
 
   let error: string | undefined;
+  let stopped: MonitoringStoppedError | undefined;
   if (reachable.length > 0) {
     const progress = () => safelySync(log, () => reporter.progress(snapshot()));
     try {
@@ -154,6 +186,7 @@ export async function runDrain(opts: RunDrainOptions): Promise<RunResult> {
         {
           dispatched: (handle, instanceIds) => {
             commandIds.push(handle);
+            for (const id of instanceIds) handleOf.set(id, handle);
             log('info', 'command sent', { commandId: handle, instances: instanceIds.length });
           },
           running: (instanceId) => {
@@ -171,22 +204,31 @@ export async function runDrain(opts: RunDrainOptions): Promise<RunResult> {
         signal,
       );
     } catch (err) {
-      error = describeError(err);
-      log('error', 'executor failed', { error });
+      // Stopped following is not "the run failed": the commands may still drain the instances.
+      if (err instanceof MonitoringStoppedError) stopped = err;
+      else error = describeError(err);
+      log('error', stopped ? 'stopped following the commands' : 'executor failed', {
+        error: stopped?.message ?? error,
+        ...(stopped ? { commandIds: stopped.handles } : {}),
+      });
     }
   }
   if (signal.aborted) return interrupted();
 
   for (const t of reachable) {
     if (outcomes.has(t.instanceId)) continue;
-    outcomes.set(t.instanceId, {
-      ...t,
-      kind: error ? 'failed' : 'timed_out',
-      reason: error
-        ? 'unknown: the runner stopped following the command (see the error above)'
-        : "no final status before the runner's deadline (execution timeout + delivery time)",
-    });
+    const commandId = handleOf.get(t.instanceId);
+    outcomes.set(
+      t.instanceId,
+      unfinishedOutcome(t, {
+        ...(stopped ? { stoppedFollowing: stopped.message } : {}),
+        ...(error ? { error } : {}),
+        ...(commandId ? { commandId } : {}),
+      }),
+    );
   }
+  if (stopped)
+    return finish({ monitoringStopped: { reason: stopped.message, commandIds: [...stopped.handles] } });
   return finish(error ? { error } : {});
 }
 

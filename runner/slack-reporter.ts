@@ -10,7 +10,8 @@ import { interruptedText, progressText, summaryText } from './summary';
  * `minUpdateIntervalMs`), the summary in the thread, in the notification channel (with a link to
  * the thread) and as a DM to the requester. Every call is retried a few times, then logged and
  * dropped: Slack being down never stops or fails a drain. No thread (command-line runs): the
- * summary still goes to the notification channel and the DM.
+ * summary still goes to the notification channel and the DM. The interruption report (SIGTERM)
+ * is the exception: one quick attempt per call, within a wall-clock budget (see interrupted).
  */
 
 export interface SlackReporterOptions {
@@ -23,7 +24,16 @@ export interface SlackReporterOptions {
   log?: Logger;
   /** Waits between our own retries of a failed call (WebClient already retries 429s and network errors). */
   retryDelaysMs?: number[];
+  /**
+   * The client for the interruption report, built by the caller without retries, with a short
+   * request timeout and `rejectRateLimitedCalls` (a 429 is not waited out). Defaults to `client`.
+   */
+  interruptionClient?: WebClient;
+  /** Wall-clock time the whole interruption report may take (Fargate SIGKILLs 120 s after SIGTERM at most). */
+  interruptionBudgetMs?: number;
 }
+
+export const DEFAULT_INTERRUPTION_BUDGET_MS = 20_000;
 
 /** Errors another attempt cannot fix. */
 const PERMANENT = new Set([
@@ -57,6 +67,8 @@ export class SlackReporter implements Reporter {
   private lastText = '';
   private inFlight: Promise<unknown> | undefined;
   private latest: ProgressSnapshot | undefined;
+  /** Set once interrupted: calls still retrying stop retrying, the process is about to end. */
+  private interrupting = false;
 
   constructor(private readonly opts: SlackReporterOptions) {
     this.clock = opts.clock ?? systemClock;
@@ -110,20 +122,46 @@ export class SlackReporter implements Reporter {
     await this.directMessage(elsewhere);
   }
 
+  /**
+   * The task is being stopped: Fargate sends SIGKILL at the end of the stop timeout (120 s at most,
+   * and the drain may have used some of it). So, unlike the other reports: no waiting for an edit
+   * in flight, one attempt per call with the interruption client, the message people must see
+   * first, and everything within `interruptionBudgetMs` of wall-clock time (Slack is real time,
+   * whatever clock the drain runs on).
+   */
   async interrupted(i: Interruption): Promise<void> {
-    await this.settle();
+    this.interrupting = true;
     this.latest = i.snapshot;
-    if (this.progressTs) await this.updateProgress(progressText(i.snapshot));
-    const text = interruptedText(i);
+    const client = this.opts.interruptionClient ?? this.opts.client;
     const channel = this.thread?.channel ?? this.opts.notifyChannel;
-    if (!channel) return;
-    await this.call('chat.postMessage', () =>
-      this.opts.client.chat.postMessage({
-        channel,
-        text,
-        ...(this.thread ? { thread_ts: this.thread.threadTs } : {}),
-      }),
-    );
+    const budgetMs = this.opts.interruptionBudgetMs ?? DEFAULT_INTERRUPTION_BUDGET_MS;
+    let overBudget = false;
+    const report = async () => {
+      if (channel)
+        await this.callOnce('chat.postMessage', () =>
+          client.chat.postMessage({
+            channel,
+            text: interruptedText(i),
+            ...(this.thread ? { thread_ts: this.thread.threadTs } : {}),
+          }),
+        );
+      if (overBudget || !this.progressTs || !this.thread) return;
+      const { channel: threadChannel } = this.thread;
+      const ts = this.progressTs;
+      await this.callOnce('chat.update', () =>
+        client.chat.update({ channel: threadChannel, ts, text: progressText(i.snapshot) }),
+      );
+    };
+    let timer: NodeJS.Timeout | undefined;
+    const budget = new Promise<'over'>((resolve) => {
+      timer = setTimeout(() => resolve('over'), budgetMs);
+    });
+    const result = await Promise.race([report().then(() => 'done' as const), budget]);
+    clearTimeout(timer);
+    if (result === 'over') {
+      overBudget = true;
+      this.log('error', 'Slack did not take the interruption report in time; giving up', { budgetMs });
+    }
   }
 
   private async settle(): Promise<void> {
@@ -166,6 +204,18 @@ export class SlackReporter implements Reporter {
     await this.call('chat.postMessage', () => this.opts.client.chat.postMessage({ channel, text }));
   }
 
+  /** One attempt, for the interruption: a failure is logged (without any secret) and dropped. */
+  private async callOnce<T>(method: string, fn: () => Promise<T>): Promise<void> {
+    try {
+      await fn();
+    } catch (err) {
+      this.log('error', `Slack ${method} failed, giving up (interrupted: no retry)`, {
+        method,
+        error: slackErrorCode(err),
+      });
+    }
+  }
+
   /** One Slack call with retries; undefined when it finally failed (logged without any secret). */
   private async call<T>(method: string, fn: () => Promise<T>): Promise<T | undefined> {
     for (let attempt = 0; ; attempt++) {
@@ -173,7 +223,8 @@ export class SlackReporter implements Reporter {
         return await fn();
       } catch (err) {
         const code = slackErrorCode(err);
-        const retry = attempt < this.retryDelaysMs.length && !PERMANENT.has(code);
+        // Once interrupted, the process is about to exit: retrying would only compete with the report.
+        const retry = attempt < this.retryDelaysMs.length && !PERMANENT.has(code) && !this.interrupting;
         this.log(retry ? 'warn' : 'error', `Slack ${method} failed${retry ? ', retrying' : ', giving up'}`, {
           method,
           error: code,
@@ -181,6 +232,7 @@ export class SlackReporter implements Reporter {
         });
         if (!retry) return undefined;
         await new Promise((r) => setTimeout(r, this.retryDelaysMs[attempt]));
+        if (this.interrupting) return undefined;
       }
     }
   }

@@ -36,6 +36,8 @@ export function kindLabel(action: Action, kind: OutcomeKind): string {
       return 'failed';
     case 'timed_out':
       return 'timed out';
+    case 'unknown':
+      return 'result unknown';
   }
 }
 
@@ -46,11 +48,13 @@ const KIND_ICON: Record<OutcomeKind, string> = {
   unreachable: ':no_entry_sign:',
   failed: ':x:',
   timed_out: ':alarm_clock:',
+  unknown: ':grey_exclamation:',
 };
 
 /** Attention first: what a person must look at before deploying. */
 const ATTENTION_ORDER: OutcomeKind[] = [
   'failed',
+  'unknown',
   'timed_out',
   'busy_at_deadline',
   'unreachable',
@@ -111,6 +115,8 @@ export function headline(s: RunSummary): string {
   const icon = s.exitCode === 0 ? ':white_check_mark:' : s.exitCode === 2 ? ':hourglass:' : ':x:';
   if (s.error) return `${icon} ${r.action} ${what(r)} failed: ${s.error}`;
   if (s.noMatch) return `${icon} ${r.action} ${what(r)}: no environment matches`;
+  if (s.monitoringStopped)
+    return `${icon} ${r.action} ${what(r)}: the runner stopped following the SSM commands after ${formatDuration(s.elapsedMs)} (${s.monitoringStopped.reason}); so far ${countsLine(r.action, s.outcomes)}`;
   return `${icon} ${r.action} ${what(r)} finished in ${formatDuration(s.elapsedMs)}: ${countsLine(r.action, s.outcomes)}`;
 }
 
@@ -125,6 +131,14 @@ export function summaryText(s: RunSummary): string {
         : `${r.application} has no live environment in ${r.region} (or the application does not exist there).`,
     );
   }
+  if (s.monitoringStopped?.commandIds.length)
+    lines.push(
+      `These SSM commands may still be running on the instances; follow them in Systems Manager → Run Command (${r.region}):`,
+      ...s.monitoringStopped.commandIds.slice(0, 20).map((id) => `• \`${id}\``),
+      ...(s.monitoringStopped.commandIds.length > 20
+        ? [`…and ${s.monitoringStopped.commandIds.length - 20} more (the runner's log has them all)`]
+        : []),
+    );
   const byEnv = new Map<string, InstanceOutcome[]>();
   for (const o of s.outcomes) byEnv.set(o.environment, [...(byEnv.get(o.environment) ?? []), o]);
   for (const [env, outcomes] of [...byEnv].sort(([a], [b]) => a.localeCompare(b))) {

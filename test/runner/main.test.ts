@@ -4,12 +4,17 @@ import {
   DescribeEnvironmentsCommand,
   ElasticBeanstalkClient,
 } from '@aws-sdk/client-elastic-beanstalk';
-import { DescribeInstanceInformationCommand, SendCommandCommand, type PingStatus } from '@aws-sdk/client-ssm';
+import {
+  DescribeInstanceInformationCommand,
+  ListCommandInvocationsCommand,
+  SendCommandCommand,
+  type PingStatus,
+} from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { main } from '../../runner/main';
 import type { RunRequestInput } from '../../runner/request';
 import { FakeSlack } from '../support/fake-slack';
-import { awsError, mockSsmFleet } from './support/mock-ssm';
+import { awsError, httpError, mockSsmFleet } from './support/mock-ssm';
 import { SCRIPTS, SsmFleet, type InstanceScript } from './support/ssm-fleet';
 import { VirtualClock } from './support/virtual-clock';
 
@@ -204,6 +209,50 @@ describe('runner main()', () => {
     expect(last).toContain('`cmd-0001`');
     expect(last).toContain('`cmd-0002`');
     expect(posts('C0NOTIFY')).toHaveLength(0);
+  });
+
+  it('on SIGTERM, does not wait out a rate-limited Slack: one quick attempt, then exit', async () => {
+    const w = world({ 'i-1': SCRIPTS.drained(3600_000) });
+    const controller = new AbortController();
+    const sleep = w.clock.sleep.bind(w.clock);
+    w.clock.sleep = async (ms, signal) => {
+      if (w.clock.sleeps === 3) {
+        slack.rateLimitNext('chat.postMessage', 30); // Slack says "come back in 30 s"
+        controller.abort();
+      }
+      return sleep(ms, signal);
+    };
+    const started = Date.now();
+    expect(await main(w.env(), { ...w.options, signal: controller.signal })).toBe(1);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    const interruptionPosts = slack
+      .callsOf('chat.postMessage')
+      .filter((c) => String(c.args.text).includes('interrupted'));
+    expect(interruptionPosts).toHaveLength(1);
+    expect(w.logs.some((l) => l.includes('interrupted: no retry'))).toBe(true);
+  }, 15_000);
+
+  it('keeps following through a polling 5xx that outlasted the SDK’s retries, and exits 0', async () => {
+    const w = world({ 'i-1': SCRIPTS.drained(), 'i-2': SCRIPTS.drained() });
+    w.mock
+      .on(ListCommandInvocationsCommand)
+      .rejectsOnce(httpError('InternalServerError', 500))
+      .callsFake(async (input) => w.fleet.listCommandInvocations(input));
+    expect(await main(w.env(), w.options)).toBe(0);
+    expect(posts('C0NOTIFY')[0]).toContain('2 drained');
+  });
+
+  it('when SSM keeps failing, says the runner stopped following and which commands may still run; exit 1', async () => {
+    const w = world({ 'i-1': SCRIPTS.drained() });
+    w.mock.on(ListCommandInvocationsCommand).rejects(httpError('ServiceUnavailable', 503));
+    expect(await main(w.env(), w.options)).toBe(1);
+    const summary = posts('C0OPS').at(-1)!;
+    expect(summary).toContain('the runner stopped following the SSM commands');
+    expect(summary).toContain('may still be running');
+    expect(summary).toContain('• `cmd-0001`');
+    expect(summary).toContain('`i-1` result unknown');
+    expect(summary).not.toMatch(/`i-1` failed/);
+    expect(posts('C0NOTIFY')[0]).toContain('stopped following');
   });
 
   it('exits 64 with a clear log on bad request JSON, telling the notification channel', async () => {

@@ -1,7 +1,12 @@
-import type { ExecutionListener, ExecutionRequest, InstanceExecutor } from '../../runner/executor';
+import {
+  MonitoringStoppedError,
+  type ExecutionListener,
+  type ExecutionRequest,
+  type InstanceExecutor,
+} from '../../runner/executor';
 import type { Reporter, RunSummary } from '../../runner/reporter';
 import { parseRunRequest } from '../../runner/request';
-import { deadlineFor, runDrain } from '../../runner/run';
+import { deadlineFor, runDrain, unfinishedOutcome } from '../../runner/run';
 import type { TargetPlan, TargetSource } from '../../runner/targets';
 import { VirtualClock } from './support/virtual-clock';
 
@@ -163,5 +168,46 @@ describe('runDrain', () => {
     });
     expect(result).toMatchObject({ exitCode: 1, interrupted: true, commandIds: [] });
     expect(rec.events).toEqual(['interrupted ']);
+  });
+
+  it('when the executor stops following, says which commands may still run; their instances are unknown, not failed', async () => {
+    const rec = recordingReporter();
+    const result = await runDrain({
+      request,
+      targets: targets(plan),
+      reporter: rec.reporter,
+      executor: scriptedExecutor(async (req, l) => {
+        l.dispatched('h-1', [req.targets[0]!.instanceId]);
+        l.dispatched('h-2', [req.targets[1]!.instanceId]);
+        l.finished({ ...req.targets[0]!, kind: 'drained', reason: 'ok' });
+        throw new MonitoringStoppedError('SSM polling failed 10 rounds in a row (last: 503)', ['h-2']);
+      }),
+    });
+    expect(result).toMatchObject({
+      exitCode: 1,
+      interrupted: false,
+      monitoringStopped: { reason: 'SSM polling failed 10 rounds in a row (last: 503)', commandIds: ['h-2'] },
+    });
+    expect(result.error).toBeUndefined();
+    const summary = rec.summary()!;
+    expect(summary.error).toBeUndefined();
+    expect(summary.monitoringStopped?.commandIds).toEqual(['h-2']);
+    expect(summary.outcomes.find((o) => o.instanceId === 'i-2')).toMatchObject({
+      kind: 'unknown',
+      reason: expect.stringMatching(/stopped following SSM command h-2 .*may still be running/),
+    });
+  });
+});
+
+describe('unfinishedOutcome', () => {
+  const t = { instanceId: 'i-9', environment: 'w' };
+  it('is unknown when a command reached the instance, failed when none did, timed out otherwise', () => {
+    expect(unfinishedOutcome(t, { stoppedFollowing: 'x', commandId: 'c' }).kind).toBe('unknown');
+    expect(unfinishedOutcome(t, { error: 'boom', commandId: 'c' }).kind).toBe('unknown');
+    expect(unfinishedOutcome(t, { error: 'boom' })).toMatchObject({
+      kind: 'failed',
+      reason: 'not started: boom',
+    });
+    expect(unfinishedOutcome(t, {}).kind).toBe('timed_out');
   });
 });

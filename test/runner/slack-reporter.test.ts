@@ -1,7 +1,9 @@
-import { WebClient } from '@slack/web-api';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { LogLevel, WebClient } from '@slack/web-api';
 import type { ProgressSnapshot } from '../../runner/reporter';
 import { parseRunRequest, type RunRequestInput } from '../../runner/request';
-import { SlackReporter } from '../../runner/slack-reporter';
+import { SlackReporter, type SlackReporterOptions } from '../../runner/slack-reporter';
 import { FakeSlack } from '../support/fake-slack';
 
 let slack: FakeSlack;
@@ -21,7 +23,20 @@ const base: RunRequestInput = {
   slack: { channel: 'C0OPS', threadTs: '1700000000.000001' },
 };
 
-function reporter(input: RunRequestInput = base, notifyChannel?: string) {
+/** As main builds it for the interruption: no retries, a 429 rejected rather than waited out. */
+const interruptionClient = (slackApiUrl = slack.apiUrl) =>
+  new WebClient('xoxb-reporter-secret', {
+    slackApiUrl,
+    retryConfig: { retries: 0 },
+    rejectRateLimitedCalls: true,
+    timeout: 8_000,
+  });
+
+function reporter(
+  input: RunRequestInput = base,
+  notifyChannel?: string,
+  extra: Partial<SlackReporterOptions> = {},
+) {
   let now = 0;
   const logs: string[] = [];
   const request = parseRunRequest(JSON.stringify(input));
@@ -33,6 +48,7 @@ function reporter(input: RunRequestInput = base, notifyChannel?: string) {
     clock: { now: () => now, sleep: async () => undefined },
     log: (level, message, fields) => logs.push(`${level} ${message} ${JSON.stringify(fields)}`),
     retryDelaysMs: [5, 5],
+    ...extra,
   });
   const snap = (done: number): ProgressSnapshot => ({
     request,
@@ -117,5 +133,73 @@ describe('SlackReporter', () => {
     expect(post!.args.channel).toBe('C0NOTE');
     expect(post!.args.thread_ts).toBeUndefined();
     expect(String(post!.args.text)).toContain('`c-1`');
+  });
+
+  describe('when interrupted (Fargate SIGKILLs soon after SIGTERM)', () => {
+    const interruption = (t: ReturnType<typeof reporter>) => ({
+      request: t.request,
+      commandIds: ['c-1'],
+      snapshot: t.snap(2),
+    });
+
+    it('makes one attempt per call: the interruption post first, then the progress edit', async () => {
+      const t = reporter(base, undefined, { retryDelaysMs: [1_000, 3_000, 10_000] });
+      await t.r.started({ request: t.request, environments: [{ name: 'w', reachable: 10, unreachable: 0 }] });
+      slack.reset();
+      slack.failNext('chat.postMessage', 'internal_error', 1);
+      const started = Date.now();
+      await t.r.interrupted(interruption(t));
+      expect(Date.now() - started).toBeLessThan(900);
+      expect(slack.calls.map((c) => c.method)).toEqual(['chat.postMessage', 'chat.update']);
+      expect(t.logs.some((l) => l.includes('interrupted: no retry') && l.includes('internal_error'))).toBe(
+        true,
+      );
+    }, 10_000);
+
+    it('does not wait out a 429 (Retry-After) with the interruption client', async () => {
+      const t = reporter(base, undefined, { interruptionClient: interruptionClient() });
+      slack.rateLimitNext('chat.postMessage', 30);
+      const started = Date.now();
+      await t.r.interrupted(interruption(t));
+      expect(Date.now() - started).toBeLessThan(2_000);
+      expect(slack.callsOf('chat.postMessage')).toHaveLength(1);
+    }, 10_000);
+
+    it('does not wait for a progress edit that is retrying, and stops its retries', async () => {
+      const t = reporter(base, undefined, { retryDelaysMs: [2_000, 2_000] });
+      await t.r.started({ request: t.request, environments: [{ name: 'w', reachable: 10, unreachable: 0 }] });
+      slack.failNext('chat.update', 'internal_error', 3);
+      t.advance(10_000);
+      t.r.progress(t.snap(1)); // fails, then waits 2 s before retrying
+      await slack.waitFor((calls) => calls.some((c) => c.method === 'chat.update'));
+      const started = Date.now();
+      await t.r.interrupted(interruption(t));
+      expect(Date.now() - started).toBeLessThan(900);
+      expect(String(slack.callsOf('chat.postMessage').at(-1)!.args.text)).toContain('interrupted');
+      await new Promise((r) => setTimeout(r, 2_300));
+      // Once interrupted, the old edit is not retried over the newer one.
+      expect(slack.callsOf('chat.update')).toHaveLength(2);
+    }, 10_000);
+
+    it('gives up within its wall-clock budget when Slack does not answer at all', async () => {
+      const silent: Server = createServer(() => undefined); // takes the request, never answers
+      await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+      const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/api/`;
+      try {
+        const hung = new WebClient('xoxb-reporter-secret', {
+          slackApiUrl: url,
+          retryConfig: { retries: 0 },
+          logLevel: LogLevel.ERROR,
+        });
+        const t = reporter(base, undefined, { client: hung, interruptionBudgetMs: 300 });
+        const started = Date.now();
+        await t.r.interrupted(interruption(t));
+        expect(Date.now() - started).toBeLessThan(1_500);
+        expect(t.logs.some((l) => l.includes('did not take the interruption report in time'))).toBe(true);
+      } finally {
+        silent.closeAllConnections();
+        await new Promise<void>((r) => silent.close(() => r()));
+      }
+    }, 10_000);
   });
 });

@@ -2,13 +2,15 @@ import 'aws-sdk-client-mock-jest';
 import {
   GetCommandInvocationCommand,
   ListCommandInvocationsCommand,
+  ListCommandsCommand,
   SendCommandCommand,
 } from '@aws-sdk/client-ssm';
-import type { ExecutionListener, ExecutionRequest } from '../../runner/executor';
+import { MonitoringStoppedError, type ExecutionListener, type ExecutionRequest } from '../../runner/executor';
 import type { InstanceOutcome, Target } from '../../runner/outcome';
 import { pollDelayMs } from '../../runner/poll-interval';
-import { splitPluginOutput, SsmExecutor } from '../../runner/ssm-executor';
-import { awsError, mockSsmFleet, throttlingError } from './support/mock-ssm';
+import { HEALTHY, judgeRound, MAX_CONSECUTIVE_FAILED_ROUNDS } from '../../runner/polling-health';
+import { commandComment, findBatchCommand, splitPluginOutput, SsmExecutor } from '../../runner/ssm-executor';
+import { awsError, httpError, mockSsmFleet, networkError, throttlingError } from './support/mock-ssm';
 import { SCRIPTS, SsmFleet, type InstanceScript } from './support/ssm-fleet';
 import { VirtualClock } from './support/virtual-clock';
 
@@ -19,10 +21,12 @@ function setup(scriptFor: (id: string) => InstanceScript, pageSize = 50) {
   const clock = new VirtualClock();
   const fleet = new SsmFleet(clock, scriptFor, pageSize);
   const { client, mock } = mockSsmFleet(fleet);
+  const logs: string[] = [];
   const executor = new SsmExecutor(client, {
     documentName: (a) => `SnowWhite-${a}`,
     clock,
     concurrency: 4,
+    log: (level, message, fields) => logs.push(`${level} ${message} ${JSON.stringify(fields)}`),
   });
   const events: string[] = [];
   const outcomes = new Map<string, InstanceOutcome>();
@@ -47,7 +51,18 @@ function setup(scriptFor: (id: string) => InstanceScript, pageSize = 50) {
     executionTimeoutSeconds: 7200,
     deadline: clock.now() + deadlineMs,
   });
-  return { clock, fleet, mock, executor, events, outcomes, commandIds, listener, request };
+  return { clock, fleet, mock, executor, events, outcomes, commandIds, listener, request, logs };
+}
+
+/** Records every wait of the executor's clock. */
+function recordSleeps(clock: VirtualClock): number[] {
+  const sleeps: number[] = [];
+  const sleep = clock.sleep.bind(clock);
+  clock.sleep = async (ms, signal) => {
+    sleeps.push(ms);
+    return sleep(ms, signal);
+  };
+  return sleeps;
 }
 
 const never = new AbortController().signal;
@@ -205,14 +220,205 @@ describe('SsmExecutor', () => {
     expect(s.mock).toHaveReceivedCommandTimes(ListCommandInvocationsCommand, 1);
   });
 
-  it('propagates a non-throttling polling error', async () => {
+  it('keeps following through a 5xx and a network timeout on ListCommandInvocations, backing off', async () => {
+    const s = setup(() => SCRIPTS.drained(1_000));
+    s.mock
+      .on(ListCommandInvocationsCommand)
+      .rejectsOnce(httpError('InternalServerError', 500))
+      .rejectsOnce(networkError('ETIMEDOUT'))
+      .callsFake(async (input) => s.fleet.listCommandInvocations(input));
+    const sleeps = recordSleeps(s.clock);
+    await s.executor.execute(s.request(targets(3)), s.listener, never);
+    expect([...s.outcomes.values()].map((o) => o.kind)).toEqual(['drained', 'drained', 'drained']);
+    // Rounds 1 and 2 failed: skipped, and the waits after them double, as for throttling.
+    expect(sleeps.slice(0, 3)).toEqual([2_000, 4_000, 8_000]);
+    expect(s.logs.some((l) => l.includes('skipping it and slowing down'))).toBe(true);
+  });
+
+  it('stops following after 10 failed rounds in a row, naming the commands that may still run', async () => {
+    const s = setup(() => SCRIPTS.drained(3600_000));
+    s.mock.on(ListCommandInvocationsCommand).rejects(httpError('ServiceUnavailable', 503));
+    const started = s.clock.now();
+    const err = await s.executor.execute(s.request(targets(60)), s.listener, never).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MonitoringStoppedError);
+    expect((err as MonitoringStoppedError).handles).toEqual(['cmd-0001', 'cmd-0002']);
+    expect((err as MonitoringStoppedError).message).toMatch(/10 rounds in a row \(last: ServiceUnavailable/);
+    expect(s.mock).toHaveReceivedCommandTimes(
+      ListCommandInvocationsCommand,
+      2 * MAX_CONSECUTIVE_FAILED_ROUNDS,
+    );
+    // Backing off between the rounds: SSM was given over ten minutes to come back.
+    expect(s.clock.now() - started).toBeGreaterThan(10 * 60_000);
+    expect(s.outcomes.size).toBe(0);
+  });
+
+  it('stops following at once on a polling error no retry can fix, naming the commands', async () => {
     const s = setup(() => SCRIPTS.drained());
     s.mock
       .on(ListCommandInvocationsCommand)
       .rejects(awsError('AccessDeniedException', 'no ssm:ListCommandInvocations'));
-    await expect(s.executor.execute(s.request(targets(1)), s.listener, never)).rejects.toThrow(
-      'no ssm:ListCommandInvocations',
-    );
+    const err = await s.executor.execute(s.request(targets(1)), s.listener, never).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MonitoringStoppedError);
+    expect((err as MonitoringStoppedError).message).toContain('no ssm:ListCommandInvocations');
+    expect((err as MonitoringStoppedError).handles).toEqual(['cmd-0001']);
+    expect(s.mock).toHaveReceivedCommandTimes(ListCommandInvocationsCommand, 1);
+  });
+
+  it('keeps an instance pending when GetCommandInvocation fails with a 5xx, and reads it next round', async () => {
+    const long = `${'x'.repeat(3000)}\n{"action":"quiet","result":"drained","processes":[{"busy":0}]}`;
+    const s = setup(() => ({ runMs: 1_000, final: { Status: 'Success', ResponseCode: 0, stdout: long } }));
+    s.mock
+      .on(GetCommandInvocationCommand)
+      .rejectsOnce(httpError('InternalServerError', 500))
+      .callsFake(async (input) => s.fleet.getCommandInvocation(input));
+    await s.executor.execute(s.request(targets(1)), s.listener, never);
+    expect(s.mock).toHaveReceivedCommandTimes(GetCommandInvocationCommand, 2);
+    expect(s.outcomes.get('i-00000')).toMatchObject({ kind: 'drained', processes: 1 });
+  });
+
+  describe('SendCommand whose answer was lost', () => {
+    it('names the run and the batch in the Comment, within SSM’s 100 characters', async () => {
+      const s = setup(() => SCRIPTS.drained());
+      await s.executor.execute(s.request(targets(60)), s.listener, never);
+      const comments = s.mock.commandCalls(SendCommandCommand).map((c) => c.args[0].input.Comment);
+      expect(comments).toEqual([
+        'snowwhite quiet run run-1 batch 1/2',
+        'snowwhite quiet run run-1 batch 2/2',
+      ]);
+      expect(commandComment('status', 'r'.repeat(64), 99, 100)).toHaveLength(99);
+    });
+
+    it('is not sent again after a 500: the command SSM created is found with ListCommands and followed', async () => {
+      const s = setup(() => SCRIPTS.drained());
+      s.mock.on(SendCommandCommand).callsFake(async (input) => {
+        s.fleet.sendCommand(input); // created, then the answer fails
+        throw httpError('InternalServerError', 500);
+      });
+      await s.executor.execute(s.request(targets(3)), s.listener, never);
+      expect(s.fleet.sent).toHaveLength(1);
+      expect(s.commandIds).toEqual(['cmd-0001']);
+      expect([...s.outcomes.values()].map((o) => o.kind)).toEqual(['drained', 'drained', 'drained']);
+      expect(s.mock).toHaveReceivedCommandWith(ListCommandsCommand, {
+        Filters: expect.arrayContaining([
+          { key: 'DocumentName', value: 'SnowWhite-quiet' },
+          { key: 'InvokedAfter', value: expect.any(String) },
+        ]),
+      });
+    });
+
+    it('looks again when ListCommands does not show the new command yet', async () => {
+      const s = setup(() => SCRIPTS.drained());
+      s.mock.on(SendCommandCommand).callsFake(async (input) => {
+        s.fleet.sendCommand(input);
+        throw networkError('ECONNRESET');
+      });
+      s.mock
+        .on(ListCommandsCommand)
+        .resolvesOnce({ Commands: [] })
+        .callsFake(async (input) => s.fleet.listCommands(input));
+      await s.executor.execute(s.request(targets(2)), s.listener, never);
+      expect(s.mock).toHaveReceivedCommandTimes(ListCommandsCommand, 2);
+      expect(s.commandIds).toEqual(['cmd-0001']);
+      expect(s.outcomes.size).toBe(2);
+    });
+
+    it('fails only its batch when no command was created, without sending it again', async () => {
+      const s = setup(() => SCRIPTS.drained());
+      s.mock
+        .on(SendCommandCommand)
+        .rejectsOnce(httpError('TimeoutError', 0, 'socket hang up'))
+        .callsFake(async (input) => s.fleet.sendCommand(input));
+      await s.executor.execute(s.request(targets(60)), s.listener, never);
+      expect(s.mock).toHaveReceivedCommandTimes(SendCommandCommand, 2);
+      expect(s.mock).toHaveReceivedCommandTimes(ListCommandsCommand, 3);
+      const kinds = [...s.outcomes.values()].map((o) => o.kind);
+      expect(kinds.filter((k) => k === 'failed')).toHaveLength(50);
+      expect(kinds.filter((k) => k === 'drained')).toHaveLength(10);
+      expect(s.outcomes.get('i-00000')!.reason).toContain('no command was found');
+    });
+
+    it('reports "result unknown", not failed, when the look-up itself fails', async () => {
+      const s = setup(() => SCRIPTS.drained());
+      s.mock.on(SendCommandCommand).rejects(httpError('InternalServerError', 500));
+      s.mock.on(ListCommandsCommand).rejects(httpError('ServiceUnavailable', 503));
+      await s.executor.execute(s.request(targets(2)), s.listener, never);
+      expect([...s.outcomes.values()].map((o) => o.kind)).toEqual(['unknown', 'unknown']);
+      expect(s.outcomes.get('i-00000')!.reason).toContain('snowwhite quiet run run-1 batch 1/1');
+    });
+
+    it('does not look for a command SSM refused (4xx) or throttled', async () => {
+      const s = setup(() => SCRIPTS.drained());
+      s.mock
+        .on(SendCommandCommand)
+        .rejectsOnce(awsError('InvalidInstanceId', 'i-00000 is not valid'))
+        .rejectsOnce(throttlingError())
+        .callsFake(async (input) => s.fleet.sendCommand(input));
+      await s.executor.execute(s.request(targets(120)), s.listener, never);
+      expect(s.mock).toHaveReceivedCommandTimes(ListCommandsCommand, 0);
+      expect([...s.outcomes.values()].filter((o) => o.kind === 'failed')).toHaveLength(100);
+    });
+
+    it('matches a command by Comment, document and instances; the oldest if several', () => {
+      const want = { comment: 'c', documentName: 'd', instanceIds: ['i-2', 'i-1'] };
+      const at = (s: number) => new Date(s * 1000);
+      const { found, others } = findBatchCommand(
+        [
+          { CommandId: 'x', Comment: 'c', DocumentName: 'd', InstanceIds: ['i-1'], RequestedDateTime: at(1) },
+          {
+            CommandId: 'b',
+            Comment: 'c',
+            DocumentName: 'd',
+            InstanceIds: ['i-1', 'i-2'],
+            RequestedDateTime: at(3),
+          },
+          {
+            CommandId: 'a',
+            Comment: 'c',
+            DocumentName: 'd',
+            InstanceIds: ['i-2', 'i-1'],
+            RequestedDateTime: at(2),
+          },
+          { CommandId: 'y', Comment: 'other', DocumentName: 'd', InstanceIds: ['i-1', 'i-2'] },
+        ],
+        want,
+      );
+      expect(found?.CommandId).toBe('a');
+      expect(others.map((c) => c.CommandId)).toEqual(['b']);
+      expect(findBatchCommand([], want)).toEqual({ others: [] });
+    });
+  });
+});
+
+describe('polling health', () => {
+  const throttled = throttlingError();
+  const e500 = httpError('InternalServerError', 500);
+  it('skips throttled and failed rounds, slowing down; only 5xx/network rounds count toward stopping', () => {
+    let health = HEALTHY;
+    for (let round = 1; round <= 20; round++) {
+      const v = judgeRound(health, [throttled]);
+      expect(v.stop).toBe(false);
+      if (!v.stop) health = v.health;
+    }
+    expect(health).toEqual({ slowdownStreak: 20, failedRounds: 0 });
+    let v = judgeRound(health, [e500, throttled]);
+    expect(v).toEqual({ stop: false, health: { slowdownStreak: 21, failedRounds: 1 } });
+    v = judgeRound(health, []);
+    expect(v).toEqual({ stop: false, health: HEALTHY });
+  });
+
+  it('stops after the limit of failed rounds in a row, or at once on a non-retryable error', () => {
+    expect(judgeRound({ slowdownStreak: 9, failedRounds: 9 }, [e500])).toMatchObject({
+      stop: true,
+      why: 'too_many_failed_rounds',
+      failedRounds: 10,
+      cause: e500,
+    });
+    const denied = awsError('AccessDeniedException', 'no');
+    expect(judgeRound(HEALTHY, [e500, denied])).toMatchObject({
+      stop: true,
+      why: 'not_retryable',
+      cause: denied,
+    });
   });
 });
 

@@ -102,6 +102,35 @@ describe('summaryText', () => {
   });
 });
 
+describe('summaryText when the runner stopped following', () => {
+  it('says the commands may still run and names them; their instances are "result unknown", not failed', () => {
+    const text = summaryText({
+      request,
+      exitCode: 1,
+      elapsedMs: 3_600_000,
+      outcomes: [
+        outcome(1, 'drained'),
+        { ...outcome(2, 'unknown'), reason: 'the runner stopped following SSM command cmd-2 (…)' },
+      ],
+      commandIds: ['cmd-1', 'cmd-2'],
+      monitoringStopped: {
+        reason: 'SSM polling failed 10 rounds in a row (last: 503)',
+        commandIds: ['cmd-2'],
+      },
+    });
+    const [head, ...rest] = text.split('\n');
+    expect(head).toBe(
+      ':x: quiet `workers` in MY-APP (us-east-1): the runner stopped following the SSM commands after 1h 0m (SSM polling failed 10 rounds in a row (last: 503)); so far 1 drained, 1 result unknown',
+    );
+    expect(head).not.toContain(' failed:');
+    expect(rest[0]).toContain('may still be running on the instances');
+    expect(rest[1]).toBe('• `cmd-2`');
+    expect(text).toContain(
+      ':grey_exclamation: `i-0002` result unknown — the runner stopped following SSM command cmd-2',
+    );
+  });
+});
+
 describe('interruptedText', () => {
   it('says the commands keep running and names them', () => {
     const text = interruptedText({

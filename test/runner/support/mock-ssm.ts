@@ -1,6 +1,7 @@
 import {
   GetCommandInvocationCommand,
   ListCommandInvocationsCommand,
+  ListCommandsCommand,
   SendCommandCommand,
   SSMClient,
 } from '@aws-sdk/client-ssm';
@@ -12,6 +13,7 @@ export function mockSsmFleet(fleet: SsmFleet) {
   const client = new SSMClient({ region: 'us-east-1' });
   const mock = mockClient(client);
   mock.on(SendCommandCommand).callsFake(async (input) => fleet.sendCommand(input));
+  mock.on(ListCommandsCommand).callsFake(async (input) => fleet.listCommands(input));
   mock.on(ListCommandInvocationsCommand).callsFake(async (input) => fleet.listCommandInvocations(input));
   mock.on(GetCommandInvocationCommand).callsFake(async (input) => fleet.getCommandInvocation(input));
   return { client, mock };
@@ -25,3 +27,10 @@ export const throttlingError = () =>
 
 export const awsError = (name: string, message: string) =>
   Object.assign(new Error(message), { name, $metadata: { httpStatusCode: 400 } });
+
+/** An AWS error as the SDK surfaces a given HTTP status (5xx: the service failed, maybe after acting). */
+export const httpError = (name: string, httpStatusCode: number, message = name) =>
+  Object.assign(new Error(message), { name, $metadata: { httpStatusCode } });
+
+/** A Node.js network error (no HTTP answer at all). */
+export const networkError = (code: string) => Object.assign(new Error(`socket ${code}`), { code });

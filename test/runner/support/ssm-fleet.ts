@@ -4,8 +4,9 @@ import type { Clock } from '../../../runner/clock';
 
 /**
  * A simulated SSM Run Command fleet: SendCommand (with SSM's 50-instance limit),
- * ListCommandInvocations (paginated, filterable by instance, Details on/off) and
- * GetCommandInvocation, answering from per-instance scripts on a (virtual) clock.
+ * ListCommands (InvokedAfter and DocumentName filters, one page), ListCommandInvocations
+ * (paginated, filterable by instance, Details on/off) and GetCommandInvocation, answering from
+ * per-instance scripts on a (virtual) clock.
  * Plugged into aws-sdk-client-mock by tests, used directly as a client by the bench.
  */
 
@@ -107,6 +108,7 @@ export class SsmFleet {
     DocumentName?: string;
     InstanceIds?: string[];
     Parameters?: Record<string, string[]>;
+    Comment?: string;
   }): { Command: { CommandId: string } } {
     this.count('SendCommand');
     const ids = input.InstanceIds ?? [];
@@ -125,6 +127,24 @@ export class SsmFleet {
       members: new Set(ids),
     });
     return { Command: { CommandId: commandId } };
+  }
+
+  listCommands(input: { Filters?: Array<{ key?: string; value?: string }> }) {
+    this.count('ListCommands');
+    const filter = (key: string) => input.Filters?.find((f) => f.key === key)?.value;
+    const after = filter('InvokedAfter');
+    const doc = filter('DocumentName');
+    return {
+      Commands: this.sent
+        .filter((c) => (!after || c.sentAt >= Date.parse(after)) && (!doc || c.documentName === doc))
+        .map((c) => ({
+          CommandId: c.commandId,
+          DocumentName: c.documentName,
+          Comment: c.input.Comment as string | undefined,
+          InstanceIds: c.instanceIds,
+          RequestedDateTime: new Date(c.sentAt),
+        })),
+    };
   }
 
   listCommandInvocations(input: {
@@ -182,6 +202,8 @@ export class SsmFleet {
     switch (command.constructor.name) {
       case 'SendCommandCommand':
         return this.sendCommand(input);
+      case 'ListCommandsCommand':
+        return this.listCommands(input);
       case 'ListCommandInvocationsCommand':
         return this.listCommandInvocations(input);
       case 'GetCommandInvocationCommand':
