@@ -16,8 +16,9 @@
 # Zombies and exiting processes do not count. A process still titled `ruby .../sidekiq ...` has not
 # had its first heartbeat yet ("starting"): quiet/stop/wake wait for it to get its title.
 #
-# quiet  TSTP to each process (USR1 for Sidekiq < 5, whose TSTP would stop the process; USR1 kills
-#        Sidekiq 6), then wait until every process is quiet with 0 busy, or --timeout (default 3600).
+# quiet  TSTP to each process (USR1 only when the version's major is a plain number below 5: Sidekiq 4's
+#        TSTP would stop the process, but USR1 kills Sidekiq 6 and 7, so any other version gets TSTP),
+#        then wait until every process is quiet with 0 busy, or --timeout (default 3600).
 #        The title is refreshed only per heartbeat, so a title from before the signal can say
 #        "0 busy" while a job has just started: only a title saying `stopping` counts. And a heartbeat
 #        that ran within a second of the signal may have raced it (a job fetched just before the quiet
@@ -27,28 +28,48 @@
 #        would otherwise bring Sidekiq straight back), else TERM to each process (and TERM to any
 #        process systemctl left running); then wait for every process to exit. If the drain times
 #        out, nothing is shut down (exit 2).
+#        systemctl stop shuts down every process of the unit, so first the unit's Sidekiq processes
+#        are found (any title, whatever --match says, starting ones too): its main pid
+#        (`systemctl show -p MainPID UNIT`) and every process whose /proc/PID/cgroup has a path
+#        component UNIT.service (or UNIT), which is where systemd puts a unit's processes.
+#        - none of the drained processes is in the unit: the unit is not touched; TERM to each.
+#        - the unit also runs a process that is not drained (awake, busy, starting, or not selected
+#          by --match): refused, exit 2, result "refused", nothing stopped. Not a per-pid TERM of
+#          the drained ones instead: when a unit's main process exits, systemd stops the rest of the
+#          unit, which would shut down the busy ones all the same.
+#        - otherwise: systemctl stop UNIT.
+#        For the same reason, a process to TERM (no unit used, or outside UNIT) that is the main pid
+#        of the systemd service its cgroup belongs to is TERMed only if that service runs no process
+#        that is not drained; else refused as above.
 # wake   a quiet process cannot be woken, only restarted. Restarts when some process is quiet and
 #        idle: `systemctl restart UNIT` if the unit is loaded, else --restart-command CMD (run once
 #        with sh -c; it must restart Sidekiq, e.g. `supervisorctl restart sidekiq`). With no process
 #        at all: `systemctl start UNIT` or CMD. Awake processes alone: nothing to do. A quiet process
 #        still running jobs is not restarted (exit 2) unless --force (Sidekiq then pushes the
-#        unfinished jobs back to Redis after its -t). Then waits (--timeout, default 120) until the old
-#        quiet processes are gone and a fresh, non-quiet process is seen.
+#        unfinished jobs back to Redis after its -t). Then waits until the old quiet processes are
+#        gone and a fresh, non-quiet process is seen.
+#        Before `systemctl restart UNIT` the unit's processes are found as for stop: if it runs any
+#        process other than the quiet ones being restarted (an awake one, say), refused (exit 2),
+#        nothing restarted; if it runs none of them, CMD is used if given, else exit 1.
+#        --timeout (default 120) bounds the whole wake: the restart (systemctl or CMD) runs in the
+#        background and, if it has not returned by then, is left running (not killed; its output is
+#        kept in a temporary file named on stderr) and wake fails with exit 1.
 # status prints the state of every process; changes nothing.
 #
 # --match ERE   only processes whose title (or, while starting, command line) matches (grep -E).
-# --service U   the systemd unit (default: `sidekiq`, used only if `systemctl show` says it is loaded;
-#               a --service that is not loaded is an error). --service '' disables systemd.
+# --service U   the systemd unit (default: `sidekiq`, used only if `systemctl show` says it is loaded,
+#               and never with --match: the default unit may hold other processes than those
+#               matched; a --service that is not loaded is an error). --service '' disables systemd.
 # --poll S      seconds between looks at the titles (default 0.5; decimals allowed).
 # --heartbeat S Sidekiq's heartbeat if it was changed from the default (see quiet).
 #
-# Exit codes: 0 done; 2 --timeout passed with jobs still running, or wake refused (nothing killed);
+# Exit codes: 0 done; 2 --timeout passed with jobs still running, or wake/stop refused (nothing killed);
 #             3 no Sidekiq process found and nothing could be done; 1 any other failure; 64 usage.
 # Output: progress on stderr (each poll's view when it changes, and every 10 s). The last line on
 # stdout is one JSON object:
 #   {"action":"quiet","result":"drained","elapsed_seconds":7.9,"processes":[{"pid":4242,
 #    "version":"6.4.1","tag":"","busy":0,"concurrency":3,"quiet":true}]}
-# result: quiet -> drained | timeout | no_sidekiq;   stop -> stopped | timeout | no_sidekiq
+# result: quiet -> drained | timeout | no_sidekiq;   stop -> stopped | timeout | refused | no_sidekiq
 #         wake -> woken | already_awake | refused | no_sidekiq;   status -> status | no_sidekiq
 #         any action -> error (exit 1) | usage (exit 64, action "" if it was not understood).
 # processes: as last seen (stop: just before shutting down; wake: the fresh processes).
@@ -204,6 +225,10 @@ UNIT=""
 find_unit() { # sets UNIT when the unit is loaded; fails if an explicit --service is not
   UNIT=""
   [ -n "$SERVICE" ] || return 0
+  if [ -n "$MATCH" ] && [ "$SERVICE_GIVEN" = 0 ]; then
+    log "--match without --service: not using the default systemd unit $SERVICE"
+    return 0
+  fi
   _ls=""
   if command -v systemctl >/dev/null 2>&1; then
     _ls=$(systemctl show -p LoadState "$SERVICE" 2>/dev/null || true)
@@ -212,6 +237,89 @@ find_unit() { # sets UNIT when the unit is loaded; fails if an explicit --servic
     *LoadState=loaded*) UNIT=$SERVICE ;;
     *) if [ "$SERVICE_GIVEN" = 1 ]; then fail "systemd unit $SERVICE is not loaded (--service)"; fi ;;
   esac
+}
+in_unit() { # in_unit PID: PID is UNIT's main process, or its cgroup is UNIT's (see unit_members)
+  [ "$1" != "$UNIT_MAIN" ] || return 0
+  _cg=$(cat "/proc/$1/cgroup" 2>/dev/null) || return 1
+  while IFS= read -r _l; do
+    _l=${_l#*:}
+    _l=${_l#*:}
+    case $_l/ in */"$UNIT_CG"/* | */"$UNIT"/*) return 0 ;; esac
+  done <<EOF
+$_cg
+EOF
+  return 1
+}
+unit_main() { # sets UNIT_MAIN to UNIT's main pid as systemd says (0: none)
+  UNIT_MAIN=$(systemctl show -p MainPID "$UNIT" 2>/dev/null || true)
+  UNIT_MAIN=${UNIT_MAIN#*MainPID=}
+  case $UNIT_MAIN in '' | *[!0-9]*) UNIT_MAIN=0 ;; esac
+}
+svc_of() { # sets SVC to the systemd service whose cgroup PID is in (innermost unit: `*.service`), or ''
+  SVC=""
+  _cg=$(cat "/proc/$1/cgroup" 2>/dev/null) || return 0
+  while IFS= read -r _l; do
+    _l=${_l#*:}
+    _l=${_l#*:}
+    while [ -n "$_l" ]; do
+      case ${_l##*/} in
+        *.service)
+          SVC=${_l##*/}
+          return 0
+          ;;
+        *.scope | *.slice) break ;;
+      esac
+      case $_l in */*) _l=${_l%/*} ;; *) _l="" ;; esac
+    done
+  done <<EOF
+$_cg
+EOF
+}
+# unit_members OKPIDS: sets UNIT_IN (pids of OKPIDS in UNIT) and UNIT_OTHERS (every other live
+# Sidekiq process in UNIT, whatever its title says or --match selects, including starting ones).
+# UNIT_MAIN: the unit's main pid (unit_main), or 0 to go by cgroups only.
+unit_members() {
+  UNIT_CG=$UNIT
+  case $UNIT in *.*) ;; *) UNIT_CG=$UNIT.service ;; esac
+  _sp=$PROCS _sn=$NPROCS _ss=$STARTING _sm=$MATCH
+  MATCH=""
+  scan
+  _all="$(printf '%s' "$PROCS" | sed 's/|.*//' | tr '\n' ' ') $STARTING"
+  PROCS=$_sp NPROCS=$_sn STARTING=$_ss MATCH=$_sm
+  UNIT_IN=""
+  UNIT_OTHERS=""
+  for _pid in $_all $1; do
+    if pid_in "$_pid" "$UNIT_IN $UNIT_OTHERS" || ! in_unit "$_pid"; then continue; fi
+    if pid_in "$_pid" "$1"; then UNIT_IN="$UNIT_IN $_pid"; else UNIT_OTHERS="$UNIT_OTHERS $_pid"; fi
+  done
+}
+
+# --- bounded commands ---------------------------------------------------------------------------
+# run_bounded DESC CMD...: runs CMD in the background and waits for it until DEADLINE. Its output
+# goes to a temporary file, copied to stderr when it ends, so that a CMD outliving this script keeps
+# no pipe of ours open. At the deadline CMD is left running (never killed) and this script fails.
+run_bounded() {
+  _desc=$1
+  shift
+  _out=$(mktemp 2>/dev/null) || _out=/dev/null
+  "$@" </dev/null >"$_out" 2>&1 &
+  _bg=$!
+  while live "$_bg"; do
+    now_cs
+    if [ "$NOW" -ge "$DEADLINE" ]; then
+      [ "$_out" = /dev/null ] || log "its output so far is in $_out"
+      procs_json
+      fail "$_desc has not finished by the --timeout (${TIMEOUT}s); it keeps running (pid $_bg), nothing was killed"
+    fi
+    sleep_poll
+  done
+  _brc=0
+  wait "$_bg" || _brc=$?
+  if [ "$_out" != /dev/null ]; then
+    cat "$_out" >&2 || true
+    rm -f "$_out"
+  fi
+  return "$_brc"
 }
 
 # --- drain (quiet, and the first half of stop) --------------------------------------------------
@@ -233,8 +341,9 @@ drain() {
         _sig=$NOW
         eval "SIG_$_pid=$NOW BORN_$_pid=-1 KEY_$_pid=''"
         if [ "$_q" = false ]; then
+          # USR1 kills Sidekiq 6 and 7: only a plain numeric major below 5 gets it.
           _name=TSTP
-          [ "${_ver%%.*}" -ge 5 ] 2>/dev/null || _name=USR1
+          case ${_ver%%.*} in '' | *[!0-9]*) ;; *) if [ "${_ver%%.*}" -lt 5 ] 2>/dev/null; then _name=USR1; fi ;; esac
           log "pid $_pid: sending $_name (sidekiq $_ver)"
           kill -s "$_name" "$_pid" 2>/dev/null || log "pid $_pid: could not signal (gone?)"
         fi
@@ -305,9 +414,41 @@ do_stop() {
       ;;
     *) fail "drain returned $_rc" ;;
   esac
-  _pids=$(printf '%s' "$PROCS" | sed 's/|.*//' | tr '\n' ' ')
+  _pids=""
+  for _pid in $(printf '%s' "$PROCS" | sed 's/|.*//'); do _pids="$_pids $_pid"; done
   if [ -n "$UNIT" ]; then
-    log "systemctl stop $UNIT"
+    # systemctl stop shuts down every process of the unit: only if each one is drained.
+    unit_main
+    unit_members "$_pids"
+    if [ -z "$UNIT_IN" ]; then
+      log "none of the drained pid(s)$_pids is in unit $UNIT (main pid $UNIT_MAIN): not stopping the unit; TERM to each instead"
+      UNIT=""
+    elif [ -n "$UNIT_OTHERS" ]; then
+      log "refused: unit $UNIT also runs pid(s)$UNIT_OTHERS, not drained (awake, busy, starting or not selected by --match); stopping the unit would shut them down. Nothing was stopped or killed"
+      finish refused 2
+    fi
+  fi
+  # When a unit's main process exits, systemd stops the rest of the unit: a process to TERM that is
+  # the main process of a systemd service (its cgroup's) must share it with no process not drained.
+  _su=$UNIT _sin=${UNIT_IN:-}
+  if command -v systemctl >/dev/null 2>&1; then
+    for _pid in $_pids; do
+      if [ -n "$_su" ] && pid_in "$_pid" "$_sin"; then continue; fi
+      svc_of "$_pid"
+      [ -n "$SVC" ] || continue
+      UNIT=$SVC
+      unit_main
+      [ "$UNIT_MAIN" = "$_pid" ] || continue
+      unit_members "$_pids"
+      if [ -n "$UNIT_OTHERS" ]; then
+        log "refused: drained pid $_pid is the main process of systemd unit $SVC, which also runs pid(s)$UNIT_OTHERS, not drained (awake, busy, starting or not selected by --match); when it exits, systemd stops the rest of the unit. Nothing was stopped or killed"
+        finish refused 2
+      fi
+    done
+  fi
+  UNIT=$_su UNIT_IN=$_sin
+  if [ -n "$UNIT" ]; then
+    log "systemctl stop $UNIT (its drained pid(s):$UNIT_IN)"
     systemctl stop "$UNIT" || fail "systemctl stop $UNIT failed"
   fi
   for _pid in $_pids; do
@@ -388,10 +529,10 @@ EOF
   if [ "$NPROCS" -eq 0 ]; then
     if [ -n "$UNIT" ]; then
       log "no sidekiq process: systemctl start $UNIT"
-      systemctl start "$UNIT" || fail "systemctl start $UNIT failed"
+      run_bounded "systemctl start $UNIT" systemctl start "$UNIT" || fail "systemctl start $UNIT failed"
     elif [ -n "$RESTART_CMD" ]; then
       log "no sidekiq process: running the restart command"
-      sh -c "$RESTART_CMD" >&2 || fail "restart command failed"
+      run_bounded "the restart command" sh -c "$RESTART_CMD" || fail "restart command failed"
     else
       procs_json
       log "no sidekiq process found, and no systemd unit or --restart-command to start one"
@@ -413,11 +554,30 @@ EOF
       fi
     fi
     if [ -n "$UNIT" ]; then
+      # systemctl restart shuts down every process of the unit: only if each one is quiet and idle
+      # (or quiet and busy with --force), and only if it holds some of the quiet ones.
+      unit_main
+      unit_members "$OLD_QUIET"
+      if [ -n "$UNIT_OTHERS" ]; then
+        procs_json
+        log "refused: unit $UNIT also runs pid(s)$UNIT_OTHERS, which are awake, busy, starting or not selected by --match; restarting the unit would shut them down. Nothing was restarted"
+        finish refused 2
+      fi
+      if [ -z "$UNIT_IN" ]; then
+        if [ -z "$RESTART_CMD" ]; then
+          procs_json
+          fail "none of the quiet pid(s)$OLD_QUIET is in unit $UNIT (main pid $UNIT_MAIN); name their unit with --service, or give --restart-command"
+        fi
+        log "none of the quiet pid(s)$OLD_QUIET is in unit $UNIT (main pid $UNIT_MAIN): using the restart command instead"
+        UNIT=""
+      fi
+    fi
+    if [ -n "$UNIT" ]; then
       log "restarting quiet pid(s)$OLD_QUIET: systemctl restart $UNIT"
-      systemctl restart "$UNIT" || fail "systemctl restart $UNIT failed"
+      run_bounded "systemctl restart $UNIT" systemctl restart "$UNIT" || fail "systemctl restart $UNIT failed"
     elif [ -n "$RESTART_CMD" ]; then
       log "restarting quiet pid(s)$OLD_QUIET: running the restart command"
-      sh -c "$RESTART_CMD" >&2 || fail "restart command failed"
+      run_bounded "the restart command" sh -c "$RESTART_CMD" || fail "restart command failed"
     else
       procs_json
       fail "quiet pid(s)$OLD_QUIET need a restart, but there is no systemd unit (--service) or --restart-command"

@@ -47,7 +47,11 @@ describe('stop', () => {
       const r = await host.runScript(['stop', '--timeout', '30', ...FAST]);
       expect(r.code).toBe(0);
       expect(r.json?.result).toBe('stopped');
-      expect(host.systemctlCalls()).toEqual(['show -p LoadState sidekiq', 'stop sidekiq']);
+      expect(host.systemctlCalls()).toEqual([
+        'show -p LoadState sidekiq',
+        'show -p MainPID sidekiq',
+        'stop sidekiq',
+      ]);
       expect(r.stderr).not.toMatch(/sending TERM/);
       expect(host.isLive(sk.pid)).toBe(false);
       expect(await host.accounting()).toMatchObject({ completed: 2, lost: 0 });
@@ -187,7 +191,11 @@ describe('wake', () => {
       expect(woken.code).toBe(0);
       expect(woken.json?.processes).toEqual([expect.objectContaining({ quiet: false })]);
       expect(woken.json?.processes[0]?.pid).not.toBe(sk.pid);
-      expect(host.systemctlCalls()).toEqual(['show -p LoadState sidekiq', 'restart sidekiq']);
+      expect(host.systemctlCalls()).toEqual([
+        'show -p LoadState sidekiq',
+        'show -p MainPID sidekiq',
+        'restart sidekiq',
+      ]);
 
       expect((await host.runScript(['stop', ...FAST])).code).toBe(0);
       expect(host.processes()).toEqual([]);

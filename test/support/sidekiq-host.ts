@@ -24,6 +24,9 @@
  *       SidekiqProc { name, pid (in the host), hostPid, ctl }: `ctl` is a supervisor-like script,
  *       `sh <ctl> start|stop|restart`, usable as a --restart-command or as a systemd unit (installUnit).
  *   host.installUnit(unit: string, proc: SidekiqProc): void   makes the systemctl stand-in know `unit`
+ *       (`systemctl show -p MainPID UNIT` answers proc's current pid while it runs, else 0)
+ *   host.joinCgroup(pid, path): void      moves a process into a real cgroup `…/path` (e.g.
+ *       `system.slice/sidekiq.service`: what /proc/PID/cgroup shows for a process of that unit)
  *   host.systemctlCalls(): string[]                            what the stand-in was asked, in order
  *   host.spawnFake(env: Record<string, string>): ChildProcess  sidekiq-app/fake-sidekiq.rb (4/5/7 titles)
  *   host.exec(cmd, args, opts?): ChildProcess                  any command inside the host
@@ -55,13 +58,15 @@ import {
   readdirSync,
   readlinkSync,
   rmSync,
+  rmdirSync,
   writeFileSync,
 } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-export const SCRIPT = resolve(__dirname, '../../ssm/sidekiqctl.sh');
+/** The script under test; SIDEKIQCTL_SCRIPT runs the suites against another copy (e.g. an older one). */
+export const SCRIPT = process.env.SIDEKIQCTL_SCRIPT ?? resolve(__dirname, '../../ssm/sidekiqctl.sh');
 const APP_DIR = resolve(__dirname, 'sidekiq-app');
 const APP = join(APP_DIR, 'app.rb');
 const FAKE_BIN = join(APP_DIR, 'bin');
@@ -151,6 +156,7 @@ export class SidekiqHost {
   private readonly children: ChildProcess[] = [];
   private sidekiqCount = 0;
   private closed = false;
+  private readonly cgroupRoots: string[] = [];
 
   private constructor(
     readonly dir: string,
@@ -248,7 +254,7 @@ export class SidekiqHost {
     writeFileSync(
       ctl,
       `#!/bin/sh
-# supervisor stand-in for ${name}: run (foreground) | start (background) | stop | restart
+# supervisor stand-in for ${name}: run (foreground) | start (background) | stop | restart | main-pid
 set -eu
 D=${shq(d)}
 gone() { ! [ -r "/proc/$1/stat" ] || case $(sed 's/.*) //' "/proc/$1/stat") in Z* | X*) true ;; *) false ;; esac; }
@@ -257,6 +263,7 @@ case $1 in
   start) nohup sh "$0" run </dev/null >/dev/null 2>&1 & ;;
   stop) p=$(cat "$D/pid"); kill -TERM "$p" 2>/dev/null || true; while ! gone "$p"; do sleep 0.1; done ;;
   restart) sh "$0" stop; sh "$0" start ;;
+  main-pid) p=$(cat "$D/pid" 2>/dev/null || echo 0); if [ "$p" != 0 ] && ! gone "$p"; then echo "$p"; else echo 0; fi ;;
 esac
 `,
     );
@@ -278,6 +285,23 @@ esac
       timeoutMs,
     );
     return pid;
+  }
+
+  /**
+   * Moves a process of this host (pid inside the host) into a real cgroup named `path` (e.g.
+   * `system.slice/sidekiq.service`), under a test-only root, so that /proc/PID/cgroup ends in
+   * `/path` as it does for a process of a systemd unit. Needs writable cgroups (root).
+   */
+  joinCgroup(pid: number, path: string): void {
+    const hierarchy = ['/sys/fs/cgroup/systemd', '/sys/fs/cgroup/unified', '/sys/fs/cgroup'].find((h) =>
+      existsSync(join(h, 'cgroup.procs')),
+    );
+    if (!hierarchy) throw new Error('no cgroup hierarchy with cgroup.procs under /sys/fs/cgroup');
+    const root = join(hierarchy, `snowwhite-test-${this.dir.split('/').pop()}`);
+    const dir = join(root, path);
+    if (!this.cgroupRoots.includes(root)) this.cgroupRoots.push(root);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'cgroup.procs'), String(this.hostPidOf(pid)));
   }
 
   /** Makes the systemctl stand-in know `unit`, backed by `proc`'s supervisor script. */
@@ -493,9 +517,31 @@ esac
       });
     }
     this.unshare.stdin?.destroy();
+    for (const root of this.cgroupRoots) await removeCgroupTree(root);
     openHosts.delete(this);
     if (!process.env.KEEP_SIDEKIQ_HOST && existsSync(this.dir))
       rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** rmdir a cgroup and its children, deepest first; retries while the dead processes leave it. */
+async function removeCgroupTree(root: string): Promise<void> {
+  const dirs: string[] = [];
+  const walk = (d: string) => {
+    dirs.push(d);
+    for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) walk(join(d, e.name));
+  };
+  if (!existsSync(root)) return;
+  walk(root);
+  for (const d of dirs.reverse()) {
+    for (let i = 0; i < 50; i++) {
+      try {
+        rmdirSync(d);
+        break;
+      } catch {
+        await sleep(50);
+      }
+    }
   }
 }
 
