@@ -144,6 +144,9 @@ export function outcomeOf(target: Target, run: FinishedRun): InstanceOutcome {
     case 0:
       return { ...facts, kind: 'drained', reason: report?.result ?? 'done' };
     case 2:
+      // Exit 2 is also a refusal (wake or stop would have hit a worker still running jobs).
+      if (report?.result === 'refused')
+        return { ...facts, kind: 'busy_at_deadline', reason: refusalReason(run.stderr) };
       return {
         ...facts,
         kind: 'busy_at_deadline',
@@ -157,6 +160,16 @@ export function outcomeOf(target: Target, run: FinishedRun): InstanceOutcome {
     default:
       return { ...facts, kind: 'failed', reason: failureReason(run, report) };
   }
+}
+
+/** The script's own "refused: …" line, which says which process blocked it. */
+function refusalReason(stderr: string | undefined): string {
+  const line = stderr
+    ?.split('\n')
+    .map((l) => l.replace(/^sidekiqctl: /, '').trim())
+    .filter((l) => l.startsWith('refused'))
+    .pop();
+  return line ? line.slice(0, 300) : 'refused: a worker still runs jobs (nothing was stopped or restarted)';
 }
 
 function failureReason(run: FinishedRun, report: ScriptReport | undefined): string {

@@ -34,6 +34,16 @@ describe('outcomeOf', () => {
     expect(o.reason).toBe('5 jobs still running at the drain timeout (nothing was killed)');
   });
 
+  it('a refusal (exit 2, result refused) says what the script refused, not a drain timeout', () => {
+    const stdout = JSON.stringify({ action: 'wake', result: 'refused', processes: [{ pid: 7, busy: 2 }] });
+    const stderr =
+      'sidekiqctl: [0.0s] pid 7 (sidekiq 6.4.1 ): 2 of 3 busy, quiet\nsidekiqctl: refused: quiet pid(s) 7 still run jobs; wait for them, or use --force\n';
+    const o = outcomeOf(t, { status: 'Failed', exitCode: 2, stdout, stderr });
+    expect(o).toMatchObject({ kind: 'busy_at_deadline', busyJobs: 2 });
+    expect(o.reason).toBe('refused: quiet pid(s) 7 still run jobs; wait for them, or use --force');
+    expect(outcomeOf(t, { status: 'Failed', exitCode: 2, stdout }).reason).toMatch(/^refused: /);
+  });
+
   it('explains a failure with the script error, else the last stderr line, else the exit code', () => {
     expect(outcomeOf(t, { status: 'Failed', exitCode: 1, stdout: '{"error":"no permission"}' }).reason).toBe(
       'no permission',
