@@ -53,7 +53,8 @@ export async function buildSlackUserIndex(
   return index;
 }
 
-async function slackUserIdTagOf(
+/** The value of one IAM user's `slack_userid` tag (all pages of its tags), if it has one. */
+export async function slackUserIdTagOf(
   iam: IAMClient,
   userName: string,
   retry?: RetryOptions,

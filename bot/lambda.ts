@@ -13,6 +13,7 @@ import { launchSettingsFrom } from './launch';
 import { boltLogger, createJsonLogger, describeError, type JsonLogger } from './log';
 import { createPolicySimulator } from './policy-simulator';
 import { RunMemo } from './run-memo';
+import { documentNames } from '../runner/settings';
 import { loadBotSettings, type BotSettings } from './settings';
 import { createSlackCredentialsSource, type SlackCredentials } from './slack-credentials';
 import { createSlackOut } from './slack-out';
@@ -91,12 +92,7 @@ export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler 
           simulate: createPolicySimulator(iam, options.retry),
           targets: {
             taskDefinitionArn: settings.RUNNER_TASK_DEFINITION_ARN,
-            ssmDocuments: {
-              quiet: settings.SSM_DOCUMENT_QUIET,
-              stop: settings.SSM_DOCUMENT_STOP,
-              wake: settings.SSM_DOCUMENT_WAKE,
-              status: settings.SSM_DOCUMENT_STATUS,
-            },
+            ssmDocuments: documentNames(settings),
           },
           logger,
         }),

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { RunTaskCommand, type ECSClient, type RunTaskCommandInput } from '@aws-sdk/client-ecs';
 import { runRequestSchema, type RunRequestInput } from '../runner/request';
-import type { BotSettings } from './settings';
+import type { BotSettings, runnerLaunchSettingsShape } from './settings';
 
 /**
  * Starts the Fargate runner for one run request. Shared by the bot and the `snowwhite` command line:
@@ -17,7 +17,10 @@ export interface LaunchSettings {
   assignPublicIp: 'ENABLED' | 'DISABLED';
 }
 
-export const launchSettingsFrom = (s: BotSettings): LaunchSettings => ({
+/** Settings (bot/settings.ts' runnerLaunchSettingsShape, parsed) → what RunTask needs. */
+export const launchSettingsFrom = (
+  s: Pick<BotSettings, keyof typeof runnerLaunchSettingsShape>,
+): LaunchSettings => ({
   cluster: s.RUNNER_CLUSTER,
   taskDefinitionArn: s.RUNNER_TASK_DEFINITION_ARN,
   containerName: s.RUNNER_CONTAINER_NAME,

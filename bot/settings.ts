@@ -3,6 +3,25 @@ import { commaList, loadSettings, ssmDocumentNamesSchema } from '../runner/env-s
 import { AWS_REGIONS, slackChannelIdSchema } from '../runner/request';
 
 /**
+ * Where and how the runner task is launched: read by the bot, and by the `snowwhite` command line
+ * (from the same variables, or from the stack's outputs under these names).
+ */
+export const runnerLaunchSettingsShape = {
+  RUNNER_CLUSTER: z.string().min(1, 'must name the ECS cluster (name or ARN)'),
+  RUNNER_TASK_DEFINITION_ARN: z
+    .string()
+    .regex(
+      /^arn:aws[\w-]*:ecs:[\w-]+:\d{12}:task-definition\/[\w-]+(:\d+)?$/,
+      'must be an ECS task definition ARN',
+    ),
+  RUNNER_CONTAINER_NAME: z.string().min(1).default('runner'),
+  RUNNER_SUBNET_IDS: commaList(/^subnet-[0-9a-f]+$/, 'a subnet id (subnet-…)'),
+  RUNNER_SECURITY_GROUP_IDS: commaList(/^sg-[0-9a-f]+$/, 'a security group id (sg-…)'),
+  /** Public subnets without a NAT gateway need a public IP to reach AWS and Slack. */
+  RUNNER_ASSIGN_PUBLIC_IP: z.enum(['ENABLED', 'DISABLED']).default('ENABLED'),
+};
+
+/**
  * The bot Lambda's environment. Slack credentials come from Secrets Manager (SLACK_SECRET_ARN),
  * or, for local runs and tests, straight from SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN.
  */
@@ -16,18 +35,7 @@ export const botSettingsSchema = z
       .optional(),
     SLACK_API_URL: z.url().default('https://slack.com/api/'),
     SLACK_NOTIFY_CHANNEL: slackChannelIdSchema,
-    RUNNER_CLUSTER: z.string().min(1, 'must name the ECS cluster (name or ARN)'),
-    RUNNER_TASK_DEFINITION_ARN: z
-      .string()
-      .regex(
-        /^arn:aws[\w-]*:ecs:[\w-]+:\d{12}:task-definition\/[\w-]+(:\d+)?$/,
-        'must be an ECS task definition ARN',
-      ),
-    RUNNER_CONTAINER_NAME: z.string().min(1).default('runner'),
-    RUNNER_SUBNET_IDS: commaList(/^subnet-[0-9a-f]+$/, 'a subnet id (subnet-…)'),
-    RUNNER_SECURITY_GROUP_IDS: commaList(/^sg-[0-9a-f]+$/, 'a security group id (sg-…)'),
-    /** Public subnets without a NAT gateway need a public IP to reach AWS and Slack. */
-    RUNNER_ASSIGN_PUBLIC_IP: z.enum(['ENABLED', 'DISABLED']).default('ENABLED'),
+    ...runnerLaunchSettingsShape,
     ...ssmDocumentNamesSchema,
     /** Set by Lambda itself; the bot invokes itself asynchronously to do slow work after the ack. */
     AWS_LAMBDA_FUNCTION_NAME: z.string().min(1).optional(),

@@ -18,7 +18,7 @@ import { describeError, jsonLogger, type Logger } from './log';
 import { EXIT_BAD_REQUEST, EXIT_FAILURE } from './outcome';
 import { parseRunRequest, RunRequestError, type RunRequest } from './request';
 import { runDrain } from './run';
-import { documentFor, loadRunnerSettings, type RunnerSettings } from './settings';
+import { documentNames, loadRunnerSettings, type RunnerSettings } from './settings';
 import { SlackReporter } from './slack-reporter';
 import { SsmExecutor } from './ssm-executor';
 import { ElasticBeanstalkTargets } from './targets';
@@ -89,7 +89,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env, options: MainOp
       targets: new ElasticBeanstalkTargets(clients.elasticBeanstalk, clients.ssm),
       executor: new SsmExecutor(clients.ssm, {
         ...(clients.ssmSendCommand ? { sendCommandClient: clients.ssmSendCommand } : {}),
-        documentName: (action) => documentFor(settings, action),
+        documentName: (action) => documentNames(settings)[action],
         log: runLog,
         ...(options.clock ? { clock: options.clock } : {}),
         ...(options.pollDelay ? { pollDelay: options.pollDelay } : {}),

@@ -20,15 +20,14 @@ export type RunnerSettings = z.output<typeof runnerSettingsSchema>;
 export const loadRunnerSettings = (env: NodeJS.ProcessEnv = process.env): RunnerSettings =>
   loadSettings('snowwhite runner', runnerSettingsSchema, env);
 
-export function documentFor(
+/** The SSM document of each action, from the SSM_DOCUMENT_* settings (the bot's or the runner's). */
+export function documentNames(
   settings: Pick<RunnerSettings, keyof typeof ssmDocumentNamesSchema>,
-  action: Action,
-): string {
-  const byAction: Record<Action, string> = {
+): Record<Action, string> {
+  return {
     quiet: settings.SSM_DOCUMENT_QUIET,
     stop: settings.SSM_DOCUMENT_STOP,
     wake: settings.SSM_DOCUMENT_WAKE,
     status: settings.SSM_DOCUMENT_STATUS,
   };
-  return byAction[action];
 }

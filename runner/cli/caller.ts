@@ -1,5 +1,6 @@
-import { ListUserTagsCommand, type IAMClient } from '@aws-sdk/client-iam';
+import type { IAMClient } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
+import { SLACK_USER_TAG, slackUserIdTagOf } from '../../bot/iam-directory';
 import { iamUserNameSchema, slackUserIdSchema } from '../request';
 
 /**
@@ -14,8 +15,6 @@ export interface Caller {
   note?: string;
 }
 
-export const SLACK_USER_TAG = 'slack_userid';
-
 /** Pure: the name to record for a caller ARN (IAM user, assumed-role session, or the root user). */
 export function callerNameFromArn(arn: string): { name: string; isIamUser: boolean } {
   const user = /^arn:aws[\w-]*:iam::\d{12}:user\/(?:.*\/)?([^/]+)$/.exec(arn);
@@ -27,18 +26,21 @@ export function callerNameFromArn(arn: string): { name: string; isIamUser: boole
   return { name: last, isIamUser: false };
 }
 
+/** Pure: a name that fits the run request's IAM-user-name rule (role sessions and login names may not). */
+export const asIamUserName = (name: string): string =>
+  iamUserNameSchema.safeParse(name).success
+    ? name
+    : name.replace(/[^\w+=,.@-]/g, '_').slice(0, 64) || 'unknown';
+
 export async function identifyCaller(sts: STSClient, iam: IAMClient): Promise<Caller> {
   const identity = await sts.send(new GetCallerIdentityCommand({}));
   if (!identity.Arn) throw new Error('sts:GetCallerIdentity returned no ARN');
   const { name, isIamUser } = callerNameFromArn(identity.Arn);
-  const safeName = iamUserNameSchema.safeParse(name).success
-    ? name
-    : name.replace(/[^\w+=,.@-]/g, '_').slice(0, 64);
+  const safeName = asIamUserName(name);
   if (!isIamUser)
     return { iamUserName: safeName, note: 'not an IAM user: no slack_userid tag to DM you the summary' };
   try {
-    const out = await iam.send(new ListUserTagsCommand({ UserName: name }));
-    const tag = out.Tags?.find((t) => t.Key === SLACK_USER_TAG)?.Value;
+    const tag = await slackUserIdTagOf(iam, name);
     if (tag === undefined)
       return { iamUserName: safeName, note: `IAM user ${name} has no ${SLACK_USER_TAG} tag` };
     if (!slackUserIdSchema.safeParse(tag).success)

@@ -1,50 +1,47 @@
 import { DescribeStacksCommand, type CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { z } from 'zod';
-import type { LaunchSettings } from '../../bot/launch';
+import { launchSettingsFrom, type LaunchSettings } from '../../bot/launch';
+import { runnerLaunchSettingsShape } from '../../bot/settings';
 import { STACK_OUTPUTS } from '../../infra/outputs';
-import { commaList } from '../env-settings';
+import { loadSettings } from '../env-settings';
 
 /**
- * Where the command line launches the runner: RUNNER_* variables (the bot's own names) when set,
- * otherwise the outputs of the deployed SnowWhite stack.
+ * Where the command line launches the runner: the bot's own RUNNER_* variables when set, otherwise
+ * the deployed SnowWhite stack's outputs — both read through the bot's schema for those variables.
  */
 
-const launchSchema = z.object({
-  cluster: z.string().min(1),
-  taskDefinitionArn: z.string().regex(/^arn:aws[\w-]*:ecs:[\w-]+:\d{12}:task-definition\/[\w-]+(:\d+)?$/),
-  containerName: z.string().min(1).default('runner'),
-  subnetIds: commaList(/^subnet-[0-9a-f]+$/, 'a subnet id'),
-  securityGroupIds: commaList(/^sg-[0-9a-f]+$/, 'a security group id'),
-  assignPublicIp: z.enum(['ENABLED', 'DISABLED']).default('ENABLED'),
-  logGroupName: z.string().min(1).optional(),
+const cliLaunchSchema = z.object({
+  ...runnerLaunchSettingsShape,
+  /** Only for `--follow` and the hint printed after a launch. */
+  RUNNER_LOG_GROUP_NAME: z.string().min(1).optional(),
 });
 
 export type CliLaunchSettings = LaunchSettings & { logGroupName?: string };
 
-function parse(raw: Record<string, string | undefined>, source: string): CliLaunchSettings {
-  const present = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined && v !== ''));
-  const r = launchSchema.safeParse(present);
-  if (r.success) return r.data;
-  throw new Error(
-    `${source}: ${r.error.issues.map((i) => `${String(i.path[0])} ${i.input === undefined ? 'is missing' : i.message}`).join('; ')}`,
-  );
+function parse(source: string, raw: Record<string, string | undefined>): CliLaunchSettings {
+  const s = loadSettings(source, cliLaunchSchema, raw);
+  return {
+    ...launchSettingsFrom(s),
+    ...(s.RUNNER_LOG_GROUP_NAME ? { logGroupName: s.RUNNER_LOG_GROUP_NAME } : {}),
+  };
 }
 
 export function launchSettingsFromEnv(env: NodeJS.ProcessEnv): CliLaunchSettings | undefined {
   if (!env.RUNNER_CLUSTER && !env.RUNNER_TASK_DEFINITION_ARN) return undefined;
-  return parse(
-    {
-      cluster: env.RUNNER_CLUSTER,
-      taskDefinitionArn: env.RUNNER_TASK_DEFINITION_ARN,
-      containerName: env.RUNNER_CONTAINER_NAME,
-      subnetIds: env.RUNNER_SUBNET_IDS,
-      securityGroupIds: env.RUNNER_SECURITY_GROUP_IDS,
-      assignPublicIp: env.RUNNER_ASSIGN_PUBLIC_IP,
-      logGroupName: env.RUNNER_LOG_GROUP_NAME,
-    },
-    'RUNNER_* environment variables',
-  );
+  const raw = Object.fromEntries(Object.keys(cliLaunchSchema.shape).map((name) => [name, env[name]]));
+  return parse('RUNNER_* environment variables', raw);
 }
+
+/** The stack output that carries each setting. */
+const OUTPUT_FOR: Record<keyof typeof cliLaunchSchema.shape, string> = {
+  RUNNER_CLUSTER: STACK_OUTPUTS.runnerCluster,
+  RUNNER_TASK_DEFINITION_ARN: STACK_OUTPUTS.runnerTaskDefinitionArn,
+  RUNNER_CONTAINER_NAME: STACK_OUTPUTS.runnerContainerName,
+  RUNNER_SUBNET_IDS: STACK_OUTPUTS.runnerSubnetIds,
+  RUNNER_SECURITY_GROUP_IDS: STACK_OUTPUTS.runnerSecurityGroupIds,
+  RUNNER_ASSIGN_PUBLIC_IP: STACK_OUTPUTS.runnerAssignPublicIp,
+  RUNNER_LOG_GROUP_NAME: STACK_OUTPUTS.runnerLogGroupName,
+};
 
 export async function launchSettingsFromStack(
   cfn: CloudFormationClient,
@@ -54,16 +51,6 @@ export async function launchSettingsFromStack(
   const stack = out.Stacks?.[0];
   if (!stack) throw new Error(`stack ${stackName} not found`);
   const value = (key: string) => stack.Outputs?.find((o) => o.OutputKey === key)?.OutputValue;
-  return parse(
-    {
-      cluster: value(STACK_OUTPUTS.runnerCluster),
-      taskDefinitionArn: value(STACK_OUTPUTS.runnerTaskDefinitionArn),
-      containerName: value(STACK_OUTPUTS.runnerContainerName),
-      subnetIds: value(STACK_OUTPUTS.runnerSubnetIds),
-      securityGroupIds: value(STACK_OUTPUTS.runnerSecurityGroupIds),
-      assignPublicIp: value(STACK_OUTPUTS.runnerAssignPublicIp),
-      logGroupName: value(STACK_OUTPUTS.runnerLogGroupName),
-    },
-    `outputs of stack ${stackName}`,
-  );
+  const raw = Object.fromEntries(Object.entries(OUTPUT_FOR).map(([name, output]) => [name, value(output)]));
+  return parse(`outputs of stack ${stackName}`, raw);
 }

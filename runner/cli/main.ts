@@ -14,7 +14,7 @@ import { EXIT_BAD_REQUEST, EXIT_FAILURE } from '../outcome';
 import { runRequestSchema, type RunRequest } from '../request';
 import { runDrain } from '../run';
 import { parseCli, USAGE, type CliOptions } from './args';
-import { identifyCaller } from './caller';
+import { asIamUserName, identifyCaller } from './caller';
 import { ConsoleReporter } from './console-reporter';
 import { followRunner } from './follow';
 import { launchSettingsFromEnv, launchSettingsFromStack } from './launch-settings';
@@ -103,11 +103,7 @@ function requestFor(
 }
 
 async function runLocal(options: CliOptions, runId: string, deps: CliDeps): Promise<number> {
-  const localUser =
-    userInfo()
-      .username.replace(/[^\w+=,.@-]/g, '_')
-      .slice(0, 64) || 'local';
-  const request = requestFor(options, runId, { iamUserName: localUser });
+  const request = requestFor(options, runId, { iamUserName: asIamUserName(userInfo().username) });
   const reporter = new ConsoleReporter(deps.io.stdout);
   const result = await runDrain({
     request,

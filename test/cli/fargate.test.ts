@@ -123,7 +123,9 @@ test('RUNNER_* variables take precedence over the stack', async () => {
 test('incomplete RUNNER_* variables are named, nothing launched', async () => {
   const t = setup();
   expect(await t.run(['status', 'workers', 'MY-APP', 'us-east-1'], { RUNNER_CLUSTER: 'x' })).toBe(1);
-  expect(t.err()).toMatch(/taskDefinitionArn is missing.*subnetIds is missing.*securityGroupIds is missing/);
+  expect(t.err()).toMatch(
+    /RUNNER_TASK_DEFINITION_ARN is missing[\s\S]*RUNNER_SUBNET_IDS is missing[\s\S]*RUNNER_SECURITY_GROUP_IDS is missing/,
+  );
   expect(t.mocks.ecs.commandCalls(RunTaskCommand)).toHaveLength(0);
 });
 
