@@ -48,21 +48,8 @@ export async function main(env: NodeJS.ProcessEnv = process.env, options: MainOp
     log('error', 'invalid settings', { problems: err.problems });
     return EXIT_BAD_REQUEST;
   }
-  const slack = new WebClient(settings.SLACK_BOT_TOKEN, {
-    slackApiUrl: settings.SLACK_API_URL,
-    // WebClient retries network errors and honours 429 Retry-After; SlackReporter retries the rest.
-    retryConfig: { retries: 2, factor: 2, minTimeout: 500, maxTimeout: 5_000 },
-    logLevel: SlackLogLevel.ERROR,
-  });
-  // For the SIGTERM report only: Fargate kills the task soon after, so one quick attempt per call —
-  // no retries, a 429 is not waited out, a request that hangs is abandoned.
-  const slackWhenInterrupted = new WebClient(settings.SLACK_BOT_TOKEN, {
-    slackApiUrl: settings.SLACK_API_URL,
-    retryConfig: { retries: 0 },
-    rejectRateLimitedCalls: true,
-    timeout: SLACK_INTERRUPTED_CALL_TIMEOUT_MS,
-    logLevel: SlackLogLevel.ERROR,
-  });
+  const slack = runnerSlackClient(settings.SLACK_BOT_TOKEN, settings.SLACK_API_URL);
+  const slackWhenInterrupted = interruptionSlackClient(settings.SLACK_BOT_TOKEN, settings.SLACK_API_URL);
 
   let request: RunRequest;
   try {
@@ -116,6 +103,30 @@ export async function main(env: NodeJS.ProcessEnv = process.env, options: MainOp
       clients.elasticBeanstalk.destroy();
     }
   }
+}
+
+/** The runner's Slack client for the start, progress and summary messages. */
+export function runnerSlackClient(token: string, slackApiUrl: string): WebClient {
+  return new WebClient(token, {
+    slackApiUrl,
+    // WebClient retries network errors and honours 429 Retry-After; SlackReporter retries the rest.
+    retryConfig: { retries: 2, factor: 2, minTimeout: 500, maxTimeout: 5_000 },
+    logLevel: SlackLogLevel.ERROR,
+  });
+}
+
+/**
+ * For the SIGTERM report only: Fargate kills the task soon after, so one quick attempt per call —
+ * no retries, a 429 is not waited out, a request that hangs is abandoned.
+ */
+export function interruptionSlackClient(token: string, slackApiUrl: string): WebClient {
+  return new WebClient(token, {
+    slackApiUrl,
+    retryConfig: { retries: 0 },
+    rejectRateLimitedCalls: true,
+    timeout: SLACK_INTERRUPTED_CALL_TIMEOUT_MS,
+    logLevel: SlackLogLevel.ERROR,
+  });
 }
 
 /** A malformed request has no trustworthy thread; the notification channel still hears of it. */

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { LogLevel, WebClient } from '@slack/web-api';
 import type { ProgressSnapshot } from '../../runner/reporter';
+import { interruptionSlackClient } from '../../runner/main';
 import { parseRunRequest, type RunRequestInput } from '../../runner/request';
 import { SlackReporter, type SlackReporterOptions } from '../../runner/slack-reporter';
 import { FakeSlack } from '../support/fake-slack';
@@ -22,15 +23,6 @@ const base: RunRequestInput = {
   requestedBy: { iamUserName: 'bob', slackUserId: 'U0BOB' },
   slack: { channel: 'C0OPS', threadTs: '1700000000.000001' },
 };
-
-/** As main builds it for the interruption: no retries, a 429 rejected rather than waited out. */
-const interruptionClient = (slackApiUrl = slack.apiUrl) =>
-  new WebClient('xoxb-reporter-secret', {
-    slackApiUrl,
-    retryConfig: { retries: 0 },
-    rejectRateLimitedCalls: true,
-    timeout: 8_000,
-  });
 
 function reporter(
   input: RunRequestInput = base,
@@ -157,7 +149,9 @@ describe('SlackReporter', () => {
     }, 10_000);
 
     it('does not wait out a 429 (Retry-After) with the interruption client', async () => {
-      const t = reporter(base, undefined, { interruptionClient: interruptionClient() });
+      const t = reporter(base, undefined, {
+        interruptionClient: interruptionSlackClient('xoxb-reporter-secret', slack.apiUrl),
+      });
       slack.rateLimitNext('chat.postMessage', 30);
       const started = Date.now();
       await t.r.interrupted(interruption(t));
