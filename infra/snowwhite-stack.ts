@@ -1,6 +1,7 @@
 import { CfnOutput, CfnParameter, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { STACK_OUTPUTS } from './outputs';
+import { SLACK_CHANNEL_ID_PATTERN } from '../runner/request';
 import { SnowWhite, type SnowWhiteProps } from './snowwhite';
 
 export interface SnowWhiteStackProps extends StackProps, Partial<SnowWhiteProps> {}
@@ -22,7 +23,7 @@ export class SnowWhiteStack extends Stack {
       new CfnParameter(this, 'NotifyChannelId', {
         type: 'String',
         description: 'Slack channel id (C…) that receives every run summary',
-        allowedPattern: '^[CGD][A-Z0-9]{2,}$',
+        allowedPattern: SLACK_CHANNEL_ID_PATTERN.source,
         constraintDescription: 'must be a Slack channel id such as C0123456789',
       }).valueAsString;
     const sw = new SnowWhite(this, 'SnowWhite', { ...props, notifyChannelId });
@@ -45,15 +46,15 @@ export class SnowWhiteStack extends Stack {
       'Runner task definition',
     );
     output(STACK_OUTPUTS.runnerContainerName, sw.runnerContainer.containerName, 'Runner container name');
-    output(STACK_OUTPUTS.runnerSubnetIds, sw.runnerSubnets.subnetIds.join(','), 'Subnets for runner tasks');
+    output(STACK_OUTPUTS.runnerSubnetIds, sw.runnerNetwork.subnetIds, 'Subnets for runner tasks');
     output(
       STACK_OUTPUTS.runnerSecurityGroupIds,
-      sw.runnerSecurityGroups.map((g) => g.securityGroupId).join(','),
+      sw.runnerNetwork.securityGroupIds,
       'Security groups for runner tasks',
     );
     output(
       STACK_OUTPUTS.runnerAssignPublicIp,
-      sw.assignPublicIp ? 'ENABLED' : 'DISABLED',
+      sw.runnerNetwork.assignPublicIp,
       'Whether runner tasks need a public IP',
     );
     output(STACK_OUTPUTS.runnerLogGroupName, sw.runnerLogGroup.logGroupName, "Runner tasks' log group");

@@ -13,7 +13,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct, type IConstruct } from 'constructs';
-import { ACTIONS, type Action } from '../runner/request';
+import { ACTIONS, slackChannelIdSchema, type Action } from '../runner/request';
 import { sidekiqctlDocument } from '../ssm/documents';
 
 /** The repository root: the bot's entry point, the runner's Docker build context and the SSM script live under it. */
@@ -25,17 +25,22 @@ export const RUNNER_CONTAINER_NAME = 'runner';
 
 /**
  * What the runner's Docker build may see of the repository (Docker ignore syntax: everything is
- * excluded, then the build's inputs are let back in). An allow-list keeps node_modules, cdk.out,
- * .git and the tests out of the staged asset, and keeps unrelated files from changing the image hash.
+ * excluded, then the build's inputs are let back in). An allow-list of what runner/main.ts bundles
+ * keeps node_modules, cdk.out, .git and the tests out of the staged asset, and keeps unrelated files
+ * (the bot, the command line, the shell script the documents embed) from changing the image hash.
  */
 export const RUNNER_BUILD_CONTEXT_EXCLUDE = [
   '*',
   '!package.json',
   '!package-lock.json',
   '!tsconfig.json',
-  '!bot/',
   '!runner/',
+  'runner/cli.ts',
+  'runner/cli/',
+  'runner/local/',
   '!ssm/',
+  'ssm/*',
+  '!ssm/documents.ts',
   '**/node_modules',
   '**/*.test.ts',
 ];
@@ -135,6 +140,8 @@ export interface SnowWhiteDocumentsProps {
   readonly scriptText?: string;
 }
 
+const DEFAULT_NAME_PREFIX = 'SnowWhite';
+
 /** Valid both in SSM document names and in ECS task definition families. */
 const NAME_PREFIX_PATTERN = /^[A-Za-z0-9_-]{3,100}$/;
 
@@ -151,13 +158,16 @@ function checkNamePrefix(prefix: string): string {
  * construct alone (same prefix) in every other region listed in `fleetRegions`.
  */
 export class SnowWhiteDocuments extends Construct {
+  /** The checked name prefix (documents, and the runner's task definition family). */
+  readonly prefix: string;
   /** Document name by action. */
   readonly names: Readonly<Record<Action, string>>;
   readonly documents: Readonly<Record<Action, ssm.CfnDocument>>;
 
   constructor(scope: Construct, id: string, props: SnowWhiteDocumentsProps = {}) {
     super(scope, id);
-    const prefix = checkNamePrefix(props.documentNamePrefix ?? 'SnowWhite');
+    const prefix = checkNamePrefix(props.documentNamePrefix ?? DEFAULT_NAME_PREFIX);
+    this.prefix = prefix;
     const scriptText = props.scriptText ?? readScript();
     const names = {} as Record<Action, string>;
     const documents = {} as Record<Action, ssm.CfnDocument>;
@@ -206,12 +216,21 @@ export class SnowWhite extends Construct {
   readonly runnerSubnets: ec2.SelectedSubnets;
   readonly runnerSecurityGroups: ec2.ISecurityGroup[];
   readonly assignPublicIp: boolean;
+  /** The runner's network as the bot's RUNNER_* settings (and the stack outputs) spell it. */
+  readonly runnerNetwork: {
+    subnetIds: string;
+    securityGroupIds: string;
+    assignPublicIp: 'ENABLED' | 'DISABLED';
+  };
   readonly documents: SnowWhiteDocuments;
 
   constructor(scope: Construct, id: string, props: SnowWhiteProps) {
     super(scope, id);
     const stack = Stack.of(this);
-    if (!Token.isUnresolved(props.notifyChannelId) && !/^[CGD][A-Z0-9]{2,}$/.test(props.notifyChannelId))
+    if (
+      !Token.isUnresolved(props.notifyChannelId) &&
+      !slackChannelIdSchema.safeParse(props.notifyChannelId).success
+    )
       throw new Error(`notifyChannelId "${props.notifyChannelId}" is not a Slack channel id (C…, G… or D…)`);
     const retention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     const regions = props.fleetRegions ?? [stack.region];
@@ -236,11 +255,11 @@ export class SnowWhite extends Construct {
     this.documents = new SnowWhiteDocuments(this, 'Documents', {
       documentNamePrefix: props.documentNamePrefix,
     });
-    const documentEnv = {
-      SSM_DOCUMENT_QUIET: this.documents.names.quiet,
-      SSM_DOCUMENT_STOP: this.documents.names.stop,
-      SSM_DOCUMENT_WAKE: this.documents.names.wake,
-      SSM_DOCUMENT_STATUS: this.documents.names.status,
+    // What both the bot and the runner read (bot/settings.ts, runner/settings.ts).
+    const sharedEnv: Record<string, string> = {
+      SLACK_NOTIFY_CHANNEL: props.notifyChannelId,
+      ...(props.slackApiUrl ? { SLACK_API_URL: props.slackApiUrl } : {}),
+      ...Object.fromEntries(ACTIONS.map((a) => [`SSM_DOCUMENT_${a.toUpperCase()}`, this.documents.names[a]])),
     };
 
     // --- Network and cluster -------------------------------------------------------------------
@@ -262,12 +281,17 @@ export class SnowWhite extends Construct {
     );
     this.assignPublicIp = props.assignPublicIp ?? this.runnerSubnets.hasPublic;
     this.runnerSecurityGroups = props.securityGroups ?? [this.newSecurityGroup()];
+    this.runnerNetwork = {
+      subnetIds: this.runnerSubnets.subnetIds.join(','),
+      securityGroupIds: this.runnerSecurityGroups.map((g) => g.securityGroupId).join(','),
+      assignPublicIp: this.assignPublicIp ? 'ENABLED' : 'DISABLED',
+    };
     this.cluster = props.cluster ?? new ecs.Cluster(this, 'Cluster', { vpc: this.vpc });
 
     // --- Runner: Fargate task ----------------------------------------------------------------
     this.runnerLogGroup = new logs.LogGroup(this, 'RunnerLogs', { retention });
     this.taskDefinition = new ecs.FargateTaskDefinition(this, 'RunnerTask', {
-      family: `${checkNamePrefix(props.documentNamePrefix ?? 'SnowWhite')}-Runner`,
+      family: `${this.documents.prefix}-Runner`,
       cpu: 256,
       memoryLimitMiB: 512,
       runtimePlatform: {
@@ -289,11 +313,7 @@ export class SnowWhite extends Construct {
       stopTimeout: Duration.seconds(120),
       logging: ecs.LogDrivers.awsLogs({ logGroup: this.runnerLogGroup, streamPrefix: 'runner' }),
       secrets: { SLACK_BOT_TOKEN: ecs.Secret.fromSecretsManager(this.slackSecret, 'botToken') },
-      environment: {
-        SLACK_NOTIFY_CHANNEL: props.notifyChannelId,
-        ...(props.slackApiUrl ? { SLACK_API_URL: props.slackApiUrl } : {}),
-        ...documentEnv,
-      },
+      environment: sharedEnv,
     });
     const taskRole = this.taskDefinition.taskRole;
     const executionRole = this.taskDefinition.obtainExecutionRole();
@@ -375,17 +395,15 @@ export class SnowWhite extends Construct {
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         SLACK_SECRET_ARN: this.slackSecret.secretArn,
-        SLACK_NOTIFY_CHANNEL: props.notifyChannelId,
-        ...(props.slackApiUrl ? { SLACK_API_URL: props.slackApiUrl } : {}),
         RUNNER_CLUSTER: this.cluster.clusterArn,
         RUNNER_TASK_DEFINITION_ARN: this.taskDefinition.taskDefinitionArn,
         RUNNER_CONTAINER_NAME,
-        RUNNER_SUBNET_IDS: this.runnerSubnets.subnetIds.join(','),
-        RUNNER_SECURITY_GROUP_IDS: this.runnerSecurityGroups.map((g) => g.securityGroupId).join(','),
-        RUNNER_ASSIGN_PUBLIC_IP: this.assignPublicIp ? 'ENABLED' : 'DISABLED',
+        RUNNER_SUBNET_IDS: this.runnerNetwork.subnetIds,
+        RUNNER_SECURITY_GROUP_IDS: this.runnerNetwork.securityGroupIds,
+        RUNNER_ASSIGN_PUBLIC_IP: this.runnerNetwork.assignPublicIp,
         // The bot refuses other regions at once: neither the documents nor the runner's rights are there.
         FLEET_REGIONS: regions.join(','),
-        ...documentEnv,
+        ...sharedEnv,
       },
     });
     for (const statement of [

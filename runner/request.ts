@@ -76,7 +76,8 @@ export const slackUserIdSchema = z
 /** IAM user names: 1–64 of letters, digits and + = , . @ _ - */
 export const iamUserNameSchema = z.string().regex(/^[\w+=,.@-]{1,64}$/, 'not a valid IAM user name');
 
-export const slackChannelIdSchema = z.string().regex(/^[CGD][A-Z0-9]{2,}$/, 'not a Slack channel id');
+export const SLACK_CHANNEL_ID_PATTERN = /^[CGD][A-Z0-9]{2,}$/;
+export const slackChannelIdSchema = z.string().regex(SLACK_CHANNEL_ID_PATTERN, 'not a Slack channel id');
 export const slackTsSchema = z.string().regex(/^\d+\.\d+$/, 'not a Slack message timestamp');
 
 /** SSM's own ceiling for a Run Command execution timeout. */

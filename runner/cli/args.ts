@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { DEFAULT_STACK_NAME } from '../../infra/outputs';
 import { z } from 'zod';
 import {
   actionSchema,
@@ -114,7 +115,7 @@ export function parseCli(argv: string[]): ParsedCli {
     follow: values.follow ?? false,
     drainTimeoutSeconds: values.timeout,
     executionTimeoutSeconds: values['execution-timeout'],
-    stack: values.stack ?? 'SnowWhite',
+    stack: values.stack ?? DEFAULT_STACK_NAME,
     match: values.match,
     service: values.service,
     restartCommand: values['restart-command'],

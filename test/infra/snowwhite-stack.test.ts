@@ -216,10 +216,13 @@ describe('runner: ECS Fargate task', () => {
     expect(source).toMatchObject({ dockerFile: 'runner/Dockerfile', platform: 'linux/arm64' });
     const dir = path.join(env.outdir, String(source?.directory));
     const top = fs.readdirSync(dir).sort();
-    expect(top).toEqual(['bot', 'package-lock.json', 'package.json', 'runner', 'ssm', 'tsconfig.json']);
+    expect(top).toEqual(['package-lock.json', 'package.json', 'runner', 'ssm', 'tsconfig.json']);
+    // Only what runner/main.ts bundles: a change to the bot, the command line or the script leaves the image as it is.
+    expect(fs.readdirSync(path.join(dir, 'ssm'))).toEqual(['documents.ts']);
     const all = fs.readdirSync(dir, { recursive: true }).map(String);
     expect(all.filter((f) => /node_modules|\.test\.ts$/.test(f))).toEqual([]);
     expect(all).toContain(path.join('runner', 'main.ts'));
+    expect(all.filter((f) => /^runner[/\\](cli|local)/.test(f))).toEqual([]);
   });
 });
 
