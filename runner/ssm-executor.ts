@@ -45,6 +45,8 @@ export const SSM_MAX_INSTANCES_PER_COMMAND = 50;
 const LIST_PAGE_SIZE = 50;
 /** The runShellScript plugin's output puts stderr after this line. */
 const STDERR_MARKER = '----------ERROR-------';
+/** SSM cuts a plugin's Output in a ListCommandInvocations listing at this many characters. */
+export const PLUGIN_OUTPUT_LIMIT = 2_500;
 
 export interface SsmExecutorOptions {
   documentName(action: Action): string;
@@ -379,7 +381,7 @@ export class SsmExecutor implements InstanceExecutor {
     const scriptRan = plugin?.ResponseCode !== undefined && plugin.ResponseCode >= 0;
     if (!scriptRan || parseScriptReport(stdout)) return run;
 
-    // The listing's output is capped at 2,500 characters; the full stdout is one call away.
+    // The listing's output is capped (PLUGIN_OUTPUT_LIMIT); the full stdout is one call away.
     try {
       const full = await this.ssm.send(
         new GetCommandInvocationCommand({
@@ -415,4 +417,12 @@ export function splitPluginOutput(output: string | undefined): [string, string] 
   const at = output.indexOf(STDERR_MARKER);
   if (at < 0) return [output, ''];
   return [output.slice(0, at), output.slice(at + STDERR_MARKER.length)];
+}
+
+/**
+ * Pure: runShellScript's combined Output for a script's stdout and stderr, as SSM builds it —
+ * stdout, then stderr after the marker line, cut at PLUGIN_OUTPUT_LIMIT characters.
+ */
+export function joinPluginOutput(stdout: string, stderr: string): string {
+  return `${stdout}${stderr ? `\n${STDERR_MARKER}\n${stderr}` : ''}`.slice(0, PLUGIN_OUTPUT_LIMIT);
 }

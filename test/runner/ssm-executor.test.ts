@@ -9,7 +9,14 @@ import { MonitoringStoppedError, type ExecutionListener, type ExecutionRequest }
 import type { InstanceOutcome, Target } from '../../runner/outcome';
 import { pollDelayMs } from '../../runner/poll-interval';
 import { HEALTHY, judgeRound, MAX_CONSECUTIVE_FAILED_ROUNDS } from '../../runner/polling-health';
-import { commandComment, findBatchCommand, splitPluginOutput, SsmExecutor } from '../../runner/ssm-executor';
+import {
+  commandComment,
+  findBatchCommand,
+  joinPluginOutput,
+  PLUGIN_OUTPUT_LIMIT,
+  splitPluginOutput,
+  SsmExecutor,
+} from '../../runner/ssm-executor';
 import { awsError, httpError, mockSsmFleet, networkError, throttlingError } from './support/mock-ssm';
 import { SCRIPTS, SsmFleet, type InstanceScript } from './support/ssm-fleet';
 import { VirtualClock } from './support/virtual-clock';
@@ -440,5 +447,14 @@ describe('splitPluginOutput', () => {
       '\nquiet sent',
     ]);
     expect(splitPluginOutput(undefined)).toEqual(['', '']);
+  });
+});
+
+describe('joinPluginOutput', () => {
+  it('puts stderr after the marker line, only when there is some, and cuts at the limit', () => {
+    expect(joinPluginOutput('{"a":1}\n', 'quiet sent')).toBe('{"a":1}\n\n----------ERROR-------\nquiet sent');
+    expect(joinPluginOutput('{"a":1}\n', '')).toBe('{"a":1}\n');
+    expect(splitPluginOutput(joinPluginOutput('out', 'err'))).toEqual(['out\n', '\nerr']);
+    expect(joinPluginOutput('x'.repeat(3_000), 'err')).toHaveLength(PLUGIN_OUTPUT_LIMIT);
   });
 });

@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { Action } from '../../runner/request';
+import { joinPluginOutput } from '../../runner/ssm-executor';
 import {
   renderRunCommand,
   sidekiqctlDocument,
@@ -152,13 +153,7 @@ export class HostSsm {
                   Name: SIDEKIQCTL_STEP_NAME,
                   Status: status,
                   ResponseCode: inv?.code ?? -1,
-                  // runShellScript's Output: stdout, then stderr after a marker, cut at 2,500 characters.
-                  Output: inv
-                    ? `${inv.stdout}${inv.stderr ? `\n----------ERROR-------\n${inv.stderr}` : ''}`.slice(
-                        0,
-                        2500,
-                      )
-                    : '',
+                  Output: inv ? joinPluginOutput(inv.stdout, inv.stderr) : '',
                 },
               ],
             }

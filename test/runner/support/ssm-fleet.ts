@@ -1,6 +1,7 @@
 import type { CommandInvocation } from '@aws-sdk/client-ssm';
 import { SIDEKIQCTL_STEP_NAME } from '../../../ssm/documents';
 import type { Clock } from '../../../runner/clock';
+import { joinPluginOutput } from '../../../runner/ssm-executor';
 
 /**
  * A simulated SSM Run Command fleet: SendCommand (with SSM's 50-instance limit),
@@ -172,8 +173,10 @@ export class SsmFleet {
   getCommandInvocation(input: { CommandId?: string; InstanceId?: string; PluginName?: string }) {
     this.count('GetCommandInvocation');
     const cmd = this.command(input.CommandId);
-    if (!cmd || !input.InstanceId) throw new Error('InvocationDoesNotExist');
-    if (input.PluginName !== SIDEKIQCTL_STEP_NAME) throw new Error(`InvalidPluginName ${input.PluginName}`);
+    if (!cmd || !input.InstanceId)
+      throw Object.assign(new Error('invocation does not exist'), { name: 'InvocationDoesNotExist' });
+    if (input.PluginName !== SIDEKIQCTL_STEP_NAME)
+      throw Object.assign(new Error(`no plugin ${input.PluginName}`), { name: 'InvalidPluginName' });
     const state = this.state(cmd, input.InstanceId);
     return {
       Status: state.Status,
@@ -252,11 +255,7 @@ export class SsmFleet {
           Name: SIDEKIQCTL_STEP_NAME,
           Status: s.Status,
           ResponseCode: s.ResponseCode,
-          // As runShellScript does: stdout, then stderr after a marker, capped at 2,500 characters.
-          Output: `${s.stdout ?? ''}${s.stderr ? `\n----------ERROR-------\n${s.stderr}` : ''}`.slice(
-            0,
-            2500,
-          ),
+          Output: joinPluginOutput(s.stdout ?? '', s.stderr ?? ''),
         },
       ];
     return inv;
