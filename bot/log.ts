@@ -1,3 +1,5 @@
+import { describeError } from '../runner/log';
+
 /**
  * Structured logging: one JSON object per line. Every line passes through a redactor that blanks
  * the Slack signing secret and bot token (and anything that looks like a Slack token), so a secret
@@ -50,11 +52,8 @@ function errorReplacer(_key: string, value: unknown): unknown {
   return value;
 }
 
-/** Short description of an unknown thrown value, for logs and user-facing "what went wrong". */
-export function describeError(err: unknown): string {
-  if (err instanceof Error) return `${err.name}: ${err.message}`;
-  return String(err);
-}
+// Errors are described the runner's way, so bot and runner logs say them alike.
+export { describeError };
 
 /** Bolt's Logger interface, routed into the JSON logger (debug is dropped: it dumps whole requests). */
 export function boltLogger(log: JsonLogger) {
