@@ -83,16 +83,16 @@ USAGE='usage: sidekiqctl.sh quiet|stop|wake|status [--timeout S] [--poll S] [--m
 log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
 
 # --- time: centiseconds from /proc/uptime (monotonic, no fork) ---------------------------------
-nodec() { # strip leading zeros so $(( )) does not read octal
+nodec() { # sets _n to $1 without leading zeros, so that $(( )) does not read it as octal
   _n=$1
   while :; do case $_n in 0?*) _n=${_n#0} ;; *) break ;; esac; done
-  printf '%s' "$_n"
 }
 now_cs() {
+  # The kernel prints uptime as %lu.%02lu: no leading zero in the whole part and exactly two
+  # decimals, so "1$_f" is 100-199 whatever the decimals are.
   read -r _up _rest </proc/uptime
-  _i=${_up%.*}
-  _f=${_up#*.}
-  NOW=$(($(nodec "$_i") * 100 + $(nodec "$_f")))
+  _i=${_up%.*} _f=${_up#*.}
+  NOW=$((_i * 100 + 1$_f - 100))
 }
 # "12" or "0.5" -> centiseconds in CS; fails on anything else
 to_cs() {
@@ -102,7 +102,8 @@ to_cs() {
   case $1 in *.*) _f=${1#*.} ;; esac
   _f="${_f}00"
   _f=${_f%"${_f#??}"}
-  CS=$(($(nodec "$_i") * 100 + $(nodec "$_f")))
+  nodec "$_i"
+  CS=$((_n * 100 + 1$_f - 100))
 }
 fmt_cs() { printf '%d.%d' $(($1 / 100)) $(($1 % 100 / 10)); }
 
@@ -177,7 +178,10 @@ scan() {
     _conc=${_p%%|*}
     _tag=${_p#*|}
     _tag=${_tag% } # the space before "[" (an empty tag leaves just that one)
-    PROCS="$PROCS$_pid|$_ver|$(nodec "$_busy")|$(nodec "$_conc")|$_q|$_tag
+    nodec "$_busy"
+    _busy=$_n
+    nodec "$_conc"
+    PROCS="$PROCS$_pid|$_ver|$_busy|$_n|$_q|$_tag
 "
     NPROCS=$((NPROCS + 1))
   done
