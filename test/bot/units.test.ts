@@ -16,6 +16,7 @@ import {
 import { createJsonLogger } from '../../bot/log';
 import { matchEnvironments } from '../../bot/preview';
 import { decodeButtonValue, encodeButtonValue } from '../../bot/actions';
+import { runRequestInput } from '../support/run-request';
 import { ecsMock, iamMock, World, type FakeIamUser } from './world';
 import type { EnvironmentDescription } from '@aws-sdk/client-elastic-beanstalk';
 
@@ -155,14 +156,8 @@ describe('launch', () => {
     securityGroupIds: ['sg-1'],
     assignPublicIp: 'ENABLED',
   };
-  const request = {
-    runId: 'run-0001',
-    action: 'quiet' as const,
-    envPattern: 'w',
-    application: 'APP',
-    region: 'us-east-1' as const,
-    requestedBy: { iamUserName: 'first.last+ops@example.com,x' },
-  };
+  // A user name ECS tags cannot carry as it is; no drain timeout, so the default is filled in.
+  const request = runRequestInput({ requestedBy: { iamUserName: 'first.last+ops@example.com,x' } });
 
   test('startedBy is at most 36 of [A-Za-z0-9_/-] for any IAM user name', () => {
     for (const name of ['alice', 'first.last+ops@example.com', 'a=b,c', 'x'.repeat(64)]) {

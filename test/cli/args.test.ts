@@ -2,7 +2,7 @@ import { parseCli } from '../../runner/cli/args';
 import { callerNameFromArn } from '../../runner/cli/caller';
 import { formatRunnerLogLine, logStreamFor } from '../../runner/cli/follow';
 import { summaryTable } from '../../runner/cli/console-reporter';
-import { runRequestSchema } from '../../runner/request';
+import { runRequest } from '../support/run-request';
 
 const errorOf = (argv: string[]): string => {
   const r = parseCli(argv);
@@ -79,16 +79,8 @@ describe('snowwhite command line arguments', () => {
       'systemctl restart sk',
     ]);
     if (r.kind !== 'run') throw new Error(r.kind);
-    expect(() =>
-      runRequestSchema.parse({
-        runId: 'x',
-        action: r.options.action,
-        envPattern: r.options.envPattern,
-        application: r.options.application,
-        region: r.options.region,
-        requestedBy: { iamUserName: 'me' },
-      }),
-    ).not.toThrow();
+    const { action, envPattern, application, region } = r.options;
+    expect(() => runRequest({ action, envPattern, application, region })).not.toThrow();
   });
 });
 
@@ -132,14 +124,7 @@ describe('following the runner', () => {
 });
 
 test('the summary table has one row per instance, columns aligned', () => {
-  const request = runRequestSchema.parse({
-    runId: 'r',
-    action: 'quiet',
-    envPattern: 'w',
-    application: 'A',
-    region: 'us-east-1',
-    requestedBy: { iamUserName: 'me' },
-  });
+  const request = runRequest();
   const table = summaryTable({
     request,
     exitCode: 2,

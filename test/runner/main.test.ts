@@ -12,8 +12,8 @@ import {
 } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { main } from '../../runner/main';
-import type { RunRequestInput } from '../../runner/request';
 import { FakeSlack } from '../support/fake-slack';
+import { runRequestInput } from '../support/run-request';
 import { awsError, httpError, mockSsmFleet } from './support/mock-ssm';
 import { SCRIPTS, SsmFleet, type InstanceScript } from './support/ssm-fleet';
 import { VirtualClock } from './support/virtual-clock';
@@ -21,8 +21,7 @@ import { VirtualClock } from './support/virtual-clock';
 /** main() end to end: mocked Elastic Beanstalk and SSM, the fake Slack over HTTP, a virtual clock. */
 
 const TOKEN = 'xoxb-test-0000-supersecret';
-const request: RunRequestInput = {
-  runId: 'run-42',
+const request = runRequestInput({
   action: 'quiet',
   envPattern: 'workers',
   application: 'MY-APP',
@@ -31,7 +30,7 @@ const request: RunRequestInput = {
   slack: { channel: 'C0OPS', threadTs: '1700000000.000100' },
   drainTimeoutSeconds: 1800,
   executionTimeoutSeconds: 3600,
-};
+});
 
 let slack: FakeSlack;
 beforeAll(async () => {

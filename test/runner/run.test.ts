@@ -5,25 +5,14 @@ import {
   type InstanceExecutor,
 } from '../../runner/executor';
 import type { Reporter, RunSummary } from '../../runner/reporter';
-import { parseRunRequest } from '../../runner/request';
 import { deadlineFor, runDrain, unfinishedOutcome } from '../../runner/run';
 import type { TargetPlan, TargetSource } from '../../runner/targets';
+import { runRequest } from '../support/run-request';
 import { VirtualClock } from './support/virtual-clock';
 
 /** runDrain on its own: in-memory targets, executor and reporter (no SSM, no Slack). */
 
-const request = parseRunRequest(
-  JSON.stringify({
-    runId: 'r1',
-    action: 'quiet',
-    envPattern: 'w',
-    application: 'A',
-    region: 'us-east-1',
-    requestedBy: { iamUserName: 'x' },
-    executionTimeoutSeconds: 600,
-    drainTimeoutSeconds: 300,
-  }),
-);
+const request = runRequest({ executionTimeoutSeconds: 600, drainTimeoutSeconds: 300 });
 
 const plan: TargetPlan = {
   environments: [

@@ -3,9 +3,10 @@ import type { AddressInfo } from 'node:net';
 import { LogLevel, WebClient } from '@slack/web-api';
 import type { ProgressSnapshot } from '../../runner/reporter';
 import { interruptionSlackClient } from '../../runner/main';
-import { parseRunRequest, type RunRequestInput } from '../../runner/request';
+import type { RunRequestInput } from '../../runner/request';
 import { SlackReporter, type SlackReporterOptions } from '../../runner/slack-reporter';
 import { FakeSlack } from '../support/fake-slack';
+import { runRequest, runRequestInput } from '../support/run-request';
 
 let slack: FakeSlack;
 beforeAll(async () => {
@@ -14,15 +15,7 @@ beforeAll(async () => {
 afterAll(() => slack.close());
 beforeEach(() => slack.reset());
 
-const base: RunRequestInput = {
-  runId: 'r1',
-  action: 'stop',
-  envPattern: 'workers',
-  application: 'APP',
-  region: 'eu-west-1',
-  requestedBy: { iamUserName: 'bob', slackUserId: 'U0BOB' },
-  slack: { channel: 'C0OPS', threadTs: '1700000000.000001' },
-};
+const base = runRequestInput({ slack: { channel: 'C0OPS', threadTs: '1700000000.000001' } });
 
 function reporter(
   input: RunRequestInput = base,
@@ -31,7 +24,7 @@ function reporter(
 ) {
   let now = 0;
   const logs: string[] = [];
-  const request = parseRunRequest(JSON.stringify(input));
+  const request = runRequest(input);
   const r = new SlackReporter({
     client: new WebClient('xoxb-reporter-secret', { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 } }),
     request,
@@ -114,8 +107,7 @@ describe('SlackReporter', () => {
     });
 
     slack.reset();
-    const { slack: _none, ...cli } = base;
-    const noThread = reporter(cli, 'C0NOTE');
+    const noThread = reporter({ ...base, slack: undefined }, 'C0NOTE');
     await noThread.r.interrupted({
       request: noThread.request,
       commandIds: ['c-1'],

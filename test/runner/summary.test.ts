@@ -1,18 +1,14 @@
 import type { InstanceOutcome } from '../../runner/outcome';
 import type { RunSummary } from '../../runner/reporter';
-import { parseRunRequest } from '../../runner/request';
 import { interruptedText, progressBar, progressText, summaryText } from '../../runner/summary';
+import { runRequest } from '../support/run-request';
 
-const request = parseRunRequest(
-  JSON.stringify({
-    runId: 'r1',
-    action: 'quiet',
-    envPattern: 'workers',
-    application: 'MY-APP',
-    region: 'us-east-1',
-    requestedBy: { iamUserName: 'alice' },
-  }),
-);
+const request = runRequest({
+  action: 'quiet',
+  envPattern: 'workers',
+  application: 'MY-APP',
+  region: 'us-east-1',
+});
 const outcome = (i: number, kind: InstanceOutcome['kind'], environment = 'workers-a'): InstanceOutcome => ({
   instanceId: `i-${String(i).padStart(4, '0')}`,
   environment,

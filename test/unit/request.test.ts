@@ -1,14 +1,8 @@
-import { parseRunRequest, RunRequestError, type RunRequestInput } from '../../runner/request';
+import { parseRunRequest, RunRequestError } from '../../runner/request';
+import { runRequestInput } from '../support/run-request';
 
-const valid: RunRequestInput = {
-  runId: 'run-1',
-  action: 'quiet',
-  envPattern: 'workers',
-  application: 'MY-APP',
-  region: 'us-east-1',
-  requestedBy: { iamUserName: 'alice@example.com', slackUserId: 'U012ABC' },
-  slack: { channel: 'C0123', threadTs: '1700000000.000100' },
-};
+// An IAM user name with "@" is valid.
+const valid = runRequestInput({ requestedBy: { iamUserName: 'alice@example.com', slackUserId: 'U012ABC' } });
 
 const problemsOf = (json: string | undefined): string[] => {
   try {
