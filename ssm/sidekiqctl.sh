@@ -128,7 +128,10 @@ fail() {
 
 # --- finding processes --------------------------------------------------------------------------
 live() { # a process counts only if it exists and is neither a zombie nor dead
-  _st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  # Read with builtins (this runs for every candidate at every poll). All lines, as the command
+  # name between the parentheses may itself hold a newline: the state follows the last ") ".
+  _st=""
+  { while IFS= read -r _l; do _st="$_st$_l "; done <"/proc/$1/stat"; } 2>/dev/null || return 1
   _st=${_st##*) }
   case ${_st%% *} in Z | X | x | '') return 1 ;; esac
 }
