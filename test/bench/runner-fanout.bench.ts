@@ -57,12 +57,10 @@ function roundCounter(clock: VirtualClock, fleet: SsmFleet) {
   let atLastSleep = 0;
   let max = 0;
   let rounds = 0;
-  const sleep = clock.sleep.bind(clock);
-  clock.sleep = async (ms, signal) => {
+  clock.onSleep = () => {
     if (rounds > 0) max = Math.max(max, fleet.totalCalls - atLastSleep);
     rounds += 1;
     atLastSleep = fleet.totalCalls;
-    return sleep(ms, signal);
   };
   return {
     finish: () => {

@@ -196,10 +196,8 @@ describe('runner main()', () => {
     );
     const w = world(ids);
     const controller = new AbortController();
-    const sleep = w.clock.sleep.bind(w.clock);
-    w.clock.sleep = async (ms, signal) => {
-      if (w.clock.sleeps === 3) controller.abort(); // Fargate stops the task mid-drain
-      return sleep(ms, signal);
+    w.clock.onSleep = () => {
+      if (w.clock.sleeps.length === 3) controller.abort(); // Fargate stops the task mid-drain
     };
     expect(await main(w.env(), { ...w.options, signal: controller.signal })).toBe(1);
     const last = posts('C0OPS').at(-1)!;
@@ -213,13 +211,11 @@ describe('runner main()', () => {
   it('on SIGTERM, does not wait out a rate-limited Slack: one quick attempt, then exit', async () => {
     const w = world({ 'i-1': SCRIPTS.drained(3600_000) });
     const controller = new AbortController();
-    const sleep = w.clock.sleep.bind(w.clock);
-    w.clock.sleep = async (ms, signal) => {
-      if (w.clock.sleeps === 3) {
+    w.clock.onSleep = () => {
+      if (w.clock.sleeps.length === 3) {
         slack.rateLimitNext('chat.postMessage', 30); // Slack says "come back in 30 s"
         controller.abort();
       }
-      return sleep(ms, signal);
     };
     const started = Date.now();
     expect(await main(w.env(), { ...w.options, signal: controller.signal })).toBe(1);

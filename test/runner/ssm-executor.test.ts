@@ -61,17 +61,6 @@ function setup(scriptFor: (id: string) => InstanceScript, pageSize = 50) {
   return { clock, fleet, mock, executor, events, outcomes, commandIds, listener, request, logs };
 }
 
-/** Records every wait of the executor's clock. */
-function recordSleeps(clock: VirtualClock): number[] {
-  const sleeps: number[] = [];
-  const sleep = clock.sleep.bind(clock);
-  clock.sleep = async (ms, signal) => {
-    sleeps.push(ms);
-    return sleep(ms, signal);
-  };
-  return sleeps;
-}
-
 const never = new AbortController().signal;
 
 describe('SsmExecutor', () => {
@@ -158,16 +147,10 @@ describe('SsmExecutor', () => {
       .rejectsOnce(throttlingError())
       .rejectsOnce(throttlingError())
       .callsFake(async (input) => s.fleet.listCommandInvocations(input));
-    const sleeps: number[] = [];
-    const sleep = s.clock.sleep.bind(s.clock);
-    s.clock.sleep = async (ms, signal) => {
-      sleeps.push(ms);
-      return sleep(ms, signal);
-    };
     await s.executor.execute(s.request(targets(3)), s.listener, never);
     expect([...s.outcomes.values()].map((o) => o.kind)).toEqual(['drained', 'drained', 'drained']);
     // Round 1 and 2 throttled: the waits after them double.
-    expect(sleeps.slice(0, 3)).toEqual([2_000, 4_000, 8_000]);
+    expect(s.clock.sleeps.slice(0, 3)).toEqual([2_000, 4_000, 8_000]);
   });
 
   it('reads the full output with GetCommandInvocation (step plugin name) only when the listing cut it', async () => {
@@ -234,11 +217,10 @@ describe('SsmExecutor', () => {
       .rejectsOnce(httpError('InternalServerError', 500))
       .rejectsOnce(networkError('ETIMEDOUT'))
       .callsFake(async (input) => s.fleet.listCommandInvocations(input));
-    const sleeps = recordSleeps(s.clock);
     await s.executor.execute(s.request(targets(3)), s.listener, never);
     expect([...s.outcomes.values()].map((o) => o.kind)).toEqual(['drained', 'drained', 'drained']);
     // Rounds 1 and 2 failed: skipped, and the waits after them double, as for throttling.
-    expect(sleeps.slice(0, 3)).toEqual([2_000, 4_000, 8_000]);
+    expect(s.clock.sleeps.slice(0, 3)).toEqual([2_000, 4_000, 8_000]);
     expect(s.logs.some((l) => l.includes('skipping it and slowing down'))).toBe(true);
   });
 

@@ -5,13 +5,17 @@ import type { Clock } from '../../../runner/clock';
  * hour-long drain runs in milliseconds while every component still sees consistent times.
  */
 export class VirtualClock implements Clock {
-  sleeps = 0;
+  /** Every wait asked for, in order (aborted ones too). */
+  readonly sleeps: number[] = [];
+  /** Called at the start of each sleep, before it is logged in `sleeps` (tests abort from here). */
+  onSleep?: (ms: number) => void;
   constructor(private t = Date.UTC(2026, 0, 1)) {}
   now(): number {
     return this.t;
   }
   async sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    this.sleeps += 1;
+    this.onSleep?.(ms);
+    this.sleeps.push(ms);
     if (signal?.aborted) return;
     this.t += Math.max(0, ms);
     // A real macrotask turn, so HTTP calls to the fake Slack progress in between.
