@@ -172,8 +172,21 @@ scan() {
     matches "$_t" || continue
     _q=false
     case $_t in *' stopping') _q=true _t=${_t% stopping} ;; esac
-    _p=$(printf '%s\n' "$_t" | sed -n 's/^sidekiq \([0-9][^ ]*\) \(.*\)\[\([0-9][0-9]*\) of \([0-9][0-9]*\) busy\]$/\1|\3|\4|\2/p')
-    [ -n "$_p" ] || continue
+    # "version|busy|concurrency|tag", with no fork (as sed 's/^sidekiq \([0-9][^ ]*\) \(.*\)\[\([0-9][0-9]*\)
+    # of \([0-9][0-9]*\) busy\]$/\1|\3|\4|\2/' gave it): the counts follow the last "[" (the only
+    # one the greedy \(.*\) can leave), the version is the first word (the case checked its digit)
+    # and the tag is what lies between them.
+    _r=${_t##*"["}
+    _h=${_t%"[$_r"}
+    _h=${_h#sidekiq }
+    case $_r in *' of '*' busy]') ;; *) continue ;; esac
+    _r=${_r%' busy]'}
+    _busy=${_r%%' of '*}
+    _conc=${_r#*' of '}
+    case $_busy in '' | *[!0-9]*) continue ;; esac
+    case $_conc in '' | *[!0-9]*) continue ;; esac
+    case $_h in *' '*) ;; *) continue ;; esac
+    _p="${_h%%' '*}|$_busy|$_conc|${_h#*' '}"
     _ver=${_p%%|*}
     _p=${_p#*|}
     _busy=${_p%%|*}
