@@ -147,9 +147,11 @@ is_starting() { # argv0 is sidekiq, or ruby/bundle running sidekiq (words 1-3)
   for _w in "${2:-}" "${3:-}" "${4:-}"; do [ "${_w##*/}" = sidekiq ] && return 0; done
   return 1
 }
-# scan: sets PROCS (lines "pid|version|busy|concurrency|quiet|tag"), NPROCS, STARTING (pids)
+# scan: sets PROCS (lines "pid|version|busy|concurrency|quiet|tag"), PIDS (the same pids, " 1 2"),
+# NPROCS, STARTING (pids)
 scan() {
   PROCS=""
+  PIDS=""
   NPROCS=0
   STARTING=""
   _cands=$(grep -l -s -e sidekiq /proc/[0-9]*/cmdline 2>/dev/null || true)
@@ -199,6 +201,7 @@ scan() {
     nodec "$_conc"
     PROCS="$PROCS$_pid|$_ver|$_busy|$_n|$_q|$_tag
 "
+    PIDS="$PIDS $_pid"
     NPROCS=$((NPROCS + 1))
   done
 }
@@ -301,11 +304,11 @@ EOF
 unit_members() {
   UNIT_CG=$UNIT
   case $UNIT in *.*) ;; *) UNIT_CG=$UNIT.service ;; esac
-  _sp=$PROCS _sn=$NPROCS _ss=$STARTING _sm=$MATCH
+  _sp=$PROCS _si=$PIDS _sn=$NPROCS _ss=$STARTING _sm=$MATCH
   MATCH=""
   scan
-  _all="$(printf '%s' "$PROCS" | sed 's/|.*//' | tr '\n' ' ') $STARTING"
-  PROCS=$_sp NPROCS=$_sn STARTING=$_ss MATCH=$_sm
+  _all="$PIDS $STARTING"
+  PROCS=$_sp PIDS=$_si NPROCS=$_sn STARTING=$_ss MATCH=$_sm
   UNIT_IN=""
   UNIT_OTHERS=""
   for _pid in $_all $1; do
@@ -434,8 +437,7 @@ do_stop() {
       ;;
     *) fail "drain returned $_rc" ;;
   esac
-  _pids=""
-  for _pid in $(printf '%s' "$PROCS" | sed 's/|.*//'); do _pids="$_pids $_pid"; done
+  _pids=$PIDS
   if [ -n "$UNIT" ]; then
     # systemctl stop shuts down every process of the unit: only if each one is drained.
     unit_main
@@ -513,10 +515,8 @@ wait_fresh() {
     scan
     show_view
     _fresh=0
-    _pids=""
     while IFS='|' read -r _pid _ver _busy _conc _q _tag; do
       [ -n "$_pid" ] || continue
-      _pids="$_pids $_pid"
       if [ "$_q" = false ] && ! pid_in "$_pid" "$OLD_ALL"; then _fresh=1; fi
     done <<EOF
 $PROCS
@@ -533,12 +533,11 @@ do_wake() {
   find_unit
   wait_not_starting
   show_view
-  OLD_ALL=""
+  OLD_ALL=$PIDS
   OLD_QUIET=""
   _busyq=""
   while IFS='|' read -r _pid _ver _busy _conc _q _tag; do
     [ -n "$_pid" ] || continue
-    OLD_ALL="$OLD_ALL $_pid"
     if [ "$_q" = true ]; then
       OLD_QUIET="$OLD_QUIET $_pid"
       [ "$_busy" -eq 0 ] || _busyq="$_busyq $_pid"
