@@ -529,6 +529,19 @@ EOF
     sleep_poll
   done
 }
+# start_or_restart VERB WHY: `systemctl VERB UNIT` if there is a unit, else the restart command
+# (bounded, see run_bounded; either failing is fatal). Returns 1 when there is neither.
+start_or_restart() {
+  if [ -n "$UNIT" ]; then
+    log "$2: systemctl $1 $UNIT"
+    run_bounded "systemctl $1 $UNIT" systemctl "$1" "$UNIT" || fail "systemctl $1 $UNIT failed"
+  elif [ -n "$RESTART_CMD" ]; then
+    log "$2: running the restart command"
+    run_bounded "the restart command" sh -c "$RESTART_CMD" || fail "restart command failed"
+  else
+    return 1
+  fi
+}
 do_wake() {
   find_unit
   wait_not_starting
@@ -546,13 +559,7 @@ do_wake() {
 $PROCS
 EOF
   if [ "$NPROCS" -eq 0 ]; then
-    if [ -n "$UNIT" ]; then
-      log "no sidekiq process: systemctl start $UNIT"
-      run_bounded "systemctl start $UNIT" systemctl start "$UNIT" || fail "systemctl start $UNIT failed"
-    elif [ -n "$RESTART_CMD" ]; then
-      log "no sidekiq process: running the restart command"
-      run_bounded "the restart command" sh -c "$RESTART_CMD" || fail "restart command failed"
-    else
+    if ! start_or_restart start "no sidekiq process"; then
       procs_json
       log "no sidekiq process found, and no systemd unit or --restart-command to start one"
       finish no_sidekiq 3
@@ -591,13 +598,7 @@ EOF
         UNIT=""
       fi
     fi
-    if [ -n "$UNIT" ]; then
-      log "restarting quiet pid(s)$OLD_QUIET: systemctl restart $UNIT"
-      run_bounded "systemctl restart $UNIT" systemctl restart "$UNIT" || fail "systemctl restart $UNIT failed"
-    elif [ -n "$RESTART_CMD" ]; then
-      log "restarting quiet pid(s)$OLD_QUIET: running the restart command"
-      run_bounded "the restart command" sh -c "$RESTART_CMD" || fail "restart command failed"
-    else
+    if ! start_or_restart restart "restarting quiet pid(s)$OLD_QUIET"; then
       procs_json
       fail "quiet pid(s)$OLD_QUIET need a restart, but there is no systemd unit (--service) or --restart-command"
     fi
