@@ -362,31 +362,30 @@ drain() {
       eval "_sig=\${SIG_$_pid:-}"
       if [ -z "$_sig" ]; then
         _sig=$NOW
-        eval "SIG_$_pid=$NOW BORN_$_pid=-1 KEY_$_pid=''"
+        _maj=${_ver%%.*} # the major version if it is a plain number, else empty
+        case $_maj in *[!0-9]*) _maj="" ;; esac
+        eval "SIG_$_pid=$NOW MAJ_$_pid=$_maj KEY_$_pid=''"
         if [ "$_q" = false ]; then
           # USR1 kills Sidekiq 6 and 7: only a plain numeric major below 5 gets it.
           _name=TSTP
-          case ${_ver%%.*} in '' | *[!0-9]*) ;; *) if [ "${_ver%%.*}" -lt 5 ] 2>/dev/null; then _name=USR1; fi ;; esac
+          if [ -n "$_maj" ] && [ "$_maj" -lt 5 ] 2>/dev/null; then _name=USR1; fi
           log "pid $_pid: sending $_name (sidekiq $_ver)"
           kill -s "$_name" "$_pid" 2>/dev/null || log "pid $_pid: could not signal (gone?)"
         fi
       fi
       # When the title changes, the heartbeat that wrote it ran after the previous look.
-      _key="" _seen="" _born=""
-      eval "_key=\$KEY_$_pid _seen=\${SEEN_$_pid:--1}"
+      eval "_key=\$KEY_$_pid _seen=\${SEEN_$_pid:--1} _maj=\$MAJ_$_pid"
+      # shellcheck disable=SC2154 # _key, _seen (and _born below) are set by eval
       if [ "$_key" != "$_busy|$_q" ]; then eval "KEY_$_pid='$_busy|$_q' BORN_$_pid=$_seen"; fi
       eval "SEEN_$_pid=$NOW _born=\$BORN_$_pid"
       if [ "$_q" = true ] && [ "$_busy" -eq 0 ]; then
         _beat=$HEARTBEAT_CS
         if [ -z "$_beat" ]; then
           _beat=500
-          [ "${_ver%%.*}" -lt 7 ] 2>/dev/null || _beat=1000
+          [ "$_maj" -lt 7 ] 2>/dev/null || _beat=1000
         fi
-        if [ "$_born" -ge $((_sig + GUARD_CS)) ] || [ "$NOW" -ge $((_sig + GUARD_CS + _beat + GUARD_CS)) ]; then
-          :
-        else
-          _ok=0
-        fi
+        # shellcheck disable=SC2154
+        [ "$_born" -ge $((_sig + GUARD_CS)) ] || [ "$NOW" -ge $((_sig + GUARD_CS + _beat + GUARD_CS)) ] || _ok=0
       else
         _ok=0
       fi
