@@ -235,6 +235,10 @@ EOF
     VIEW_AT=$NOW
   fi
 }
+still_live() { # still_live PIDS: sets LIVE to those of PIDS that still run (see live)
+  LIVE=""
+  for _lp in $1; do if live "$_lp"; then LIVE="$LIVE $_lp"; fi; done
+}
 pid_in() { case " $2 " in *" $1 "*) return 0 ;; esac; return 1; }
 sleep_poll() { # sleep one poll, never past the deadline
   now_cs
@@ -483,13 +487,12 @@ do_stop() {
   now_cs
   [ "$DEADLINE" -ge $((NOW + 6000)) ] || DEADLINE=$((NOW + 6000))
   while :; do
-    _left=""
-    for _pid in $_pids; do if live "$_pid"; then _left="$_left $_pid"; fi; done
-    [ -n "$_left" ] || break
+    still_live "$_pids"
+    [ -n "$LIVE" ] || break
     now_cs
-    [ "$NOW" -lt "$DEADLINE" ] || fail "still running after TERM:$_left (not killed)"
+    [ "$NOW" -lt "$DEADLINE" ] || fail "still running after TERM:$LIVE (not killed)"
     if [ $((NOW - VIEW_AT)) -ge $LOG_EVERY_CS ]; then
-      log "[$(fmt_cs $((NOW - START)))s] waiting for exit:$_left"
+      log "[$(fmt_cs $((NOW - START)))s] waiting for exit:$LIVE"
       VIEW_AT=$NOW
     fi
     sleep_poll
@@ -520,11 +523,10 @@ wait_fresh() {
     done <<EOF
 $PROCS
 EOF
-    _oldleft=""
-    for _pid in $OLD_QUIET; do if live "$_pid"; then _oldleft="$_oldleft $_pid"; fi; done
-    if [ "$_fresh" = 1 ] && [ -z "$_oldleft" ] && [ -z "$STARTING" ]; then return 0; fi
+    still_live "$OLD_QUIET"
+    if [ "$_fresh" = 1 ] && [ -z "$LIVE" ] && [ -z "$STARTING" ]; then return 0; fi
     now_cs
-    [ "$NOW" -lt "$DEADLINE" ] || fail "no fresh sidekiq process by the deadline (still old:${_oldleft:- none})"
+    [ "$NOW" -lt "$DEADLINE" ] || fail "no fresh sidekiq process by the deadline (still old:${LIVE:- none})"
     sleep_poll
   done
 }
