@@ -4,6 +4,7 @@ import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { clientTokenFor } from '../../bot/launch';
 import { createLambdaHandler } from '../../bot/lambda';
 import { createJsonLogger } from '../../bot/log';
+import { throttlingError } from '../support/aws-errors';
 import {
   baseEnv,
   BOT_TOKEN,
@@ -460,9 +461,7 @@ describe('hand-off failures', () => {
     const { responseId } = await askFor('quiet workers MY-APP us-east-1');
     const value = world.confirmValue(responseId);
     const invokes = lambdaMock.commandCalls(InvokeCommand).length;
-    lambdaMock
-      .on(InvokeCommand)
-      .rejectsOnce(Object.assign(new Error('Rate exceeded'), { name: 'TooManyRequestsException' }));
+    lambdaMock.on(InvokeCommand).rejectsOnce(throttlingError('TooManyRequestsException'));
     const failed = await world.click(value, 'confirm', { responseId });
     expect(failed.result.statusCode).toBe(200);
     const told = world.lastResponse(responseId);

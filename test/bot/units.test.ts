@@ -16,6 +16,7 @@ import {
 import { createJsonLogger } from '../../bot/log';
 import { matchEnvironments } from '../../bot/preview';
 import { decodeButtonValue, encodeButtonValue } from '../../bot/actions';
+import { awsError } from '../support/aws-errors';
 import { runRequestInput } from '../support/run-request';
 import { ecsMock, iamMock, World, type FakeIamUser } from './world';
 import type { EnvironmentDescription } from '@aws-sdk/client-elastic-beanstalk';
@@ -82,7 +83,7 @@ describe('IAM tag index', () => {
 
   test('non-throttling errors fail the look-up and are not cached', async () => {
     const dir = createIamDirectory({ iam: iam(), cacheSeconds: 60 });
-    iamMock.on(ListUsersCommand).rejectsOnce(Object.assign(new Error('denied'), { name: 'AccessDenied' }));
+    iamMock.on(ListUsersCommand).rejectsOnce(awsError('AccessDenied', 'denied', 403));
     await expect(dir.usersFor('U0ALICE')).rejects.toThrow('denied');
     await world.stop();
     world = await World.start(); // restores the fake IAM
@@ -207,7 +208,7 @@ describe('launch', () => {
     ecsMock
       .on(RunTaskCommand)
       .resolvesOnce({ tasks: [], failures: [{ reason: 'RESOURCE:ENI', arn: 'x' }] })
-      .rejectsOnce(Object.assign(new Error('conflict'), { name: 'ConflictException' }));
+      .rejectsOnce(awsError('ConflictException', 'conflict'));
     await expect(launchRunner(ecs, launch, request, { clientToken: 't' })).rejects.toThrow('RESOURCE:ENI');
     const err = await launchRunner(ecs, launch, request, { clientToken: 't' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RunnerLaunchError);

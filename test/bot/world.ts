@@ -20,6 +20,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { mockClient } from 'aws-sdk-client-mock';
 import { createLambdaHandler, type LambdaHandler } from '../../bot/lambda';
 import { createJsonLogger } from '../../bot/log';
+import { awsError, throttlingError, timeoutError } from '../support/aws-errors';
 import { FakeSlack, type SlackCall } from '../support/fake-slack';
 import { buttonClickBody, httpApiEvent, restApiEvent, slashCommandBody } from '../support/slack-signing';
 
@@ -136,10 +137,7 @@ export class World {
       if (this.iamDelayMs) await sleep(this.iamDelayMs);
       if (this.iamThrottles > 0) {
         this.iamThrottles--;
-        throw Object.assign(new Error('Rate exceeded'), {
-          name: 'Throttling',
-          $metadata: { httpStatusCode: 400 },
-        });
+        throw throttlingError('Throttling');
       }
       return answer();
     } finally {
@@ -172,7 +170,7 @@ export class World {
     iamMock.on(ListUserTagsCommand).callsFake((input: { UserName: string }) =>
       this.iamCall(() => {
         const user = this.users.find((u) => u.name === input.UserName);
-        if (!user) throw Object.assign(new Error('no such user'), { name: 'NoSuchEntityException' });
+        if (!user) throw awsError('NoSuchEntityException', 'no such user', 404);
         return {
           Tags: Object.entries(user.tags ?? {}).map(([Key, Value]) => ({ Key, Value })),
           IsTruncated: false,
@@ -184,7 +182,7 @@ export class World {
       .callsFake((input: { PolicySourceArn: string; ActionNames: string[]; ResourceArns: string[] }) =>
         this.iamCall(() => {
           const user = this.users.find((u) => arnOf(u) === input.PolicySourceArn);
-          if (!user) throw Object.assign(new Error('no such user'), { name: 'NoSuchEntityException' });
+          if (!user) throw awsError('NoSuchEntityException', 'no such user', 404);
           const action = input.ActionNames[0]!;
           const resource = input.ResourceArns[0]!;
           const matches = (rules: string[] = []) =>
@@ -233,17 +231,14 @@ export class World {
       const known = this.tasks.get(key);
       if (known) {
         if (known.input !== text)
-          throw Object.assign(new Error('The client token was already used with different parameters'), {
-            name: 'ConflictException',
-            $metadata: { httpStatusCode: 400 },
-          });
+          throw awsError('ConflictException', 'The client token was already used with different parameters');
         return { tasks: [{ taskArn: known.taskArn }], failures: [] };
       }
       const taskArn = `arn:aws:ecs:us-east-1:123456789012:task/snowwhite/${String(this.tasks.size + 1).padStart(32, '0')}`;
       this.tasks.set(key, { input: text, taskArn });
       if (this.ecsLoseAnswers > 0) {
         this.ecsLoseAnswers--;
-        throw Object.assign(new Error('socket hang up'), { name: 'TimeoutError' });
+        throw timeoutError();
       }
       return { tasks: [{ taskArn, lastStatus: 'PROVISIONING' }], failures: [] };
     });

@@ -9,6 +9,7 @@ import { STACK_OUTPUTS } from '../../infra/outputs';
 import type { Clock } from '../../runner/clock';
 import { cliMain, type CliClients } from '../../runner/cli/main';
 import { parseRunRequest } from '../../runner/request';
+import { awsError } from '../support/aws-errors';
 
 /** `snowwhite` launching the runner on Fargate: AWS SDK clients mocked with aws-sdk-client-mock. */
 
@@ -144,11 +145,9 @@ test('a role session has no Slack id: the run goes on and the user is told why t
 
 test('AWS refusing the launch is a clear error and exit 1', async () => {
   const t = setup();
-  t.mocks.ecs.on(RunTaskCommand).rejects(
-    Object.assign(new Error('User alice is not authorized to perform ecs:RunTask'), {
-      name: 'AccessDeniedException',
-    }),
-  );
+  t.mocks.ecs
+    .on(RunTaskCommand)
+    .rejects(awsError('AccessDeniedException', 'User alice is not authorized to perform ecs:RunTask'));
   expect(await t.run(['stop', 'workers', 'MY-APP', 'us-east-1'])).toBe(1);
   expect(t.err()).toBe(
     'snowwhite: AccessDeniedException: User alice is not authorized to perform ecs:RunTask\n',
@@ -159,7 +158,7 @@ test('a missing stack is a clear error', async () => {
   const t = setup();
   t.mocks.cfn
     .on(DescribeStacksCommand)
-    .rejects(Object.assign(new Error('Stack with id SnowWhite does not exist'), { name: 'ValidationError' }));
+    .rejects(awsError('ValidationError', 'Stack with id SnowWhite does not exist'));
   expect(await t.run(['quiet', 'workers', 'MY-APP', 'us-east-1'])).toBe(1);
   expect(t.err()).toContain('Stack with id SnowWhite does not exist');
   expect(t.mocks.ecs.commandCalls(RunTaskCommand)).toHaveLength(0);
@@ -184,11 +183,7 @@ test('--follow prints the runner log until the task stops and exits with the run
     });
   t.mocks.logs
     .on(GetLogEventsCommand)
-    .rejectsOnce(
-      Object.assign(new Error('The specified log stream does not exist.'), {
-        name: 'ResourceNotFoundException',
-      }),
-    )
+    .rejectsOnce(awsError('ResourceNotFoundException', 'The specified log stream does not exist.'))
     .resolvesOnce({
       events: [{ message: line('run starting', { action: 'quiet' }) }],
       nextForwardToken: 'f1',
@@ -217,9 +212,7 @@ test('--follow: a task that stops without running the program says why, exit 1',
       },
     ],
   });
-  t.mocks.logs
-    .on(GetLogEventsCommand)
-    .rejects(Object.assign(new Error('no stream'), { name: 'ResourceNotFoundException' }));
+  t.mocks.logs.on(GetLogEventsCommand).rejects(awsError('ResourceNotFoundException', 'no stream'));
   expect(await t.run(['quiet', 'workers', 'MY-APP', 'us-east-1', '--follow'])).toBe(1);
   expect(t.out()).toContain('CannotPullContainerError: pull access denied');
 });

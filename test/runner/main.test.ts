@@ -12,9 +12,10 @@ import {
 } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { main } from '../../runner/main';
+import { awsError, httpError } from '../support/aws-errors';
 import { FakeSlack } from '../support/fake-slack';
 import { runRequestInput } from '../support/run-request';
-import { awsError, httpError, mockSsmFleet } from './support/mock-ssm';
+import { mockSsmFleet } from './support/mock-ssm';
 import { SCRIPTS, SsmFleet, type InstanceScript } from './support/ssm-fleet';
 import { VirtualClock } from './support/virtual-clock';
 

@@ -7,6 +7,7 @@ import {
 import type { Reporter, RunSummary } from '../../runner/reporter';
 import { deadlineFor, runDrain, unfinishedOutcome } from '../../runner/run';
 import type { TargetPlan, TargetSource } from '../../runner/targets';
+import { throttlingError } from '../support/aws-errors';
 import { runRequest } from '../support/run-request';
 import { VirtualClock } from './support/virtual-clock';
 
@@ -107,7 +108,7 @@ describe('runDrain', () => {
     const rec = recordingReporter();
     const result = await runDrain({
       request,
-      targets: targets(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' })),
+      targets: targets(throttlingError()),
       reporter: rec.reporter,
       executor: scriptedExecutor(async () => {
         throw new Error('must not run');

@@ -17,7 +17,8 @@ import {
   splitPluginOutput,
   SsmExecutor,
 } from '../../runner/ssm-executor';
-import { awsError, httpError, mockSsmFleet, networkError, throttlingError } from './support/mock-ssm';
+import { awsError, httpError, networkError, throttlingError } from '../support/aws-errors';
+import { mockSsmFleet } from './support/mock-ssm';
 import { SCRIPTS, SsmFleet, type InstanceScript } from './support/ssm-fleet';
 import { VirtualClock } from './support/virtual-clock';
 

@@ -16,6 +16,7 @@ import {
   SIDEKIQCTL_STEP_NAME,
   type SsmCommandDocument,
 } from '../../ssm/documents';
+import { awsError } from './aws-errors';
 import { SCRIPT, type SidekiqHost } from './sidekiq-host';
 
 /**
@@ -88,11 +89,9 @@ export class HostSsm {
     Parameters?: Record<string, string[]>;
   }) {
     const doc = this.documents.get(input.DocumentName ?? '');
-    if (!doc)
-      throw Object.assign(new Error(`document ${input.DocumentName} not found`), { name: 'InvalidDocument' });
+    if (!doc) throw awsError('InvalidDocument', `document ${input.DocumentName} not found`);
     const ids = input.InstanceIds ?? [];
-    if (ids.length > 50)
-      throw Object.assign(new Error('at most 50 instance ids'), { name: 'ValidationException' });
+    if (ids.length > 50) throw awsError('ValidationException', 'at most 50 instance ids');
     const parameters = Object.fromEntries(
       Object.entries(input.Parameters ?? {}).map(([k, v]) => [k, v.join(',')]),
     );
@@ -129,7 +128,7 @@ export class HostSsm {
 
   private command(id: string | undefined): Command {
     const c = this.commands.find((x) => x.id === id);
-    if (!c) throw Object.assign(new Error(`command ${id} not found`), { name: 'InvalidCommandId' });
+    if (!c) throw awsError('InvalidCommandId', `command ${id} not found`);
     return c;
   }
 
@@ -166,9 +165,9 @@ export class HostSsm {
 
   private get(input: { CommandId?: string; InstanceId?: string; PluginName?: string }) {
     const inv = this.command(input.CommandId).invocations.get(input.InstanceId ?? '');
-    if (!inv) throw Object.assign(new Error('invocation does not exist'), { name: 'InvocationDoesNotExist' });
+    if (!inv) throw awsError('InvocationDoesNotExist', 'invocation does not exist');
     if (input.PluginName !== undefined && input.PluginName !== SIDEKIQCTL_STEP_NAME)
-      throw Object.assign(new Error(`no plugin ${input.PluginName}`), { name: 'InvalidPluginName' });
+      throw awsError('InvalidPluginName', `no plugin ${input.PluginName}`);
     return {
       Status: inv.status,
       StatusDetails: inv.status,

@@ -18,19 +18,3 @@ export function mockSsmFleet(fleet: SsmFleet) {
   mock.on(GetCommandInvocationCommand).callsFake(async (input) => fleet.getCommandInvocation(input));
   return { client, mock };
 }
-
-export const throttlingError = () =>
-  Object.assign(new Error('Rate exceeded'), {
-    name: 'ThrottlingException',
-    $metadata: { httpStatusCode: 400 },
-  });
-
-export const awsError = (name: string, message: string) =>
-  Object.assign(new Error(message), { name, $metadata: { httpStatusCode: 400 } });
-
-/** An AWS error as the SDK surfaces a given HTTP status (5xx: the service failed, maybe after acting). */
-export const httpError = (name: string, httpStatusCode: number, message = name) =>
-  Object.assign(new Error(message), { name, $metadata: { httpStatusCode } });
-
-/** A Node.js network error (no HTTP answer at all). */
-export const networkError = (code: string) => Object.assign(new Error(`socket ${code}`), { code });

@@ -2,6 +2,7 @@ import type { CommandInvocation } from '@aws-sdk/client-ssm';
 import { SIDEKIQCTL_STEP_NAME } from '../../../ssm/documents';
 import type { Clock } from '../../../runner/clock';
 import { joinPluginOutput } from '../../../runner/ssm-executor';
+import { awsError } from '../../support/aws-errors';
 
 /**
  * A simulated SSM Run Command fleet: SendCommand (with SSM's 50-instance limit),
@@ -83,10 +84,6 @@ interface Sent {
   members: Set<string>;
 }
 
-export class ValidationException extends Error {
-  override name = 'ValidationException';
-}
-
 export class SsmFleet {
   readonly sent: Sent[] = [];
   readonly calls: Record<string, number> = {};
@@ -114,7 +111,8 @@ export class SsmFleet {
     this.count('SendCommand');
     const ids = input.InstanceIds ?? [];
     if (this.enforceLimit && ids.length > 50)
-      throw new ValidationException(
+      throw awsError(
+        'ValidationException',
         `1 validation error detected: Value at 'instanceIds' failed to satisfy constraint: Member must have length less than or equal to 50`,
       );
     const commandId = `cmd-${String(this.nextId++).padStart(4, '0')}`;
@@ -173,10 +171,9 @@ export class SsmFleet {
   getCommandInvocation(input: { CommandId?: string; InstanceId?: string; PluginName?: string }) {
     this.count('GetCommandInvocation');
     const cmd = this.command(input.CommandId);
-    if (!cmd || !input.InstanceId)
-      throw Object.assign(new Error('invocation does not exist'), { name: 'InvocationDoesNotExist' });
+    if (!cmd || !input.InstanceId) throw awsError('InvocationDoesNotExist', 'invocation does not exist');
     if (input.PluginName !== SIDEKIQCTL_STEP_NAME)
-      throw Object.assign(new Error(`no plugin ${input.PluginName}`), { name: 'InvalidPluginName' });
+      throw awsError('InvalidPluginName', `no plugin ${input.PluginName}`);
     const state = this.state(cmd, input.InstanceId);
     return {
       Status: state.Status,
