@@ -2,11 +2,8 @@ import { RunTaskCommand } from '@aws-sdk/client-ecs';
 import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { clientTokenFor } from '../../bot/launch';
-import { createLambdaHandler } from '../../bot/lambda';
-import { createJsonLogger } from '../../bot/log';
 import { throttlingError } from '../support/aws-errors';
 import {
-  baseEnv,
   BOT_TOKEN,
   ecsMock,
   lambdaMock,
@@ -61,12 +58,10 @@ describe('quiet, confirmed', () => {
     expect(text).not.toContain('myapp-web-prod'); // does not match the pattern
     expect(text).not.toContain('myapp-workers-old'); // terminated
     expect(text).toContain('stops taking new jobs');
-    const actions = (prompt.blocks as { type: string; elements?: Record<string, unknown>[] }[]).find(
-      (b) => b.type === 'actions',
-    )!;
-    expect(actions.elements![0]).toMatchObject({ action_id: 'snowwhite_confirm', style: 'primary' });
-    expect(actions.elements![0]).not.toHaveProperty('confirm');
-    expect(actions.elements![1]).toMatchObject({ action_id: 'snowwhite_cancel' });
+    const buttons = world.promptButtons(responseId);
+    expect(buttons[0]).toMatchObject({ action_id: 'snowwhite_confirm', style: 'primary' });
+    expect(buttons[0]).not.toHaveProperty('confirm');
+    expect(buttons[1]).toMatchObject({ action_id: 'snowwhite_cancel' });
     expect(ecsMock).not.toHaveReceivedCommand(RunTaskCommand);
 
     const value = world.confirmValue(responseId);
@@ -106,7 +101,7 @@ describe('quiet, confirmed', () => {
     expect(String(root.args.text)).toContain('<@U0ALICE>');
     expect(String(root.args.text)).toContain('quiet');
     expect(String(root.args.text)).toContain('4 instances');
-    const request = JSON.parse(override.environment!.find((e) => e.name === 'RUN_REQUEST')!.value!);
+    const request = world.runRequestOf(0);
     expect(request).toEqual({
       runId,
       action: 'quiet',
@@ -121,7 +116,7 @@ describe('quiet, confirmed', () => {
 
     const posts = world.slack.callsOf('chat.postMessage');
     expect(posts).toHaveLength(3);
-    const threadTs = request.slack.threadTs as string;
+    const threadTs = request.slack!.threadTs;
     expect(posts[1]!.args).toMatchObject({ channel: 'C0OPS', thread_ts: threadTs });
     expect(String(posts[1]!.args.text)).toContain('arn:aws:ecs:us-east-1:123456789012:task/snowwhite/');
     expect(posts[2]!.args.channel).toBe(NOTIFY);
@@ -169,9 +164,7 @@ describe('double click and retries launch exactly one runner', () => {
     const second = await world.click(value, 'confirm');
     await world.playHandoffs();
     expect(world.launchedTasks).toBe(1);
-    expect(
-      world.slack.callsOf('chat.postMessage').filter((c) => !c.args.thread_ts && c.args.channel === 'C0OPS'),
-    ).toHaveLength(1);
+    expect(world.threadRoots('C0OPS')).toHaveLength(1);
     expect(String(world.lastResponse(second.responseId)?.text)).toContain('already launched');
   });
 
@@ -188,9 +181,7 @@ describe('double click and retries launch exactly one runner', () => {
     expect(ecsMock).toHaveReceivedCommandTimes(RunTaskCommand, 2);
     const tokens = new Set(world.runTaskInputs.map((i) => i.clientToken));
     expect(tokens.size).toBe(1);
-    const roots = world.slack
-      .callsOf('chat.postMessage')
-      .filter((c) => !c.args.thread_ts && c.args.channel === 'C0OPS');
+    const roots = world.threadRoots('C0OPS');
     expect(roots).toHaveLength(2);
     expect(world.slack.callsOf('chat.delete')).toHaveLength(1);
     const notified = world.slack.callsOf('chat.postMessage').filter((c) => c.args.channel === NOTIFY);
@@ -209,9 +200,7 @@ describe('double click and retries launch exactly one runner', () => {
     await world.playHandoffs();
     await world.handler(event, {}); // Lambda redelivers the same event
     expect(world.launchedTasks).toBe(1);
-    expect(
-      world.slack.callsOf('chat.postMessage').filter((c) => !c.args.thread_ts && c.args.channel === 'C0OPS'),
-    ).toHaveLength(1);
+    expect(world.threadRoots('C0OPS')).toHaveLength(1);
   });
 
   test('RunTask answer lost after ECS started the task: Confirm again gets the same task and the same thread', async () => {
@@ -226,9 +215,7 @@ describe('double click and retries launch exactly one runner', () => {
     await world.playHandoffs();
     expect(ecsMock).toHaveReceivedCommandTimes(RunTaskCommand, 2);
     expect(world.launchedTasks).toBe(1);
-    const roots = world.slack
-      .callsOf('chat.postMessage')
-      .filter((c) => !c.args.thread_ts && c.args.channel === 'C0OPS');
+    const roots = world.threadRoots('C0OPS');
     expect(roots).toHaveLength(1);
     const started = world.slack
       .callsOf('chat.postMessage')
@@ -236,10 +223,7 @@ describe('double click and retries launch exactly one runner', () => {
     expect(started).toHaveLength(1);
     const rootTs = (roots[0]!.reply as { ts: string }).ts;
     expect(started[0]!.args.thread_ts).toBe(rootTs);
-    for (const input of world.runTaskInputs)
-      expect(input.overrides!.containerOverrides![0]!.environment![0]!.value).toContain(
-        `"threadTs":"${rootTs}"`,
-      );
+    world.runTaskInputs.forEach((_, i) => expect(world.runRequestOf(i).slack?.threadTs).toBe(rootTs));
     expect(String(world.lastResponse(retry.responseId)?.text)).toContain('launched');
   });
 });
@@ -248,10 +232,7 @@ describe('stop, cancel, status', () => {
   test('stop asks with a danger button and Slack confirm dialog', async () => {
     const { responseId } = await askFor('stop workers MY-APP us-east-1');
     const prompt = world.lastResponse(responseId)!;
-    const actions = (prompt.blocks as { type: string; elements?: Record<string, unknown>[] }[]).find(
-      (b) => b.type === 'actions',
-    )!;
-    expect(actions.elements![0]).toMatchObject({
+    expect(world.promptButtons(responseId)[0]).toMatchObject({
       style: 'danger',
       confirm: {
         title: { type: 'plain_text' },
@@ -278,9 +259,7 @@ describe('stop, cancel, status', () => {
     expect(world.launchedTasks).toBe(1);
     expect(world.responses(responseId).some((c) => Array.isArray(c.args.blocks))).toBe(false);
     expect(String(world.lastResponse(responseId)?.text)).toContain('launched');
-    expect(world.runTaskInputs[0]!.overrides!.containerOverrides![0]!.environment![0]!.value).toContain(
-      '"action":"status"',
-    );
+    expect(world.runRequestOf(0).action).toBe('status');
   });
 
   test('no matching environment: said so, no buttons, nothing launched', async () => {
@@ -304,10 +283,7 @@ describe('where the bot cannot post', () => {
       expect(posts[0]!.args.channel).toBe('G0PRIVATE');
       expect(posts[1]!.args.channel).toBe(NOTIFY);
       expect(posts[1]!.args.thread_ts).toBeUndefined();
-      const request = JSON.parse(
-        world.runTaskInputs[0]!.overrides!.containerOverrides![0]!.environment![0]!.value!,
-      );
-      expect(request.slack.channel).toBe(NOTIFY);
+      expect(world.runRequestOf(0).slack?.channel).toBe(NOTIFY);
       expect(posts.filter((p) => p.args.channel === NOTIFY && !p.args.thread_ts)).toHaveLength(1); // no second notification
       const told = String(world.lastResponse(click.responseId)?.text);
       expect(told).toContain(`<#${NOTIFY}>`);
@@ -427,11 +403,7 @@ describe('refusals', () => {
     const { responseId } = await askFor('quiet workers MY-APP us-east-1');
     await world.click(world.confirmValue(responseId), 'confirm');
     const [event] = world.pendingHandoffs();
-    const later = createLambdaHandler({
-      env: baseEnv({ SLACK_API_URL: world.slack.apiUrl }),
-      logger: createJsonLogger((line) => world.logs.push(line)),
-      nowSeconds: () => Date.now() / 1000 + 16 * 60,
-    });
+    const later = world.newContainer({}, { nowSeconds: () => Date.now() / 1000 + 16 * 60 });
     expect(await later(event, {})).toMatchObject({ ok: false, reason: expect.stringMatching(/stale/) });
     expect(ecsMock).not.toHaveReceivedCommand(RunTaskCommand);
     // The same event in time still works: the refusal was the age, not the event.

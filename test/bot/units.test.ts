@@ -21,14 +21,6 @@ import { runRequestInput } from '../support/run-request';
 import { ecsMock, iamMock, World, type FakeIamUser } from './world';
 import type { EnvironmentDescription } from '@aws-sdk/client-elastic-beanstalk';
 
-let world: World;
-beforeEach(async () => {
-  world = await World.start();
-});
-afterEach(async () => {
-  await world.stop();
-});
-
 describe('parseCommand', () => {
   test('a valid command, action and region case-insensitive, application case kept', () => {
     expect(parseCommand('  QUIET  Workers  My-App  EU-WEST-1 ')).toEqual({
@@ -57,6 +49,13 @@ describe('parseCommand', () => {
 });
 
 describe('IAM tag index', () => {
+  let world: World;
+  beforeEach(async () => {
+    world = await World.start();
+  });
+  afterEach(async () => {
+    await world.stop();
+  });
   const iam = () => new IAMClient({ region: 'us-east-1' });
 
   test('pages through ListUsers, reads tags with bounded concurrency, finds the one tagged user', async () => {
@@ -149,6 +148,7 @@ describe('authorization decision', () => {
 });
 
 describe('launch', () => {
+  beforeEach(() => ecsMock.reset()); // no ECS calls left over from another test
   const launch: LaunchSettings = {
     cluster: 'c',
     taskDefinitionArn: 'arn:aws:ecs:us-east-1:123456789012:task-definition/r:1',
@@ -204,7 +204,6 @@ describe('launch', () => {
 
   test('ECS failures and conflicts become RunnerLaunchError', async () => {
     const ecs = new ECSClient({ region: 'us-east-1' });
-    ecsMock.reset();
     ecsMock
       .on(RunTaskCommand)
       .resolvesOnce({ tasks: [], failures: [{ reason: 'RESOURCE:ENI', arn: 'x' }] })

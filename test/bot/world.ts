@@ -18,7 +18,8 @@ import {
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import { createLambdaHandler, type LambdaHandler } from '../../bot/lambda';
+import { createLambdaHandler, type LambdaHandler, type LambdaOptions } from '../../bot/lambda';
+import type { RunRequest } from '../../runner/request';
 import { createJsonLogger } from '../../bot/log';
 import { awsError, throttlingError, timeoutError } from '../support/aws-errors';
 import { FakeSlack, type SlackCall } from '../support/fake-slack';
@@ -117,12 +118,19 @@ export class World {
     return world;
   }
 
-  /** A fresh Lambda container (module state, caches) sharing the same fake AWS and Slack. */
-  newContainer(env: Record<string, string | undefined> = {}): LambdaHandler {
+  /**
+   * A fresh Lambda container (module state, caches) sharing the same fake AWS and Slack;
+   * `options.nowSeconds` moves its clock.
+   */
+  newContainer(
+    env: Record<string, string | undefined> = {},
+    options: Pick<LambdaOptions, 'nowSeconds'> = {},
+  ): LambdaHandler {
     return createLambdaHandler({
       env: baseEnv({ SLACK_API_URL: this.slack.apiUrl, ...env }),
       logger: createJsonLogger((line) => this.logs.push(line)),
       retry: { baseDelayMs: 1, maxDelayMs: 5 },
+      ...options,
     });
   }
 
@@ -318,12 +326,6 @@ export class World {
       .map((c) => JSON.parse(Buffer.from(c.args[0].input.Payload as Uint8Array).toString('utf8')));
   }
 
-  allHandoffs(): unknown[] {
-    return lambdaMock
-      .commandCalls(InvokeCommand)
-      .map((c) => JSON.parse(Buffer.from(c.args[0].input.Payload as Uint8Array).toString('utf8')));
-  }
-
   /** Plays the pending async invocations through `handler` (default: this container), in order. */
   async playHandoffs(handler: LambdaHandler = this.handler): Promise<unknown[]> {
     const pending = this.pendingHandoffs();
@@ -341,15 +343,36 @@ export class World {
     return this.responses(responseId).at(-1)?.args;
   }
 
-  /** The Confirm button's value of the prompt posted to `responseId`. */
-  confirmValue(responseId: string): string {
+  /** The buttons (the `actions` block) of the prompt posted to `responseId`: Confirm, then Cancel. */
+  promptButtons(responseId: string): Record<string, unknown>[] {
     const prompt = this.responses(responseId).find((c) => Array.isArray(c.args.blocks));
     const actions = (
-      prompt?.args.blocks as { type: string; elements?: { action_id: string; value: string }[] }[]
-    ).find((b) => b.type === 'actions');
-    const confirm = actions?.elements?.find((e) => e.action_id === 'snowwhite_confirm');
+      prompt?.args.blocks as { type: string; elements?: Record<string, unknown>[] }[] | undefined
+    )?.find((b) => b.type === 'actions');
+    if (!actions?.elements) throw new Error(`no confirmation prompt on ${responseId}`);
+    return actions.elements;
+  }
+
+  /** The Confirm button's value of the prompt posted to `responseId`. */
+  confirmValue(responseId: string): string {
+    const confirm = this.promptButtons(responseId).find((e) => e.action_id === 'snowwhite_confirm');
     if (!confirm) throw new Error(`no confirmation prompt on ${responseId}`);
-    return confirm.value;
+    return String(confirm.value);
+  }
+
+  /** Top-level messages (thread roots) the bot posted in `channel`. */
+  threadRoots(channel: string): SlackCall[] {
+    return this.slack
+      .callsOf('chat.postMessage')
+      .filter((c) => !c.args.thread_ts && c.args.channel === channel);
+  }
+
+  /** The run request (RUN_REQUEST, as JSON) the `i`-th RunTask call handed the runner. */
+  runRequestOf(i: number): RunRequest {
+    const environment = this.runTaskInputs[i]?.overrides?.containerOverrides?.[0]?.environment ?? [];
+    const value = environment.find((e) => e.name === 'RUN_REQUEST')?.value;
+    if (value === undefined) throw new Error(`RunTask call ${i} carries no RUN_REQUEST`);
+    return JSON.parse(value) as RunRequest;
   }
 
   authorizationLogs(): Record<string, unknown>[] {
