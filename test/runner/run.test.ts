@@ -1,11 +1,6 @@
-import {
-  MonitoringStoppedError,
-  type ExecutionListener,
-  type ExecutionRequest,
-  type InstanceExecutor,
-} from '../../runner/executor';
+import { MonitoringStoppedError, type InstanceExecutor } from '../../runner/executor';
 import type { Reporter, RunSummary } from '../../runner/reporter';
-import { deadlineFor, runDrain, unfinishedOutcome } from '../../runner/run';
+import { deadlineFor, runDrain, unfinishedOutcome, type RunDrainOptions } from '../../runner/run';
 import type { TargetPlan, TargetSource } from '../../runner/targets';
 import { throttlingError } from '../support/aws-errors';
 import { runRequest } from '../support/run-request';
@@ -52,25 +47,39 @@ function recordingReporter(overrides: Partial<Reporter> = {}) {
   return { reporter, events, summary: () => summary };
 }
 
-/** Finishes instances as told, one per call of `step`. */
-const scriptedExecutor = (
-  run: (req: ExecutionRequest, l: ExecutionListener, signal: AbortSignal) => Promise<void>,
-): InstanceExecutor => ({ execute: run });
+/** The plan without its unreachable instance. */
+const reachableOnly: TargetPlan = { ...plan, environments: [{ ...plan.environments[0]!, unreachable: [] }] };
+
+/** An executor for runs that must end before any command is sent. */
+const mustNotRun: InstanceExecutor['execute'] = async () => {
+  throw new Error('must not run');
+};
+
+/** runDrain of `request` over `plan` with `execute` as executor and a recording reporter. */
+async function drain(
+  execute: InstanceExecutor['execute'],
+  overrides: Partial<Omit<RunDrainOptions, 'reporter'>> & { reporter?: Partial<Reporter> } = {},
+) {
+  const { reporter, ...options } = overrides;
+  const rec = recordingReporter(reporter);
+  const result = await runDrain({
+    request,
+    targets: targets(plan),
+    executor: { execute },
+    reporter: rec.reporter,
+    ...options,
+  });
+  return { result, rec };
+}
 
 describe('runDrain', () => {
   it('reports the plan, progress and a summary with unreachable instances counted as done-but-failed', async () => {
-    const rec = recordingReporter();
-    const result = await runDrain({
-      request,
-      targets: targets(plan),
-      reporter: rec.reporter,
-      executor: scriptedExecutor(async (req, l) => {
-        l.dispatched(
-          'h-1',
-          req.targets.map((t) => t.instanceId),
-        );
-        for (const t of req.targets) l.finished({ ...t, kind: 'drained', reason: 'ok' });
-      }),
+    const { result, rec } = await drain(async (req, l) => {
+      l.dispatched(
+        'h-1',
+        req.targets.map((t) => t.instanceId),
+      );
+      for (const t of req.targets) l.finished({ ...t, kind: 'drained', reason: 'ok' });
     });
     expect(rec.events).toEqual(['started w1:2+1', 'progress 2/3', 'progress 3/3', 'finished 1']);
     expect(result).toMatchObject({ exitCode: 1, commandIds: ['h-1'], interrupted: false });
@@ -83,18 +92,14 @@ describe('runDrain', () => {
 
   it('gives instances with no result by the deadline a timed-out outcome', async () => {
     const clock = new VirtualClock();
-    const rec = recordingReporter();
     let deadline = 0;
-    const result = await runDrain({
-      request,
-      targets: targets({ ...plan, environments: [{ ...plan.environments[0]!, unreachable: [] }] }),
-      reporter: rec.reporter,
-      clock,
-      executor: scriptedExecutor(async (req, l) => {
+    const { result } = await drain(
+      async (req, l) => {
         deadline = req.deadline;
         l.finished({ ...req.targets[0]!, kind: 'busy_at_deadline', reason: '1 job' });
-      }),
-    });
+      },
+      { targets: targets(reachableOnly), clock },
+    );
     expect(deadline).toBe(deadlineFor(clock.now(), 600));
     expect(deadline - clock.now()).toBe((600 + 720) * 1000);
     expect(result.exitCode).toBe(1);
@@ -105,73 +110,53 @@ describe('runDrain', () => {
   });
 
   it('turns a target-listing error into a reported failure (exit 1), not a crash', async () => {
-    const rec = recordingReporter();
-    const result = await runDrain({
-      request,
-      targets: targets(throttlingError()),
-      reporter: rec.reporter,
-      executor: scriptedExecutor(async () => {
-        throw new Error('must not run');
-      }),
-    });
+    const { result, rec } = await drain(mustNotRun, { targets: targets(throttlingError()) });
     expect(result.exitCode).toBe(1);
     expect(rec.summary()!.error).toBe('could not list the targets: ThrottlingException: Rate exceeded');
   });
 
   it('is not stopped by a reporter that throws', async () => {
-    const rec = recordingReporter({
-      started: async () => {
-        throw new Error('slack exploded');
-      },
-      progress: () => {
-        throw new Error('slack exploded again');
-      },
-    });
-    const result = await runDrain({
-      request,
-      targets: targets({ ...plan, environments: [{ ...plan.environments[0]!, unreachable: [] }] }),
-      reporter: rec.reporter,
-      executor: scriptedExecutor(async (req, l) => {
+    const { result, rec } = await drain(
+      async (req, l) => {
         for (const t of req.targets) l.finished({ ...t, kind: 'drained', reason: 'ok' });
-      }),
-    });
+      },
+      {
+        targets: targets(reachableOnly),
+        reporter: {
+          started: async () => {
+            throw new Error('slack exploded');
+          },
+          progress: () => {
+            throw new Error('slack exploded again');
+          },
+        },
+      },
+    );
     expect(result.exitCode).toBe(0);
     expect(rec.events).toEqual(['finished 0']);
   });
 
   it('reports an interruption that came before any command was sent', async () => {
     const controller = new AbortController();
-    const rec = recordingReporter();
-    const result = await runDrain({
-      request,
+    const { result, rec } = await drain(mustNotRun, {
       targets: {
         resolve: async () => {
           controller.abort();
           return plan;
         },
       },
-      reporter: rec.reporter,
       signal: controller.signal,
-      executor: scriptedExecutor(async () => {
-        throw new Error('must not run');
-      }),
     });
     expect(result).toMatchObject({ exitCode: 1, interrupted: true, commandIds: [] });
     expect(rec.events).toEqual(['interrupted ']);
   });
 
   it('when the executor stops following, says which commands may still run; their instances are unknown, not failed', async () => {
-    const rec = recordingReporter();
-    const result = await runDrain({
-      request,
-      targets: targets(plan),
-      reporter: rec.reporter,
-      executor: scriptedExecutor(async (req, l) => {
-        l.dispatched('h-1', [req.targets[0]!.instanceId]);
-        l.dispatched('h-2', [req.targets[1]!.instanceId]);
-        l.finished({ ...req.targets[0]!, kind: 'drained', reason: 'ok' });
-        throw new MonitoringStoppedError('SSM polling failed 10 rounds in a row (last: 503)', ['h-2']);
-      }),
+    const { result, rec } = await drain(async (req, l) => {
+      l.dispatched('h-1', [req.targets[0]!.instanceId]);
+      l.dispatched('h-2', [req.targets[1]!.instanceId]);
+      l.finished({ ...req.targets[0]!, kind: 'drained', reason: 'ok' });
+      throw new MonitoringStoppedError('SSM polling failed 10 rounds in a row (last: 503)', ['h-2']);
     });
     expect(result).toMatchObject({
       exitCode: 1,
