@@ -77,7 +77,6 @@ export const SCRIPTS = {
 interface Sent {
   commandId: string;
   documentName: string;
-  parameters: Record<string, string[]>;
   input: Record<string, unknown>;
   sentAt: number;
   instanceIds: string[];
@@ -119,7 +118,6 @@ export class SsmFleet {
     this.sent.push({
       commandId,
       documentName: input.DocumentName ?? '',
-      parameters: input.Parameters ?? {},
       input: input as Record<string, unknown>,
       sentAt: this.clock.now(),
       instanceIds: ids,
@@ -184,15 +182,8 @@ export class SsmFleet {
     };
   }
 
-  private readonly byId = new Map<string, Sent>();
   private command(id: string | undefined): Sent | undefined {
-    if (!id) return undefined;
-    let cmd = this.byId.get(id);
-    if (!cmd) {
-      cmd = this.sent.find((c) => c.commandId === id);
-      if (cmd) this.byId.set(id, cmd);
-    }
-    return cmd;
+    return id ? this.sent.find((c) => c.commandId === id) : undefined;
   }
 
   /** The fleet as an SSM client's `send` (the bench uses it without aws-sdk-client-mock). */
