@@ -10,6 +10,7 @@ import type { Clock } from '../../runner/clock';
 import { cliMain, type CliClients } from '../../runner/cli/main';
 import { parseRunRequest } from '../../runner/request';
 import { awsError } from '../support/aws-errors';
+import { captureIo } from './support/capture-io';
 
 /** `snowwhite` launching the runner on Fargate: AWS SDK clients mocked with aws-sdk-client-mock. */
 
@@ -57,18 +58,17 @@ function setup() {
     ],
   });
   mocks.ecs.on(RunTaskCommand).resolves({ tasks: [{ taskArn: TASK_ARN }], failures: [] });
-  let out = '';
-  let err = '';
+  const { io, out, err } = captureIo();
   const clock: Clock = { now: () => Date.now(), sleep: async () => undefined };
   const run = (argv: string[], env: NodeJS.ProcessEnv = {}) =>
     cliMain(argv, {
-      io: { stdout: { write: (t) => void (out += t) }, stderr: { write: (t) => void (err += t) } },
+      io,
       env,
       clients: () => clients,
       clock,
       newRunId: () => 'cli-test-run',
     });
-  return { mocks, run, out: () => out, err: () => err };
+  return { mocks, run, out, err };
 }
 
 test('launches the runner with the bot launch code: stack outputs, caller and Slack id, idempotency token', async () => {

@@ -1,5 +1,6 @@
 import { cliMain } from '../../runner/cli/main';
 import { cleanupAllHosts, shq, SidekiqHost } from '../support/sidekiq-host';
+import { captureIo } from './support/capture-io';
 
 /**
  * `snowwhite … --local` against real Sidekiq: the command line runs the runner in process with the
@@ -17,16 +18,15 @@ beforeAll(async () => {
 afterAll(() => cleanupAllHosts());
 
 async function snowwhite(argv: string[]) {
-  let out = '';
-  let err = '';
+  const { io, out, err } = captureIo();
   const code = await cliMain(argv, {
-    io: { stdout: { write: (t) => void (out += t) }, stderr: { write: (t) => void (err += t) } },
+    io,
     env: process.env,
     clients: () => {
       throw new Error('--local must not touch AWS');
     },
   });
-  return { code, out, err };
+  return { code, out: out(), err: err() };
 }
 
 test('quiet drains real workers, then wake restarts them; every job accounted for', async () => {
