@@ -4,21 +4,21 @@ import { IAMClient } from '@aws-sdk/client-iam';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { WebClient } from '@slack/web-api';
-import { createBot, type Bot } from './app';
-import { createAuthorizer } from './authorizer';
-import { createIamDirectory } from './iam-directory';
-import { isHttpEvent } from './http-event';
-import { looksInternal, openInternalEvent, signWork, type Work } from './internal-event';
-import { launchSettingsFrom } from './launch';
+import { createBot, type Bot } from './slack/app';
+import { createAuthorizer } from './auth/authorizer';
+import { createIamDirectory } from './auth/iam-directory';
+import { isHttpEvent } from './slack/http-event';
+import { looksInternal, openInternalEvent, signWork, type Work } from './deferred/handoff';
+import { launchSettingsFrom } from '../runner/launch';
 import { boltLogger, createJsonLogger, describeError, type JsonLogger } from './log';
-import { createPolicySimulator } from './policy-simulator';
-import { RunMemo } from './run-memo';
+import { createPolicySimulator } from './auth/policy-simulator';
+import { RunMemo } from './deferred/run-memo';
 import { documentNames } from '../runner/settings';
 import { loadBotSettings, type BotSettings } from './settings';
-import { createSlackCredentialsSource, type SlackCredentials } from './slack-credentials';
-import { createSlackOut } from './slack-out';
+import { createSlackCredentialsSource, type SlackCredentials } from './slack/credentials';
+import { createSlackOut } from './slack/out';
 import type { RetryOptions } from './throttling';
-import { runWork, type WorkDeps } from './work';
+import { runWork, type WorkDeps } from './deferred/run-work';
 
 /**
  * The bot's Lambda entry (`dist/bot/lambda.js`, export `handler`). Three kinds of event:

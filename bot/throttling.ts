@@ -1,4 +1,4 @@
-import { isRetryableAwsError } from '../runner/aws-errors';
+import { isRetryableAwsError } from '../runner/aws/errors';
 
 /**
  * Retries a call that AWS throttled, with capped exponential backoff and full jitter.

@@ -1,5 +1,5 @@
 import { App } from 'aws-cdk-lib';
-import { DEFAULT_STACK_NAME } from './outputs';
+import { DEFAULT_STACK_NAME } from '../runner/stack-outputs';
 import { SnowWhiteStack } from './snowwhite-stack';
 
 /**

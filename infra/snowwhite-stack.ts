@@ -1,6 +1,6 @@
 import { CfnOutput, CfnParameter, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { STACK_OUTPUTS } from './outputs';
+import { STACK_OUTPUTS } from '../runner/stack-outputs';
 import { SLACK_CHANNEL_ID_PATTERN } from '../runner/request';
 import { SnowWhite, type SnowWhiteProps } from './snowwhite';
 

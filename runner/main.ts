@@ -11,17 +11,17 @@
  * `main(env, options)` is callable in-process so tests can pass mocked clients and a clock.
  */
 import { LogLevel as SlackLogLevel, WebClient } from '@slack/web-api';
-import { createAwsClients, type RunnerAwsClients } from './aws-clients';
-import type { Clock } from './clock';
+import { createAwsClients, type RunnerAwsClients } from './aws/clients';
+import type { Clock } from './drain/clock';
 import { SettingsError } from './env-settings';
 import { describeError, jsonLogger, type Logger } from './log';
-import { EXIT_BAD_REQUEST, EXIT_FAILURE } from './outcome';
+import { EXIT_BAD_REQUEST, EXIT_FAILURE } from './drain/outcome';
 import { parseRunRequest, RunRequestError, type RunRequest } from './request';
-import { runDrain } from './run';
+import { runDrain } from './drain/run';
 import { documentNames, loadRunnerSettings, type RunnerSettings } from './settings';
-import { SlackReporter } from './slack-reporter';
-import { SsmExecutor } from './ssm-executor';
-import { ElasticBeanstalkTargets } from './targets';
+import { SlackReporter } from './slack/reporter';
+import { SsmExecutor } from './aws/ssm-executor';
+import { ElasticBeanstalkTargets } from './aws/eb-targets';
 
 /** Two calls (the interruption post, the progress edit) fit in the reporter's 20 s budget. */
 const SLACK_INTERRUPTED_CALL_TIMEOUT_MS = 8_000;

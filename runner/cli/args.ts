@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { DEFAULT_STACK_NAME } from '../../infra/outputs';
+import { DEFAULT_STACK_NAME } from '../stack-outputs';
 import { z } from 'zod';
 import {
   actionSchema,

@@ -1,6 +1,6 @@
-import type { InstanceOutcome } from '../outcome';
-import type { Interruption, ProgressSnapshot, Reporter, RunPlan, RunSummary } from '../reporter';
-import { formatDuration, headline, kindLabel, progressBar } from '../summary';
+import type { InstanceOutcome } from '../drain/outcome';
+import type { Interruption, ProgressSnapshot, Reporter, RunPlan, RunSummary } from '../drain/reporter';
+import { formatDuration, headline, kindLabel, progressBar } from '../slack/text';
 
 /**
  * The command line's Reporter: a live progress line (redrawn in place on a terminal, printed when it

@@ -1,6 +1,6 @@
 import { GetLogEventsCommand, type CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { DescribeTasksCommand, type ECSClient } from '@aws-sdk/client-ecs';
-import type { Clock } from '../clock';
+import type { Clock } from '../drain/clock';
 
 /**
  * `snowwhite --follow`: prints the runner's log (its awslogs stream) until the task stops, then

@@ -1,8 +1,8 @@
 import { DescribeStacksCommand, type CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { z } from 'zod';
-import { launchSettingsFrom, type LaunchSettings } from '../../bot/launch';
+import { launchSettingsFrom, type LaunchSettings } from '../launch';
 import { runnerLaunchSettingsShape } from '../../bot/settings';
-import { STACK_OUTPUTS } from '../../infra/outputs';
+import { STACK_OUTPUTS } from '../stack-outputs';
 import { loadSettings } from '../env-settings';
 
 /**

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
-import type { ExecutionListener, ExecutionRequest, InstanceExecutor } from '../executor';
-import { outcomeOf, type Target } from '../outcome';
+import type { ExecutionListener, ExecutionRequest, InstanceExecutor } from '../drain/executor';
+import { outcomeOf, type Target } from '../drain/outcome';
 import type { Action } from '../request';
 
 /**

@@ -14,11 +14,11 @@ import {
 } from '@aws-sdk/client-iam';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { createAuthorizer } from '../../bot/authorizer';
-import { createIamDirectory } from '../../bot/iam-directory';
+import { createAuthorizer } from '../../bot/auth/authorizer';
+import { createIamDirectory } from '../../bot/auth/iam-directory';
 import { createLambdaHandler } from '../../bot/lambda';
 import { createJsonLogger } from '../../bot/log';
-import { createPolicySimulator } from '../../bot/policy-simulator';
+import { createPolicySimulator } from '../../bot/auth/policy-simulator';
 import { httpApiEvent, slashCommandBody } from '../support/slack-signing';
 
 export const name = 'bot';

@@ -1,7 +1,7 @@
 import { RunTaskCommand } from '@aws-sdk/client-ecs';
 import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { clientTokenFor } from '../../bot/launch';
+import { clientTokenFor } from '../../runner/launch';
 import { throttlingError } from '../support/aws-errors';
 import {
   BOT_TOKEN,

@@ -1,9 +1,9 @@
 import { RunTaskCommand } from '@aws-sdk/client-ecs';
 import { IAMClient, ListUserTagsCommand, ListUsersCommand } from '@aws-sdk/client-iam';
 import { ECSClient } from '@aws-sdk/client-ecs';
-import { parseCommand } from '../../bot/command';
-import { createIamDirectory } from '../../bot/iam-directory';
-import { decide, identify, requiredPermissions } from '../../bot/authorize';
+import { parseCommand } from '../../bot/slack/command';
+import { createIamDirectory } from '../../bot/auth/iam-directory';
+import { decide, identify, requiredPermissions } from '../../bot/auth/rules';
 import {
   buildRunTaskInput,
   clientTokenFor,
@@ -12,10 +12,10 @@ import {
   RunnerLaunchError,
   startedByFor,
   type LaunchSettings,
-} from '../../bot/launch';
+} from '../../runner/launch';
 import { createJsonLogger } from '../../bot/log';
-import { matchEnvironments } from '../../bot/preview';
-import { decodeButtonValue, encodeButtonValue } from '../../bot/actions';
+import { matchEnvironments } from '../../bot/deferred/preview';
+import { decodeButtonValue, encodeButtonValue } from '../../bot/slack/buttons';
 import { awsError } from '../support/aws-errors';
 import { runRequestInput } from '../support/run-request';
 import { ecsMock, iamMock, World, type FakeIamUser } from './world';

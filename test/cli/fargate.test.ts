@@ -4,9 +4,9 @@ import { DescribeTasksCommand, ECSClient, RunTaskCommand } from '@aws-sdk/client
 import { IAMClient, ListUserTagsCommand } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
-import { clientTokenFor } from '../../bot/launch';
-import { STACK_OUTPUTS } from '../../infra/outputs';
-import type { Clock } from '../../runner/clock';
+import { clientTokenFor } from '../../runner/launch';
+import { STACK_OUTPUTS } from '../../runner/stack-outputs';
+import type { Clock } from '../../runner/drain/clock';
 import { cliMain, type CliClients } from '../../runner/cli/main';
 import { parseRunRequest } from '../../runner/request';
 import { awsError } from '../support/aws-errors';

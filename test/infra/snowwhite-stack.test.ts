@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { botSettingsSchema } from '../../bot/settings';
-import { STACK_OUTPUTS } from '../../infra/outputs';
+import { STACK_OUTPUTS } from '../../runner/stack-outputs';
 import { REPO_ROOT, SIDEKIQCTL_SCRIPT, type SnowWhite } from '../../infra/snowwhite';
 import { SnowWhiteStack } from '../../infra/snowwhite-stack';
 import { ACTIONS } from '../../runner/request';

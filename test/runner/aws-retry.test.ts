@@ -1,11 +1,11 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ListCommandInvocationsCommand, SendCommandCommand } from '@aws-sdk/client-ssm';
-import { createAwsClients } from '../../runner/aws-clients';
-import { isThrottlingError } from '../../runner/aws-errors';
-import type { InstanceOutcome } from '../../runner/outcome';
-import { SsmExecutor } from '../../runner/ssm-executor';
-import { ElasticBeanstalkTargets } from '../../runner/targets';
+import { createAwsClients } from '../../runner/aws/clients';
+import { isThrottlingError } from '../../runner/aws/errors';
+import type { InstanceOutcome } from '../../runner/drain/outcome';
+import { SsmExecutor } from '../../runner/aws/ssm-executor';
+import { ElasticBeanstalkTargets } from '../../runner/aws/eb-targets';
 import { SIDEKIQCTL_STEP_NAME } from '../../ssm/documents';
 import { drainedJson } from './support/ssm-fleet';
 

@@ -1,4 +1,4 @@
-import { exitCodeFor, outcomeOf, parseScriptReport, type InstanceOutcome } from '../../runner/outcome';
+import { exitCodeFor, outcomeOf, parseScriptReport, type InstanceOutcome } from '../../runner/drain/outcome';
 
 const t = { instanceId: 'i-1', environment: 'workers' };
 const json = (busy: number) =>

@@ -1,10 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { LogLevel, WebClient } from '@slack/web-api';
-import type { ProgressSnapshot } from '../../runner/reporter';
+import type { ProgressSnapshot } from '../../runner/drain/reporter';
 import { interruptionSlackClient } from '../../runner/main';
 import type { RunRequestInput } from '../../runner/request';
-import { SlackReporter, type SlackReporterOptions } from '../../runner/slack-reporter';
+import { SlackReporter, type SlackReporterOptions } from '../../runner/slack/reporter';
 import { FakeSlack } from '../support/fake-slack';
 import { runRequest, runRequestInput } from '../support/run-request';
 

@@ -4,10 +4,14 @@ import {
   ListCommandsCommand,
   SendCommandCommand,
 } from '@aws-sdk/client-ssm';
-import { MonitoringStoppedError, type ExecutionListener, type ExecutionRequest } from '../../runner/executor';
-import type { InstanceOutcome, Target } from '../../runner/outcome';
-import { pollDelayMs } from '../../runner/poll-interval';
-import { HEALTHY, judgeRound, MAX_CONSECUTIVE_FAILED_ROUNDS } from '../../runner/polling-health';
+import {
+  MonitoringStoppedError,
+  type ExecutionListener,
+  type ExecutionRequest,
+} from '../../runner/drain/executor';
+import type { InstanceOutcome, Target } from '../../runner/drain/outcome';
+import { pollDelayMs } from '../../runner/aws/poll-interval';
+import { HEALTHY, judgeRound, MAX_CONSECUTIVE_FAILED_ROUNDS } from '../../runner/aws/polling-health';
 import {
   commandComment,
   findBatchCommand,
@@ -15,7 +19,7 @@ import {
   PLUGIN_OUTPUT_LIMIT,
   splitPluginOutput,
   SsmExecutor,
-} from '../../runner/ssm-executor';
+} from '../../runner/aws/ssm-executor';
 import { awsError, httpError, networkError, throttlingError } from '../support/aws-errors';
 import { mockSsmFleet } from './support/mock-ssm';
 import { SCRIPTS, SsmFleet, type InstanceScript } from './support/ssm-fleet';

@@ -1,6 +1,6 @@
-import type { InstanceOutcome } from '../../runner/outcome';
-import type { RunSummary } from '../../runner/reporter';
-import { interruptedText, progressBar, progressText, summaryText } from '../../runner/summary';
+import type { InstanceOutcome } from '../../runner/drain/outcome';
+import type { RunSummary } from '../../runner/drain/reporter';
+import { interruptedText, progressBar, progressText, summaryText } from '../../runner/slack/text';
 import { runRequest } from '../support/run-request';
 
 const request = runRequest({

@@ -6,7 +6,7 @@ import {
 } from '@aws-sdk/client-elastic-beanstalk';
 import { DescribeInstanceInformationCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { ElasticBeanstalkTargets, matchesPattern } from '../../runner/targets';
+import { ElasticBeanstalkTargets, matchesPattern } from '../../runner/aws/eb-targets';
 
 const eb = mockClient(ElasticBeanstalkClient);
 const ssm = mockClient(SSMClient);

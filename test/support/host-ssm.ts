@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { Action } from '../../runner/request';
-import { joinPluginOutput } from '../../runner/ssm-executor';
+import { joinPluginOutput } from '../../runner/aws/ssm-executor';
 import {
   renderRunCommand,
   sidekiqctlDocument,

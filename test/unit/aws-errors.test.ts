@@ -1,4 +1,4 @@
-import { isRetryableAwsError, isThrottlingError } from '../../runner/aws-errors';
+import { isRetryableAwsError, isThrottlingError } from '../../runner/aws/errors';
 import { httpError } from '../support/aws-errors';
 
 describe('AWS error classification (the SDK retry strategies’ own)', () => {

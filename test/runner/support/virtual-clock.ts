@@ -1,4 +1,4 @@
-import type { Clock } from '../../../runner/clock';
+import type { Clock } from '../../../runner/drain/clock';
 
 /**
  * A compressed clock: sleep(ms) advances virtual time at once and yields to the event loop, so an

@@ -8,20 +8,26 @@ import {
   type SSMClient,
 } from '@aws-sdk/client-ssm';
 import pLimit from 'p-limit';
-import { SIDEKIQCTL_STEP_NAME } from '../ssm/documents';
-import { isRetryableAwsError, mayHaveTakenEffect } from './aws-errors';
-import { systemClock, type Clock } from './clock';
+import { SIDEKIQCTL_STEP_NAME } from '../../ssm/documents';
+import { isRetryableAwsError, mayHaveTakenEffect } from './errors';
+import { systemClock, type Clock } from '../drain/clock';
 import {
   MonitoringStoppedError,
   type ExecutionListener,
   type ExecutionRequest,
   type InstanceExecutor,
-} from './executor';
-import { describeError, silentLogger, type Logger } from './log';
-import { isTerminalStatus, outcomeOf, parseScriptReport, type FinishedRun, type Target } from './outcome';
+} from '../drain/executor';
+import { describeError, silentLogger, type Logger } from '../log';
+import {
+  isTerminalStatus,
+  outcomeOf,
+  parseScriptReport,
+  type FinishedRun,
+  type Target,
+} from '../drain/outcome';
 import { pollDelayMs } from './poll-interval';
 import { HEALTHY, judgeRound, MAX_CONSECUTIVE_FAILED_ROUNDS, type RoundVerdict } from './polling-health';
-import type { Action } from './request';
+import type { Action } from '../request';
 
 /**
  * InstanceExecutor over SSM Run Command.

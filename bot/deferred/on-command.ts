@@ -1,10 +1,10 @@
-import { refusalText } from './authorize';
-import type { CommandWork } from './internal-event';
-import { describeError } from './log';
+import { refusalText } from '../auth/rules';
+import type { CommandWork } from './handoff';
+import { describeError } from '../log';
 import { previewTargets } from './preview';
-import { confirmationPrompt, noTargetsText } from './prompt';
+import { confirmationPrompt, noTargetsText } from '../slack/messages';
 import { startRun } from './start-run';
-import type { WorkDeps } from './work';
+import type { WorkDeps } from './run-work';
 
 /** The slow half of `/snowwhite <action> …`: authorize, preview, then prompt (or, for status, launch). */
 export async function runCommandWork(deps: WorkDeps, work: CommandWork): Promise<void> {

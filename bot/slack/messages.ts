@@ -1,7 +1,7 @@
 import type { types } from '@slack/bolt';
-import type { Action } from '../runner/request';
-import { CANCEL_ACTION_ID, CONFIRM_ACTION_ID, encodeButtonValue, type ButtonValue } from './actions';
-import type { TargetPreview } from './preview';
+import type { Action } from '../../runner/request';
+import { CANCEL_ACTION_ID, CONFIRM_ACTION_ID, encodeButtonValue, type ButtonValue } from './buttons';
+import type { TargetPreview } from '../deferred/preview';
 
 /** Every Slack message the bot writes (Block Kit and text). Pure. */
 export interface SlackMessage {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Action } from './request';
+import type { Action } from '../request';
 
 /**
  * Pure: what happened on one instance, from what SSM (or a local run) says about the script

@@ -1,6 +1,6 @@
 import type { IamDirectory } from './iam-directory';
-import type { JsonLogger } from './log';
-import { describeError } from './log';
+import type { JsonLogger } from '../log';
+import { describeError } from '../log';
 import type { PolicySimulator } from './policy-simulator';
 import {
   authorizationLogLine,
@@ -11,7 +11,7 @@ import {
   type AuthorizationDecision,
   type AuthorizationRequest,
   type PermissionTargets,
-} from './authorize';
+} from './rules';
 
 /** Slack user → IAM user → policy simulation; one JSON log line per decision; never throws. */
 export type Authorizer = (request: AuthorizationRequest) => Promise<AuthorizationDecision>;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { RunTaskCommand, type ECSClient, type RunTaskCommandInput } from '@aws-sdk/client-ecs';
-import { runRequestSchema, type RunRequestInput } from '../runner/request';
-import type { BotSettings, runnerLaunchSettingsShape } from './settings';
+import { runRequestSchema, type RunRequestInput } from './request';
+import type { BotSettings, runnerLaunchSettingsShape } from '../bot/settings';
 
 /**
  * Starts the Fargate runner for one run request. Shared by the bot and the `snowwhite` command line:

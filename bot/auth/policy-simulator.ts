@@ -1,5 +1,5 @@
 import { SimulatePrincipalPolicyCommand, type IAMClient } from '@aws-sdk/client-iam';
-import { withThrottlingRetry, type RetryOptions } from './throttling';
+import { withThrottlingRetry, type RetryOptions } from '../throttling';
 
 /** Asks IAM whether one principal may perform one action on one resource. */
 export type SimulatedDecision = 'allowed' | 'explicitDeny' | 'implicitDeny';

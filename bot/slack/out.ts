@@ -1,7 +1,7 @@
 import type { WebClient } from '@slack/web-api';
-import type { JsonLogger } from './log';
-import { describeError } from './log';
-import type { SlackMessage } from './prompt';
+import type { JsonLogger } from '../log';
+import { describeError } from '../log';
+import type { SlackMessage } from './messages';
 
 /**
  * Everything the bot sends to Slack after the acknowledgement: ephemeral answers through the

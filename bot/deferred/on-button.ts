@@ -1,10 +1,10 @@
-import { refusalText } from './authorize';
-import type { ButtonWork } from './internal-event';
-import { describeError } from './log';
+import { refusalText } from '../auth/rules';
+import type { ButtonWork } from './handoff';
+import { describeError } from '../log';
 import { previewTargets } from './preview';
-import { alreadyLaunchedText, cancelledText, noTargetsText } from './prompt';
+import { alreadyLaunchedText, cancelledText, noTargetsText } from '../slack/messages';
 import { startRun } from './start-run';
-import type { WorkDeps } from './work';
+import type { WorkDeps } from './run-work';
 
 /** The slow half of a Confirm or Cancel click. */
 export async function runButtonWork(deps: WorkDeps, work: ButtonWork): Promise<void> {

@@ -1,14 +1,14 @@
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import type { ElasticBeanstalkClient } from '@aws-sdk/client-elastic-beanstalk';
-import type { Authorizer } from './authorizer';
-import type { Work } from './internal-event';
-import type { LaunchSettings } from './launch';
-import type { JsonLogger } from './log';
-import { describeError } from './log';
+import type { Authorizer } from '../auth/authorizer';
+import type { Work } from './handoff';
+import type { LaunchSettings } from '../../runner/launch';
+import type { JsonLogger } from '../log';
+import { describeError } from '../log';
 import type { RunMemo } from './run-memo';
-import type { SlackOut } from './slack-out';
-import { runButtonWork } from './button-work';
-import { runCommandWork } from './command-work';
+import type { SlackOut } from '../slack/out';
+import { runButtonWork } from './on-button';
+import { runCommandWork } from './on-command';
 
 /** What the slow part (after the acknowledgement) needs; built once per container by lambda.ts. */
 export interface WorkDeps {

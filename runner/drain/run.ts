@@ -1,10 +1,10 @@
 import { systemClock, type Clock } from './clock';
 import { MonitoringStoppedError, type InstanceExecutor } from './executor';
-import { describeError, silentLogger, type Logger } from './log';
+import { describeError, silentLogger, type Logger } from '../log';
 import { EXIT_FAILURE, exitCodeFor, type InstanceOutcome, type Target } from './outcome';
 import type { ProgressSnapshot, Reporter, RunSummary } from './reporter';
-import type { RunRequest } from './request';
-import type { TargetSource } from './targets';
+import type { RunRequest } from '../request';
+import type { TargetSource } from '../aws/eb-targets';
 
 /**
  * The drain, independent of how instances are found (TargetSource), reached (InstanceExecutor)

@@ -1,9 +1,9 @@
 import type { WebClient } from '@slack/web-api';
-import { systemClock, type Clock } from './clock';
-import { silentLogger, type Logger } from './log';
-import type { Interruption, ProgressSnapshot, Reporter, RunPlan, RunSummary } from './reporter';
-import type { RunRequest } from './request';
-import { interruptedText, progressText, summaryText } from './summary';
+import { systemClock, type Clock } from '../drain/clock';
+import { silentLogger, type Logger } from '../log';
+import type { Interruption, ProgressSnapshot, Reporter, RunPlan, RunSummary } from '../drain/reporter';
+import type { RunRequest } from '../request';
+import { interruptedText, progressText, summaryText } from './text';
 
 /**
  * Reporter to Slack: a progress message in the run's thread (edited at most every

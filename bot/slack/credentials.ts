@@ -1,6 +1,6 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
-import type { BotSettings } from './settings';
+import type { BotSettings } from '../settings';
 
 /**
  * The Slack signing secret and bot token: from the environment when both are set (local runs,

@@ -5,12 +5,12 @@ import App from '@slack/bolt/dist/App';
 import AwsLambdaReceiver from '@slack/bolt/dist/receivers/AwsLambdaReceiver';
 import type { BlockAction, ButtonAction, Logger } from '@slack/bolt';
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { CANCEL_ACTION_ID, CONFIRM_ACTION_ID, decodeButtonValue } from './actions';
+import { CANCEL_ACTION_ID, CONFIRM_ACTION_ID, decodeButtonValue } from './buttons';
 import { parseCommand } from './command';
 import { hasValidSlackSignature, normalizeHttpEvent } from './http-event';
-import type { Work } from './internal-event';
-import { boltLogger, describeError, type JsonLogger } from './log';
-import { where } from './prompt';
+import type { Work } from '../deferred/handoff';
+import { boltLogger, describeError, type JsonLogger } from '../log';
+import { where } from './messages';
 import { usageReply } from './usage';
 
 /**

@@ -5,8 +5,8 @@ import {
   type EnvironmentDescription,
 } from '@aws-sdk/client-elastic-beanstalk';
 import pLimit from 'p-limit';
-import { matchesPattern } from '../runner/targets';
-import { withThrottlingRetry } from './throttling';
+import { matchesPattern } from '../../runner/aws/eb-targets';
+import { withThrottlingRetry } from '../throttling';
 
 /**
  * The targets a run would touch: the application's environments whose name contains the pattern

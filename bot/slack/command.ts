@@ -6,7 +6,7 @@ import {
   envPatternSchema,
   regionSchema,
   type Action,
-} from '../runner/request';
+} from '../../runner/request';
 
 /**
  * Parses the text after `/snowwhite` (grammar in DESIGN.md). Pure: never throws, whatever the text.

@@ -1,5 +1,5 @@
 import type { InstanceOutcome } from './outcome';
-import type { RunRequest } from './request';
+import type { RunRequest } from '../request';
 
 /**
  * Where a run tells people what it does. Slack here (slack-reporter.ts); the command line adds a

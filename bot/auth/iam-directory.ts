@@ -1,6 +1,6 @@
 import { ListUsersCommand, ListUserTagsCommand, type IAMClient } from '@aws-sdk/client-iam';
 import pLimit from 'p-limit';
-import { withThrottlingRetry, type RetryOptions } from './throttling';
+import { withThrottlingRetry, type RetryOptions } from '../throttling';
 
 /**
  * The Slack-user → IAM-user index: every IAM user carrying the tag `slack_userid`, keyed by its

@@ -1,7 +1,7 @@
 import { ElasticBeanstalkClient } from '@aws-sdk/client-elastic-beanstalk';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { AdaptiveRetryStrategy } from '@smithy/core/retry';
-import { certainlyNotCarriedOut } from './aws-errors';
+import { certainlyNotCarriedOut } from './errors';
 
 /**
  * The runner's AWS clients, built once in main and passed down. Adaptive retry mode: the SDK

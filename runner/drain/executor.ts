@@ -1,5 +1,5 @@
 import type { InstanceOutcome, Target } from './outcome';
-import type { Action } from './request';
+import type { Action } from '../request';
 
 /**
  * The seam between "what to run where" and "how it gets there". SSM Run Command is one

@@ -1,4 +1,4 @@
-import type { Action } from '../runner/request';
+import type { Action } from '../../runner/request';
 import type { IamUserRef } from './iam-directory';
 import type { PermissionAnswer, PermissionQuestion } from './policy-simulator';
 

@@ -4,7 +4,7 @@ import {
   type ElasticBeanstalkClient,
 } from '@aws-sdk/client-elastic-beanstalk';
 import { DescribeInstanceInformationCommand, type SSMClient } from '@aws-sdk/client-ssm';
-import type { Target } from './outcome';
+import type { Target } from '../drain/outcome';
 
 /**
  * Where a run acts: the environments matching the request and, in each, the instances that can

@@ -1,6 +1,6 @@
-import type { Action, RunRequestInput } from '../runner/request';
-import { clientTokenFor, launchRunner, RunnerLaunchError } from './launch';
-import { describeError } from './log';
+import type { Action, RunRequestInput } from '../../runner/request';
+import { clientTokenFor, launchRunner, RunnerLaunchError } from '../../runner/launch';
+import { describeError } from '../log';
 import type { TargetPreview } from './preview';
 import {
   alreadyLaunchedText,
@@ -9,9 +9,9 @@ import {
   notificationText,
   taskStartedText,
   threadRootText,
-} from './prompt';
-import { CANNOT_POST_HERE, slackErrorCode, type ReplyTarget } from './slack-out';
-import type { WorkDeps } from './work';
+} from '../slack/messages';
+import { CANNOT_POST_HERE, slackErrorCode, type ReplyTarget } from '../slack/out';
+import type { WorkDeps } from './run-work';
 
 /**
  * Announce and launch one authorized run: thread root (in the channel, or the notification channel

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { actionSchema, applicationNameSchema, envPatternSchema, regionSchema } from '../runner/request';
+import { actionSchema, applicationNameSchema, envPatternSchema, regionSchema } from '../../runner/request';
 
 /**
  * The confirmation prompt's buttons. Their `value` carries what was asked (Slack gives it back on

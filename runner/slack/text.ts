@@ -1,6 +1,6 @@
-import { OUTCOME_KINDS, type InstanceOutcome, type OutcomeKind } from './outcome';
-import type { Interruption, ProgressSnapshot, RunSummary } from './reporter';
-import type { Action, RunRequest } from './request';
+import { OUTCOME_KINDS, type InstanceOutcome, type OutcomeKind } from '../drain/outcome';
+import type { Interruption, ProgressSnapshot, RunSummary } from '../drain/reporter';
+import type { Action, RunRequest } from '../request';
 
 /**
  * Pure: the words and bars people read (Slack mrkdwn; plain enough for a terminal too).
