@@ -1,8 +1,4 @@
-import { ECSClient } from '@aws-sdk/client-ecs';
-import { ElasticBeanstalkClient } from '@aws-sdk/client-elastic-beanstalk';
-import { IAMClient } from '@aws-sdk/client-iam';
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { WebClient } from '@slack/web-api';
 import { createBot, type Bot } from './slack/app';
 import { createAuthorizer } from './auth/authorizer';
@@ -10,14 +6,16 @@ import { createIamDirectory } from './auth/iam-directory';
 import { isHttpEvent } from './slack/http-event';
 import { looksInternal, openInternalEvent, signWork, type Work } from './deferred/handoff';
 import { launchSettingsFrom } from '../runner/launch';
-import { boltLogger, createJsonLogger, describeError, type JsonLogger } from './log';
+import { createLogger, describeError, type Logger } from '../runner/log';
+import { memoize } from '../runner/memo';
+import { createBotAwsClients, type BotAwsClients } from './aws-clients';
+import { boltLogger } from './slack/bolt-logger';
 import { createPolicySimulator } from './auth/policy-simulator';
 import { RunMemo } from './deferred/run-memo';
 import { documentNames } from '../runner/settings';
 import { loadBotSettings, type BotSettings } from './settings';
 import { createSlackCredentialsSource, type SlackCredentials } from './slack/credentials';
 import { createSlackOut } from './slack/out';
-import type { RetryOptions } from './throttling';
 import { runWork, type WorkDeps } from './deferred/run-work';
 
 /**
@@ -29,12 +27,12 @@ import { runWork, type WorkDeps } from './deferred/run-work';
  */
 export interface LambdaOptions {
   env?: NodeJS.ProcessEnv;
-  logger?: JsonLogger;
+  logger?: Logger;
+  /** AWS clients (tests pass mocked ones); built on first use otherwise. */
+  clients?: BotAwsClients;
   fetch?: typeof fetch;
   nowSeconds?: () => number;
   newRunId?: () => string;
-  /** Backoff for throttled AWS calls (tests shorten it). */
-  retry?: RetryOptions;
 }
 
 export type LambdaHandler = (event: unknown, context: unknown) => Promise<unknown>;
@@ -47,7 +45,7 @@ interface Container {
 }
 
 export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler {
-  const logger = options.logger ?? createJsonLogger();
+  const logger = options.logger ?? createLogger({ fields: { program: 'snowwhite-bot' } });
   const nowSeconds = options.nowSeconds ?? (() => Date.now() / 1000);
   let container: Container | undefined;
 
@@ -56,52 +54,37 @@ export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler 
     const settings = loadBotSettings(options.env ?? process.env);
     if (settings.SLACK_SIGNING_SECRET) logger.addSecret(settings.SLACK_SIGNING_SECRET);
     if (settings.SLACK_BOT_TOKEN) logger.addSecret(settings.SLACK_BOT_TOKEN);
-    const lambda = new LambdaClient({});
-    const loadCredentials = createSlackCredentialsSource(settings, () => new SecretsManagerClient({}));
+    const clients = options.clients ?? createBotAwsClients();
+    const loadCredentials = createSlackCredentialsSource(settings, () => clients.secretsManager);
     const credentials = async () => {
       const c = await loadCredentials();
       logger.addSecret(c.signingSecret);
       logger.addSecret(c.botToken);
       return c;
     };
-    const once = <T>(make: () => Promise<T>) => {
-      let p: Promise<T> | undefined;
-      return () => {
-        p ??= make();
-        p.catch(() => (p = undefined));
-        return p;
-      };
-    };
-    const workDeps = once(async (): Promise<WorkDeps> => {
+    const workDeps = memoize(async (): Promise<WorkDeps> => {
       const { botToken } = await credentials();
-      const iam = new IAMClient({ maxAttempts: 2 });
-      const ebClients = new Map<string, ElasticBeanstalkClient>();
       const web = new WebClient(botToken, {
         slackApiUrl: settings.SLACK_API_URL,
-        logger: boltLogger(logger) as never,
+        logger: boltLogger(logger),
         retryConfig: { retries: 2 },
       });
       return {
         authorize: createAuthorizer({
           directory: createIamDirectory({
-            iam,
+            iam: clients.iam,
             cacheSeconds: settings.IAM_TAG_CACHE_SECONDS,
             concurrency: settings.IAM_LOOKUP_CONCURRENCY,
-            ...(options.retry ? { retry: options.retry } : {}),
           }),
-          simulate: createPolicySimulator(iam, options.retry),
+          simulate: createPolicySimulator(clients.iam),
           targets: {
             taskDefinitionArn: settings.RUNNER_TASK_DEFINITION_ARN,
             ssmDocuments: documentNames(settings),
           },
           logger,
         }),
-        elasticBeanstalk: (region) => {
-          let client = ebClients.get(region);
-          if (!client) ebClients.set(region, (client = new ElasticBeanstalkClient({ region })));
-          return client;
-        },
-        ecs: new ECSClient({}),
+        elasticBeanstalk: clients.elasticBeanstalk,
+        ecs: clients.ecs,
         launch: launchSettingsFrom(settings),
         notifyChannel: settings.SLACK_NOTIFY_CHANNEL,
         slack: createSlackOut({ web, logger, ...(options.fetch ? { fetch: options.fetch } : {}) }),
@@ -118,7 +101,7 @@ export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler 
         setImmediate(() => void workDeps().then((deps) => runWork(deps, event.work)));
         return;
       }
-      const out = await lambda.send(
+      const out = await clients.lambda.send(
         new InvokeCommand({
           FunctionName: functionName,
           InvocationType: 'Event',
@@ -127,7 +110,7 @@ export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler 
       );
       if (out.StatusCode !== 202) throw new Error(`asynchronous invoke answered ${String(out.StatusCode)}`);
     };
-    const bot = once(async () => {
+    const bot = memoize(async () => {
       const { signingSecret, botToken } = await credentials();
       return createBot({
         signingSecret,
@@ -151,16 +134,16 @@ export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler 
         const c = getContainer();
         const opened = openInternalEvent(event, (await c.credentials()).signingSecret, nowSeconds());
         if (!opened.ok) {
-          logger.warn({ event: 'internal_event_rejected', reason: opened.reason });
+          logger.warn('internal_event_rejected', { reason: opened.reason });
           return { ok: false, reason: opened.reason };
         }
         await runWork(await c.workDeps(), opened.work);
         return { ok: true };
       }
-      logger.warn({ event: 'unknown_event', note: 'neither an API Gateway request nor an internal event' });
+      logger.warn('unknown_event', { note: 'neither an API Gateway request nor an internal event' });
       return { statusCode: 400, body: '' };
     } catch (err) {
-      logger.error({ event: 'handler_failed', error: describeError(err) });
+      logger.error('handler_failed', { error: describeError(err) });
       return { statusCode: 500, body: '' };
     }
   };

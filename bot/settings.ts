@@ -1,25 +1,7 @@
 import { z } from 'zod';
-import { commaList, loadSettings, ssmDocumentNamesSchema } from '../runner/env-settings';
+import { loadSettings, ssmDocumentNamesSchema } from '../runner/env-settings';
+import { runnerLaunchSettingsShape } from '../runner/launch';
 import { AWS_REGIONS, slackChannelIdSchema } from '../runner/request';
-
-/**
- * Where and how the runner task is launched: read by the bot, and by the `snowwhite` command line
- * (from the same variables, or from the stack's outputs under these names).
- */
-export const runnerLaunchSettingsShape = {
-  RUNNER_CLUSTER: z.string().min(1, 'must name the ECS cluster (name or ARN)'),
-  RUNNER_TASK_DEFINITION_ARN: z
-    .string()
-    .regex(
-      /^arn:aws[\w-]*:ecs:[\w-]+:\d{12}:task-definition\/[\w-]+(:\d+)?$/,
-      'must be an ECS task definition ARN',
-    ),
-  RUNNER_CONTAINER_NAME: z.string().min(1).default('runner'),
-  RUNNER_SUBNET_IDS: commaList(/^subnet-[0-9a-f]+$/, 'a subnet id (subnet-…)'),
-  RUNNER_SECURITY_GROUP_IDS: commaList(/^sg-[0-9a-f]+$/, 'a security group id (sg-…)'),
-  /** Public subnets without a NAT gateway need a public IP to reach AWS and Slack. */
-  RUNNER_ASSIGN_PUBLIC_IP: z.enum(['ENABLED', 'DISABLED']).default('ENABLED'),
-};
 
 /**
  * The bot Lambda's environment. Slack credentials come from Secrets Manager (SLACK_SECRET_ARN),

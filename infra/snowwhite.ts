@@ -13,7 +13,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct, type IConstruct } from 'constructs';
-import { ACTIONS, slackChannelIdSchema, type Action } from '../runner/request';
+import { slackChannelIdSchema } from '../runner/request';
+import { ACTIONS, type Action } from '../ssm/actions';
 import { sidekiqctlDocument } from '../ssm/documents';
 
 /** The repository root: the bot's entry point, the runner's Docker build context and the SSM script live under it. */

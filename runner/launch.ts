@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { RunTaskCommand, type ECSClient, type RunTaskCommandInput } from '@aws-sdk/client-ecs';
 import { runRequestSchema, type RunRequestInput } from './request';
-import type { BotSettings, runnerLaunchSettingsShape } from '../bot/settings';
+import { z } from 'zod';
+import { commaList } from './env-settings';
 
 /**
  * Starts the Fargate runner for one run request. Shared by the bot and the `snowwhite` command line:
@@ -17,10 +18,29 @@ export interface LaunchSettings {
   assignPublicIp: 'ENABLED' | 'DISABLED';
 }
 
-/** Settings (bot/settings.ts' runnerLaunchSettingsShape, parsed) → what RunTask needs. */
-export const launchSettingsFrom = (
-  s: Pick<BotSettings, keyof typeof runnerLaunchSettingsShape>,
-): LaunchSettings => ({
+/**
+ * Where and how the runner task is launched: read by the bot, and by the `snowwhite` command line
+ * (from the same variables, or from the stack's outputs under these names).
+ */
+export const runnerLaunchSettingsShape = {
+  RUNNER_CLUSTER: z.string().min(1, 'must name the ECS cluster (name or ARN)'),
+  RUNNER_TASK_DEFINITION_ARN: z
+    .string()
+    .regex(
+      /^arn:aws[\w-]*:ecs:[\w-]+:\d{12}:task-definition\/[\w-]+(:\d+)?$/,
+      'must be an ECS task definition ARN',
+    ),
+  RUNNER_CONTAINER_NAME: z.string().min(1).default('runner'),
+  RUNNER_SUBNET_IDS: commaList(/^subnet-[0-9a-f]+$/, 'a subnet id (subnet-…)'),
+  RUNNER_SECURITY_GROUP_IDS: commaList(/^sg-[0-9a-f]+$/, 'a security group id (sg-…)'),
+  /** Public subnets without a NAT gateway need a public IP to reach AWS and Slack. */
+  RUNNER_ASSIGN_PUBLIC_IP: z.enum(['ENABLED', 'DISABLED']).default('ENABLED'),
+};
+
+type LaunchSettingsEnv = z.output<z.ZodObject<typeof runnerLaunchSettingsShape>>;
+
+/** The RUNNER_* settings, parsed → what RunTask needs. */
+export const launchSettingsFrom = (s: LaunchSettingsEnv): LaunchSettings => ({
   cluster: s.RUNNER_CLUSTER,
   taskDefinitionArn: s.RUNNER_TASK_DEFINITION_ARN,
   containerName: s.RUNNER_CONTAINER_NAME,

@@ -14,7 +14,7 @@ import { LogLevel as SlackLogLevel, WebClient } from '@slack/web-api';
 import { createAwsClients, type RunnerAwsClients } from './aws/clients';
 import type { Clock } from './drain/clock';
 import { SettingsError } from './env-settings';
-import { describeError, jsonLogger, type Logger } from './log';
+import { createLogger, describeError, type Logger } from './log';
 import { EXIT_BAD_REQUEST, EXIT_FAILURE } from './drain/outcome';
 import { parseRunRequest, RunRequestError, type RunRequest } from './request';
 import { runDrain } from './drain/run';
@@ -39,13 +39,13 @@ export interface MainOptions {
 }
 
 export async function main(env: NodeJS.ProcessEnv = process.env, options: MainOptions = {}): Promise<number> {
-  const log = options.log ?? jsonLogger({ program: 'snowwhite-runner' });
+  const log = options.log ?? createLogger({ fields: { program: 'snowwhite-runner' } });
   let settings: RunnerSettings;
   try {
     settings = loadRunnerSettings(env);
   } catch (err) {
     if (!(err instanceof SettingsError)) throw err;
-    log('error', 'invalid settings', { problems: err.problems });
+    log.error('invalid settings', { problems: err.problems });
     return EXIT_BAD_REQUEST;
   }
   const slack = runnerSlackClient(settings.SLACK_BOT_TOKEN, settings.SLACK_API_URL);
@@ -56,13 +56,13 @@ export async function main(env: NodeJS.ProcessEnv = process.env, options: MainOp
     request = parseRunRequest(settings.RUN_REQUEST);
   } catch (err) {
     if (!(err instanceof RunRequestError)) throw err;
-    log('error', 'invalid run request', { problems: err.problems });
+    log.error('invalid run request', { problems: err.problems });
     await tellRejected(slack, settings, err.problems, log);
     return EXIT_BAD_REQUEST;
   }
 
-  const runLog: Logger = (level, message, fields) => log(level, message, { runId: request.runId, ...fields });
-  runLog('info', 'run starting', {
+  const runLog = log.with({ runId: request.runId });
+  runLog.info('run starting', {
     action: request.action,
     envPattern: request.envPattern,
     application: request.application,
@@ -143,7 +143,7 @@ async function tellRejected(
       text: `:x: The Snow White runner refused a malformed run request; nothing was done.\n${problems.map((p) => `• ${p}`).join('\n')}`,
     });
   } catch (err) {
-    log('error', 'could not tell Slack about the rejected request', { error: describeError(err) });
+    log.error('could not tell Slack about the rejected request', { error: describeError(err) });
   }
 }
 

@@ -1,13 +1,12 @@
 import { z } from 'zod';
+import { ACTIONS } from '../ssm/actions';
 
 /**
  * The run request: what the bot (or the `snowwhite` command line) asks the runner to do.
  * It crosses a process boundary (ECS container overrides), so it is validated on both sides.
  */
 
-export const ACTIONS = ['quiet', 'stop', 'wake', 'status'] as const;
 export const actionSchema = z.enum(ACTIONS);
-export type Action = z.infer<typeof actionSchema>;
 
 /** Regions where Elastic Beanstalk, SSM and Fargate all run (commercial, GovCloud, China). */
 export const AWS_REGIONS = [
@@ -85,10 +84,14 @@ export const MAX_EXECUTION_TIMEOUT_SECONDS = 172_800;
 export const DEFAULT_DRAIN_TIMEOUT_SECONDS = 3_600;
 export const DEFAULT_EXECUTION_TIMEOUT_SECONDS = 7_200;
 
+/** Ties the Slack thread, the ECS task, the SSM commands and the logs together. */
+export const runIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, 'a run id is 1–64 letters, digits, "-" or "_"');
+
 export const runRequestSchema = z
   .object({
-    /** Ties the Slack thread, the ECS task, the SSM commands and the logs together. */
-    runId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'runId must be 1–64 letters, digits, "-" or "_"'),
+    runId: runIdSchema,
     action: actionSchema,
     envPattern: envPatternSchema,
     application: applicationNameSchema,

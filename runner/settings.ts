@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { loadSettings, ssmDocumentNamesSchema } from './env-settings';
-import { slackChannelIdSchema, type Action } from './request';
+import { slackChannelIdSchema } from './request';
+import { type Action } from '../ssm/actions';
 
 /** The Fargate runner's environment. The run request itself comes in RUN_REQUEST (JSON). */
 export const runnerSettingsSchema = z.object({

@@ -1,4 +1,4 @@
-import type { Action } from '../runner/request';
+import { sidekiqctlArgs, type Action } from './actions';
 
 /**
  * The SSM Command documents, one per action, so IAM can allow one action without the others.
@@ -26,13 +26,6 @@ export interface SsmCommandDocument {
 }
 
 const HEREDOC_END = 'SNOWWHITE_SIDEKIQCTL_EOF';
-
-const ARGUMENTS: Record<Action, string> = {
-  quiet: 'quiet --timeout {{drainTimeout}}',
-  stop: 'stop --timeout {{drainTimeout}}',
-  wake: 'wake',
-  status: 'status',
-};
 
 const DESCRIPTIONS: Record<Action, string> = {
   quiet: 'Snow White: quiet every Sidekiq process (no new jobs) and wait until the jobs in flight finish.',
@@ -79,7 +72,7 @@ export function sidekiqctlDocument(action: Action, scriptText: string): SsmComma
             ...scriptLines,
             HEREDOC_END,
             'status=0',
-            `sh "$dir/sidekiqctl.sh" ${ARGUMENTS[action]} || status=$?`,
+            `sh "$dir/sidekiqctl.sh" ${sidekiqctlArgs(action, { drainTimeout: '{{drainTimeout}}' }).join(' ')} || status=$?`,
             'rm -rf "$dir"',
             'exit "$status"',
           ],

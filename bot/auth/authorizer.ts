@@ -1,9 +1,8 @@
 import type { IamDirectory } from './iam-directory';
-import type { JsonLogger } from '../log';
-import { describeError } from '../log';
+import { describeError, type Logger } from '../../runner/log';
 import type { PolicySimulator } from './policy-simulator';
 import {
-  authorizationLogLine,
+  authorizationLogFields,
   decide,
   iamErrorDecision,
   identify,
@@ -20,11 +19,11 @@ export function createAuthorizer(deps: {
   directory: IamDirectory;
   simulate: PolicySimulator;
   targets: PermissionTargets;
-  logger: JsonLogger;
+  logger: Logger;
 }): Authorizer {
   return async (request) => {
     const decision = await decideFor(request);
-    deps.logger.info(authorizationLogLine(request, decision));
+    deps.logger.info('authorization', authorizationLogFields(request, decision));
     return decision;
   };
 

@@ -1,14 +1,13 @@
-import { ListUsersCommand, ListUserTagsCommand, type IAMClient } from '@aws-sdk/client-iam';
+import { ListUsersCommand, type IAMClient } from '@aws-sdk/client-iam';
+import { slackUserIdTagOf } from '../../runner/aws/slack-user-tag';
+import { memoize } from '../../runner/memo';
 import pLimit from 'p-limit';
-import { withThrottlingRetry, type RetryOptions } from '../throttling';
 
 /**
  * The Slack-user → IAM-user index: every IAM user carrying the tag `slack_userid`, keyed by its
  * value. Built from ListUsers pages and one ListUserTags per user, at most `concurrency` at a time,
- * retrying throttled calls; kept for `cacheSeconds`; concurrent look-ups share one build.
+ * (throttled calls are retried by the client's own retry strategy); kept for `cacheSeconds`; concurrent look-ups share one build.
  */
-export const SLACK_USER_TAG = 'slack_userid';
-
 export interface IamUserRef {
   userName: string;
   arn: string;
@@ -17,21 +16,17 @@ export type SlackUserIndex = ReadonlyMap<string, readonly IamUserRef[]>;
 
 export interface IndexBuildOptions {
   concurrency?: number;
-  retry?: RetryOptions;
 }
 
 export async function buildSlackUserIndex(
   iam: IAMClient,
   options: IndexBuildOptions = {},
 ): Promise<SlackUserIndex> {
-  const { concurrency = 10, retry } = options;
+  const { concurrency = 10 } = options;
   const users: IamUserRef[] = [];
   let marker: string | undefined;
   do {
-    const page = await withThrottlingRetry(
-      () => iam.send(new ListUsersCommand({ Marker: marker, MaxItems: 1000 })),
-      retry,
-    );
+    const page = await iam.send(new ListUsersCommand({ Marker: marker, MaxItems: 1000 }));
     for (const u of page.Users ?? [])
       if (u.UserName && u.Arn) users.push({ userName: u.UserName, arn: u.Arn });
     marker = page.IsTruncated ? page.Marker : undefined;
@@ -40,7 +35,7 @@ export async function buildSlackUserIndex(
   const limit = pLimit(Math.max(1, concurrency));
   const tagged = await Promise.all(
     users.map((user) =>
-      limit(async () => ({ user, slackUserId: await slackUserIdTagOf(iam, user.userName, retry) })),
+      limit(async () => ({ user, slackUserId: await slackUserIdTagOf(iam, user.userName) })),
     ),
   );
   const index = new Map<string, IamUserRef[]>();
@@ -51,25 +46,6 @@ export async function buildSlackUserIndex(
     index.set(slackUserId, list);
   }
   return index;
-}
-
-/** The value of one IAM user's `slack_userid` tag (all pages of its tags), if it has one. */
-export async function slackUserIdTagOf(
-  iam: IAMClient,
-  userName: string,
-  retry?: RetryOptions,
-): Promise<string | undefined> {
-  let marker: string | undefined;
-  do {
-    const page = await withThrottlingRetry(
-      () => iam.send(new ListUserTagsCommand({ UserName: userName, Marker: marker })),
-      retry,
-    );
-    const tag = page.Tags?.find((t) => t.Key === SLACK_USER_TAG);
-    if (tag) return tag.Value?.trim() || undefined;
-    marker = page.IsTruncated ? page.Marker : undefined;
-  } while (marker);
-  return undefined;
 }
 
 export interface IamDirectory {
@@ -84,20 +60,9 @@ export interface IamDirectoryOptions extends IndexBuildOptions {
 }
 
 export function createIamDirectory(options: IamDirectoryOptions): IamDirectory {
-  const { iam, cacheSeconds, now = Date.now } = options;
-  let cached: { builtAt: number; index: Promise<SlackUserIndex> } | undefined;
-  const index = (): Promise<SlackUserIndex> => {
-    const fresh = cached && now() - cached.builtAt < cacheSeconds * 1000;
-    if (!cached || !fresh) {
-      const building = buildSlackUserIndex(iam, options);
-      const entry = { builtAt: now(), index: building };
-      cached = entry;
-      // A failed build is not cached: the next look-up tries again.
-      building.catch(() => {
-        if (cached === entry) cached = undefined;
-      });
-    }
-    return cached.index;
-  };
+  const index = memoize(() => buildSlackUserIndex(options.iam, options), {
+    maxAgeMs: options.cacheSeconds * 1000,
+    ...(options.now ? { now: options.now } : {}),
+  });
   return { usersFor: async (slackUserId) => (await index()).get(slackUserId) ?? [] };
 }

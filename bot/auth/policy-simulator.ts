@@ -1,5 +1,4 @@
 import { SimulatePrincipalPolicyCommand, type IAMClient } from '@aws-sdk/client-iam';
-import { withThrottlingRetry, type RetryOptions } from '../throttling';
 
 /** Asks IAM whether one principal may perform one action on one resource. */
 export type SimulatedDecision = 'allowed' | 'explicitDeny' | 'implicitDeny';
@@ -17,18 +16,14 @@ export type PolicySimulator = (
   question: PermissionQuestion,
 ) => Promise<PermissionAnswer>;
 
-export function createPolicySimulator(iam: IAMClient, retry?: RetryOptions): PolicySimulator {
+export function createPolicySimulator(iam: IAMClient): PolicySimulator {
   return async (principalArn, question) => {
-    const out = await withThrottlingRetry(
-      () =>
-        iam.send(
-          new SimulatePrincipalPolicyCommand({
-            PolicySourceArn: principalArn,
-            ActionNames: [question.actionName],
-            ResourceArns: [question.resourceArn],
-          }),
-        ),
-      retry,
+    const out = await iam.send(
+      new SimulatePrincipalPolicyCommand({
+        PolicySourceArn: principalArn,
+        ActionNames: [question.actionName],
+        ResourceArns: [question.resourceArn],
+      }),
     );
     const result = out.EvaluationResults?.find((r) => r.EvalActionName === question.actionName);
     const raw = result?.EvalDecision;

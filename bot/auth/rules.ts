@@ -1,4 +1,4 @@
-import type { Action } from '../../runner/request';
+import type { Action } from '../../ssm/actions';
 import type { IamUserRef } from './iam-directory';
 import type { PermissionAnswer, PermissionQuestion } from './policy-simulator';
 
@@ -103,10 +103,9 @@ export function iamErrorDecision(message: string, iamUser?: IamUserRef): Authori
   };
 }
 
-/** The one structured log line every decision produces. */
-export function authorizationLogLine(request: AuthorizationRequest, decision: AuthorizationDecision) {
+/** The fields of the one `authorization` log line every decision produces. */
+export function authorizationLogFields(request: AuthorizationRequest, decision: AuthorizationDecision) {
   return {
-    event: 'authorization',
     slackUserId: request.slackUserId,
     iamUser: decision.iamUser?.userName ?? null,
     action: request.action,

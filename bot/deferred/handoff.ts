@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { slackUserIdSchema } from '../../runner/request';
-import { buttonValueSchema, runIdSchema } from '../slack/buttons';
+import { runIdSchema, slackUserIdSchema } from '../../runner/request';
+import { buttonValueSchema } from '../slack/buttons';
 
 /**
  * The event the bot sends to itself (Lambda `InvocationType: 'Event'`) to do slow work after the

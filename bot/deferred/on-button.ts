@@ -1,6 +1,6 @@
 import { refusalText } from '../auth/rules';
 import type { ButtonWork } from './handoff';
-import { describeError } from '../log';
+import { describeError } from '../../runner/log';
 import { previewTargets } from './preview';
 import { alreadyLaunchedText, cancelledText, noTargetsText } from '../slack/messages';
 import { startRun } from './start-run';
@@ -10,7 +10,7 @@ import type { WorkDeps } from './run-work';
 export async function runButtonWork(deps: WorkDeps, work: ButtonWork): Promise<void> {
   const { value } = work;
   if (work.choice === 'cancel') {
-    deps.logger.info({ event: 'cancelled', runId: value.runId, slackUserId: work.slackUserId });
+    deps.logger.info('cancelled', { runId: value.runId, slackUserId: work.slackUserId });
     return deps.slack.tell(work, { text: cancelledText(value) }, { replace: true });
   }
   const done = deps.memo.get(value.runId);

@@ -1,6 +1,6 @@
 import { refusalText } from '../auth/rules';
 import type { CommandWork } from './handoff';
-import { describeError } from '../log';
+import { describeError } from '../../runner/log';
 import { previewTargets } from './preview';
 import { confirmationPrompt, noTargetsText } from '../slack/messages';
 import { startRun } from './start-run';
@@ -16,7 +16,7 @@ export async function runCommandWork(deps: WorkDeps, work: CommandWork): Promise
   try {
     preview = await previewTargets(deps.elasticBeanstalk(command.region), command);
   } catch (err) {
-    deps.logger.warn({ event: 'preview_failed', runId: work.runId, error: describeError(err) });
+    deps.logger.warn('preview_failed', { runId: work.runId, error: describeError(err) });
     return deps.slack.tell(work, {
       text: `:x: Could not list the environments of *${command.application}* in ${command.region} (${describeError(err)}). Nothing was launched.`,
     });

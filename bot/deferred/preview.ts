@@ -1,17 +1,8 @@
-import {
-  DescribeEnvironmentResourcesCommand,
-  DescribeEnvironmentsCommand,
-  type ElasticBeanstalkClient,
-  type EnvironmentDescription,
-} from '@aws-sdk/client-elastic-beanstalk';
+import type { ElasticBeanstalkClient } from '@aws-sdk/client-elastic-beanstalk';
 import pLimit from 'p-limit';
-import { matchesPattern } from '../../runner/aws/eb-targets';
-import { withThrottlingRetry } from '../throttling';
+import { instancesOf, matchingEnvironments } from '../../runner/aws/environments';
 
-/**
- * The targets a run would touch: the application's environments whose name contains the pattern
- * (case-insensitive), with their instance counts.
- */
+/** An environment a run would touch, with its instance count (what the prompt lists). */
 export interface TargetEnvironment {
   name: string;
   id: string;
@@ -24,55 +15,16 @@ export interface TargetPreview {
   totalInstances: number;
 }
 
-/** Pure: which of the described environments the pattern selects (terminated ones never), by the runner's own rule. */
-export function matchEnvironments(
-  environments: readonly EnvironmentDescription[],
-  envPattern: string,
-): EnvironmentDescription[] {
-  return environments
-    .filter((e) => e.EnvironmentName && e.EnvironmentId)
-    .filter((e) => e.Status !== 'Terminated' && e.Status !== 'Terminating')
-    .filter((e) => matchesPattern(e.EnvironmentName!, envPattern))
-    .sort((a, b) => a.EnvironmentName!.localeCompare(b.EnvironmentName!));
-}
-
+/** The application's live environments whose name contains the pattern, by the runner's own lister and rule. */
 export async function previewTargets(
   eb: ElasticBeanstalkClient,
   target: { application: string; envPattern: string },
   concurrency = 5,
 ): Promise<TargetPreview> {
-  const all: EnvironmentDescription[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await withThrottlingRetry(() =>
-      eb.send(
-        new DescribeEnvironmentsCommand({
-          ApplicationName: target.application,
-          IncludeDeleted: false,
-          NextToken: nextToken,
-        }),
-      ),
-    );
-    all.push(...(page.Environments ?? []));
-    nextToken = page.NextToken;
-  } while (nextToken);
-
+  const { matching } = await matchingEnvironments(eb, target);
   const limit = pLimit(concurrency);
   const environments = await Promise.all(
-    matchEnvironments(all, target.envPattern).map((e) =>
-      limit(async () => {
-        const res = await withThrottlingRetry(() =>
-          eb.send(new DescribeEnvironmentResourcesCommand({ EnvironmentId: e.EnvironmentId })),
-        );
-        return {
-          name: e.EnvironmentName!,
-          id: e.EnvironmentId!,
-          status: e.Status ?? 'Unknown',
-          ...(e.Health ? { health: e.Health } : {}),
-          instanceCount: res.EnvironmentResources?.Instances?.length ?? 0,
-        };
-      }),
-    ),
+    matching.map((e) => limit(async () => ({ ...e, instanceCount: (await instancesOf(eb, e.id)).length }))),
   );
   return { environments, totalInstances: environments.reduce((n, e) => n + e.instanceCount, 0) };
 }

@@ -3,8 +3,7 @@ import type { ElasticBeanstalkClient } from '@aws-sdk/client-elastic-beanstalk';
 import type { Authorizer } from '../auth/authorizer';
 import type { Work } from './handoff';
 import type { LaunchSettings } from '../../runner/launch';
-import type { JsonLogger } from '../log';
-import { describeError } from '../log';
+import { describeError, type Logger } from '../../runner/log';
 import type { RunMemo } from './run-memo';
 import type { SlackOut } from '../slack/out';
 import { runButtonWork } from './on-button';
@@ -20,7 +19,7 @@ export interface WorkDeps {
   notifyChannel: string;
   slack: SlackOut;
   memo: RunMemo;
-  logger: JsonLogger;
+  logger: Logger;
 }
 
 /** Runs one piece of handed-off work. Never throws: failures are told to the person and logged. */
@@ -29,13 +28,13 @@ export async function runWork(deps: WorkDeps, work: Work): Promise<void> {
     if (work.kind === 'command') await runCommandWork(deps, work);
     else await runButtonWork(deps, work);
   } catch (err) {
-    deps.logger.error({ event: 'work_failed', kind: work.kind, error: describeError(err) });
+    deps.logger.error('work_failed', { kind: work.kind, error: describeError(err) });
     try {
       await deps.slack.tell(work, {
         text: ':x: Something went wrong; nothing more was done. The logs have the details.',
       });
     } catch (tellErr) {
-      deps.logger.error({ event: 'tell_failed', error: describeError(tellErr) });
+      deps.logger.error('tell_failed', { error: describeError(tellErr) });
     }
   }
 }

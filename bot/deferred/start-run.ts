@@ -1,6 +1,7 @@
-import type { Action, RunRequestInput } from '../../runner/request';
+import type { RunRequestInput } from '../../runner/request';
+import type { Action } from '../../ssm/actions';
 import { clientTokenFor, launchRunner, RunnerLaunchError } from '../../runner/launch';
-import { describeError } from '../log';
+import { describeError } from '../../runner/log';
 import type { TargetPreview } from './preview';
 import {
   alreadyLaunchedText,
@@ -54,7 +55,7 @@ export async function startRun(deps: WorkDeps, run: RunToStart): Promise<void> {
     } catch (err) {
       const code = slackErrorCode(err);
       if (!code || !CANNOT_POST_HERE.has(code)) throw err;
-      logger.info({ event: 'thread_fallback', runId: run.runId, channel: run.reply.channelId, reason: code });
+      logger.info('thread_fallback', { runId: run.runId, channel: run.reply.channelId, reason: code });
       root = { ...(await slack.post(deps.notifyChannel, { text })), fallbackReason: code };
     }
     postedNow = true;
@@ -76,11 +77,11 @@ export async function startRun(deps: WorkDeps, run: RunToStart): Promise<void> {
     );
   } catch (err) {
     if (err instanceof RunnerLaunchError && err.kind === 'conflict') {
-      logger.info({ event: 'duplicate_launch_suppressed', runId: run.runId });
+      logger.info('duplicate_launch_suppressed', { runId: run.runId });
       if (postedNow) await slack.remove(root.channel, root.ts).catch(() => undefined);
       return tell(alreadyLaunchedText(action));
     }
-    logger.error({ event: 'launch_failed', runId: run.runId, error: describeError(err) });
+    logger.error('launch_failed', { runId: run.runId, error: describeError(err) });
     const failed = launchFailedText(action, describeError(err));
     await slack.post(root.channel, { text: failed }, root.ts).catch(() => undefined);
     // A new message, so the prompt's Confirm stays: pressing it again retries with the same client
@@ -95,8 +96,7 @@ export async function startRun(deps: WorkDeps, run: RunToStart): Promise<void> {
     // The same container already finished this run (a repeat): nothing more to post.
     return tell(launchedText({ action, ...(known.permalink ? { permalink: known.permalink } : {}) }));
   }
-  logger.info({
-    event: 'run_launched',
+  logger.info('run_launched', {
     runId: run.runId,
     taskArn,
     action,
@@ -113,7 +113,7 @@ export async function startRun(deps: WorkDeps, run: RunToStart): Promise<void> {
   await slack
     .post(root.channel, { text: taskStartedText(taskArn, run.runId) }, root.ts)
     .catch((err: unknown) =>
-      logger.warn({ event: 'thread_reply_failed', runId: run.runId, error: describeError(err) }),
+      logger.warn('thread_reply_failed', { runId: run.runId, error: describeError(err) }),
     );
   if (root.channel !== deps.notifyChannel)
     await slack
@@ -125,7 +125,7 @@ export async function startRun(deps: WorkDeps, run: RunToStart): Promise<void> {
         }),
       })
       .catch((err: unknown) =>
-        logger.warn({ event: 'notification_failed', runId: run.runId, error: describeError(err) }),
+        logger.warn('notification_failed', { runId: run.runId, error: describeError(err) }),
       );
   await tell(
     launchedText({

@@ -3,13 +3,14 @@ import { randomUUID } from 'node:crypto';
 // about 330 kB of bundle this Lambda never uses.
 import App from '@slack/bolt/dist/App';
 import AwsLambdaReceiver from '@slack/bolt/dist/receivers/AwsLambdaReceiver';
-import type { BlockAction, ButtonAction, Logger } from '@slack/bolt';
+import type { BlockAction, ButtonAction } from '@slack/bolt';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { CANCEL_ACTION_ID, CONFIRM_ACTION_ID, decodeButtonValue } from './buttons';
 import { parseCommand } from './command';
 import { hasValidSlackSignature, normalizeHttpEvent } from './http-event';
 import type { Work } from '../deferred/handoff';
-import { boltLogger, describeError, type JsonLogger } from '../log';
+import { describeError, type Logger } from '../../runner/log';
+import { boltLogger } from './bolt-logger';
 import { where } from './messages';
 import { usageReply } from './usage';
 
@@ -23,7 +24,7 @@ export interface BotDeps {
   botToken: string;
   slackApiUrl: string;
   handOff: (work: Work) => Promise<void>;
-  logger: JsonLogger;
+  logger: Logger;
   /** Seconds since the epoch (signature timestamps). */
   nowSeconds?: () => number;
   newRunId?: () => string;
@@ -44,7 +45,7 @@ export function createBot(deps: BotDeps): Bot {
   const { logger } = deps;
   const nowSeconds = deps.nowSeconds ?? (() => Math.floor(Date.now() / 1000));
   const newRunId = deps.newRunId ?? (() => randomUUID());
-  const log = boltLogger(logger) as unknown as Logger;
+  const log = boltLogger(logger);
   const receiver = new AwsLambdaReceiver({ signingSecret: deps.signingSecret, logger: log });
   const app = new App({
     receiver,
@@ -60,14 +61,13 @@ export function createBot(deps: BotDeps): Bot {
   app.command(/^\/snowwhite/, async ({ command, ack }) => {
     const parsed = parseCommand(command.text);
     if (!parsed.ok) {
-      logger.info({ event: 'command_rejected', slackUserId: command.user_id, problems: parsed.problems });
+      logger.info('command_rejected', { slackUserId: command.user_id, problems: parsed.problems });
       return ack(usageReply(parsed.problems));
     }
     if (parsed.command.kind === 'help') return ack(usageReply());
     const { kind: _kind, ...what } = parsed.command;
     if (deps.fleetRegions && !deps.fleetRegions.includes(what.region)) {
-      logger.info({
-        event: 'command_rejected',
+      logger.info('command_rejected', {
         slackUserId: command.user_id,
         reason: 'region not served',
         region: what.region,
@@ -88,13 +88,13 @@ export function createBot(deps: BotDeps): Bot {
         command: what,
       });
     } catch (err) {
-      logger.error({ event: 'handoff_failed', runId, error: describeError(err) });
+      logger.error('handoff_failed', { runId, error: describeError(err) });
       return ack({
         response_type: 'ephemeral',
         text: ':x: Could not start the check; nothing was launched. Try again.',
       });
     }
-    logger.info({ event: 'command_accepted', runId, slackUserId: command.user_id, ...what });
+    logger.info('command_accepted', { runId, slackUserId: command.user_id, ...what });
     return ack({ response_type: 'ephemeral', text: SLOW_START_TEXT(what.action, where(what)) });
   });
 
@@ -103,7 +103,7 @@ export function createBot(deps: BotDeps): Bot {
       await ack();
       const value = decodeButtonValue(action.value);
       if (!value) {
-        logger.warn({ event: 'button_rejected', slackUserId: body.user.id, reason: 'invalid button value' });
+        logger.warn('button_rejected', { slackUserId: body.user.id, reason: 'invalid button value' });
         return void (await respond({
           text: 'This button is not valid any more; run the command again.',
           replace_original: true,
@@ -111,11 +111,7 @@ export function createBot(deps: BotDeps): Bot {
       }
       const channelId = body.channel?.id ?? body.container?.channel_id;
       if (!channelId) {
-        logger.warn({
-          event: 'button_rejected',
-          slackUserId: body.user.id,
-          reason: 'no channel in the payload',
-        });
+        logger.warn('button_rejected', { slackUserId: body.user.id, reason: 'no channel in the payload' });
         return void (await respond({
           text: 'This button is not valid here; run the command again.',
           replace_original: true,
@@ -132,18 +128,18 @@ export function createBot(deps: BotDeps): Bot {
         });
       } catch (err) {
         // The prompt stays, so pressing the button again retries with the same run id (and client token).
-        logger.error({ event: 'handoff_failed', runId: value.runId, error: describeError(err) });
+        logger.error('handoff_failed', { runId: value.runId, error: describeError(err) });
         await respond({
           text: `:x: Could not ${choice === 'confirm' ? 'start the run' : 'cancel'}; nothing was launched. Press the button again.`,
           replace_original: false,
-        }).catch((e: unknown) => logger.error({ event: 'respond_failed', error: describeError(e) }));
+        }).catch((e: unknown) => logger.error('respond_failed', { error: describeError(e) }));
       }
     }) satisfies Parameters<typeof app.action<BlockAction<ButtonAction>>>[1];
   app.action<BlockAction<ButtonAction>>(CONFIRM_ACTION_ID, onButton('confirm'));
   app.action<BlockAction<ButtonAction>>(CANCEL_ACTION_ID, onButton('cancel'));
 
   app.error(async (err) => {
-    logger.error({ event: 'bolt_error', error: describeError(err) });
+    logger.error('bolt_error', { error: describeError(err) });
   });
 
   const boltHandler = receiver.toHandler();
@@ -152,8 +148,7 @@ export function createBot(deps: BotDeps): Bot {
     async handle(event, context) {
       const request = normalizeHttpEvent(event);
       if (!hasValidSlackSignature(deps.signingSecret, request, nowSeconds())) {
-        logger.warn({
-          event: 'request_rejected',
+        logger.warn('request_rejected', {
           reason: 'missing, stale or invalid Slack signature',
           path: request.path,
         });
@@ -162,7 +157,7 @@ export function createBot(deps: BotDeps): Bot {
       try {
         return (await boltHandler(request, context)) as APIGatewayProxyResult;
       } catch (err) {
-        logger.error({ event: 'request_failed', error: describeError(err) });
+        logger.error('request_failed', { error: describeError(err) });
         return { statusCode: 400, body: '' };
       }
     },

@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { actionSchema, applicationNameSchema, envPatternSchema, regionSchema } from '../../runner/request';
+import {
+  actionSchema,
+  applicationNameSchema,
+  envPatternSchema,
+  regionSchema,
+  runIdSchema,
+} from '../../runner/request';
 
 /**
  * The confirmation prompt's buttons. Their `value` carries what was asked (Slack gives it back on
@@ -7,8 +13,6 @@ import { actionSchema, applicationNameSchema, envPatternSchema, regionSchema } f
  */
 export const CONFIRM_ACTION_ID = 'snowwhite_confirm';
 export const CANCEL_ACTION_ID = 'snowwhite_cancel';
-
-export const runIdSchema = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'not a run id');
 
 export const buttonValueSchema = z.object({
   v: z.literal(1),

@@ -1,12 +1,6 @@
 import { z } from 'zod';
-import {
-  ACTIONS,
-  actionSchema,
-  applicationNameSchema,
-  envPatternSchema,
-  regionSchema,
-  type Action,
-} from '../../runner/request';
+import { actionSchema, applicationNameSchema, envPatternSchema, regionSchema } from '../../runner/request';
+import { ACTIONS, type Action } from '../../ssm/actions';
 
 /**
  * Parses the text after `/snowwhite` (grammar in DESIGN.md). Pure: never throws, whatever the text.

@@ -1,5 +1,6 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
+import { memoize } from '../../runner/memo';
 import type { BotSettings } from '../settings';
 
 /**
@@ -25,16 +26,7 @@ export function createSlackCredentialsSource(
   settings: Pick<BotSettings, 'SLACK_SECRET_ARN' | 'SLACK_SIGNING_SECRET' | 'SLACK_BOT_TOKEN'>,
   secretsManager: () => SecretsManagerClient,
 ): () => Promise<SlackCredentials> {
-  let cached: Promise<SlackCredentials> | undefined;
-  return () => {
-    if (!cached) {
-      cached = load();
-      cached.catch(() => {
-        cached = undefined; // try again on the next request
-      });
-    }
-    return cached;
-  };
+  return memoize(load);
 
   async function load(): Promise<SlackCredentials> {
     if (settings.SLACK_SIGNING_SECRET && settings.SLACK_BOT_TOKEN)

@@ -1,5 +1,5 @@
 import type { types } from '@slack/bolt';
-import type { Action } from '../../runner/request';
+import type { Action } from '../../ssm/actions';
 import { CANCEL_ACTION_ID, CONFIRM_ACTION_ID, encodeButtonValue, type ButtonValue } from './buttons';
 import type { TargetPreview } from '../deferred/preview';
 

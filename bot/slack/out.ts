@@ -1,6 +1,5 @@
 import type { WebClient } from '@slack/web-api';
-import type { JsonLogger } from '../log';
-import { describeError } from '../log';
+import { describeError, type Logger } from '../../runner/log';
 import type { SlackMessage } from './messages';
 
 /**
@@ -39,7 +38,7 @@ export interface SlackOut {
   remove(channel: string, ts: string): Promise<void>;
 }
 
-export function createSlackOut(deps: { web: WebClient; logger: JsonLogger; fetch?: typeof fetch }): SlackOut {
+export function createSlackOut(deps: { web: WebClient; logger: Logger; fetch?: typeof fetch }): SlackOut {
   const { web, logger } = deps;
   const doFetch = deps.fetch ?? fetch;
   return {
@@ -55,9 +54,9 @@ export function createSlackOut(deps: { web: WebClient; logger: JsonLogger; fetch
           signal: AbortSignal.timeout(5_000),
         });
         if (res.ok) return;
-        logger.warn({ event: 'response_url_failed', status: res.status });
+        logger.warn('response_url_failed', { status: res.status });
       } catch (err) {
-        logger.warn({ event: 'response_url_failed', error: describeError(err) });
+        logger.warn('response_url_failed', { error: describeError(err) });
       }
       // A response_url takes 5 posts in 30 minutes; after that, an ephemeral message still reaches the
       // person where the bot is a member.
@@ -77,7 +76,7 @@ export function createSlackOut(deps: { web: WebClient; logger: JsonLogger; fetch
       try {
         return (await web.chat.getPermalink({ channel, message_ts: ts })).permalink;
       } catch (err) {
-        logger.warn({ event: 'permalink_failed', error: describeError(err) });
+        logger.warn('permalink_failed', { error: describeError(err) });
         return undefined;
       }
     },

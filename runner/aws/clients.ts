@@ -27,6 +27,15 @@ export interface RunnerAwsClients {
 
 export const AWS_MAX_ATTEMPTS = 10;
 
+/**
+ * The one retry policy of every AWS client of ours (bot, runner, command line): the SDK's adaptive
+ * mode, which backs off on throttling and 5xx and also slows the client's own sending rate.
+ */
+export const awsRetryConfig = (maxAttempts = AWS_MAX_ATTEMPTS) => ({
+  retryMode: 'adaptive' as const,
+  maxAttempts,
+});
+
 type Adaptive = InstanceType<typeof AdaptiveRetryStrategy>;
 
 /**
@@ -70,8 +79,7 @@ export function createAwsClients(region: string, overrides: AwsClientOverrides =
   const maxAttempts = overrides.maxAttempts ?? AWS_MAX_ATTEMPTS;
   const config = {
     region,
-    retryMode: 'adaptive',
-    maxAttempts,
+    ...awsRetryConfig(maxAttempts),
     ...(overrides.endpoint ? { endpoint: overrides.endpoint } : {}),
     ...(overrides.credentials ? { credentials: overrides.credentials } : {}),
   };

@@ -18,16 +18,11 @@ import {
   type InstanceExecutor,
 } from '../drain/executor';
 import { describeError, silentLogger, type Logger } from '../log';
-import {
-  isTerminalStatus,
-  outcomeOf,
-  parseScriptReport,
-  type FinishedRun,
-  type Target,
-} from '../drain/outcome';
+import { isTerminalStatus, outcomeOf, parseScriptReport, type FinishedRun } from '../drain/outcome';
+import { type Target } from '../drain/targets';
 import { pollDelayMs } from './poll-interval';
 import { HEALTHY, judgeRound, MAX_CONSECUTIVE_FAILED_ROUNDS, type RoundVerdict } from './polling-health';
-import type { Action } from '../request';
+import type { Action } from '../../ssm/actions';
 
 /**
  * InstanceExecutor over SSM Run Command.
@@ -167,7 +162,7 @@ export class SsmExecutor implements InstanceExecutor {
       active = active.filter((c) => c.pending.size > 0);
       if (verdict.stop) throw this.stoppedFollowing(verdict, active);
       if (errors.length > 0)
-        this.log('warn', 'SSM polling round failed after retries; skipping it and slowing down', {
+        this.log.warn('SSM polling round failed after retries; skipping it and slowing down', {
           errors: [...new Set(errors.map(describeError))].slice(0, 3),
           failedRoundsInARow: verdict.health.failedRounds,
         });
@@ -185,7 +180,7 @@ export class SsmExecutor implements InstanceExecutor {
         ? `SSM refused to report on the commands: ${describeError(verdict.cause)}`
         : `SSM polling failed ${verdict.failedRounds} rounds in a row (last: ${describeError(verdict.cause)})`;
     const handles = active.map((c) => c.commandId);
-    this.log('error', 'stopped following the SSM commands; they may still be running', {
+    this.log.error('stopped following the SSM commands; they may still be running', {
       reason: why,
       commandIds: handles,
     });
@@ -240,7 +235,7 @@ export class SsmExecutor implements InstanceExecutor {
             if (!commandId) throw new Error('SendCommand returned no command id');
             follow(commandId, batch);
           } catch (err) {
-            this.log('error', 'SendCommand failed', { error: describeError(err), instances: batch.length });
+            this.log.error('SendCommand failed', { error: describeError(err), instances: batch.length });
             if (!mayHaveTakenEffect(err)) {
               failures.push({
                 batch,
@@ -256,7 +251,7 @@ export class SsmExecutor implements InstanceExecutor {
               signal,
             );
             if (lookup.commandId) {
-              this.log('warn', 'SendCommand failed but SSM created the command; following it', {
+              this.log.warn('SendCommand failed but SSM created the command; following it', {
                 commandId: lookup.commandId,
                 error: describeError(err),
               });
@@ -303,13 +298,13 @@ export class SsmExecutor implements InstanceExecutor {
         checked = true;
         const { found, others } = findBatchCommand(commands, want);
         if (others.length)
-          this.log('error', 'several SSM commands match one batch; following the oldest', {
+          this.log.error('several SSM commands match one batch; following the oldest', {
             commandIds: [found, ...others].map((c) => c?.CommandId),
           });
         if (found?.CommandId) return { commandId: found.CommandId, checked };
       } catch (err) {
         error = describeError(err);
-        this.log('warn', 'ListCommands failed while looking for a lost command', { error });
+        this.log.warn('ListCommands failed while looking for a lost command', { error });
       }
     }
     return { checked, ...(error && !checked ? { error } : {}) };
@@ -407,7 +402,7 @@ export class SsmExecutor implements InstanceExecutor {
       // Throttled, 5xx, network: keep the instance pending and try again next round (the round
       // counts as failed, see polling-health.ts). Anything else: go without the JSON.
       if (isRetryableAwsError(err) || signal.aborted) throw err;
-      this.log('warn', 'GetCommandInvocation failed; classifying without the script report', {
+      this.log.warn('GetCommandInvocation failed; classifying without the script report', {
         commandId,
         instanceId: inv.InstanceId,
         error: describeError(err),

@@ -1,6 +1,6 @@
 import type { IAMClient } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
-import { SLACK_USER_TAG, slackUserIdTagOf } from '../../bot/auth/iam-directory';
+import { SLACK_USER_TAG, slackUserIdTagOf } from '../aws/slack-user-tag';
 import { iamUserNameSchema, slackUserIdSchema } from '../request';
 
 /**

@@ -37,17 +37,10 @@ export function formatRunnerLogLine(raw: string): string {
     return raw;
   }
   if (typeof parsed !== 'object' || parsed === null) return raw;
-  const {
-    time,
-    level,
-    message,
-    program: _program,
-    runId: _runId,
-    ...rest
-  } = parsed as Record<string, unknown>;
+  const { time, level, event, program: _program, runId: _runId, ...rest } = parsed as Record<string, unknown>;
   const clock = typeof time === 'string' ? time.slice(11, 19) : '';
   const extra = Object.keys(rest).length ? ` ${JSON.stringify(rest)}` : '';
-  return `${clock} ${level === 'info' || level === undefined ? '' : `${String(level).toUpperCase()} `}${String(message ?? '')}${extra}`.trim();
+  return `${clock} ${level === 'info' || level === undefined ? '' : `${String(level).toUpperCase()} `}${String(event ?? '')}${extra}`.trim();
 }
 
 export async function followRunner(target: FollowTarget, deps: FollowDeps): Promise<number> {

@@ -1,7 +1,6 @@
 import { DescribeStacksCommand, type CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { z } from 'zod';
-import { launchSettingsFrom, type LaunchSettings } from '../launch';
-import { runnerLaunchSettingsShape } from '../../bot/settings';
+import { launchSettingsFrom, runnerLaunchSettingsShape, type LaunchSettings } from '../launch';
 import { STACK_OUTPUTS } from '../stack-outputs';
 import { loadSettings } from '../env-settings';
 

@@ -1,5 +1,6 @@
-import type { InstanceOutcome, Target } from './outcome';
-import type { Action } from '../request';
+import type { InstanceOutcome } from './outcome';
+import type { Target } from './targets';
+import type { Action } from '../../ssm/actions';
 
 /**
  * The seam between "what to run where" and "how it gets there". SSM Run Command is one

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { Action } from '../request';
+import type { Target } from './targets';
+import type { Action } from '../../ssm/actions';
 
 /**
  * Pure: what happened on one instance, from what SSM (or a local run) says about the script
@@ -19,12 +20,6 @@ export const OUTCOME_KINDS = [
   'unknown',
 ] as const;
 export type OutcomeKind = (typeof OUTCOME_KINDS)[number];
-
-export interface Target {
-  instanceId: string;
-  /** The Elastic Beanstalk environment (or any group name) the instance belongs to. */
-  environment: string;
-}
 
 export interface InstanceOutcome extends Target {
   kind: OutcomeKind;
@@ -183,13 +178,6 @@ function failureReason(run: FinishedRun, report: ScriptReport | undefined): stri
   const code = run.exitCode !== undefined && run.exitCode >= 0 ? `exit code ${run.exitCode}` : run.status;
   return lastErr ? `${code}: ${lastErr.slice(0, 200)}` : code;
 }
-
-/** Outcome for a target that never produced a final status before the runner's deadline. */
-export const noResultOutcome = (target: Target, reason: string): InstanceOutcome => ({
-  ...target,
-  kind: 'timed_out',
-  reason,
-});
 
 /**
  * The runner's exit code: 0 every instance done, 2 some still busy at the deadline (and nothing

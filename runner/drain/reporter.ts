@@ -66,11 +66,3 @@ export interface Reporter {
   /** The runner is being stopped (SIGTERM) while commands may still run on the instances. */
   interrupted(interruption: Interruption): Promise<void>;
 }
-
-/** A reporter that tells no one (tests, and runs whose only audience is the exit code). */
-export const nullReporter: Reporter = {
-  started: async () => undefined,
-  progress: () => undefined,
-  finished: async () => undefined,
-  interrupted: async () => undefined,
-};

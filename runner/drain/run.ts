@@ -1,10 +1,11 @@
 import { systemClock, type Clock } from './clock';
 import { MonitoringStoppedError, type InstanceExecutor } from './executor';
 import { describeError, silentLogger, type Logger } from '../log';
-import { EXIT_FAILURE, exitCodeFor, type InstanceOutcome, type Target } from './outcome';
+import { EXIT_FAILURE, exitCodeFor, type InstanceOutcome } from './outcome';
+import { type Target } from './targets';
 import type { ProgressSnapshot, Reporter, RunSummary } from './reporter';
 import type { RunRequest } from '../request';
-import type { TargetSource } from '../aws/eb-targets';
+import type { TargetSource } from './targets';
 
 /**
  * The drain, independent of how instances are found (TargetSource), reached (InstanceExecutor)
@@ -114,7 +115,7 @@ export async function runDrain(opts: RunDrainOptions): Promise<RunResult> {
       ...(extra.noMatch ? { noMatch: extra.noMatch } : {}),
       ...(extra.monitoringStopped ? { monitoringStopped: extra.monitoringStopped } : {}),
     };
-    log(exitCode === 0 ? 'info' : 'warn', 'run finished', {
+    log[exitCode === 0 ? 'info' : 'warn']('run finished', {
       exitCode,
       error: extra.error,
       counts: countByKind(list),
@@ -131,7 +132,7 @@ export async function runDrain(opts: RunDrainOptions): Promise<RunResult> {
     };
   };
   const interrupted = async (): Promise<RunResult> => {
-    log('warn', 'interrupted; SSM commands keep running', { commandIds });
+    log.warn('interrupted; SSM commands keep running', { commandIds });
     await safely(log, 'interrupted', () =>
       reporter.interrupted({ request, commandIds, snapshot: snapshot() }),
     );
@@ -153,7 +154,7 @@ export async function runDrain(opts: RunDrainOptions): Promise<RunResult> {
   for (const e of plan.environments)
     for (const u of e.unreachable) outcomes.set(u.instanceId, { ...u, kind: 'unreachable' });
   const reachable = plan.environments.flatMap((e) => e.reachable);
-  log('info', 'targets resolved', {
+  log.info('targets resolved', {
     environments: plan.environments.map((e) => e.name),
     reachable: reachable.length,
     unreachable: outcomes.size,
@@ -187,7 +188,7 @@ export async function runDrain(opts: RunDrainOptions): Promise<RunResult> {
           dispatched: (handle, instanceIds) => {
             commandIds.push(handle);
             for (const id of instanceIds) handleOf.set(id, handle);
-            log('info', 'command sent', { commandId: handle, instances: instanceIds.length });
+            log.info('command sent', { commandId: handle, instances: instanceIds.length });
           },
           running: (instanceId) => {
             running.add(instanceId);
@@ -196,7 +197,7 @@ export async function runDrain(opts: RunDrainOptions): Promise<RunResult> {
           finished: (outcome) => {
             if (outcomes.has(outcome.instanceId)) return;
             outcomes.set(outcome.instanceId, outcome);
-            log('info', 'instance finished', { ...outcome });
+            log.info('instance finished', { ...outcome });
             progress();
           },
           cycle: progress,
@@ -207,7 +208,7 @@ export async function runDrain(opts: RunDrainOptions): Promise<RunResult> {
       // Stopped following is not "the run failed": the commands may still drain the instances.
       if (err instanceof MonitoringStoppedError) stopped = err;
       else error = describeError(err);
-      log('error', stopped ? 'stopped following the commands' : 'executor failed', {
+      log.error(stopped ? 'stopped following the commands' : 'executor failed', {
         error: stopped?.message ?? error,
         ...(stopped ? { commandIds: stopped.handles } : {}),
       });
@@ -243,7 +244,7 @@ async function safely(log: Logger, what: string, fn: () => Promise<void>): Promi
   try {
     await fn();
   } catch (err) {
-    log('error', `reporter ${what} failed`, { error: describeError(err) });
+    log.error(`reporter ${what} failed`, { error: describeError(err) });
   }
 }
 
@@ -251,6 +252,6 @@ function safelySync(log: Logger, fn: () => void): void {
   try {
     fn();
   } catch (err) {
-    log('error', 'reporter progress failed', { error: describeError(err) });
+    log.error('reporter progress failed', { error: describeError(err) });
   }
 }

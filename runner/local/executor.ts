@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import type { ExecutionListener, ExecutionRequest, InstanceExecutor } from '../drain/executor';
-import { outcomeOf, type Target } from '../drain/outcome';
-import type { Action } from '../request';
+import { outcomeOf } from '../drain/outcome';
+import { type Target } from '../drain/targets';
+import { sidekiqctlArgs } from '../../ssm/actions';
 
 /**
  * Runs ssm/sidekiqctl.sh on this host, for `snowwhite --local`: the same script the SSM documents
@@ -29,22 +30,6 @@ export interface LocalExecutorOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** Pure: the script's arguments for an action, as the SSM documents pass them plus local-only flags. */
-export function sidekiqctlArgs(
-  action: Action,
-  drainTimeoutSeconds: number,
-  opts: Pick<LocalExecutorOptions, 'match' | 'service' | 'restartCommand'>,
-): string[] {
-  const args: string[] = [action];
-  if (action === 'quiet' || action === 'stop') args.push('--timeout', String(drainTimeoutSeconds));
-  if (opts.match !== undefined) args.push('--match', opts.match);
-  if (opts.service !== undefined && action !== 'status' && action !== 'quiet')
-    args.push('--service', opts.service);
-  if (opts.restartCommand !== undefined && action === 'wake')
-    args.push('--restart-command', opts.restartCommand);
-  return args;
-}
-
 export class LocalExecutor implements InstanceExecutor {
   constructor(private readonly options: LocalExecutorOptions = {}) {}
 
@@ -58,7 +43,12 @@ export class LocalExecutor implements InstanceExecutor {
     listener: ExecutionListener,
     signal: AbortSignal,
   ): Promise<void> {
-    const args = sidekiqctlArgs(request.action, request.drainTimeoutSeconds, this.options);
+    const args = sidekiqctlArgs(request.action, {
+      drainTimeout: String(request.drainTimeoutSeconds),
+      match: this.options.match,
+      service: this.options.service,
+      restartCommand: this.options.restartCommand,
+    });
     const child = spawn(this.options.shell ?? 'sh', [this.options.scriptPath ?? SIDEKIQCTL_PATH, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: this.options.env ?? process.env,

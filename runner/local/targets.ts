@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import type { TargetPlan, TargetQuery, TargetSource } from '../aws/eb-targets';
+import type { TargetPlan, TargetQuery, TargetSource } from '../drain/targets';
 
 /**
  * `snowwhite --local`: the only instance is this host. The environment is named after the query

@@ -160,7 +160,7 @@ export class SlackReporter implements Reporter {
     clearTimeout(timer);
     if (result === 'over') {
       overBudget = true;
-      this.log('error', 'Slack did not take the interruption report in time; giving up', { budgetMs });
+      this.log.error('Slack did not take the interruption report in time; giving up', { budgetMs });
     }
   }
 
@@ -209,7 +209,7 @@ export class SlackReporter implements Reporter {
     try {
       await fn();
     } catch (err) {
-      this.log('error', `Slack ${method} failed, giving up (interrupted: no retry)`, {
+      this.log.error(`Slack ${method} failed, giving up (interrupted: no retry)`, {
         method,
         error: slackErrorCode(err),
       });
@@ -225,7 +225,7 @@ export class SlackReporter implements Reporter {
         const code = slackErrorCode(err);
         // Once interrupted, the process is about to exit: retrying would only compete with the report.
         const retry = attempt < this.retryDelaysMs.length && !PERMANENT.has(code) && !this.interrupting;
-        this.log(retry ? 'warn' : 'error', `Slack ${method} failed${retry ? ', retrying' : ', giving up'}`, {
+        this.log[retry ? 'warn' : 'error'](`Slack ${method} failed${retry ? ', retrying' : ', giving up'}`, {
           method,
           error: code,
           attempt: attempt + 1,

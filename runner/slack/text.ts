@@ -1,6 +1,7 @@
 import { OUTCOME_KINDS, type InstanceOutcome, type OutcomeKind } from '../drain/outcome';
 import type { Interruption, ProgressSnapshot, RunSummary } from '../drain/reporter';
-import type { Action, RunRequest } from '../request';
+import type { RunRequest } from '../request';
+import type { Action } from '../../ssm/actions';
 
 /**
  * Pure: the words and bars people read (Slack mrkdwn; plain enough for a terminal too).

@@ -17,7 +17,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { createAuthorizer } from '../../bot/auth/authorizer';
 import { createIamDirectory } from '../../bot/auth/iam-directory';
 import { createLambdaHandler } from '../../bot/lambda';
-import { createJsonLogger } from '../../bot/log';
+import { createLogger } from '../../runner/log';
 import { createPolicySimulator } from '../../bot/auth/policy-simulator';
 import { httpApiEvent, slashCommandBody } from '../support/slack-signing';
 
@@ -55,7 +55,7 @@ const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
 async function ackTimes(): Promise<void> {
   const lambda = mockClient(LambdaClient);
   lambda.on(InvokeCommand).resolves({ StatusCode: 202 });
-  const handler = createLambdaHandler({ env: ENV, logger: createJsonLogger(() => undefined) });
+  const handler = createLambdaHandler({ env: ENV, logger: createLogger({ write: () => undefined }) });
   const texts = [
     'quiet workers MY-APP us-east-1',
     'stop w APP eu-west-1',
@@ -180,7 +180,7 @@ async function authorizationTimes(): Promise<void> {
           taskDefinitionArn: ENV.RUNNER_TASK_DEFINITION_ARN!,
           ssmDocuments: { quiet: 'q-doc', stop: 's-doc', wake: 'w-doc', status: 'st-doc' },
         },
-        logger: createJsonLogger(() => undefined),
+        logger: createLogger({ write: () => undefined }),
       });
       const who = {
         slackUserId: `U${String(users - 1).padStart(6, '0')}`,

@@ -5,7 +5,7 @@
  * per instance every cycle. Goal: at most ceil(N/50) calls per poll round, 5,000 instances handled.
  */
 import { ListCommandInvocationsCommand, SendCommandCommand, type SSMClient } from '@aws-sdk/client-ssm';
-import type { Target } from '../../runner/drain/outcome';
+import type { Target } from '../../runner/drain/targets';
 import { isTerminalStatus } from '../../runner/drain/outcome';
 import { SsmExecutor } from '../../runner/aws/ssm-executor';
 import { SCRIPTS, SsmFleet, type InstanceScript } from '../runner/support/ssm-fleet';

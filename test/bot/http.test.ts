@@ -1,6 +1,7 @@
 import { RunTaskCommand } from '@aws-sdk/client-ecs';
 import { InvokeCommand } from '@aws-sdk/client-lambda';
-import { ACTIONS, AWS_REGIONS } from '../../runner/request';
+import { AWS_REGIONS } from '../../runner/request';
+import { ACTIONS } from '../../ssm/actions';
 import { httpApiEvent, restApiEvent, slashCommandBody } from '../support/slack-signing';
 import { ecsMock, lambdaMock, operator, SIGNING_SECRET, World } from './world';
 

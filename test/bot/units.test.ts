@@ -1,6 +1,5 @@
 import { RunTaskCommand } from '@aws-sdk/client-ecs';
 import { IAMClient, ListUserTagsCommand, ListUsersCommand } from '@aws-sdk/client-iam';
-import { ECSClient } from '@aws-sdk/client-ecs';
 import { parseCommand } from '../../bot/slack/command';
 import { createIamDirectory } from '../../bot/auth/iam-directory';
 import { decide, identify, requiredPermissions } from '../../bot/auth/rules';
@@ -13,13 +12,16 @@ import {
   startedByFor,
   type LaunchSettings,
 } from '../../runner/launch';
-import { createJsonLogger } from '../../bot/log';
-import { matchEnvironments } from '../../bot/deferred/preview';
+import { createLogger } from '../../runner/log';
+import { matchingEnvironments } from '../../runner/aws/environments';
+import { awsRetryConfig } from '../../runner/aws/clients';
+import { localAwsEndpoint } from '../support/local-aws-endpoint';
 import { decodeButtonValue, encodeButtonValue } from '../../bot/slack/buttons';
 import { awsError } from '../support/aws-errors';
 import { runRequestInput } from '../support/run-request';
-import { ecsMock, iamMock, World, type FakeIamUser } from './world';
-import type { EnvironmentDescription } from '@aws-sdk/client-elastic-beanstalk';
+import { botClients, ecsMock, iamMock, World, type FakeIamUser } from './world';
+import { DescribeEnvironmentsCommand, ElasticBeanstalkClient } from '@aws-sdk/client-elastic-beanstalk';
+import { mockClient } from 'aws-sdk-client-mock';
 
 describe('parseCommand', () => {
   test('a valid command, action and region case-insensitive, application case kept', () => {
@@ -56,7 +58,7 @@ describe('IAM tag index', () => {
   afterEach(async () => {
     await world.stop();
   });
-  const iam = () => new IAMClient({ region: 'us-east-1' });
+  const iam = () => botClients.iam;
 
   test('pages through ListUsers, reads tags with bounded concurrency, finds the one tagged user', async () => {
     world.users = Array.from({ length: 250 }, (_, i): FakeIamUser => ({
@@ -71,13 +73,35 @@ describe('IAM tag index', () => {
     expect(world.iamMaxInFlight).toBe(4);
   });
 
-  test('throttled calls are retried, not fatal', async () => {
-    world.users = Array.from({ length: 20 }, (_, i) => ({ name: `u${i}`, tags: { slack_userid: `U0${i}` } }));
-    world.iamThrottles = 12;
-    const dir = createIamDirectory({ iam: iam(), cacheSeconds: 60, retry: { baseDelayMs: 1, attempts: 20 } });
-    expect(await dir.usersFor('U019')).toHaveLength(1);
-    expect(world.iamThrottles).toBe(0);
-    expect(iamMock.calls().length).toBe(21 + 12); // 1 ListUsers + 20 ListUserTags, plus the 12 throttled
+  test('throttled calls are retried by the SDK retry strategy, not fatal', async () => {
+    // aws-sdk-client-mock replaces `send`, so retries only run against a real endpoint (IAM: query/XML).
+    const users = Array.from({ length: 8 }, (_, i) => `u${i}`);
+    let throttles = 4;
+    const calls: string[] = [];
+    const endpoint = await localAwsEndpoint((form) => {
+      calls.push(form.get('Action') ?? '');
+      if (throttles > 0) {
+        throttles--;
+        return { status: 400, body: iamXml.error('Throttling', 'Rate exceeded') };
+      }
+      if (form.get('Action') === 'ListUsers') return { status: 200, body: iamXml.listUsers(users) };
+      const name = form.get('UserName') ?? '';
+      return { status: 200, body: iamXml.listUserTags({ slack_userid: `U0${name.toUpperCase()}` }) };
+    });
+    try {
+      const real = new IAMClient({
+        region: 'us-east-1',
+        endpoint: endpoint.url,
+        credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' },
+        ...awsRetryConfig(),
+      });
+      const dir = createIamDirectory({ iam: real, cacheSeconds: 60, concurrency: 2 });
+      expect((await dir.usersFor('U0U7')).map((u) => u.userName)).toEqual(['u7']);
+      expect(throttles).toBe(0);
+      expect(calls).toHaveLength(1 + users.length + 4); // 1 ListUsers + 8 ListUserTags, plus the 4 throttled
+    } finally {
+      await endpoint.close();
+    }
   });
 
   test('non-throttling errors fail the look-up and are not cached', async () => {
@@ -192,18 +216,13 @@ describe('launch', () => {
 
   test('an invalid request is refused before ECS is called', async () => {
     await expect(
-      launchRunner(
-        new ECSClient({ region: 'us-east-1' }),
-        launch,
-        { ...request, runId: 'bad id!' },
-        { clientToken: 't' },
-      ),
+      launchRunner(botClients.ecs, launch, { ...request, runId: 'bad id!' }, { clientToken: 't' }),
     ).rejects.toThrow();
     expect(ecsMock).not.toHaveReceivedCommand(RunTaskCommand);
   });
 
   test('ECS failures and conflicts become RunnerLaunchError', async () => {
-    const ecs = new ECSClient({ region: 'us-east-1' });
+    const ecs = botClients.ecs;
     ecsMock
       .on(RunTaskCommand)
       .resolvesOnce({ tasks: [], failures: [{ reason: 'RESOURCE:ENI', arn: 'x' }] })
@@ -216,13 +235,20 @@ describe('launch', () => {
 });
 
 describe('small pieces', () => {
-  test('preview matches case-insensitively and skips terminated environments', () => {
-    const envs: EnvironmentDescription[] = [
-      { EnvironmentName: 'A-Workers', EnvironmentId: 'e1', Status: 'Ready' },
-      { EnvironmentName: 'b-workers', EnvironmentId: 'e2', Status: 'Terminated' },
-      { EnvironmentName: 'web', EnvironmentId: 'e3', Status: 'Ready' },
-    ];
-    expect(matchEnvironments(envs, 'WORKERS').map((e) => e.EnvironmentName)).toEqual(['A-Workers']);
+  test('environments match case-insensitively; terminated ones never', async () => {
+    const eb = new ElasticBeanstalkClient({ region: 'us-east-1' });
+    mockClient(eb)
+      .on(DescribeEnvironmentsCommand)
+      .resolves({
+        Environments: [
+          { EnvironmentName: 'A-Workers', EnvironmentId: 'e1', Status: 'Ready' },
+          { EnvironmentName: 'b-workers', EnvironmentId: 'e2', Status: 'Terminated' },
+          { EnvironmentName: 'web', EnvironmentId: 'e3', Status: 'Ready' },
+        ],
+      });
+    const { matching, others } = await matchingEnvironments(eb, { application: 'A', envPattern: 'WORKERS' });
+    expect(matching.map((e) => e.name)).toEqual(['A-Workers']);
+    expect(others).toEqual(['web']);
   });
   test('button values round-trip and anything else is rejected', () => {
     const v = {
@@ -240,13 +266,39 @@ describe('small pieces', () => {
   });
   test('the logger redacts registered secrets and anything shaped like a Slack token', () => {
     const lines: string[] = [];
-    const log = createJsonLogger((l) => lines.push(l));
+    const log = createLogger({ write: (l) => lines.push(l) });
     log.addSecret('s3cr3t-signing');
-    log.error({ event: 'x', error: new Error('failed with s3cr3t-signing and xoxb-123-abc') });
+    log.with({ runId: 'r1' }).error('x', { error: new Error('failed with s3cr3t-signing and xoxb-123-abc') });
     expect(lines[0]).not.toMatch(/s3cr3t-signing|xoxb-123/);
     expect(JSON.parse(lines[0]!)).toMatchObject({
       event: 'x',
+      runId: 'r1',
       error: { message: 'failed with [redacted] and [redacted]' },
     });
   });
 });
+
+/** IAM's query-protocol answers, as much of them as the tag index reads. */
+const iamXml = {
+  wrap: (action: string, result: string) =>
+    `<${action}Response xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><${action}Result>${result}</${action}Result><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></${action}Response>`,
+  listUsers: (names: string[]) =>
+    iamXml.wrap(
+      'ListUsers',
+      `<IsTruncated>false</IsTruncated><Users>${names
+        .map(
+          (n) =>
+            `<member><UserName>${n}</UserName><Arn>arn:aws:iam::123456789012:user/${n}</Arn><UserId>AID${n}</UserId><Path>/</Path><CreateDate>2024-01-01T00:00:00Z</CreateDate></member>`,
+        )
+        .join('')}</Users>`,
+    ),
+  listUserTags: (tags: Record<string, string>) =>
+    iamXml.wrap(
+      'ListUserTags',
+      `<IsTruncated>false</IsTruncated><Tags>${Object.entries(tags)
+        .map(([k, v]) => `<member><Key>${k}</Key><Value>${v}</Value></member>`)
+        .join('')}</Tags>`,
+    ),
+  error: (code: string, message: string) =>
+    `<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>r</RequestId></ErrorResponse>`,
+};

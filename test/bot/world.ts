@@ -20,7 +20,8 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { mockClient } from 'aws-sdk-client-mock';
 import { createLambdaHandler, type LambdaHandler, type LambdaOptions } from '../../bot/lambda';
 import type { RunRequest } from '../../runner/request';
-import { createJsonLogger } from '../../bot/log';
+import type { BotAwsClients } from '../../bot/aws-clients';
+import { createLogger } from '../../runner/log';
 import { awsError, throttlingError, timeoutError } from '../support/aws-errors';
 import { FakeSlack, type SlackCall } from '../support/fake-slack';
 import { buttonClickBody, httpApiEvent, restApiEvent, slashCommandBody } from '../support/slack-signing';
@@ -30,11 +31,20 @@ export const BOT_TOKEN = 'xoxb-test-bot-token-000111222';
 export const TASK_DEF = 'arn:aws:ecs:us-east-1:123456789012:task-definition/snowwhite-runner:7';
 export const NOTIFY = 'C0NOTIFY';
 
-export const iamMock = mockClient(IAMClient);
-export const ecsMock = mockClient(ECSClient);
-export const ebMock = mockClient(ElasticBeanstalkClient);
-export const lambdaMock = mockClient(LambdaClient);
-export const secretsMock = mockClient(SecretsManagerClient);
+const eb = new ElasticBeanstalkClient({ region: 'us-east-1' });
+/** The clients every container of the world is given; each is mocked by instance, not by class. */
+export const botClients: BotAwsClients = {
+  iam: new IAMClient({ region: 'us-east-1' }),
+  ecs: new ECSClient({ region: 'us-east-1' }),
+  lambda: new LambdaClient({ region: 'us-east-1' }),
+  secretsManager: new SecretsManagerClient({ region: 'us-east-1' }),
+  elasticBeanstalk: () => eb,
+};
+export const iamMock = mockClient(botClients.iam);
+export const ecsMock = mockClient(botClients.ecs);
+export const ebMock = mockClient(eb);
+export const lambdaMock = mockClient(botClients.lambda);
+export const secretsMock = mockClient(botClients.secretsManager);
 
 export interface FakeIamUser {
   name: string;
@@ -128,8 +138,8 @@ export class World {
   ): LambdaHandler {
     return createLambdaHandler({
       env: baseEnv({ SLACK_API_URL: this.slack.apiUrl, ...env }),
-      logger: createJsonLogger((line) => this.logs.push(line)),
-      retry: { baseDelayMs: 1, maxDelayMs: 5 },
+      logger: createLogger({ write: (line) => this.logs.push(line) }),
+      clients: botClients,
       ...options,
     });
   }

@@ -108,7 +108,7 @@ describe('following the runner', () => {
         JSON.stringify({
           time: '2026-11-21T10:11:12.000Z',
           level: 'info',
-          message: 'run starting',
+          event: 'run starting',
           runId: 'r',
           action: 'quiet',
         }),
@@ -116,7 +116,7 @@ describe('following the runner', () => {
     ).toBe('10:11:12 run starting {"action":"quiet"}');
     expect(
       formatRunnerLogLine(
-        JSON.stringify({ time: '2026-11-21T10:11:12.000Z', level: 'error', message: 'boom' }),
+        JSON.stringify({ time: '2026-11-21T10:11:12.000Z', level: 'error', event: 'boom' }),
       ),
     ).toBe('10:11:12 ERROR boom');
     expect(formatRunnerLogLine('plain text')).toBe('plain text');

@@ -166,11 +166,11 @@ test('a missing stack is a clear error', async () => {
 
 test('--follow prints the runner log until the task stops and exits with the runner exit code', async () => {
   const t = setup();
-  const line = (message: string, extra: Record<string, unknown> = {}) =>
+  const line = (event: string, extra: Record<string, unknown> = {}) =>
     JSON.stringify({
       time: '2026-11-21T10:00:00.000Z',
       level: 'info',
-      message,
+      event,
       program: 'snowwhite-runner',
       ...extra,
     });

@@ -7,6 +7,7 @@
  * the local fake Slack. AWS is mocked at the client (IAM, ECS, Elastic Beanstalk, Lambda, SSM).
  */
 import { SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { silentLogger } from '../../runner/log';
 import { ElasticBeanstalkClient } from '@aws-sdk/client-elastic-beanstalk';
 import { main as runnerMain } from '../../runner/main';
 import { HostSsm } from '../support/host-ssm';
@@ -99,7 +100,7 @@ test('a signed slash command and two Confirm clicks drain real Sidekiq workers o
     },
     {
       clients: { ssm, elasticBeanstalk: new ElasticBeanstalkClient({ region: 'us-east-1' }) },
-      log: () => undefined,
+      log: silentLogger,
       pollDelay: () => 250,
     },
   );

@@ -5,7 +5,7 @@ import { botSettingsSchema } from '../../bot/settings';
 import { STACK_OUTPUTS } from '../../runner/stack-outputs';
 import { REPO_ROOT, SIDEKIQCTL_SCRIPT, type SnowWhite } from '../../infra/snowwhite';
 import { SnowWhiteStack } from '../../infra/snowwhite-stack';
-import { ACTIONS } from '../../runner/request';
+import { ACTIONS } from '../../ssm/actions';
 import { sidekiqctlDocument, type SsmCommandDocument } from '../../ssm/documents';
 import {
   acknowledgments,

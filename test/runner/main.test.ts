@@ -10,6 +10,7 @@ import {
   type PingStatus,
 } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
+import { createLogger } from '../../runner/log';
 import { main } from '../../runner/main';
 import { awsError, httpError } from '../support/aws-errors';
 import { FakeSlack } from '../support/fake-slack';
@@ -65,8 +66,7 @@ function world(scripts: Record<string, InstanceScript>, ssmStatus: Record<string
   const options = {
     clients: { ssm: client, elasticBeanstalk: new ElasticBeanstalkClient({ region: 'us-east-1' }) },
     clock,
-    log: (level: string, message: string, fields?: Record<string, unknown>) =>
-      logs.push(JSON.stringify({ level, message, ...fields })),
+    log: createLogger({ write: (line) => logs.push(line) }),
     slackRetryDelaysMs: [5, 5],
   };
   const env = (req: unknown = request, extra: Record<string, string> = {}) => ({

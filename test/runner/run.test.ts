@@ -1,7 +1,7 @@
 import { MonitoringStoppedError, type InstanceExecutor } from '../../runner/drain/executor';
 import type { Reporter, RunSummary } from '../../runner/drain/reporter';
 import { deadlineFor, runDrain, unfinishedOutcome, type RunDrainOptions } from '../../runner/drain/run';
-import type { TargetPlan, TargetSource } from '../../runner/aws/eb-targets';
+import type { TargetPlan, TargetSource } from '../../runner/drain/targets';
 import { throttlingError } from '../support/aws-errors';
 import { runRequest } from '../support/run-request';
 import { VirtualClock } from './support/virtual-clock';

@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { createLogger } from '../../runner/log';
 import type { AddressInfo } from 'node:net';
 import { LogLevel, WebClient } from '@slack/web-api';
 import type { ProgressSnapshot } from '../../runner/drain/reporter';
@@ -31,7 +32,7 @@ function reporter(
     ...(notifyChannel ? { notifyChannel } : {}),
     minUpdateIntervalMs: 5_000,
     clock: { now: () => now, sleep: async () => undefined },
-    log: (level, message, fields) => logs.push(`${level} ${message} ${JSON.stringify(fields)}`),
+    log: createLogger({ write: (line) => logs.push(line) }),
     retryDelaysMs: [5, 5],
     ...extra,
   });

@@ -9,7 +9,9 @@ import {
   type ExecutionListener,
   type ExecutionRequest,
 } from '../../runner/drain/executor';
-import type { InstanceOutcome, Target } from '../../runner/drain/outcome';
+import type { InstanceOutcome } from '../../runner/drain/outcome';
+import { createLogger } from '../../runner/log';
+import type { Target } from '../../runner/drain/targets';
 import { pollDelayMs } from '../../runner/aws/poll-interval';
 import { HEALTHY, judgeRound, MAX_CONSECUTIVE_FAILED_ROUNDS } from '../../runner/aws/polling-health';
 import {
@@ -37,7 +39,7 @@ function setup(scriptFor: (id: string) => InstanceScript, pageSize = 50) {
     documentName: (a) => `SnowWhite-${a}`,
     clock,
     concurrency: 4,
-    log: (level, message, fields) => logs.push(`${level} ${message} ${JSON.stringify(fields)}`),
+    log: createLogger({ write: (line) => logs.push(line) }),
   });
   const events: string[] = [];
   const outcomes = new Map<string, InstanceOutcome>();

@@ -6,7 +6,8 @@ import {
 } from '@aws-sdk/client-elastic-beanstalk';
 import { DescribeInstanceInformationCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { ElasticBeanstalkTargets, matchesPattern } from '../../runner/aws/eb-targets';
+import { ElasticBeanstalkTargets } from '../../runner/aws/eb-targets';
+import { matchesPattern } from '../../runner/drain/targets';
 
 const eb = mockClient(ElasticBeanstalkClient);
 const ssm = mockClient(SSMClient);

@@ -8,7 +8,7 @@ import {
   type SSMClient,
 } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import type { Action } from '../../runner/request';
+import type { Action } from '../../ssm/actions';
 import { joinPluginOutput } from '../../runner/aws/ssm-executor';
 import {
   renderRunCommand,

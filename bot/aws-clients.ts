@@ -1,0 +1,32 @@
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { ElasticBeanstalkClient } from '@aws-sdk/client-elastic-beanstalk';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { awsRetryConfig } from '../runner/aws/clients';
+
+/** The bot's AWS clients, built once per container and passed down (tests pass mocked ones). */
+export interface BotAwsClients {
+  iam: IAMClient;
+  ecs: ECSClient;
+  lambda: LambdaClient;
+  secretsManager: SecretsManagerClient;
+  /** Elastic Beanstalk in the region a command names. */
+  elasticBeanstalk(region: string): ElasticBeanstalkClient;
+}
+
+export function createBotAwsClients(): BotAwsClients {
+  const retry = awsRetryConfig();
+  const eb = new Map<string, ElasticBeanstalkClient>();
+  return {
+    iam: new IAMClient(retry),
+    ecs: new ECSClient(retry),
+    lambda: new LambdaClient(retry),
+    secretsManager: new SecretsManagerClient(retry),
+    elasticBeanstalk: (region) => {
+      let client = eb.get(region);
+      if (!client) eb.set(region, (client = new ElasticBeanstalkClient({ region, ...retry })));
+      return client;
+    },
+  };
+}

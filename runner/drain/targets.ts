@@ -1,0 +1,40 @@
+/** One instance a run acts on. */
+export interface Target {
+  instanceId: string;
+  /** The Elastic Beanstalk environment (or any group name) the instance belongs to. */
+  environment: string;
+}
+
+export interface TargetQuery {
+  application: string;
+  envPattern: string;
+}
+
+export interface UnreachableTarget extends Target {
+  reason: string;
+}
+
+export interface EnvironmentTargets {
+  name: string;
+  reachable: Target[];
+  unreachable: UnreachableTarget[];
+}
+
+export interface TargetPlan {
+  environments: EnvironmentTargets[];
+  /** Live environments of the application that did not match (to explain an empty match). */
+  otherEnvironments: string[];
+}
+
+/**
+ * Where a run acts: the environments matching the request and, in each, the instances that can run
+ * the command and those that cannot (reported, never waited on). Elastic Beanstalk + SSM on AWS;
+ * this host for `snowwhite --local`.
+ */
+export interface TargetSource {
+  resolve(query: TargetQuery): Promise<TargetPlan>;
+}
+
+/** The one environment-matching rule: case-insensitive substring, as the slash command documents. */
+export const matchesPattern = (envName: string, pattern: string): boolean =>
+  envName.toLowerCase().includes(pattern.toLowerCase());
