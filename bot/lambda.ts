@@ -16,7 +16,8 @@ import { documentNames } from '../runner/settings';
 import { loadBotSettings, type BotSettings } from './settings';
 import { createSlackCredentialsSource, type SlackCredentials } from './slack/credentials';
 import { createSlackOut } from './slack/out';
-import { runWork, type WorkDeps } from './deferred/run-work';
+import type { WorkDeps } from './deferred/deps';
+import { runWork } from './deferred/run-work';
 
 /**
  * The bot's Lambda entry (`dist/bot/lambda.js`, export `handler`). Three kinds of event:

@@ -1,10 +1,8 @@
-import { refusalText } from '../auth/rules';
+import { alreadyLaunchedText, cancelledText } from '../slack/messages';
+import { checkedTargets } from './checked-targets';
+import type { WorkDeps } from './deps';
 import type { ButtonWork } from './handoff';
-import { describeError } from '../../runner/log';
-import { previewTargets } from './preview';
-import { alreadyLaunchedText, cancelledText, noTargetsText } from '../slack/messages';
 import { startRun } from './start-run';
-import type { WorkDeps } from './run-work';
 
 /** The slow half of a Confirm or Cancel click. */
 export async function runButtonWork(deps: WorkDeps, work: ButtonWork): Promise<void> {
@@ -16,27 +14,16 @@ export async function runButtonWork(deps: WorkDeps, work: ButtonWork): Promise<v
   const done = deps.memo.get(value.runId);
   if (done?.taskArn) return deps.slack.tell(work, { text: alreadyLaunchedText(value.action) });
 
-  // The person who clicked is authorized again (the prompt may be old; tags and policies change).
-  const decision = await deps.authorize({ slackUserId: work.slackUserId, ...value });
-  if (!decision.allowed)
-    return deps.slack.tell(work, { text: refusalText(decision, value.action) }, { replace: true });
-
-  let preview;
-  try {
-    preview = await previewTargets(deps.elasticBeanstalk(value.region), value);
-  } catch (err) {
-    return deps.slack.tell(work, {
-      text: `:x: Could not list the environments of *${value.application}* in ${value.region} (${describeError(err)}). Nothing was launched; press Confirm again to retry.`,
-    });
-  }
-  if (preview.environments.length === 0)
-    return deps.slack.tell(work, { text: noTargetsText(value) }, { replace: true });
+  // The person who clicked is authorized again, on the targets as they are now (the prompt may be
+  // old; tags, policies and environments change).
+  const checked = await checkedTargets(deps, { ...work, runId: value.runId }, value, true);
+  if (!checked) return;
   await startRun(deps, {
     runId: value.runId,
     slackUserId: work.slackUserId,
-    iamUserName: decision.iamUser.userName,
+    iamUserName: checked.iamUserName,
     command: value,
-    preview,
+    preview: checked.preview,
     reply: work,
     replacePrompt: true,
   });

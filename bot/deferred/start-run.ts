@@ -11,8 +11,9 @@ import {
   taskStartedText,
   threadRootText,
 } from '../slack/messages';
-import { CANNOT_POST_HERE, slackErrorCode, type ReplyTarget } from '../slack/out';
-import type { WorkDeps } from './run-work';
+import { slackErrorCode } from '../../runner/slack/errors';
+import { CANNOT_POST_HERE, type ReplyTarget } from '../slack/out';
+import type { WorkDeps } from './deps';
 
 /**
  * Announce and launch one authorized run: thread root (in the channel, or the notification channel

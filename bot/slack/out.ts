@@ -27,9 +27,6 @@ export const CANNOT_POST_HERE = new Set([
   'messages_tab_disabled',
 ]);
 
-export const slackErrorCode = (err: unknown): string | undefined =>
-  (err as { data?: { error?: string } } | undefined)?.data?.error;
-
 export interface SlackOut {
   /** Ephemeral answer to the person; `replace` overwrites the message that carried the buttons. */
   tell(target: ReplyTarget, message: SlackMessage, options?: { replace?: boolean }): Promise<void>;

@@ -1,6 +1,7 @@
 import type { WebClient } from '@slack/web-api';
 import { systemClock, type Clock } from '../drain/clock';
 import { silentLogger, type Logger } from '../log';
+import { describeSlackError } from './errors';
 import type { Interruption, ProgressSnapshot, Reporter, RunPlan, RunSummary } from '../drain/reporter';
 import type { RunRequest } from '../request';
 import { interruptedText, progressText, summaryText } from './text';
@@ -51,11 +52,6 @@ const PERMANENT = new Set([
   'cant_update_message',
   'user_not_found',
 ]);
-
-const slackErrorCode = (err: unknown): string => {
-  const e = err as { data?: { error?: string }; code?: string; message?: string };
-  return e?.data?.error ?? e?.code ?? String(e?.message ?? err).slice(0, 200);
-};
 
 export class SlackReporter implements Reporter {
   private readonly clock: Clock;
@@ -211,7 +207,7 @@ export class SlackReporter implements Reporter {
     } catch (err) {
       this.log.error(`Slack ${method} failed, giving up (interrupted: no retry)`, {
         method,
-        error: slackErrorCode(err),
+        error: describeSlackError(err),
       });
     }
   }
@@ -222,7 +218,7 @@ export class SlackReporter implements Reporter {
       try {
         return await fn();
       } catch (err) {
-        const code = slackErrorCode(err);
+        const code = describeSlackError(err);
         // Once interrupted, the process is about to exit: retrying would only compete with the report.
         const retry = attempt < this.retryDelaysMs.length && !PERMANENT.has(code) && !this.interrupting;
         this.log[retry ? 'warn' : 'error'](`Slack ${method} failed${retry ? ', retrying' : ', giving up'}`, {

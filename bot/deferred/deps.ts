@@ -1,0 +1,20 @@
+import type { ECSClient } from '@aws-sdk/client-ecs';
+import type { ElasticBeanstalkClient } from '@aws-sdk/client-elastic-beanstalk';
+import type { LaunchSettings } from '../../runner/launch';
+import type { Logger } from '../../runner/log';
+import type { Authorizer } from '../auth/authorizer';
+import type { SlackOut } from '../slack/out';
+import type { RunMemo } from './run-memo';
+
+/** What the slow part (after the acknowledgement) needs; built once per container by lambda.ts. */
+export interface WorkDeps {
+  authorize: Authorizer;
+  /** Elastic Beanstalk client for a region (the command names the region). */
+  elasticBeanstalk: (region: string) => ElasticBeanstalkClient;
+  ecs: ECSClient;
+  launch: LaunchSettings;
+  notifyChannel: string;
+  slack: SlackOut;
+  memo: RunMemo;
+  logger: Logger;
+}
