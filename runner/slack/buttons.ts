@@ -1,0 +1,56 @@
+import { z } from 'zod';
+import { actionSchema, applicationNameSchema, envPatternSchema, regionSchema, runIdSchema } from '../request';
+
+/**
+ * Buttons that messages outside the confirmation prompt carry (run summaries and progress posted by
+ * the runner; App Home and reminders posted by the bot). The bot handles their clicks; the ids and
+ * value shapes live here because the runner, which cannot import the bot, posts them too.
+ *
+ * A request button (Wake, Retry, Status) acts exactly like the clicker typing the command: it is
+ * authorized for the person who clicked and leads to the usual confirmation prompt, so its value
+ * needs no signature. Slack returns `value` on click (at most 2,000 characters); it is parsed again,
+ * never trusted as is.
+ */
+export const REQUEST_ACTION_ID = 'snowwhite_request';
+/** Cancel a run in progress (stops its runner task after authorizing the clicker for the run's action). */
+export const CANCEL_RUN_ACTION_ID = 'snowwhite_cancel_run';
+
+const instanceIdSchema = z.string().regex(/^(i|mi)-[0-9a-f]{8,17}$/, 'not an EC2 instance id');
+
+export const requestButtonValueSchema = z.object({
+  v: z.literal(1),
+  action: actionSchema,
+  envPattern: envPatternSchema,
+  application: applicationNameSchema,
+  region: regionSchema,
+  /** Retry: only these instances of the matched environments. */
+  instanceIds: z.array(instanceIdSchema).min(1).max(80).optional(),
+});
+export type RequestButtonValue = z.infer<typeof requestButtonValueSchema>;
+
+export const cancelRunButtonValueSchema = z.object({
+  v: z.literal(1),
+  runId: runIdSchema,
+  action: actionSchema,
+  envPattern: envPatternSchema,
+  application: applicationNameSchema,
+  region: regionSchema,
+  /** The runner's ECS task; the bot checks it is a Snow White runner of this run before stopping it. */
+  taskArn: z
+    .string()
+    .regex(/^arn:aws[\w-]*:ecs:[\w-]+:\d{12}:task\/[\w-]+\/[0-9a-f]{32}$/, 'not an ECS task ARN'),
+});
+export type CancelRunButtonValue = z.infer<typeof cancelRunButtonValueSchema>;
+
+export const encodeButtonValue = (value: object): string => JSON.stringify(value);
+
+/** The value parsed by `schema`, or undefined for anything else (too long, not JSON, wrong shape). */
+export function decodeButtonValue<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> | undefined {
+  if (typeof raw !== 'string' || raw.length > 2000) return undefined;
+  try {
+    const parsed = schema.safeParse(JSON.parse(raw));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
