@@ -1,4 +1,4 @@
-import { isRetryableAwsError, isThrottlingError } from './errors';
+import { isRetryableAwsError, isThrottlingError } from '../errors';
 
 /**
  * Pure: whether the runner keeps following its SSM commands after a polling round in which some

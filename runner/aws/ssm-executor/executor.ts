@@ -8,21 +8,21 @@ import {
   type SSMClient,
 } from '@aws-sdk/client-ssm';
 import pLimit from 'p-limit';
-import { SIDEKIQCTL_STEP_NAME } from '../../ssm/documents';
-import { isRetryableAwsError, mayHaveTakenEffect } from './errors';
-import { systemClock, type Clock } from '../drain/clock';
+import { SIDEKIQCTL_STEP_NAME } from '../../../ssm/documents';
+import { isRetryableAwsError, mayHaveTakenEffect } from '../errors';
+import { systemClock, type Clock } from '../../drain/clock';
 import {
   MonitoringStoppedError,
   type ExecutionListener,
   type ExecutionRequest,
   type InstanceExecutor,
-} from '../drain/executor';
-import { describeError, silentLogger, type Logger } from '../log';
-import { isTerminalStatus, outcomeOf, parseScriptReport, type FinishedRun } from '../drain/outcome';
-import { type Target } from '../drain/targets';
+} from '../../drain/executor';
+import { describeError, silentLogger, type Logger } from '../../log';
+import { isTerminalStatus, outcomeOf, parseScriptReport, type FinishedRun } from '../../drain/outcome';
+import { type Target } from '../../drain/targets';
 import { pollDelayMs } from './poll-interval';
 import { HEALTHY, judgeRound, MAX_CONSECUTIVE_FAILED_ROUNDS, type RoundVerdict } from './polling-health';
-import type { Action } from '../../ssm/actions';
+import type { Action } from '../../../ssm/actions';
 
 /**
  * InstanceExecutor over SSM Run Command.
