@@ -18,14 +18,13 @@ import {
   judgeRound,
   MAX_CONSECUTIVE_FAILED_ROUNDS,
 } from '../../runner/aws/ssm-executor/polling-health';
+import { commandComment, findBatchCommand } from '../../runner/aws/ssm-executor/dispatch';
+import { SsmExecutor } from '../../runner/aws/ssm-executor/executor';
 import {
-  commandComment,
-  findBatchCommand,
   joinPluginOutput,
   PLUGIN_OUTPUT_LIMIT,
   splitPluginOutput,
-  SsmExecutor,
-} from '../../runner/aws/ssm-executor/executor';
+} from '../../runner/aws/ssm-executor/plugin-output';
 import { awsError, httpError, networkError, throttlingError } from '../support/aws-errors';
 import { mockSsmFleet } from './support/mock-ssm';
 import { SCRIPTS, SsmFleet, type InstanceScript } from './support/ssm-fleet';
