@@ -20,7 +20,7 @@ import { parseRunRequest, RunRequestError, type RunRequest } from './request';
 import { runDrain } from './drain/run';
 import { documentNames, loadRunnerSettings, type RunnerSettings } from './settings';
 import { SlackReporter } from './slack/reporter';
-import { SsmExecutor } from './aws/ssm-executor';
+import { SsmExecutor } from './aws/ssm-executor/executor';
 import { ElasticBeanstalkTargets } from './aws/eb-targets';
 
 /** Two calls (the interruption post, the progress edit) fit in the reporter's 20 s budget. */

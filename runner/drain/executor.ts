@@ -4,7 +4,7 @@ import type { Action } from '../../ssm/actions';
 
 /**
  * The seam between "what to run where" and "how it gets there". SSM Run Command is one
- * implementation (ssm-executor.ts); the command line adds one that runs ssm/sidekiqctl.sh on
+ * implementation (aws/ssm-executor/); the command line adds one that runs ssm/sidekiqctl.sh on
  * this host. runDrain only ever sees this interface.
  */
 

@@ -7,7 +7,7 @@
 import { ListCommandInvocationsCommand, SendCommandCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import type { Target } from '../../runner/drain/targets';
 import { isTerminalStatus } from '../../runner/drain/outcome';
-import { SsmExecutor } from '../../runner/aws/ssm-executor';
+import { SsmExecutor } from '../../runner/aws/ssm-executor/executor';
 import { SCRIPTS, SsmFleet, type InstanceScript } from '../runner/support/ssm-fleet';
 import { VirtualClock } from '../runner/support/virtual-clock';
 

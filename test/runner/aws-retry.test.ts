@@ -4,7 +4,7 @@ import { ListCommandInvocationsCommand, SendCommandCommand } from '@aws-sdk/clie
 import { createAwsClients } from '../../runner/aws/clients';
 import { isThrottlingError } from '../../runner/aws/errors';
 import type { InstanceOutcome } from '../../runner/drain/outcome';
-import { SsmExecutor } from '../../runner/aws/ssm-executor';
+import { SsmExecutor } from '../../runner/aws/ssm-executor/executor';
 import { ElasticBeanstalkTargets } from '../../runner/aws/eb-targets';
 import { SIDEKIQCTL_STEP_NAME } from '../../ssm/documents';
 import { drainedJson } from './support/ssm-fleet';

@@ -12,16 +12,19 @@ import {
 import type { InstanceOutcome } from '../../runner/drain/outcome';
 import { createLogger } from '../../runner/log';
 import type { Target } from '../../runner/drain/targets';
-import { pollDelayMs } from '../../runner/aws/poll-interval';
-import { HEALTHY, judgeRound, MAX_CONSECUTIVE_FAILED_ROUNDS } from '../../runner/aws/polling-health';
+import { pollDelayMs } from '../../runner/aws/ssm-executor/poll-interval';
 import {
-  commandComment,
-  findBatchCommand,
+  HEALTHY,
+  judgeRound,
+  MAX_CONSECUTIVE_FAILED_ROUNDS,
+} from '../../runner/aws/ssm-executor/polling-health';
+import { commandComment, findBatchCommand } from '../../runner/aws/ssm-executor/dispatch';
+import { SsmExecutor } from '../../runner/aws/ssm-executor/executor';
+import {
   joinPluginOutput,
   PLUGIN_OUTPUT_LIMIT,
   splitPluginOutput,
-  SsmExecutor,
-} from '../../runner/aws/ssm-executor';
+} from '../../runner/aws/ssm-executor/plugin-output';
 import { awsError, httpError, networkError, throttlingError } from '../support/aws-errors';
 import { mockSsmFleet } from './support/mock-ssm';
 import { SCRIPTS, SsmFleet, type InstanceScript } from './support/ssm-fleet';

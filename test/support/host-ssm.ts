@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { Action } from '../../ssm/actions';
-import { joinPluginOutput } from '../../runner/aws/ssm-executor';
+import { joinPluginOutput } from '../../runner/aws/ssm-executor/plugin-output';
 import {
   renderRunCommand,
   sidekiqctlDocument,

@@ -1,7 +1,7 @@
 import type { CommandInvocation } from '@aws-sdk/client-ssm';
 import { SIDEKIQCTL_STEP_NAME } from '../../../ssm/documents';
 import type { Clock } from '../../../runner/drain/clock';
-import { joinPluginOutput } from '../../../runner/aws/ssm-executor';
+import { joinPluginOutput } from '../../../runner/aws/ssm-executor/plugin-output';
 import { awsError } from '../../support/aws-errors';
 
 /**

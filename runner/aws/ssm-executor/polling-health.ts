@@ -1,13 +1,4 @@
-import { isRetryableAwsError, isThrottlingError } from './errors';
-
-/**
- * Pure: whether the runner keeps following its SSM commands after a polling round in which some
- * calls failed. A run follows drains for hours; one 5xx or network timeout that outlasted the SDK's
- * own retries must not end that (the commands keep running on the instances whatever the runner
- * does), so such a round is skipped and the next waits longer, as for throttling. Only an error
- * another round cannot fix (AccessDenied, InvalidCommandId…) or a long run of failed rounds —
- * SSM unreachable for many minutes — makes the runner stop following, and then it says so.
- */
+import { isRetryableAwsError, isThrottlingError } from '../errors';
 
 /** Rounds in a row with a 5xx/network failure before the runner stops following (with the backoff, over ten minutes). */
 export const MAX_CONSECUTIVE_FAILED_ROUNDS = 10;
@@ -32,7 +23,16 @@ export type RoundVerdict =
   | { stop: false; health: PollingHealth }
   | { stop: true; cause: unknown; why: 'not_retryable' | 'too_many_failed_rounds'; failedRounds: number };
 
-/** `errors`: what the polling calls of one round threw (none when every command was polled). */
+/**
+ * Pure: whether the runner keeps following its SSM commands after a polling round in which some
+ * calls failed. A run follows drains for hours; one 5xx or network timeout that outlasted the SDK's
+ * own retries must not end that (the commands keep running on the instances whatever the runner
+ * does), so such a round is skipped and the next waits longer, as for throttling. Only an error
+ * another round cannot fix (AccessDenied, InvalidCommandId…) or a long run of failed rounds —
+ * SSM unreachable for many minutes — makes the runner stop following, and then it says so.
+ *
+ * `errors`: what the polling calls of one round threw (none when every command was polled).
+ */
 export function judgeRound(
   previous: PollingHealth,
   errors: readonly unknown[],

@@ -1,8 +1,3 @@
-/**
- * Pure: how long to wait before the next polling round. Quick at first (short runs and early
- * failures show up fast), then a fixed fraction of the elapsed time so an hour-long drain costs
- * a few hundred rounds, not thousands; doubled for each round in a row that was throttled.
- */
 export interface PollIntervalOptions {
   initialMs: number;
   maxMs: number;
@@ -12,6 +7,11 @@ export interface PollIntervalOptions {
 
 export const DEFAULT_POLL_INTERVAL: PollIntervalOptions = { initialMs: 2_000, maxMs: 30_000, fraction: 0.05 };
 
+/**
+ * Pure: how long to wait before the next polling round. Quick at first (short runs and early
+ * failures show up fast), then a fixed fraction of the elapsed time so an hour-long drain costs
+ * a few hundred rounds, not thousands; doubled for each round in a row that was throttled.
+ */
 export function pollDelayMs(
   elapsedMs: number,
   throttledStreak = 0,
