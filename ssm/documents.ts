@@ -26,11 +26,14 @@ export interface SsmCommandDocument {
 }
 
 const HEREDOC_END = 'SNOWWHITE_SIDEKIQCTL_EOF';
+/** sidekiqctl.sh's --supervisor values; no quote or shell character can pass (it is substituted into sh). */
+export const SUPERVISOR_PATTERN =
+  '^$|^none$|^systemd:[A-Za-z0-9@:._-]{1,200}$|^supervisord:[A-Za-z0-9:._-]{1,200}$|^runit:/[A-Za-z0-9/._-]{1,200}$';
 
 const ARGUMENTS: Record<Action, string> = {
   quiet: 'quiet --timeout {{drainTimeout}}',
-  stop: 'stop --timeout {{drainTimeout}}',
-  wake: 'wake',
+  stop: "stop --timeout {{drainTimeout}} --supervisor '{{supervisor}}'",
+  wake: "wake --supervisor '{{supervisor}}'",
   status: 'status',
 };
 
@@ -57,6 +60,13 @@ export function sidekiqctlDocument(action: Action, scriptText: string): SsmComma
         description: 'Seconds to wait for the jobs in flight to finish before giving up (nothing is killed).',
         default: '3600',
         allowedPattern: '^[1-9][0-9]{0,5}$',
+      },
+      supervisor: {
+        type: 'String',
+        description:
+          'Who runs Sidekiq, when discovery is not enough: systemd:UNIT, supervisord:PROGRAM, runit:DIR or none. Empty: found per process.',
+        default: '',
+        allowedPattern: SUPERVISOR_PATTERN,
       },
       executionTimeout: {
         type: 'String',
