@@ -6,16 +6,17 @@ export type Action = (typeof ACTIONS)[number];
 export interface ScriptArgumentValues {
   drainTimeout: string;
   match?: string;
-  service?: string;
+  /** `systemd:UNIT`, `supervisord:PROGRAM`, `runit:DIR` or `none`; empty: found per process. */
+  supervisor?: string;
   restartCommand?: string;
 }
 
 /** Which flags each action takes: the one table both the SSM documents and `snowwhite --local` build arguments from. */
-const FLAGS: Record<Action, { timeout: boolean; service: boolean; restartCommand: boolean }> = {
-  quiet: { timeout: true, service: false, restartCommand: false },
-  stop: { timeout: true, service: true, restartCommand: false },
-  wake: { timeout: false, service: true, restartCommand: true },
-  status: { timeout: false, service: false, restartCommand: false },
+const FLAGS: Record<Action, { timeout: boolean; supervisor: boolean; restartCommand: boolean }> = {
+  quiet: { timeout: true, supervisor: false, restartCommand: false },
+  stop: { timeout: true, supervisor: true, restartCommand: false },
+  wake: { timeout: false, supervisor: true, restartCommand: true },
+  status: { timeout: false, supervisor: false, restartCommand: false },
 };
 
 /** sidekiqctl.sh's argument list for an action (a flag with no value is left out). */
@@ -24,7 +25,7 @@ export function sidekiqctlArgs(action: Action, values: ScriptArgumentValues): st
   const args: string[] = [action];
   if (flags.timeout) args.push('--timeout', values.drainTimeout);
   if (values.match !== undefined) args.push('--match', values.match);
-  if (flags.service && values.service !== undefined) args.push('--service', values.service);
+  if (flags.supervisor && values.supervisor !== undefined) args.push('--supervisor', values.supervisor);
   if (flags.restartCommand && values.restartCommand !== undefined)
     args.push('--restart-command', values.restartCommand);
   return args;

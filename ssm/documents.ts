@@ -26,6 +26,15 @@ export interface SsmCommandDocument {
 }
 
 const HEREDOC_END = 'SNOWWHITE_SIDEKIQCTL_EOF';
+/** sidekiqctl.sh's --supervisor values; no quote or shell character can pass (it is substituted into sh). */
+export const SUPERVISOR_PATTERN =
+  '^$|^none$|^systemd:[A-Za-z0-9@:._-]{1,200}$|^supervisord:[A-Za-z0-9:._-]{1,200}$|^runit:/[A-Za-z0-9/._-]{1,200}$';
+
+/** The script's flags take the document's parameters; SSM substitutes them into the shell text. */
+const PARAMETER_REFERENCES = { drainTimeout: '{{drainTimeout}}', supervisor: '{{supervisor}}' };
+
+/** A parameter reference is single-quoted: its value may be empty, and its allowedPattern admits no quote. */
+const shellWord = (word: string): string => (word.includes('{{') ? `'${word}'` : word);
 
 const DESCRIPTIONS: Record<Action, string> = {
   quiet: 'Snow White: quiet every Sidekiq process (no new jobs) and wait until the jobs in flight finish.',
@@ -51,6 +60,13 @@ export function sidekiqctlDocument(action: Action, scriptText: string): SsmComma
         default: '3600',
         allowedPattern: '^[1-9][0-9]{0,5}$',
       },
+      supervisor: {
+        type: 'String',
+        description:
+          'Who runs Sidekiq, when discovery is not enough: systemd:UNIT, supervisord:PROGRAM, runit:DIR or none. Empty: found per process.',
+        default: '',
+        allowedPattern: SUPERVISOR_PATTERN,
+      },
       executionTimeout: {
         type: 'String',
         description: `Seconds before SSM stops the command (at most ${MAX_EXECUTION_TIMEOUT}); must exceed drainTimeout.`,
@@ -72,7 +88,7 @@ export function sidekiqctlDocument(action: Action, scriptText: string): SsmComma
             ...scriptLines,
             HEREDOC_END,
             'status=0',
-            `sh "$dir/sidekiqctl.sh" ${sidekiqctlArgs(action, { drainTimeout: '{{drainTimeout}}' }).join(' ')} || status=$?`,
+            `sh "$dir/sidekiqctl.sh" ${sidekiqctlArgs(action, PARAMETER_REFERENCES).map(shellWord).join(' ')} || status=$?`,
             'rm -rf "$dir"',
             'exit "$status"',
           ],

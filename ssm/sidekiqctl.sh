@@ -1,84 +1,81 @@
 #!/bin/sh
 # sidekiqctl.sh — quiet, stop, wake or inspect the Sidekiq processes of this host, safely.
 #
-# Runs under SSM Run Command on EC2, as a Kubernetes preStop hook and in containers.
-# POSIX sh (dash, busybox ash, bash); Linux only (reads /proc). The promise: no job is lost and
-# no worker is shut down while it still runs jobs. It never sends KILL.
+# Runs under SSM Run Command on EC2, in Elastic Beanstalk platform hooks, in containers. POSIX sh
+# (dash, busybox ash, bash); Linux only (reads /proc). The promise: no job is lost and no worker is
+# shut down while it still runs jobs. It never sends KILL.
 #
 #   sidekiqctl.sh quiet  [--timeout S] [--poll S] [--match ERE] [--heartbeat S]
-#   sidekiqctl.sh stop   [--timeout S] [--poll S] [--match ERE] [--heartbeat S] [--service UNIT]
-#   sidekiqctl.sh wake   [--force] [--match ERE] [--service UNIT] [--restart-command CMD] [--timeout S]
+#   sidekiqctl.sh stop   [--timeout S] [--poll S] [--match ERE] [--heartbeat S] [--supervisor SUP]
+#   sidekiqctl.sh wake   [--force] [--match ERE] [--supervisor SUP] [--restart-command CMD] [--timeout S]
 #   sidekiqctl.sh status [--match ERE]
 #
-# Processes are found by their title (/proc/PID/cmdline, which Sidekiq rewrites at every heartbeat):
-#   sidekiq <version> <tag> [<busy> of <concurrency> busy]            (tag may be empty)
-#   sidekiq <version> <tag> [<busy> of <concurrency> busy] stopping   (after TSTP, or TERM)
-# Zombies and exiting processes do not count. A process still titled `ruby .../sidekiq ...` has not
-# had its first heartbeat yet ("starting"): quiet/stop/wake wait for it to get its title.
+# Titles (/proc/PID/cmdline, rewritten by Sidekiq at every heartbeat: 5 s in 5.x/6.x, 10 s in 7.x/8.x):
+#   sidekiq <version> <tag> [<busy> of <concurrency> busy] <words>...
+# The tag may be empty (two spaces) or absent (nil tag in 5.x: one space). <words> are what follows:
+# `stopping` once quiet (after TSTP, or TERM), and anything an extension appends (Enterprise's
+# `leader`, PROCTITLES); `stopping` among them means quiet. A title is untrusted data (any local user
+# can set any title): parsed strictly (version [0-9][0-9A-Za-z.]*, counts of 1-9 digits), never
+# evaluated, JSON-escaped. A title that starts `sidekiq <digit>` but does not parse (hostile, or cut
+# short by Ruby's argv space) is "unparseable": never signalled, reported by pid and title; the
+# parseable processes are still handled and the run ends with exit 1, result "unparseable".
+# A process still titled `ruby .../sidekiq ...` has not had its first heartbeat ("starting").
 #
-# quiet  TSTP to each process (USR1 only when the version's major is a plain number below 5: Sidekiq 4's
-#        TSTP would stop the process, but USR1 kills Sidekiq 6 and 7, so any other version gets TSTP),
-#        then wait until every process is quiet with 0 busy, or --timeout (default 3600).
-#        The title is refreshed only per heartbeat, so a title from before the signal can say
-#        "0 busy" while a job has just started: only a title saying `stopping` counts. And a heartbeat
-#        that ran within a second of the signal may have raced it (a job fetched just before the quiet
-#        but not yet counted), so such a title is trusted only after one more heartbeat period
-#        (--heartbeat, default 5 s; 10 s for Sidekiq 7+, whose heartbeat is 10 s).
-# stop   quiet as above; then `systemctl stop UNIT` when the unit is loaded (a Restart=always unit
-#        would otherwise bring Sidekiq straight back), else TERM to each process (and TERM to any
-#        process systemctl left running); then wait for every process to exit. If the drain times
-#        out, nothing is shut down (exit 2).
-#        systemctl stop shuts down every process of the unit, so first the unit's Sidekiq processes
-#        are found (any title, whatever --match says, starting ones too): its main pid
-#        (`systemctl show -p MainPID UNIT`) and every process whose /proc/PID/cgroup has a path
-#        component UNIT.service (or UNIT), which is where systemd puts a unit's processes.
-#        - none of the drained processes is in the unit: the unit is not touched; TERM to each.
-#        - the unit also runs a process that is not drained (awake, busy, starting, or not selected
-#          by --match): refused, exit 2, result "refused", nothing stopped. Not a per-pid TERM of
-#          the drained ones instead: when a unit's main process exits, systemd stops the rest of the
-#          unit, which would shut down the busy ones all the same.
-#        - otherwise: systemctl stop UNIT.
-#        For the same reason, a process to TERM (no unit used, or outside UNIT) that is the main pid
-#        of the systemd service its cgroup belongs to is TERMed only if that service runs no process
-#        that is not drained; else refused as above.
-# wake   a quiet process cannot be woken, only restarted. Restarts when some process is quiet and
-#        idle: `systemctl restart UNIT` if the unit is loaded, else --restart-command CMD (run once
-#        with sh -c; it must restart Sidekiq, e.g. `supervisorctl restart sidekiq`). With no process
-#        at all: `systemctl start UNIT` or CMD. Awake processes alone: nothing to do. A quiet process
-#        still running jobs is not restarted (exit 2) unless --force (Sidekiq then pushes the
-#        unfinished jobs back to Redis after its -t). Then waits until the old quiet processes are
-#        gone and a fresh, non-quiet process is seen.
-#        Before `systemctl restart UNIT` the unit's processes are found as for stop: if it runs any
-#        process other than the quiet ones being restarted (an awake one, say), refused (exit 2),
-#        nothing restarted; if it runs none of them, CMD is used if given, else exit 1.
-#        --timeout (default 120) bounds the whole wake: the restart (systemctl or CMD) runs in the
-#        background and, if it has not returned by then, is left running (not killed; its output is
-#        kept in a temporary file named on stderr) and wake fails with exit 1.
+# Supervisor: who restarts a process decides how it is stopped and woken. Found per process: an
+# ancestor supervisord (the program, from the SUPERVISOR_* variables supervisord puts in its
+# environment), runsv (runit: the service directory), a sidekiqswarm parent (Enterprise; if the swarm
+# itself is in a systemd service, that service); else the systemd service of its cgroup
+# (/proc/PID/cgroup, any *.service: sidekiq@2.service, an Elastic Beanstalk Procfile unit); else none.
+# --supervisor SUP overrides discovery: systemd:UNIT | supervisord:PROGRAM | runit:DIR | none
+# (--service UNIT = --supervisor systemd:UNIT).
+#
+# quiet  TSTP to each process (Sidekiq >= 4.2.9; USR1 only for a plain numeric major below 5: USR1
+#        kills Sidekiq 6+), then wait until every process is quiet with 0 busy, or --timeout
+#        (default 3600). Quiet is trusted when the title says `stopping` and either the Sidekiq job
+#        threads (named `processor` in 6.x) seen before are all gone, or the title changed after
+#        `stopping` was first seen, or one heartbeat (--heartbeat; default 5 s, 10 s for 7+) plus 1 s
+#        has passed since: a heartbeat right after quiet took effect may not count a job just fetched.
+# stop   quiet as above; then, one call per distinct supervisor: `systemctl stop UNIT`,
+#        `supervisorctl stop PROGRAM`, `sv down DIR`, TERM to the swarm parent; TERM to each process
+#        with none. Refused (exit 2, result "refused", nothing stopped) when the supervisor also runs
+#        a Sidekiq process that is not drained, when its control command is missing, or when the
+#        supervisord program cannot be told. What was stopped is recorded in
+#        $SIDEKIQCTL_STATE_DIR/stopped (default /var/lib/sidekiqctl) for wake. Then waits for the exits
+#        and watches one heartbeat more: a Sidekiq process that came back is "respawned" (exit 1).
+#        If the drain times out, nothing is shut down (exit 2).
+# wake   a quiet process cannot be woken, only restarted. Restarts the supervisors of the quiet idle
+#        processes (`systemctl restart`, `supervisorctl restart`, `sv restart`; TERM to a swarm child,
+#        which the swarm replaces; with none: --restart-command) and starts what stop recorded. With
+#        --restart-command, runs only that (sh -c). A quiet process still running jobs is not
+#        restarted (exit 2) unless --force (Sidekiq pushes unfinished jobs back to Redis after -t);
+#        a supervisor that also runs an awake process is not restarted (exit 2). Then waits until the
+#        old quiet processes are gone and each restarted supervisor runs a fresh, non-quiet process.
+#        --timeout (default 120) bounds it; a restart command still running then is left running.
 # status prints the state of every process; changes nothing.
 #
 # --match ERE   only processes whose title (or, while starting, command line) matches (grep -E).
-# --service U   the systemd unit (default: `sidekiq`, used only if `systemctl show` says it is loaded,
-#               and never with --match: the default unit may hold other processes than those
-#               matched; a --service that is not loaded is an error). --service '' disables systemd.
-# --poll S      seconds between looks at the titles (default 0.5; decimals allowed).
-# --heartbeat S Sidekiq's heartbeat if it was changed from the default (see quiet).
+# --poll S      seconds between looks (default 0.5).   --heartbeat S  Sidekiq's heartbeat if changed.
 #
-# Exit codes: 0 done; 2 --timeout passed with jobs still running, or wake/stop refused (nothing killed);
-#             3 no Sidekiq process found and nothing could be done; 1 any other failure; 64 usage.
-# Output: progress on stderr (each poll's view when it changes, and every 10 s). The last line on
-# stdout is one JSON object:
+# Exit codes: 0 done; 2 --timeout passed with jobs still running, or refused (nothing killed);
+#             3 no Sidekiq process found and nothing could be done; 1 any other failure (including
+#             unparseable and respawned); 64 usage.
+# Output: progress on stderr. The last line on stdout is one JSON object:
 #   {"action":"quiet","result":"drained","elapsed_seconds":7.9,"processes":[{"pid":4242,
 #    "version":"6.4.1","tag":"","busy":0,"concurrency":3,"quiet":true}]}
-# result: quiet -> drained | timeout | no_sidekiq;   stop -> stopped | timeout | refused | no_sidekiq
-#         wake -> woken | already_awake | refused | no_sidekiq;   status -> status | no_sidekiq
-#         any action -> error (exit 1) | usage (exit 64, action "" if it was not understood).
-# processes: as last seen (stop: just before shutting down; wake: the fresh processes).
+# plus "unparseable":[{"pid":N,"title":"..."}] when there is such a title.
+# result: quiet -> drained | timeout | no_sidekiq;  stop -> stopped | timeout | refused | respawned |
+#         no_sidekiq;  wake -> woken | already_awake | refused | no_sidekiq;  status -> status |
+#         no_sidekiq;  any -> unparseable (exit 1) | error (exit 1) | usage (exit 64, action "" if unknown).
+# processes: as last seen (stop: before shutting down, respawned: the ones that came back; wake: fresh).
+# shellcheck disable=SC2015 # `A && B || C` here always means: C unless both A and B
 set -eu
 
 PROG=sidekiqctl
-GUARD_CS=100 # a heartbeat closer than this to the signal may have raced it (see quiet)
+GUARD_CS=100
 LOG_EVERY_CS=1000
-USAGE='usage: sidekiqctl.sh quiet|stop|wake|status [--timeout S] [--poll S] [--match ERE] [--service UNIT] [--restart-command CMD] [--force] [--heartbeat S]'
+NL='
+'
+USAGE='usage: sidekiqctl.sh quiet|stop|wake|status [--timeout S] [--poll S] [--match ERE] [--supervisor SUP] [--service UNIT] [--restart-command CMD] [--force] [--heartbeat S]'
 
 log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
 
@@ -88,14 +85,11 @@ nodec() { # sets _n to $1 without leading zeros, so that $(( )) does not read it
   while :; do case $_n in 0?*) _n=${_n#0} ;; *) break ;; esac; done
 }
 now_cs() {
-  # The kernel prints uptime as %lu.%02lu: no leading zero in the whole part and exactly two
-  # decimals, so "1$_f" is 100-199 whatever the decimals are.
   read -r _up _rest </proc/uptime
-  _i=${_up%.*} _f=${_up#*.}
-  NOW=$((_i * 100 + 1$_f - 100))
+  _ui=${_up%.*} _uf=${_up#*.}
+  NOW=$((_ui * 100 + 1$_uf - 100))
 }
-# "12" or "0.5" -> centiseconds in CS; fails on anything else
-to_cs() {
+to_cs() { # "12" or "0.5" -> centiseconds in CS; fails on anything else
   case $1 in '' | *[!0-9.]* | *.*.* | .* | *.) return 1 ;; esac
   _i=${1%%.*}
   _f=
@@ -108,12 +102,28 @@ to_cs() {
 fmt_cs() { printf '%d.%d' $(($1 / 100)) $(($1 % 100 / 10)); }
 
 # --- JSON ---------------------------------------------------------------------------------------
-json_str() { printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g'; }
+json_esc() { # sets J to $1 escaped for a JSON string (titles hold no control characters, see scan);
+  # `|` too (as \u007c), so that an escaped field can sit in a |-separated record.
+  J="" _s=$1
+  while :; do
+    _p=${_s%%[\"\\|]*}
+    J=$J$_p
+    [ "$_p" != "$_s" ] || return 0
+    _s=${_s#"$_p"}
+    case $_s in
+      \"*) J="$J\\\"" ;;
+      \\*) J="$J\\\\" ;;
+      *) J="$J\\u007c" ;;
+    esac
+    _s=${_s#?}
+  done
+}
 PROCS_JSON=""
+UNP_JSON=""
 finish() { # finish RESULT EXIT_CODE
   now_cs
-  printf '{"action":"%s","result":"%s","elapsed_seconds":%s,"processes":[%s]}\n' \
-    "$(json_str "$ACTION")" "$1" "$(fmt_cs $((NOW - START)))" "$PROCS_JSON"
+  printf '{"action":"%s","result":"%s","elapsed_seconds":%s,"processes":[%s]%s}\n' \
+    "$ACTION" "$1" "$(fmt_cs $((NOW - START)))" "$PROCS_JSON" "${UNP_JSON:+,\"unparseable\":[$UNP_JSON]}"
   exit "$2"
 }
 usage_error() {
@@ -127,13 +137,17 @@ fail() {
 }
 
 # --- finding processes --------------------------------------------------------------------------
-live() { # a process counts only if it exists and is neither a zombie nor dead
-  # Read with builtins (this runs for every candidate at every poll). All lines, as the command
-  # name between the parentheses may itself hold a newline: the state follows the last ") ".
+stat_of() { # sets _state and _ppid of PID; fails if it is gone. Builtins only (runs at every poll).
   _st=""
   { while IFS= read -r _l; do _st="$_st$_l "; done <"/proc/$1/stat"; } 2>/dev/null || return 1
-  _st=${_st##*) }
-  case ${_st%% *} in Z | X | x | '') return 1 ;; esac
+  _st=${_st##*) } # the command name in parentheses may hold anything: the fields follow the last ") "
+  _state=${_st%% *}
+  _st=${_st#* }
+  _ppid=${_st%% *}
+}
+live() { # a process counts only if it exists and is neither a zombie nor dead
+  stat_of "$1" || return 1
+  case $_state in Z | X | x | '') return 1 ;; esac
 }
 matches() { [ -z "$MATCH" ] || printf '%s\n' "$1" | grep -E -q -e "$MATCH"; }
 is_starting() { # argv0 is sidekiq, or ruby/bundle running sidekiq (words 1-3)
@@ -147,69 +161,98 @@ is_starting() { # argv0 is sidekiq, or ruby/bundle running sidekiq (words 1-3)
   for _w in "${2:-}" "${3:-}" "${4:-}"; do [ "${_w##*/}" = sidekiq ] && return 0; done
   return 1
 }
-# scan: sets PROCS (lines "pid|version|busy|concurrency|quiet|tag"), PIDS (the same pids, " 1 2"),
-# NPROCS, STARTING (pids)
+digits() { case $1 in '' | *[!0-9]* | ??????????*) return 1 ;; esac; }
+# parse TITLE: 0 and _ver _busy _conc _q _tag (JSON-escaped) when it is a Sidekiq title; 1 when it
+# does not start like one; 2 when it starts `sidekiq <digit>` but does not parse.
+parse() {
+  case $1 in 'sidekiq '[0-9]*) ;; *) return 1 ;; esac
+  _r=${1#sidekiq }
+  _ver=${_r%%' '*}
+  [ "$_ver" != "$_r" ] || return 2
+  case $_ver in *[!0-9A-Za-z.]*) return 2 ;; esac
+  _r=${_r#"$_ver "}
+  _h=${_r%%'['[0-9]*' of '[0-9]*' busy]'*} # the tag (and its space): up to the first "[N of M busy]"
+  [ "$_h" != "$_r" ] || return 2
+  _r=${_r#"${_h}["}
+  _busy=${_r%%' of '*}
+  _r=${_r#*' of '}
+  _conc=${_r%%' busy]'*}
+  _x=${_r#*' busy]'}
+  digits "$_busy" && digits "$_conc" || return 2
+  case $_x in '' | ' '*) ;; *) return 2 ;; esac
+  case $_h in '') ;; *' ') _h=${_h% } ;; *) return 2 ;; esac
+  _q=false
+  case "$_x " in *' stopping '*) _q=true ;; esac
+  json_esc "$_h"
+  _tag=$J
+  nodec "$_busy"
+  _busy=$_n
+  nodec "$_conc"
+  _conc=$_n
+}
+# scan: sets PROCS (lines "pid|version|busy|concurrency|quiet|tag"), PIDS, NPROCS, STARTING (pids),
+# UNPARSED (pids) and UNP_JSON. A failure to list or read /proc is an error, never "no Sidekiq".
 scan() {
-  PROCS=""
-  PIDS=""
-  NPROCS=0
-  STARTING=""
-  _cands=$(grep -l -s -e sidekiq /proc/[0-9]*/cmdline 2>/dev/null || true)
+  PROCS="" PIDS="" NPROCS=0 STARTING="" UNPARSED="" UNP_JSON=""
+  _out=$(grep -l -e sidekiq /proc/[0-9]*/cmdline 2>&1) || :
+  _cands=""
+  while IFS= read -r _l; do
+    case $_l in
+      '') ;;
+      /proc/*/cmdline) _cands="$_cands $_l" ;;
+      *) # grep's complaint: fine only about a process that has gone meanwhile
+        _e=${_l#*/proc/}
+        _e=${_e%%/*}
+        if ! digits "$_e" || live "$_e"; then fail "cannot list processes in /proc: $_l"; fi
+        ;;
+    esac
+  done <<EOF
+$_out
+EOF
   for _f in $_cands; do
     _pid=${_f#/proc/}
     _pid=${_pid%/cmdline}
-    [ "$_pid" != "$$" ] || continue
+    digits "$_pid" && [ "$_pid" != "$$" ] || continue
     _t=$({ tr -c '\040-\176\200-\377' ' ' <"$_f"; } 2>/dev/null) || continue
     _trail=${_t##*[! ]}
     _t=${_t%"$_trail"}
-    [ -n "$_t" ] || continue
-    live "$_pid" || continue
-    case $_t in
-      'sidekiq '[0-9]*' ['*' of '*' busy]' | 'sidekiq '[0-9]*' ['*' of '*' busy] stopping') ;;
+    [ -n "$_t" ] && live "$_pid" || continue
+    _rc=0
+    parse "$_t" || _rc=$?
+    case $_rc in
+      0) matches "$_t" || continue ;;
+      2)
+        if matches "$_t"; then
+          UNPARSED="$UNPARSED $_pid"
+          json_esc "$_t"
+          UNP_JSON="$UNP_JSON${UNP_JSON:+,}{\"pid\":$_pid,\"title\":\"$J\"}"
+        fi
+        continue
+        ;;
       *)
         if is_starting "$_t" && matches "$_t"; then STARTING="$STARTING $_pid"; fi
         continue
         ;;
     esac
-    matches "$_t" || continue
-    _q=false
-    case $_t in *' stopping') _q=true _t=${_t% stopping} ;; esac
-    # "version|busy|concurrency|tag", with no fork (as sed 's/^sidekiq \([0-9][^ ]*\) \(.*\)\[\([0-9][0-9]*\)
-    # of \([0-9][0-9]*\) busy\]$/\1|\3|\4|\2/' gave it): the counts follow the last "[" (the only
-    # one the greedy \(.*\) can leave), the version is the first word (the case checked its digit)
-    # and the tag is what lies between them.
-    _r=${_t##*"["}
-    _h=${_t%"[$_r"}
-    _h=${_h#sidekiq }
-    case $_r in *' of '*' busy]') ;; *) continue ;; esac
-    _r=${_r%' busy]'}
-    _busy=${_r%%' of '*}
-    _conc=${_r#*' of '}
-    case $_busy in '' | *[!0-9]*) continue ;; esac
-    case $_conc in '' | *[!0-9]*) continue ;; esac
-    case $_h in *' '*) ;; *) continue ;; esac
-    _p="${_h%%' '*}|$_busy|$_conc|${_h#*' '}"
-    _ver=${_p%%|*}
-    _p=${_p#*|}
-    _busy=${_p%%|*}
-    _p=${_p#*|}
-    _conc=${_p%%|*}
-    _tag=${_p#*|}
-    _tag=${_tag% } # the space before "[" (an empty tag leaves just that one)
-    nodec "$_busy"
-    _busy=$_n
-    nodec "$_conc"
-    PROCS="$PROCS$_pid|$_ver|$_busy|$_n|$_q|$_tag
-"
+    PROCS="$PROCS$_pid|$_ver|$_busy|$_conc|$_q|$_tag$NL"
     PIDS="$PIDS $_pid"
     NPROCS=$((NPROCS + 1))
   done
+}
+report_unparsed() {
+  [ -n "$UNPARSED" ] || return 0
+  procs_json
+  finish_unparsed
+}
+finish_unparsed() {
+  log "unparseable Sidekiq-like title(s), not signalled, not counted: [$UNP_JSON]"
+  finish unparseable 1
 }
 procs_json() {
   PROCS_JSON=""
   while IFS='|' read -r _pid _ver _busy _conc _q _tag; do
     [ -n "$_pid" ] || continue
-    PROCS_JSON="$PROCS_JSON${PROCS_JSON:+,}{\"pid\":$_pid,\"version\":\"$(json_str "$_ver")\",\"tag\":\"$(json_str "$_tag")\",\"busy\":$_busy,\"concurrency\":$_conc,\"quiet\":$_q}"
+    PROCS_JSON="$PROCS_JSON${PROCS_JSON:+,}{\"pid\":$_pid,\"version\":\"$_ver\",\"tag\":\"$_tag\",\"busy\":$_busy,\"concurrency\":$_conc,\"quiet\":$_q}"
   done <<EOF
 $PROCS
 EOF
@@ -227,6 +270,7 @@ show_view() { # one stderr line per poll when the view changed, or every 10 s
 $PROCS
 EOF
   for _pid in $STARTING; do _v="$_v${_v:+; }pid $_pid: starting"; done
+  for _pid in $UNPARSED; do _v="$_v${_v:+; }pid $_pid: unparseable title"; done
   [ -n "$_v" ] || _v="no sidekiq process"
   now_cs
   if [ "$_v" != "$VIEW_LAST" ] || [ $((NOW - VIEW_AT)) -ge $LOG_EVERY_CS ]; then
@@ -246,43 +290,19 @@ sleep_poll() { # sleep one poll, never past the deadline
   if [ "$_left" -le 0 ]; then return 0; fi
   if [ "$_left" -lt "$POLL_CS" ]; then sleep "$(fmt_cs "$_left")"; else sleep "$POLL"; fi
 }
+job_threads() { # sets _nt to the number of PID's threads named `processor` (Sidekiq 6's job threads)
+  _nt=0
+  for _c in /proc/"$1"/task/*/comm; do
+    { read -r _cn <"$_c"; } 2>/dev/null || continue
+    [ "$_cn" != processor ] || _nt=$((_nt + 1))
+  done
+}
 
-# --- systemd ------------------------------------------------------------------------------------
-UNIT=""
-find_unit() { # sets UNIT when the unit is loaded; fails if an explicit --service is not
-  UNIT=""
-  [ -n "$SERVICE" ] || return 0
-  if [ -n "$MATCH" ] && [ "$SERVICE_GIVEN" = 0 ]; then
-    log "--match without --service: not using the default systemd unit $SERVICE"
-    return 0
-  fi
-  _ls=""
-  if command -v systemctl >/dev/null 2>&1; then
-    _ls=$(systemctl show -p LoadState "$SERVICE" 2>/dev/null || true)
-  fi
-  case $_ls in
-    *LoadState=loaded*) UNIT=$SERVICE ;;
-    *) if [ "$SERVICE_GIVEN" = 1 ]; then fail "systemd unit $SERVICE is not loaded (--service)"; fi ;;
-  esac
-}
-in_unit() { # in_unit PID: PID is UNIT's main process, or its cgroup is UNIT's (see unit_members)
-  [ "$1" != "$UNIT_MAIN" ] || return 0
-  _cg=$(cat "/proc/$1/cgroup" 2>/dev/null) || return 1
-  while IFS= read -r _l; do
-    _l=${_l#*:}
-    _l=${_l#*:}
-    case $_l/ in */"$UNIT_CG"/* | */"$UNIT"/*) return 0 ;; esac
-  done <<EOF
-$_cg
-EOF
-  return 1
-}
-unit_main() { # sets UNIT_MAIN to UNIT's main pid as systemd says (0: none)
-  UNIT_MAIN=$(systemctl show -p MainPID "$UNIT" 2>/dev/null || true)
-  UNIT_MAIN=${UNIT_MAIN#*MainPID=}
-  case $UNIT_MAIN in '' | *[!0-9]*) UNIT_MAIN=0 ;; esac
-}
-svc_of() { # sets SVC to the systemd service whose cgroup PID is in (innermost unit: `*.service`), or ''
+# --- supervisors --------------------------------------------------------------------------------
+# A supervisor is a key "KIND ID [URL]": systemd UNIT | supervisord PROGRAM URL|- | runit DIR |
+# swarm PID | none -. IDs come from /proc; they are checked against safe characters, never evaluated.
+safe() { case $1 in '' | *[!A-Za-z0-9@:/._-]*) return 1 ;; esac; }
+svc_of() { # sets SVC to the systemd service whose cgroup PID is in (innermost `*.service`), or ''
   SVC=""
   _cg=$(cat "/proc/$1/cgroup" 2>/dev/null) || return 0
   while IFS= read -r _l; do
@@ -292,6 +312,7 @@ svc_of() { # sets SVC to the systemd service whose cgroup PID is in (innermost u
       case ${_l##*/} in
         *.service)
           SVC=${_l##*/}
+          safe "$SVC" || SVC=""
           return 0
           ;;
         *.scope | *.slice) break ;;
@@ -302,22 +323,155 @@ svc_of() { # sets SVC to the systemd service whose cgroup PID is in (innermost u
 $_cg
 EOF
 }
-# unit_members OKPIDS: sets UNIT_IN (pids of OKPIDS in UNIT) and UNIT_OTHERS (every other live
-# Sidekiq process in UNIT, whatever its title says or --match selects, including starting ones).
-# UNIT_MAIN: the unit's main pid (unit_main), or 0 to go by cgroups only.
-unit_members() {
-  UNIT_CG=$UNIT
-  case $UNIT in *.*) ;; *) UNIT_CG=$UNIT.service ;; esac
-  _sp=$PROCS _si=$PIDS _sn=$NPROCS _ss=$STARTING _sm=$MATCH
+env_of() { # env_of PID NAME: sets _ev to NAME's value in PID's environment, or ''
+  _ev=$({ tr '\0' '\n' <"/proc/$1/environ"; } 2>/dev/null | sed -n "s/^$2=//p" | head -n 1) || _ev=""
+}
+discover() { # discover PID: sets SUP, the key of who restarts PID (see above), ignoring --supervisor
+  _a=$1 _sw="" _dk=0
+  while [ "$_dk" -lt 40 ] && stat_of "$_a" && [ "$_ppid" -gt 1 ] 2>/dev/null; do
+    _dk=$((_dk + 1))
+    _a=$_ppid
+    _cm=""
+    { read -r _cm <"/proc/$_a/comm"; } 2>/dev/null || :
+    case $_cm in
+      supervisord*)
+        env_of "$1" SUPERVISOR_GROUP_NAME
+        _g=$_ev
+        env_of "$1" SUPERVISOR_PROCESS_NAME
+        _p=$_ev
+        env_of "$1" SUPERVISOR_SERVER_URL
+        case $_ev in unix:///* | http://127.0.0.1:* | http://localhost:*) ;; *) _ev=- ;; esac
+        SUP="supervisord $_g:$_p $_ev"
+        safe "$_g$_p$_ev" || SUP="supervisord ? -"
+        return 0
+        ;;
+      runsv)
+        _d=$(cd "/proc/$_a/cwd" 2>/dev/null && pwd -P) || _d=""
+        safe "$_d" || _d="?"
+        SUP="runit $_d"
+        return 0
+        ;;
+      sidekiqswarm*) [ -n "$_sw" ] || _sw=$_a ;;
+    esac
+  done
+  svc_of "${_sw:-$1}"
+  if [ -n "$SVC" ]; then
+    SUP="systemd $SVC"
+  elif [ -n "$_sw" ]; then
+    SUP="swarm $_sw"
+  else
+    SUP="none -"
+  fi
+}
+sup_of() { # like discover, but --supervisor wins
+  if [ -n "$SUP_GIVEN" ]; then SUP=$SUP_GIVEN; else discover "$1"; fi
+}
+norm_unit() { case $1 in *.*) _u=$1 ;; *) _u=$1.service ;; esac; }
+same_sup() { # same_sup GIVEN_OR_DISCOVERED_KEY DISCOVERED_KEY
+  [ "$1" != "$2" ] || return 0
+  set -f
+  # shellcheck disable=SC2086 # keys are space-separated words of safe characters
+  set -- $1 $2
+  set +f
+  [ "$1" = "${4:-}" ] || return 1
+  case $1 in
+    systemd)
+      norm_unit "$2"
+      _a=$_u
+      norm_unit "$4"
+      [ "$_a" = "$_u" ]
+      ;;
+    supervisord) [ "$2" = "${5%%:*}" ] || [ "$2" = "$5" ] ;;
+    *) return 1 ;;
+  esac
+}
+sup_name() { # human text for a key
+  set -f
+  # shellcheck disable=SC2086
+  set -- $1
+  set +f
+  case $1 in
+    systemd) SN="systemd unit $2" ;;
+    supervisord) SN="supervisord program $2" ;;
+    runit) SN="runit service $2" ;;
+    swarm) SN="sidekiqswarm pid $2" ;;
+    *) SN="no supervisor" ;;
+  esac
+}
+# sup_cmd KEY VERB: runs the supervisor's command (VERB: stop | start | restart), bounded by the
+# deadline; returns 1 when the KEY has no such command (caller decides). Fails when it fails.
+sup_cmd() {
+  _v=$2
+  set -f
+  # shellcheck disable=SC2086
+  set -- $1
+  set +f
+  case $1 in
+    systemd) set -- systemctl "$_v" "$2" ;;
+    supervisord)
+      if [ "$3" = - ]; then set -- supervisorctl "$_v" "$2"; else set -- supervisorctl -s "$3" "$_v" "$2"; fi
+      ;;
+    runit)
+      [ "$_v" != stop ] || _v=down
+      [ "$_v" != start ] || _v=up
+      set -- sv "$_v" "$2"
+      ;;
+    *) return 1 ;;
+  esac
+  log "$*"
+  run_bounded "$*" "$@" || fail "$* failed"
+}
+# can_control KEY: fails (with WHY) when stop/start through KEY cannot work here
+can_control() {
+  sup_name "$1"
+  WHY=""
+  case $1 in
+    'systemd '*)
+      if ! command -v systemctl >/dev/null 2>&1; then
+        WHY="$SN, but no systemctl here"
+      else
+        case $(systemctl show -p LoadState "${1#systemd }" 2>/dev/null) in
+          *=loaded*) ;;
+          *) WHY="$SN is not loaded" ;;
+        esac
+      fi
+      ;;
+    'supervisord ? '*) WHY="supervisord, but its program or server URL is not in the process's environment" ;;
+    supervisord*) command -v supervisorctl >/dev/null 2>&1 || WHY="$SN, but no supervisorctl here" ;;
+    'runit ?') WHY="runsv, but its service directory is unreadable" ;;
+    runit*) command -v sv >/dev/null 2>&1 || WHY="$SN, but no sv here" ;;
+  esac
+  [ -z "$WHY" ]
+}
+refuse() {
+  log "refused: $1. Nothing was stopped or killed"
+  procs_json
+  finish refused 2
+}
+HELP_FLAG='--supervisor systemd:UNIT|supervisord:PROGRAM|runit:DIR|none'
+# group_by_sup PIDS: sets SUPS (distinct keys, one a line) and, with ALL set to every live Sidekiq
+# process (any title), OTHERS_OF_ALL: "pid key" lines for ALL minus PIDS
+group_by_sup() {
+  SUPS=""
+  for _gp in $1; do
+    sup_of "$_gp"
+    case "$NL$SUPS" in *"$NL$SUP$NL"*) ;; *) SUPS="$SUPS$SUP$NL" ;; esac
+  done
+}
+# others KEY OKPIDS: sets OTHERS to the live Sidekiq processes (any title, starting, unparseable;
+# whatever --match says) run by KEY's supervisor but not in OKPIDS
+others() {
+  OTHERS=""
+  case $1 in 'none '*) return 0 ;; esac
+  _sp=$PROCS _si=$PIDS _sn=$NPROCS _ss=$STARTING _su=$UNPARSED _sj=$UNP_JSON _sm=$MATCH
   MATCH=""
   scan
-  _all="$PIDS $STARTING"
-  PROCS=$_sp PIDS=$_si NPROCS=$_sn STARTING=$_ss MATCH=$_sm
-  UNIT_IN=""
-  UNIT_OTHERS=""
-  for _pid in $_all $1; do
-    if pid_in "$_pid" "$UNIT_IN $UNIT_OTHERS" || ! in_unit "$_pid"; then continue; fi
-    if pid_in "$_pid" "$1"; then UNIT_IN="$UNIT_IN $_pid"; else UNIT_OTHERS="$UNIT_OTHERS $_pid"; fi
+  _all="$PIDS $STARTING $UNPARSED"
+  PROCS=$_sp PIDS=$_si NPROCS=$_sn STARTING=$_ss UNPARSED=$_su UNP_JSON=$_sj MATCH=$_sm
+  for _op in $_all; do
+    pid_in "$_op" "$2" && continue
+    discover "$_op"
+    if same_sup "$1" "$SUP"; then OTHERS="$OTHERS $_op"; fi
   done
 }
 
@@ -343,59 +497,84 @@ run_bounded() {
   _brc=0
   wait "$_bg" || _brc=$?
   if [ "$_out" != /dev/null ]; then
-    cat "$_out" >&2 || true
+    cat "$_out" >&2 || :
     rm -f "$_out"
   fi
   return "$_brc"
 }
 
 # --- drain (quiet, and the first half of stop) --------------------------------------------------
+# Per-pid state, one line each: "pid signalled_at quiet_seen_at seen_at born_at key major threads"
+# (numbers and words this script made; never code). born_at: the look before the title last changed.
+STATE=""
+beat_of() { # beat_of MAJOR: sets _beat (centiseconds)
+  _beat=$HEARTBEAT_CS
+  if [ -z "$_beat" ]; then
+    _beat=1000
+    [ "$1" -ge 7 ] 2>/dev/null || [ -z "$1" ] || _beat=500
+  fi
+}
 # Returns 0 when every selected process is quiet with 0 busy (as trusted per the header), 2 at the
 # deadline, 3 when no process was there at the first look.
 drain() {
   FIRST=1
+  MAXBEAT=0
   while :; do
     scan
     now_cs
-    if [ "$FIRST" = 1 ] && [ "$NPROCS" -eq 0 ] && [ -z "$STARTING" ]; then return 3; fi
+    if [ "$FIRST" = 1 ] && [ "$NPROCS" -eq 0 ] && [ -z "$STARTING$UNPARSED" ]; then return 3; fi
     FIRST=0
     _ok=1
     [ -z "$STARTING" ] || _ok=0
+    _new="$NL" _rep=""
     while IFS='|' read -r _pid _ver _busy _conc _q _tag; do
       [ -n "$_pid" ] || continue
-      eval "_sig=\${SIG_$_pid:-}"
-      if [ -z "$_sig" ]; then
-        _sig=$NOW
+      case $STATE in
+        *"$NL$_pid "*)
+          _S=${STATE#*"$NL$_pid "}
+          _S=${_S%%"$NL"*}
+          ;;
+        *) _S="" ;;
+      esac
+      if [ -z "$_S" ]; then
         _maj=${_ver%%.*} # the major version if it is a plain number, else empty
-        case $_maj in *[!0-9]*) _maj="" ;; esac
-        eval "SIG_$_pid=$NOW MAJ_$_pid=$_maj KEY_$_pid=''"
+        digits "$_maj" || _maj=""
+        _S="$NOW -1 -1 -1 - ${_maj:--} 0"
         if [ "$_q" = false ]; then
-          # USR1 kills Sidekiq 6 and 7: only a plain numeric major below 5 gets it.
           _name=TSTP
-          if [ -n "$_maj" ] && [ "$_maj" -lt 5 ] 2>/dev/null; then _name=USR1; fi
+          if [ -n "$_maj" ] && [ "$_maj" -lt 5 ]; then _name=USR1; fi
           log "pid $_pid: sending $_name (sidekiq $_ver)"
           kill -s "$_name" "$_pid" 2>/dev/null || log "pid $_pid: could not signal (gone?)"
         fi
       fi
-      # When the title changes, the heartbeat that wrote it ran after the previous look.
-      eval "_key=\$KEY_$_pid _seen=\${SEEN_$_pid:--1} _maj=\$MAJ_$_pid"
-      # shellcheck disable=SC2154 # _key, _seen (and _born below) are set by eval
-      if [ "$_key" != "$_busy|$_q" ]; then eval "KEY_$_pid='$_busy|$_q' BORN_$_pid=$_seen"; fi
-      eval "SEEN_$_pid=$NOW _born=\$BORN_$_pid"
-      if [ "$_q" = true ] && [ "$_busy" -eq 0 ]; then
-        _beat=$HEARTBEAT_CS
-        if [ -z "$_beat" ]; then
-          _beat=500
-          [ "$_maj" -lt 7 ] 2>/dev/null || _beat=1000
-        fi
-        # shellcheck disable=SC2154
-        [ "$_born" -ge $((_sig + GUARD_CS)) ] || [ "$NOW" -ge $((_sig + GUARD_CS + _beat + GUARD_CS)) ] || _ok=0
+      set -f
+      # shellcheck disable=SC2086 # the record is space-separated words this script wrote
+      set -- $_S
+      set +f
+      _sig=$1 _qat=$2 _seen=$3 _born=$4 _key=$5 _maj=$6 _thr=$7
+      [ "$_maj" != - ] || _maj=""
+      if [ "$_key" != "$_busy:$_q" ]; then _key="$_busy:$_q" _born=$_seen; fi
+      _seen=$NOW
+      if [ "$_q" = true ] && [ "$_qat" = -1 ]; then _qat=$NOW; fi
+      job_threads "$_pid"
+      [ "$_nt" -eq 0 ] || _thr=1
+      beat_of "$_maj"
+      [ "$_beat" -le "$MAXBEAT" ] || MAXBEAT=$_beat
+      if [ "$_q" = true ] && [ "$_thr" = 1 ] && [ "$_nt" -eq 0 ]; then
+        _busy=0 # quiet, and every job thread seen before has ended
+      elif [ "$_q" = true ] && [ "$_busy" = 0 ] &&
+        { [ "$_born" -ge "$_qat" ] || [ "$NOW" -ge $((_qat + _beat + GUARD_CS)) ]; }; then
+        :
       else
         _ok=0
       fi
+      _new="$_new$_pid $_sig $_qat $_seen $_born $_key ${_maj:--} $_thr$NL"
+      _rep="$_rep$_pid|$_ver|$_busy|$_conc|$_q|$_tag$NL"
     done <<EOF
 $PROCS
 EOF
+    STATE=$_new
+    PROCS=$_rep
     show_view
     [ "$_ok" = 0 ] || return 0
     now_cs
@@ -405,13 +584,14 @@ EOF
 }
 
 # --- actions ------------------------------------------------------------------------------------
-do_quiet() {
-  _rc=0
-  drain || _rc=$?
+drain_or_finish() { # drain; finishes the run unless it drained
+  _drc=0
+  drain || _drc=$?
   procs_json
-  case $_rc in
-    0) finish drained 0 ;;
+  case $_drc in
+    0) ;;
     2)
+      [ -z "$UNPARSED" ] || log "also unparseable: [$UNP_JSON]"
       log "timeout: jobs still running after ${TIMEOUT}s; nothing was killed"
       finish timeout 2
       ;;
@@ -419,68 +599,58 @@ do_quiet() {
       log "no sidekiq process found"
       finish no_sidekiq 3
       ;;
+    *) fail "drain returned $_drc" ;;
   esac
-  fail "drain returned $_rc"
+}
+
+do_quiet() {
+  drain_or_finish
+  report_unparsed
+  finish drained 0
+}
+
+record() { # record KEY: remembers a stopped supervisor for wake
+  mkdir -p "$STATE_DIR" 2>/dev/null && {
+    grep -v -x -F -e "$1" "$STATE_DIR/stopped" 2>/dev/null || :
+    printf '%s\n' "$1"
+  } >"$STATE_DIR/stopped.new" 2>/dev/null && mv -f "$STATE_DIR/stopped.new" "$STATE_DIR/stopped" ||
+    log "warning: could not record in $STATE_DIR/stopped that $1 was stopped; wake will not start it"
 }
 
 do_stop() {
-  find_unit
-  _rc=0
-  drain || _rc=$?
-  procs_json
-  case $_rc in
-    0) ;;
-    2)
-      log "timeout: jobs still running after ${TIMEOUT}s; nothing was stopped or killed"
-      finish timeout 2
-      ;;
-    3)
-      log "no sidekiq process found"
-      finish no_sidekiq 3
-      ;;
-    *) fail "drain returned $_rc" ;;
-  esac
+  drain_or_finish
   _pids=$PIDS
-  if [ -n "$UNIT" ]; then
-    # systemctl stop shuts down every process of the unit: only if each one is drained.
-    unit_main
-    unit_members "$_pids"
-    if [ -z "$UNIT_IN" ]; then
-      log "none of the drained pid(s)$_pids is in unit $UNIT (main pid $UNIT_MAIN): not stopping the unit; TERM to each instead"
-      UNIT=""
-    elif [ -n "$UNIT_OTHERS" ]; then
-      log "refused: unit $UNIT also runs pid(s)$UNIT_OTHERS, not drained (awake, busy, starting or not selected by --match); stopping the unit would shut them down. Nothing was stopped or killed"
-      finish refused 2
-    fi
-  fi
-  # When a unit's main process exits, systemd stops the rest of the unit: a process to TERM that is
-  # the main process of a systemd service (its cgroup's) must share it with no process not drained.
-  _su=$UNIT _sin=${UNIT_IN:-}
-  if command -v systemctl >/dev/null 2>&1; then
-    for _pid in $_pids; do
-      if [ -n "$_su" ] && pid_in "$_pid" "$_sin"; then continue; fi
-      svc_of "$_pid"
-      [ -n "$SVC" ] || continue
-      UNIT=$SVC
-      unit_main
-      [ "$UNIT_MAIN" = "$_pid" ] || continue
-      unit_members "$_pids"
-      if [ -n "$UNIT_OTHERS" ]; then
-        log "refused: drained pid $_pid is the main process of systemd unit $SVC, which also runs pid(s)$UNIT_OTHERS, not drained (awake, busy, starting or not selected by --match); when it exits, systemd stops the rest of the unit. Nothing was stopped or killed"
-        finish refused 2
-      fi
-    done
-  fi
-  UNIT=$_su UNIT_IN=$_sin
-  if [ -n "$UNIT" ]; then
-    log "systemctl stop $UNIT (its drained pid(s):$UNIT_IN)"
-    systemctl stop "$UNIT" || fail "systemctl stop $UNIT failed"
-  fi
+  group_by_sup "$_pids"
+  # Refuse before touching anything.
+  while IFS= read -r _k; do
+    [ -n "$_k" ] || continue
+    sup_name "$_k"
+    can_control "$_k" || refuse "$WHY; name it with $HELP_FLAG"
+    others "$_k" "$_pids"
+    [ -z "$OTHERS" ] || refuse "$SN also runs pid(s)$OTHERS, not drained (awake, busy, starting, unparseable or not selected by --match); stopping it would shut them down"
+  done <<EOF
+$SUPS
+EOF
+  _before=$(MATCH="" && scan && echo "$PIDS $STARTING $UNPARSED")
+  while IFS= read -r _k; do
+    [ -n "$_k" ] || continue
+    sup_name "$_k"
+    record "$_k"
+    case $_k in
+      'swarm '*)
+        log "TERM to the sidekiqswarm parent pid ${_k#swarm }"
+        kill -s TERM "${_k#swarm }" 2>/dev/null || :
+        ;;
+      'none '*) ;;
+      *) sup_cmd "$_k" stop ;;
+    esac
+  done <<EOF
+$SUPS
+EOF
   for _pid in $_pids; do
     if live "$_pid"; then
-      [ -z "$UNIT" ] || log "pid $_pid still runs after systemctl stop $UNIT (not in that unit?)"
       log "pid $_pid: sending TERM"
-      kill -s TERM "$_pid" 2>/dev/null || true
+      kill -s TERM "$_pid" 2>/dev/null || :
     fi
   done
   # Idle processes exit within seconds of TERM; allow at least a minute whatever is left.
@@ -497,7 +667,28 @@ do_stop() {
     fi
     sleep_poll
   done
+  log "[$(fmt_cs $((NOW - START)))s] exited:$_pids; watching one heartbeat for a respawn"
+  # One heartbeat more: a supervisor we did not know of may bring a worker back.
+  _stopped=$PROCS_JSON
+  now_cs
+  _until=$((NOW + MAXBEAT + GUARD_CS))
+  while :; do
+    scan
+    _back=""
+    for _pid in $PIDS $STARTING $UNPARSED; do pid_in "$_pid" "$_before" || _back="$_back $_pid"; done
+    if [ -n "$_back" ]; then
+      show_view
+      procs_json
+      log "respawned: pid(s)$_back came back after the stop; something restarts Sidekiq here. Name it with $HELP_FLAG"
+      finish respawned 1
+    fi
+    now_cs
+    [ "$NOW" -lt "$_until" ] || break
+    sleep "$POLL"
+  done
+  PROCS_JSON=$_stopped
   log "[$(fmt_cs $((NOW - START)))s] all stopped:$_pids"
+  [ -z "$UNPARSED" ] || finish_unparsed
   finish stopped 0
 }
 
@@ -511,40 +702,52 @@ wait_not_starting() {
     sleep_poll
   done
 }
-# Waits until none of OLD_QUIET runs any more and a process not in OLD_ALL is up and not quiet.
+in_woke() { # in_woke KEY: KEY is (the same supervisor as) one of WOKE; sets WK to that one
+  while IFS= read -r _wk; do
+    [ -n "$_wk" ] || continue
+    if same_sup "$_wk" "$1"; then
+      WK=$_wk
+      return 0
+    fi
+  done <<EOF
+$WOKE
+EOF
+  return 1
+}
+# wait_fresh: until none of OLD_QUIET runs and each key of WOKE ("cmd": the restart command, any
+# process not in OLD_ALL) runs a process that is up and not quiet; its starting ones are waited for.
 wait_fresh() {
   while :; do
     scan
     show_view
-    _fresh=0
+    _need=$WOKE _pend="" _keep=""
     while IFS='|' read -r _pid _ver _busy _conc _q _tag; do
-      [ -n "$_pid" ] || continue
-      if [ "$_q" = false ] && ! pid_in "$_pid" "$OLD_ALL"; then _fresh=1; fi
+      [ -n "$_pid" ] && [ "$_q" = false ] && ! pid_in "$_pid" "$OLD_QUIET" || continue
+      if [ "$WOKE" = "cmd$NL" ]; then
+        pid_in "$_pid" "$OLD_ALL" && continue
+        SUP=cmd
+      else discover "$_pid"; fi
+      in_woke "$SUP" || continue
+      _keep="$_keep$_pid|$_ver|$_busy|$_conc|$_q|$_tag$NL"
+      _need=$(printf '%s' "$_need" | grep -v -x -F -e "$WK") || _need=""
     done <<EOF
 $PROCS
 EOF
+    for _pid in $STARTING; do
+      if [ "$WOKE" = "cmd$NL" ]; then SUP=cmd; else discover "$_pid"; fi
+      if in_woke "$SUP"; then _pend="$_pend $_pid"; fi
+    done
     still_live "$OLD_QUIET"
-    if [ "$_fresh" = 1 ] && [ -z "$LIVE" ] && [ -z "$STARTING" ]; then return 0; fi
+    if [ -z "$_need$_pend$LIVE" ]; then
+      PROCS=$_keep
+      return 0
+    fi
     now_cs
-    [ "$NOW" -lt "$DEADLINE" ] || fail "no fresh sidekiq process by the deadline (still old:${LIVE:- none})"
+    [ "$NOW" -lt "$DEADLINE" ] || fail "no fresh sidekiq process by the deadline (still old:${LIVE:- none}; starting:${_pend:- none})"
     sleep_poll
   done
 }
-# start_or_restart VERB WHY: `systemctl VERB UNIT` if there is a unit, else the restart command
-# (bounded, see run_bounded; either failing is fatal). Returns 1 when there is neither.
-start_or_restart() {
-  if [ -n "$UNIT" ]; then
-    log "$2: systemctl $1 $UNIT"
-    run_bounded "systemctl $1 $UNIT" systemctl "$1" "$UNIT" || fail "systemctl $1 $UNIT failed"
-  elif [ -n "$RESTART_CMD" ]; then
-    log "$2: running the restart command"
-    run_bounded "the restart command" sh -c "$RESTART_CMD" || fail "restart command failed"
-  else
-    return 1
-  fi
-}
 do_wake() {
-  find_unit
   wait_not_starting
   show_view
   OLD_ALL=$PIDS
@@ -554,68 +757,98 @@ do_wake() {
     [ -n "$_pid" ] || continue
     if [ "$_q" = true ]; then
       OLD_QUIET="$OLD_QUIET $_pid"
-      [ "$_busy" -eq 0 ] || _busyq="$_busyq $_pid"
+      [ "$_busy" = 0 ] || _busyq="$_busyq $_pid"
     fi
   done <<EOF
 $PROCS
 EOF
-  if [ "$NPROCS" -eq 0 ]; then
-    if ! start_or_restart start "no sidekiq process"; then
+  if [ -n "$_busyq" ]; then
+    if [ "$FORCE" = 1 ]; then
+      log "--force: restarting although quiet pid(s)$_busyq still run jobs (Sidekiq pushes them back to Redis)"
+    else
       procs_json
-      log "no sidekiq process found, and no systemd unit or --restart-command to start one"
+      log "refused: quiet pid(s)$_busyq still run jobs; wait for them, or use --force"
+      finish refused 2
+    fi
+  fi
+  _rec=""
+  if [ -r "$STATE_DIR/stopped" ]; then
+    while IFS= read -r _k; do
+      case $_k in systemd\ * | supervisord\ * | runit\ * | swarm\ * | 'none -') ;; *) continue ;; esac
+      case $_k in *[!A-Za-z0-9@:/._\ -]*) continue ;; esac
+      _rec="$_rec$_k$NL"
+    done <"$STATE_DIR/stopped"
+  fi
+  [ -n "$_rec" ] || [ "$NPROCS" -gt 0 ] || [ -z "$SUP_GIVEN" ] || _rec="$SUP_GIVEN$NL"
+  if [ -z "$OLD_QUIET" ] && [ -z "$_rec" ]; then
+    procs_json
+    if [ "$NPROCS" -eq 0 ] && [ -z "$RESTART_CMD" ]; then
+      log "no sidekiq process found, and nothing recorded as stopped (give --supervisor or --restart-command)"
       finish no_sidekiq 3
     fi
-  else
-    if [ -z "$OLD_QUIET" ]; then
-      procs_json
+    if [ "$NPROCS" -gt 0 ]; then
       log "every process is awake; nothing to do"
       finish already_awake 0
     fi
-    if [ -n "$_busyq" ]; then
-      if [ "$FORCE" = 1 ]; then
-        log "--force: restarting although quiet pid(s)$_busyq still run jobs (Sidekiq pushes them back to Redis)"
-      else
-        procs_json
-        log "refused: quiet pid(s)$_busyq still run jobs; wait for them, or use --force"
-        finish refused 2
-      fi
-    fi
-    if [ -n "$UNIT" ]; then
-      # systemctl restart shuts down every process of the unit: only if each one is quiet and idle
-      # (or quiet and busy with --force), and only if it holds some of the quiet ones.
-      unit_main
-      unit_members "$OLD_QUIET"
-      if [ -n "$UNIT_OTHERS" ]; then
-        procs_json
-        log "refused: unit $UNIT also runs pid(s)$UNIT_OTHERS, which are awake, busy, starting or not selected by --match; restarting the unit would shut them down. Nothing was restarted"
-        finish refused 2
-      fi
-      if [ -z "$UNIT_IN" ]; then
-        if [ -z "$RESTART_CMD" ]; then
+  fi
+  if [ -n "$RESTART_CMD" ]; then
+    WOKE="cmd$NL"
+    log "running the restart command"
+    run_bounded "the restart command" sh -c "$RESTART_CMD" || fail "restart command failed"
+  else
+    group_by_sup "$OLD_QUIET"
+    _restart=$SUPS
+    WOKE=""
+    while IFS= read -r _k; do
+      [ -n "$_k" ] || continue
+      sup_name "$_k"
+      case $_k in
+        'none '*)
           procs_json
-          fail "none of the quiet pid(s)$OLD_QUIET is in unit $UNIT (main pid $UNIT_MAIN); name their unit with --service, or give --restart-command"
-        fi
-        log "none of the quiet pid(s)$OLD_QUIET is in unit $UNIT (main pid $UNIT_MAIN): using the restart command instead"
-        UNIT=""
-      fi
-    fi
-    if ! start_or_restart restart "restarting quiet pid(s)$OLD_QUIET"; then
-      procs_json
-      fail "quiet pid(s)$OLD_QUIET need a restart, but there is no systemd unit (--service) or --restart-command"
-    fi
+          fail "quiet pid(s)$OLD_QUIET have no supervisor to restart them; give --restart-command or $HELP_FLAG"
+          ;;
+      esac
+      can_control "$_k" || refuse "$WHY; name it with $HELP_FLAG"
+      others "$_k" "$OLD_QUIET"
+      [ -z "$OTHERS" ] || refuse "$SN also runs pid(s)$OTHERS, which are awake, busy, starting, unparseable or not selected by --match; restarting it would shut them down"
+      WOKE="$WOKE$_k$NL"
+    done <<EOF
+$_restart
+EOF
+    while IFS= read -r _k; do
+      [ -n "$_k" ] || continue
+      case "$NL$WOKE" in *"$NL$_k$NL"*) continue ;; esac
+      case $_k in
+        'none '* | 'swarm '*)
+          procs_json
+          fail "stop shut Sidekiq down with TERM ($_k); give --restart-command to start it"
+          ;;
+      esac
+      can_control "$_k" || refuse "$WHY; name it with $HELP_FLAG"
+      sup_cmd "$_k" start
+      WOKE="$WOKE$_k$NL"
+    done <<EOF
+$_rec
+EOF
+    while IFS= read -r _k; do
+      [ -n "$_k" ] || continue
+      case $_k in
+        'swarm '*)
+          for _pid in $OLD_QUIET; do
+            discover "$_pid"
+            [ "$SUP" != "$_k" ] || { log "pid $_pid: TERM (its sidekiqswarm replaces it)"; kill -s TERM "$_pid" 2>/dev/null || :; }
+          done
+          ;;
+        *) sup_cmd "$_k" restart ;;
+      esac
+    done <<EOF
+$_restart
+EOF
   fi
   wait_fresh
-  # Report the fresh processes only.
-  _keep=""
-  while IFS='|' read -r _pid _rest; do
-    [ -n "$_pid" ] || continue
-    pid_in "$_pid" "$OLD_ALL" || _keep="$_keep$_pid|$_rest
-"
-  done <<EOF
-$PROCS
-EOF
-  PROCS=$_keep
+  rm -f "$STATE_DIR/stopped"
   procs_json
+  report_unparsed
   finish woken 0
 }
 
@@ -623,6 +856,7 @@ do_status() {
   scan
   show_view
   procs_json
+  [ -z "$UNPARSED" ] || finish unparseable 1
   if [ "$NPROCS" -eq 0 ]; then finish no_sidekiq 3; fi
   finish status 0
 }
@@ -638,17 +872,17 @@ case ${1:-} in
     exit 0
     ;;
   '') usage_error "missing action" ;;
-  *) usage_error "unknown action: $1" ;;
+  *) usage_error "unknown action" ;;
 esac
 shift
 TIMEOUT=""
 POLL=0.5
 MATCH=""
-SERVICE=sidekiq
-SERVICE_GIVEN=0
+SUP_GIVEN=""
 RESTART_CMD=""
 FORCE=0
 HEARTBEAT=""
+STATE_DIR=${SIDEKIQCTL_STATE_DIR:-/var/lib/sidekiqctl}
 allowed() { # allowed FLAG ACTIONS...
   _flag=$1
   shift
@@ -658,48 +892,38 @@ allowed() { # allowed FLAG ACTIONS...
 need_value() { [ "$1" -ge 2 ] || usage_error "$2 needs a value"; }
 while [ $# -gt 0 ]; do
   case $1 in
-    --timeout)
-      allowed "$1" quiet stop wake
-      need_value $# "$1"
-      TIMEOUT=$2
-      shift
-      ;;
-    --poll)
-      allowed "$1" quiet stop wake
-      need_value $# "$1"
-      POLL=$2
-      shift
-      ;;
-    --heartbeat)
-      allowed "$1" quiet stop
-      need_value $# "$1"
-      HEARTBEAT=$2
-      shift
-      ;;
-    --match)
-      need_value $# "$1"
-      MATCH=$2
-      shift
-      ;;
-    --service)
-      allowed "$1" stop wake
-      need_value $# "$1"
-      SERVICE=$2
-      SERVICE_GIVEN=1
-      shift
-      ;;
-    --restart-command)
-      allowed "$1" wake
-      need_value $# "$1"
-      RESTART_CMD=$2
-      shift
-      ;;
-    --force)
-      allowed "$1" wake
-      FORCE=1
-      ;;
+    --timeout | --poll) allowed "$1" quiet stop wake ;;
+    --heartbeat) allowed "$1" quiet stop ;;
+    --service | --supervisor) allowed "$1" stop wake ;;
+    --restart-command | --force) allowed "$1" wake ;;
+    --match) ;;
     *) usage_error "unknown argument: $1" ;;
   esac
+  [ "$1" = --force ] || need_value $# "$1"
+  case $1 in
+    --timeout) TIMEOUT=$2 ;;
+    --poll) POLL=$2 ;;
+    --heartbeat) HEARTBEAT=$2 ;;
+    --match) MATCH=$2 ;;
+    --service) SUP_GIVEN="systemd $2" ;;
+    --supervisor)
+      case $2 in
+        '') SUP_GIVEN="" ;;
+        none) SUP_GIVEN="none -" ;;
+        systemd:?* | runit:/?*) SUP_GIVEN="${2%%:*} ${2#*:}" ;;
+        supervisord:?*) SUP_GIVEN="supervisord ${2#*:} -" ;;
+        *) SUP_GIVEN="?" ;;
+      esac
+      ;;
+    --restart-command) RESTART_CMD=$2 ;;
+    --force) FORCE=1 ;;
+  esac
+  if [ -n "$SUP_GIVEN" ]; then
+    _s=${SUP_GIVEN#* }
+    _s=${_s% -}
+    safe "$_s" || usage_error "$1 needs systemd:UNIT, supervisord:PROGRAM, runit:DIR or none"
+  fi
+  [ "$1" = --force ] || shift
   shift
 done
 if [ -z "$TIMEOUT" ]; then
@@ -719,9 +943,10 @@ if [ -n "$MATCH" ]; then
   # grep exits 2 on a bad expression, 1 on no match
   _rc=0
   printf '\n' | grep -E -q -e "$MATCH" 2>/dev/null || _rc=$?
-  [ "$_rc" -ne 2 ] || usage_error "--match is not a valid extended regular expression: $MATCH"
+  [ "$_rc" -ne 2 ] || usage_error "--match is not a valid extended regular expression"
 fi
 [ -r /proc/uptime ] || fail "/proc is not mounted: this script needs Linux /proc"
+[ -r /proc/1/stat ] || fail "process 1 is not visible in /proc (hidepid?): cannot see Sidekiq processes"
 DEADLINE=$((START + TIMEOUT_CS))
 
 case $ACTION in

@@ -49,6 +49,8 @@ export const scriptReportSchema = z.object({
       }),
     )
     .optional(),
+  /** Titles that start like Sidekiq's but do not parse (hostile, or cut short): never signalled. */
+  unparseable: z.array(z.object({ pid: z.number().optional(), title: z.string() })).optional(),
 });
 export type ScriptReport = z.infer<typeof scriptReportSchema>;
 
@@ -168,6 +170,15 @@ function refusalReason(stderr: string | undefined): string {
 }
 
 function failureReason(run: FinishedRun, report: ScriptReport | undefined): string {
+  if (report?.result === 'respawned')
+    return 'a worker came back after the stop (its supervisor restarted it): not stopped; name the supervisor (supervisor parameter)';
+  if (report?.result === 'unparseable' || report?.unparseable?.length)
+    return `a process title looks like Sidekiq's but does not parse, so it was left alone: ${(
+      report?.unparseable ?? []
+    )
+      .map((u) => `pid ${u.pid ?? '?'} "${u.title.slice(0, 80)}"`)
+      .join(', ')
+      .slice(0, 300)}`;
   const said = report?.error ?? report?.message;
   if (said) return said;
   const lastErr = run.stderr

@@ -46,7 +46,7 @@ export class LocalExecutor implements InstanceExecutor {
     const args = sidekiqctlArgs(request.action, {
       drainTimeout: String(request.drainTimeoutSeconds),
       match: this.options.match,
-      service: this.options.service,
+      supervisor: this.options.service === undefined ? undefined : `systemd:${this.options.service}`,
       restartCommand: this.options.restartCommand,
     });
     const child = spawn(this.options.shell ?? 'sh', [this.options.scriptPath ?? SIDEKIQCTL_PATH, ...args], {

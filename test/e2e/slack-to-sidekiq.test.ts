@@ -8,11 +8,10 @@
  */
 import { SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { silentLogger } from '../../runner/log';
-import { ElasticBeanstalkClient } from '@aws-sdk/client-elastic-beanstalk';
 import { main as runnerMain } from '../../runner/main';
 import { HostSsm } from '../support/host-ssm';
 import { cleanupAllHosts, SidekiqHost } from '../support/sidekiq-host';
-import { baseEnv, BOT_TOKEN, NOTIFY, World } from '../bot/world';
+import { baseEnv, BOT_TOKEN, botClients, NOTIFY, World } from '../bot/world';
 
 jest.setTimeout(120_000);
 
@@ -99,7 +98,8 @@ test('a signed slash command and two Confirm clicks drain real Sidekiq workers o
       ...overrideEnv,
     },
     {
-      clients: { ssm, elasticBeanstalk: new ElasticBeanstalkClient({ region: 'us-east-1' }) },
+      // The world's Elastic Beanstalk: the environments the bot previewed.
+      clients: { ssm, elasticBeanstalk: botClients.elasticBeanstalk('us-east-1') },
       log: silentLogger,
       pollDelay: () => 250,
     },

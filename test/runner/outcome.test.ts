@@ -79,3 +79,25 @@ describe('exitCodeFor', () => {
     expect(exitCodeFor('status', [o('no_sidekiq')])).toBe(0);
   });
 });
+
+describe('results the script adds for supervisors and hostile titles', () => {
+  it('a worker that came back after stop is a failure that says so, never stopped', () => {
+    const o = outcomeOf(t, {
+      status: 'Failed',
+      exitCode: 1,
+      stdout: JSON.stringify({ action: 'stop', result: 'respawned', processes: [{ pid: 9, busy: 0 }] }),
+    });
+    expect(o).toMatchObject({ kind: 'failed', reason: expect.stringContaining('came back after the stop') });
+  });
+  it('an unparseable title is named (cut short), the rest of the report kept', () => {
+    const title = `sidekiq 6|x';touch\${IFS}pwned;'|7 t [0 of 3 busy]${'x'.repeat(500)}`;
+    const o = outcomeOf(t, {
+      status: 'Failed',
+      exitCode: 1,
+      stdout: JSON.stringify({ action: 'quiet', result: 'unparseable', unparseable: [{ pid: 77, title }] }),
+    });
+    expect(o.kind).toBe('failed');
+    expect(o.reason).toContain('pid 77 "sidekiq 6|x');
+    expect(o.reason.length).toBeLessThan(400);
+  });
+});

@@ -36,6 +36,7 @@ test.each([
   ['4.2.10', 'legacy', 'USR1'],
   ['5.2.9', 'my app', 'TSTP'],
   ['7.2.4', undefined, 'TSTP'],
+  ['8.0.7', 'app', 'TSTP'],
   // A major that is not a plain number: TSTP (USR1 would kill a Sidekiq 6 or 7).
   ['7beta1', undefined, 'TSTP'],
 ])(

@@ -20,14 +20,22 @@
  *       heartbeat: Sidekiq's heartbeat in seconds for every Sidekiq of this host (default: the real 5 s).
  *   host.dir, host.markerDir, host.redisPort, host.redisUrl, host.heartbeat
  *   host.startSidekiq(opts?: SidekiqOptions): Promise<SidekiqProc>   starts one and waits for its title
- *       SidekiqOptions { concurrency?: number (3); tag?: string; shutdownTimeout?: number (-t) }
+ *       SidekiqOptions { concurrency?: number (3); tag?: string; shutdownTimeout?: number (-t);
+ *                        titleExtra?: string (a PROCTITLES word after "busy]", as Enterprise's `leader`) }
  *       SidekiqProc { name, pid (in the host), hostPid, ctl }: `ctl` is a supervisor-like script,
- *       `sh <ctl> start|stop|restart`, usable as a --restart-command or as a systemd unit (installUnit).
- *   host.installUnit(unit: string, proc: SidekiqProc): void   makes the systemctl stand-in know `unit`
- *       (`systemctl show -p MainPID UNIT` answers proc's current pid while it runs, else 0)
+ *       `sh <ctl> start|stop|restart`, usable as a --restart-command.
+ *   host.startUnit(unit, opts?): Promise<number>   a Sidekiq as systemd unit `unit` (e.g. `worker.service`,
+ *       `sidekiq@2.service`) under the systemctl stand-in (bin/systemctl): a real cgroup
+ *       `…/system.slice/<unit>` and Restart=always; returns its main pid once it has its title
+ *   host.unitMainPid(unit): number          the unit's current main pid (0: none)
+ *   host.startSupervisord(program, opts?): Promise<number>   a real supervisord (nodaemon) running one
+ *       Sidekiq as [program:<program>] with autorestart=true; returns the Sidekiq's pid
+ *   host.supervisorctl(args): string        supervisorctl against that supervisord, from outside
+ *   host.spawnHostile(title): ChildProcess  an unprivileged process (nobody, via setpriv) titled `title`
  *   host.joinCgroup(pid, path): void      moves a process into a real cgroup `…/path` (e.g.
  *       `system.slice/sidekiq.service`: what /proc/PID/cgroup shows for a process of that unit)
  *   host.systemctlCalls(): string[]                            what the stand-in was asked, in order
+ *   host.stateDir                           SIDEKIQCTL_STATE_DIR of runScript (what stop recorded)
  *   host.spawnFake(env: Record<string, string>): ChildProcess  sidekiq-app/fake-sidekiq.rb (4/5/7 titles)
  *   host.exec(cmd, args, opts?): ChildProcess                  any command inside the host
  *   host.shellInside(script): string       shell text that runs `script` inside the host from outside it
@@ -50,7 +58,6 @@ import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:chi
 import { randomBytes } from 'node:crypto';
 import {
   chmodSync,
-  copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -78,6 +85,7 @@ export interface SidekiqOptions {
   concurrency?: number;
   tag?: string;
   shutdownTimeout?: number;
+  titleExtra?: string;
 }
 export interface SidekiqProc {
   name: string;
@@ -151,6 +159,7 @@ function readProc(path: string): string | undefined {
 
 export class SidekiqHost {
   readonly markerDir: string;
+  readonly stateDir: string;
   readonly redisUrl: string;
   private readonly jids: string[] = [];
   private readonly children: ChildProcess[] = [];
@@ -167,6 +176,7 @@ export class SidekiqHost {
     private readonly pidNs: string,
   ) {
     this.markerDir = join(dir, 'markers');
+    this.stateDir = join(dir, 'state');
     this.redisUrl = `redis://127.0.0.1:${redisPort}/0`;
   }
 
@@ -236,8 +246,8 @@ export class SidekiqHost {
     return r.stdout ?? '';
   }
 
-  /** Starts one real Sidekiq and waits until it has its title (its first heartbeat). */
-  async startSidekiq(opts: SidekiqOptions = {}): Promise<SidekiqProc> {
+  /** A new directory for one Sidekiq, and the environment and argv that start it there. */
+  private sidekiqSetup(opts: SidekiqOptions): { name: string; d: string; env: string[]; argv: string[] } {
     const name = `sidekiq${++this.sidekiqCount}`;
     const d = join(this.dir, name);
     mkdirSync(d);
@@ -245,10 +255,17 @@ export class SidekiqHost {
       `REDIS_URL=${shq(this.redisUrl)}`,
       `MARKER_DIR=${shq(this.markerDir)}`,
       `SIDEKIQ_BEAT_PAUSE=${this.heartbeat ?? ''}`,
+      `SIDEKIQ_PROCTITLE_EXTRA=${shq(opts.titleExtra ?? '')}`,
     ];
     const argv = ['/usr/bin/sidekiq', '-r', shq(APP), '-c', String(opts.concurrency ?? 3)];
     if (opts.tag !== undefined) argv.push('-g', shq(opts.tag));
     if (opts.shutdownTimeout !== undefined) argv.push('-t', String(opts.shutdownTimeout));
+    return { name, d, env, argv };
+  }
+
+  /** Starts one real Sidekiq and waits until it has its title (its first heartbeat). */
+  async startSidekiq(opts: SidekiqOptions = {}): Promise<SidekiqProc> {
+    const { name, d, env, argv } = this.sidekiqSetup(opts);
     const ctl = join(d, 'ctl.sh');
     // Behaves like a supervisor (supervisorctl, a systemd unit): stop waits for the exit.
     writeFileSync(
@@ -293,20 +310,106 @@ esac
    * `/path` as it does for a process of a systemd unit. Needs writable cgroups (root).
    */
   joinCgroup(pid: number, path: string): void {
+    writeFileSync(join(this.cgroupDir(path), 'cgroup.procs'), String(this.hostPidOf(pid)));
+  }
+
+  private cgroupDir(path: string): string {
     const hierarchy = ['/sys/fs/cgroup/systemd', '/sys/fs/cgroup/unified', '/sys/fs/cgroup'].find((h) =>
       existsSync(join(h, 'cgroup.procs')),
     );
     if (!hierarchy) throw new Error('no cgroup hierarchy with cgroup.procs under /sys/fs/cgroup');
     const root = join(hierarchy, `snowwhite-test-${this.dir.split('/').pop()}`);
-    const dir = join(root, path);
     if (!this.cgroupRoots.includes(root)) this.cgroupRoots.push(root);
+    const dir = join(root, path);
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'cgroup.procs'), String(this.hostPidOf(pid)));
+    return dir;
   }
 
-  /** Makes the systemctl stand-in know `unit`, backed by `proc`'s supervisor script. */
-  installUnit(unit: string, proc: SidekiqProc): void {
-    copyFileSync(proc.ctl, join(this.dir, 'systemd', 'units', unit));
+  /**
+   * Starts a Sidekiq as systemd unit `unit` through the systemctl stand-in (a real cgroup,
+   * Restart=always) and returns its main pid once it has its title.
+   */
+  async startUnit(unit: string, opts: SidekiqOptions = {}): Promise<number> {
+    const { d, env, argv } = this.sidekiqSetup(opts);
+    const u = join(this.dir, 'systemd', 'units', unit);
+    mkdirSync(u);
+    writeFileSync(join(u, 'exec'), `cd ${shq(d)} && exec env ${env.join(' ')} ${argv.join(' ')} >>log 2>&1`);
+    writeFileSync(join(u, 'cgroup'), this.cgroupDir(`system.slice/${unit}`));
+    await this.runOk('systemctl', ['start', unit]);
+    let pid = 0;
+    await this.waitFor(`unit ${unit} to run sidekiq`, () => {
+      pid = this.unitMainPid(unit);
+      return pid !== 0 && this.processes().some((p) => p.pid === pid);
+    });
+    return pid;
+  }
+
+  unitMainPid(unit: string): number {
+    const pid = Number(readProc(join(this.dir, 'systemd', 'units', unit, 'main.pid'))?.trim() ?? 0);
+    return pid && this.isLive(pid) ? pid : 0;
+  }
+
+  /** Runs a command inside the host with the stand-ins on PATH; rejects unless it exits 0. */
+  runOk(cmd: string, args: string[]): Promise<void> {
+    const child = this.exec(cmd, args, { env: this.scriptEnv(), stdio: 'ignore' });
+    return new Promise((res, rej) =>
+      child.on('exit', (c) => (c === 0 ? res() : rej(new Error(`${cmd} ${args.join(' ')}: exit ${c}`)))),
+    );
+  }
+
+  /** A real supervisord running one Sidekiq as [program:<program>], autorestart=true. */
+  async startSupervisord(program: string, opts: SidekiqOptions = {}): Promise<number> {
+    const { d, env, argv } = this.sidekiqSetup(opts);
+    const conf = join(this.dir, 'supervisord.conf');
+    writeFileSync(
+      conf,
+      `[unix_http_server]
+file=${this.dir}/supervisor.sock
+[supervisord]
+nodaemon=true
+logfile=${this.dir}/supervisord.log
+pidfile=${this.dir}/supervisord.pid
+childlogdir=${this.dir}
+[rpcinterface:supervisor]
+supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+[supervisorctl]
+serverurl=unix://${this.dir}/supervisor.sock
+[program:${program}]
+command=${argv.join(' ').replace(/'/g, '"')}
+directory=${d}
+environment=${env.map((e) => e.replace('=', '=').replace(/'/g, '"')).join(',')}
+autorestart=true
+startsecs=0
+stopwaitsecs=60
+redirect_stderr=true
+stdout_logfile=${d}/log
+`,
+    );
+    this.exec('supervisord', ['-c', conf], { stdio: 'ignore' });
+    let pid = 0;
+    await this.waitFor(`supervisord to run ${program}`, () => {
+      const m = /RUNNING\s+pid (\d+)/.exec(this.supervisorctl(['status', program]));
+      pid = m ? Number(m[1]) : 0;
+      return pid !== 0 && this.processes().some((p) => p.pid === pid);
+    });
+    return pid;
+  }
+
+  /** supervisorctl against this host's supervisord (its pids are the host's own, not the namespace's). */
+  supervisorctl(args: string[]): string {
+    const r = spawnSync('supervisorctl', ['-c', join(this.dir, 'supervisord.conf'), ...args], {
+      encoding: 'utf8',
+    });
+    return (r.stdout ?? '') + (r.stderr ?? '');
+  }
+
+  /** An unprivileged process (nobody) whose whole title is `title`: what any local user can do. */
+  spawnHostile(title: string): ChildProcess {
+    return this.exec(
+      'setpriv',
+      ['--reuid=65534', '--regid=65534', '--clear-groups', 'ruby', '-e', '$0 = ARGV[0]; sleep 120', title],
+      { stdio: 'ignore' },
+    );
   }
 
   systemctlCalls(): string[] {
@@ -321,6 +424,10 @@ esac
       env: { ...process.env, ...env },
       stdio: 'ignore',
     });
+  }
+
+  private nsPidOf(hostPid: number): number {
+    return this.allProcs().find((x) => x.hostPid === hostPid)?.pid ?? 0;
   }
 
   private hostPidOf(nsPid: number): number {
@@ -456,20 +563,24 @@ esac
     }
   }
 
-  /** Runs ssm/sidekiqctl.sh inside the host; the systemctl stand-in comes first on PATH. */
+  private scriptEnv(): NodeJS.ProcessEnv {
+    return {
+      ...process.env,
+      PATH: `${FAKE_BIN}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+      FAKE_SYSTEMD_DIR: join(this.dir, 'systemd'),
+      SIDEKIQCTL_STATE_DIR: this.stateDir,
+    };
+  }
+
+  /** Runs ssm/sidekiqctl.sh (or opts.script) inside the host; the systemctl stand-in comes first on PATH. */
   runScript(
     args: string[],
-    opts: { shell?: Shell; env?: Record<string, string>; timeoutMs?: number } = {},
+    opts: { shell?: Shell; env?: Record<string, string>; timeoutMs?: number; script?: string } = {},
   ): Promise<ScriptResult> {
     const [sh, ...shArgs] = SHELL_ARGV[opts.shell ?? 'dash'];
     const started = Date.now();
-    const child = this.exec(sh!, [...shArgs, SCRIPT, ...args], {
-      env: {
-        ...process.env,
-        PATH: `${FAKE_BIN}:${process.env.PATH ?? '/usr/bin:/bin'}`,
-        FAKE_SYSTEMD_DIR: join(this.dir, 'systemd'),
-        ...opts.env,
-      },
+    const child = this.exec(sh!, [...shArgs, opts.script ?? SCRIPT, ...args], {
+      env: { ...this.scriptEnv(), ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -32,3 +32,9 @@ class SleepJob
     File.rename("#{path}.tmp", path) # atomic: a reader never sees half a marker
   end
 end
+
+# An extension's word after "[N of M busy]", as Sidekiq Enterprise appends `leader` (PROCTITLES is a
+# public extension point; Sidekiq's own tests add one).
+if (extra = ENV['SIDEKIQ_PROCTITLE_EXTRA']) && !extra.empty?
+  Sidekiq::Launcher::PROCTITLES << proc { extra }
+end

@@ -18,10 +18,11 @@ $exit = false
 
 record = ->(sig) { File.write(log, "#{sig}\n", mode: 'a') }
 quiet = ->(sig) { record.(sig); $stopping = true }
-# Sidekiq 4 quiets on USR1 and has no TSTP handler (TSTP then stops the process, like any program);
-# Sidekiq 5 quiets on TSTP and still on USR1; Sidekiq 6 and 7 quiet on TSTP and die on USR1.
+# Sidekiq 4 quiets on USR1; TSTP came in 4.2.9 (before it, TSTP stops the process, like any program).
+# Sidekiq 5 quiets on TSTP and still on USR1; Sidekiq 6, 7 and 8 quiet on TSTP and die on USR1.
 if major < 5
   trap('USR1') { quiet.('USR1') }
+  trap('TSTP') { quiet.('TSTP') } if Gem::Version.new(version) >= Gem::Version.new('4.2.9')
 else
   trap('TSTP') { quiet.('TSTP') }
   trap('USR1') { quiet.('USR1') } if major == 5

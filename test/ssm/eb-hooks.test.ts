@@ -1,0 +1,88 @@
+/**
+ * The Elastic Beanstalk platform hooks in ssm/eb-hooks/, laid out as in an application bundle
+ * (.platform/sidekiqctl.sh, .platform/hooks/predeploy/…), run on real Sidekiq 6.4.1 in a real cgroup
+ * unit with jobs in flight; then the unit is restarted as Elastic Beanstalk does on a deploy.
+ */
+import { cpSync, copyFileSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { SidekiqHost, cleanupAllHosts } from '../support/sidekiq-host';
+
+const HOOKS = resolve(__dirname, '../../ssm/eb-hooks');
+afterAll(cleanupAllHosts);
+
+function bundle(host: SidekiqHost): string {
+  const platform = join(host.dir, 'app', '.platform');
+  mkdirSync(platform, { recursive: true });
+  cpSync(HOOKS, platform, { recursive: true });
+  copyFileSync(resolve(__dirname, '../../ssm/sidekiqctl.sh'), join(platform, 'sidekiqctl.sh'));
+  return platform;
+}
+
+test('hooks and confighooks run the same scripts', () => {
+  for (const phase of ['predeploy', 'postdeploy']) {
+    const names = readdirSync(join(HOOKS, 'hooks', phase));
+    expect(readdirSync(join(HOOKS, 'confighooks', phase))).toEqual(names);
+    for (const n of names)
+      expect(readFileSync(join(HOOKS, 'confighooks', phase, n), 'utf8')).toBe(
+        readFileSync(join(HOOKS, 'hooks', phase, n), 'utf8'),
+      );
+  }
+});
+
+test('predeploy: quiet, wait up to the limit, exit 0; the restart pushes the rest back; postdeploy: nothing quiet left', async () => {
+  const host = await SidekiqHost.start({ heartbeat: 0.5 });
+  try {
+    const platform = bundle(host);
+    const old = await host.startUnit('worker.service', { concurrency: 3, shutdownTimeout: 1 });
+    const [short] = await host.enqueue(1, 1);
+    const long = await host.enqueue(30, 2); // longer than the limit
+    await host.enqueue(0.2, 3); // waiting in Redis: stays there while quiet
+    await host.waitForRunning(3);
+    const env = { SIDEKIQ_DRAIN_LIMIT: '3' };
+    const pre = await host.runScript([], {
+      script: join(platform, 'hooks/predeploy/50_sidekiq_quiet.sh'),
+      env,
+    });
+    expect(pre.code).toBe(0); // the deploy goes on
+    expect(pre.stdout).toMatch(/still busy after 3s: the deploy goes on/);
+    expect(host.doneTimes().has(short!)).toBe(true); // the short job finished during the drain
+    expect(host.processes()[0]?.title).toMatch(/\[2 of 3 busy\] stopping$/);
+
+    // Elastic Beanstalk restarts the Procfile process: TERM, Sidekiq pushes the long jobs back.
+    await host.runOk('systemctl', ['restart', 'worker.service']);
+    expect(host.isLive(old)).toBe(false);
+    const a = await host.accounting();
+    expect(a.lost).toBe(0);
+    expect(a.completed + a.queued + a.running).toBe(a.enqueued);
+    expect(a.lostJids).toEqual([]);
+    for (const jid of long) expect(host.doneTimes().has(jid)).toBe(false); // cut short, pushed back, not lost
+    const post = await host.runScript([], { script: join(platform, 'hooks/postdeploy/50_sidekiq_wake.sh') });
+    expect(post.code).toBe(0);
+    expect(post.json?.result).toBe('already_awake');
+    await host.waitForCompleted(4); // the fresh worker takes the short queued ones
+    expect(await host.accounting()).toMatchObject({ lost: 0 });
+  } finally {
+    await host.cleanup();
+  }
+});
+
+test('predeploy within the limit: every job in flight finishes before the restart', async () => {
+  const host = await SidekiqHost.start({ heartbeat: 0.5 });
+  try {
+    const platform = bundle(host);
+    await host.startUnit('worker.service', { concurrency: 2, shutdownTimeout: 1 });
+    await host.enqueue(2, 2);
+    await host.waitForRunning(2);
+    const pre = await host.runScript([], {
+      script: join(platform, 'confighooks/predeploy/50_sidekiq_quiet.sh'),
+      env: { SIDEKIQ_DRAIN_LIMIT: '30' },
+    });
+    expect(pre.code).toBe(0);
+    expect(pre.stdout).toMatch(/sidekiq drained before the deploy/);
+    expect(await host.accounting()).toMatchObject({ completed: 2, lost: 0 });
+    await host.runOk('systemctl', ['restart', 'worker.service']);
+    expect(await host.accounting()).toMatchObject({ completed: 2, lost: 0 });
+  } finally {
+    await host.cleanup();
+  }
+});
