@@ -1,9 +1,11 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticBeanstalkClient } from '@aws-sdk/client-elastic-beanstalk';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { awsRetryConfig } from '../runner/aws/clients';
+import { ledgerDynamoDbClient } from '../runner/ledger/store';
 
 /** The bot's AWS clients, built once per container and passed down (tests pass mocked ones). */
 export interface BotAwsClients {
@@ -11,6 +13,8 @@ export interface BotAwsClients {
   ecs: ECSClient;
   lambda: LambdaClient;
   secretsManager: SecretsManagerClient;
+  /** The ledger's table is in the bot's own region. */
+  dynamodb: DynamoDBClient;
   /** Elastic Beanstalk in the region a command names. */
   elasticBeanstalk(region: string): ElasticBeanstalkClient;
 }
@@ -23,6 +27,7 @@ export function createBotAwsClients(): BotAwsClients {
     ecs: new ECSClient(retry),
     lambda: new LambdaClient(retry),
     secretsManager: new SecretsManagerClient(retry),
+    dynamodb: ledgerDynamoDbClient(),
     elasticBeanstalk: (region) => {
       let client = eb.get(region);
       if (!client) eb.set(region, (client = new ElasticBeanstalkClient({ region, ...retry })));

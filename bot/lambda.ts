@@ -18,11 +18,15 @@ import { createSlackCredentialsSource, type SlackCredentials } from './slack/cre
 import { createSlackOut } from './slack/out';
 import type { WorkDeps } from './deferred/deps';
 import { runWork } from './deferred/run-work';
+import { createLedger, createLedgerClient } from '../runner/ledger/store';
+import { sendReminders } from './memory/remind';
 
 /**
  * The bot's Lambda entry (`dist/bot/lambda.js`, export `handler`). Three kinds of event:
  * - API Gateway HTTP API (v2) and REST (v1) requests from Slack → Bolt, which only acknowledges;
  * - the bot's own asynchronous self-invocations (signed internal events) → the slow work;
+ * - EventBridge's standard `Scheduled Event` (every 15 minutes) → the reminder check. Anyone who may
+ *   invoke the function could send one too: it only makes the same idempotent check run early;
  * - anything else → refused.
  * Settings, credentials and AWS clients are built once per container, on first use.
  */
@@ -34,6 +38,8 @@ export interface LambdaOptions {
   fetch?: typeof fetch;
   nowSeconds?: () => number;
   newRunId?: () => string;
+  /** Wall-clock milliseconds for the ledger (tests move it to pass reminder delays). */
+  nowMs?: () => number;
 }
 
 export type LambdaHandler = (event: unknown, context: unknown) => Promise<unknown>;
@@ -65,6 +71,11 @@ export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler 
     };
     const workDeps = memoize(async (): Promise<WorkDeps> => {
       const { botToken } = await credentials();
+      const directory = createIamDirectory({
+        iam: clients.iam,
+        cacheSeconds: settings.IAM_TAG_CACHE_SECONDS,
+        concurrency: settings.IAM_LOOKUP_CONCURRENCY,
+      });
       const web = new WebClient(botToken, {
         slackApiUrl: settings.SLACK_API_URL,
         logger: boltLogger(logger),
@@ -72,11 +83,7 @@ export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler 
       });
       return {
         authorize: createAuthorizer({
-          directory: createIamDirectory({
-            iam: clients.iam,
-            cacheSeconds: settings.IAM_TAG_CACHE_SECONDS,
-            concurrency: settings.IAM_LOOKUP_CONCURRENCY,
-          }),
+          directory,
           simulate: createPolicySimulator(clients.iam),
           targets: {
             taskDefinitionArn: settings.RUNNER_TASK_DEFINITION_ARN,
@@ -91,6 +98,21 @@ export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler 
         slack: createSlackOut({ web, logger, ...(options.fetch ? { fetch: options.fetch } : {}) }),
         memo: new RunMemo(),
         logger,
+        directory,
+        ...(settings.LEDGER_TABLE_NAME
+          ? {
+              ledger: createLedger({
+                client: createLedgerClient(clients.dynamodb),
+                tableName: settings.LEDGER_TABLE_NAME,
+                logger,
+              }),
+            }
+          : {}),
+        reminders: {
+          afterSeconds: settings.REMINDER_AFTER_SECONDS,
+          everySeconds: settings.REMINDER_EVERY_SECONDS,
+        },
+        nowMs: options.nowMs ?? Date.now,
       };
     });
     const handOff = async (work: Work): Promise<void> => {
@@ -141,7 +163,14 @@ export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler 
         await runWork(await c.workDeps(), opened.work);
         return { ok: true };
       }
-      logger.warn('unknown_event', { note: 'neither an API Gateway request nor an internal event' });
+      if (isScheduledEvent(event)) {
+        const result = await sendReminders(await getContainer().workDeps());
+        logger.info('reminder_check', result);
+        return { ok: true, ...result };
+      }
+      logger.warn('unknown_event', {
+        note: 'neither an API Gateway request, an internal event nor a scheduled event',
+      });
       return { statusCode: 400, body: '' };
     } catch (err) {
       logger.error('handler_failed', { error: describeError(err) });
@@ -149,5 +178,12 @@ export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler 
     }
   };
 }
+
+/** EventBridge's standard scheduled event (`detail-type` "Scheduled Event", `source` "aws.events"). */
+export const isScheduledEvent = (event: unknown): boolean =>
+  typeof event === 'object' &&
+  event !== null &&
+  (event as Record<string, unknown>)['detail-type'] === 'Scheduled Event' &&
+  (event as Record<string, unknown>).source === 'aws.events';
 
 export const handler: LambdaHandler = createLambdaHandler();

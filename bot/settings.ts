@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { loadSettings, ssmDocumentNamesSchema } from '../runner/env-settings';
 import { runnerLaunchSettingsShape } from '../runner/launch';
+import { ledgerSettingsShape } from '../runner/ledger/schema';
 import { AWS_REGIONS, slackChannelIdSchema } from '../runner/request';
 
 /**
@@ -39,6 +40,22 @@ export const botSettingsSchema = z
       )
       .pipe(z.array(z.enum(AWS_REGIONS, { error: 'each item must be an AWS region' })).min(1))
       .optional(),
+    /** The fleet-memory table; unset: no ledger, no App Home history, no reminders. */
+    ...ledgerSettingsShape,
+    /** A fleet quiet or stopped this long (not woken, not redeployed) gets a reminder. */
+    REMINDER_AFTER_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(60)
+      .max(30 * 24 * 3600)
+      .default(7200),
+    /** At most one reminder per fleet per this many seconds. */
+    REMINDER_EVERY_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(600)
+      .max(30 * 24 * 3600)
+      .default(14400),
   })
   .superRefine(
     (s, ctx) => {

@@ -16,6 +16,7 @@ import { Construct, type IConstruct } from 'constructs';
 import { slackChannelIdSchema } from '../runner/request';
 import { ACTIONS, type Action } from '../ssm/actions';
 import { sidekiqctlDocument } from '../ssm/documents';
+import { FleetMemory } from './fleet-memory';
 
 /** The repository root: the bot's entry point, the runner's Docker build context and the SSM script live under it. */
 export const REPO_ROOT = path.resolve(__dirname, '..');
@@ -224,6 +225,8 @@ export class SnowWhite extends Construct {
     assignPublicIp: 'ENABLED' | 'DISABLED';
   };
   readonly documents: SnowWhiteDocuments;
+  /** The run ledger, App Home's and the reminders' source. */
+  readonly fleetMemory: FleetMemory;
 
   constructor(scope: Construct, id: string, props: SnowWhiteProps) {
     super(scope, id);
@@ -457,6 +460,13 @@ export class SnowWhite extends Construct {
           resources: [this.botFunction.functionArn],
         }),
       ],
+    });
+
+    this.fleetMemory = new FleetMemory(this, 'FleetMemory', {
+      botFunction: this.botFunction,
+      botRole: this.botRole,
+      runnerContainer: this.runnerContainer,
+      runnerRole: taskRole,
     });
 
     const apiLogGroup = new logs.LogGroup(this, 'ApiAccessLogs', { retention });

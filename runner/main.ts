@@ -10,6 +10,7 @@
  *
  * `main(env, options)` is callable in-process so tests can pass mocked clients and a clock.
  */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LogLevel as SlackLogLevel, WebClient } from '@slack/web-api';
 import { createAwsClients, type RunnerAwsClients } from './aws/clients';
 import type { Clock } from './drain/clock';
@@ -22,6 +23,9 @@ import { documentNames, loadRunnerSettings, type RunnerSettings } from './settin
 import { SlackReporter } from './slack/reporter';
 import { SsmExecutor } from './aws/ssm-executor/executor';
 import { ElasticBeanstalkTargets } from './aws/eb-targets';
+import { allOf, type Reporter } from './drain/reporter';
+import { LedgerReporter } from './ledger/reporter';
+import { createLedger, createLedgerClient } from './ledger/store';
 
 /** Two calls (the interruption post, the progress edit) fit in the reporter's 20 s budget. */
 const SLACK_INTERRUPTED_CALL_TIMEOUT_MS = 8_000;
@@ -36,6 +40,11 @@ export interface MainOptions {
   slackRetryDelaysMs?: number[];
   /** Overrides the adaptive poll interval (tests). */
   pollDelay?: (elapsedMs: number, throttledStreak: number) => number;
+  /**
+   * DynamoDB for the ledger (tests pass one pointed at dynalite). Otherwise built from the SDK's
+   * standard configuration: the table is in the stack's region, not necessarily the fleet's.
+   */
+  ledgerClient?: DynamoDBClient;
 }
 
 export async function main(env: NodeJS.ProcessEnv = process.env, options: MainOptions = {}): Promise<number> {
@@ -70,6 +79,26 @@ export async function main(env: NodeJS.ProcessEnv = process.env, options: MainOp
     requestedBy: request.requestedBy.iamUserName,
   });
   const clients = options.clients ?? createAwsClients(request.region);
+  const slackReporter = new SlackReporter({
+    client: slack,
+    interruptionClient: slackWhenInterrupted,
+    request,
+    ...(settings.SLACK_NOTIFY_CHANNEL ? { notifyChannel: settings.SLACK_NOTIFY_CHANNEL } : {}),
+    minUpdateIntervalMs: settings.PROGRESS_UPDATE_SECONDS * 1000,
+    log: runLog,
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.slackRetryDelaysMs ? { retryDelaysMs: options.slackRetryDelaysMs } : {}),
+  });
+  const ledgerDb = settings.LEDGER_TABLE_NAME ? createLedgerClient(options.ledgerClient) : undefined;
+  const reporter: Reporter = ledgerDb
+    ? allOf(
+        slackReporter,
+        new LedgerReporter(
+          createLedger({ client: ledgerDb, tableName: settings.LEDGER_TABLE_NAME!, logger: runLog }),
+          runLog,
+        ),
+      )
+    : slackReporter;
   try {
     const result = await runDrain({
       request,
@@ -81,16 +110,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env, options: MainOp
         ...(options.clock ? { clock: options.clock } : {}),
         ...(options.pollDelay ? { pollDelay: options.pollDelay } : {}),
       }),
-      reporter: new SlackReporter({
-        client: slack,
-        interruptionClient: slackWhenInterrupted,
-        request,
-        ...(settings.SLACK_NOTIFY_CHANNEL ? { notifyChannel: settings.SLACK_NOTIFY_CHANNEL } : {}),
-        minUpdateIntervalMs: settings.PROGRESS_UPDATE_SECONDS * 1000,
-        log: runLog,
-        ...(options.clock ? { clock: options.clock } : {}),
-        ...(options.slackRetryDelaysMs ? { retryDelaysMs: options.slackRetryDelaysMs } : {}),
-      }),
+      reporter,
       log: runLog,
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
@@ -102,6 +122,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env, options: MainOp
       clients.ssmSendCommand?.destroy();
       clients.elasticBeanstalk.destroy();
     }
+    if (!options.ledgerClient) ledgerDb?.destroy();
   }
 }
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { loadSettings, ssmDocumentNamesSchema } from './env-settings';
 import { slackChannelIdSchema } from './request';
+import { ledgerSettingsShape } from './ledger/schema';
 import { type Action } from '../ssm/actions';
 
 /** The Fargate runner's environment. The run request itself comes in RUN_REQUEST (JSON). */
@@ -14,6 +15,8 @@ export const runnerSettingsSchema = z.object({
   ...ssmDocumentNamesSchema,
   /** Seconds between two progress-message edits in Slack. */
   PROGRESS_UPDATE_SECONDS: z.coerce.number().min(1).max(300).default(5),
+  /** The fleet-memory table (runs and fleet states); unset: nothing is recorded. */
+  ...ledgerSettingsShape,
 });
 
 export type RunnerSettings = z.output<typeof runnerSettingsSchema>;

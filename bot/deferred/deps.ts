@@ -2,7 +2,10 @@ import type { ECSClient } from '@aws-sdk/client-ecs';
 import type { ElasticBeanstalkClient } from '@aws-sdk/client-elastic-beanstalk';
 import type { LaunchSettings } from '../../runner/launch';
 import type { Logger } from '../../runner/log';
+import type { Ledger } from '../../runner/ledger/store';
 import type { Authorizer } from '../auth/authorizer';
+import type { IamDirectory } from '../auth/iam-directory';
+import type { ReminderPolicy } from '../memory/reminders';
 import type { SlackOut } from '../slack/out';
 import type { RunMemo } from './run-memo';
 
@@ -17,4 +20,11 @@ export interface WorkDeps {
   slack: SlackOut;
   memo: RunMemo;
   logger: Logger;
+  /** Slack user → IAM users (history asks only that the asker is a known user). */
+  directory: IamDirectory;
+  /** Fleet memory; absent when LEDGER_TABLE_NAME is unset (then nothing is recorded or shown). */
+  ledger?: Ledger;
+  reminders: ReminderPolicy;
+  /** Wall-clock milliseconds (ledger times). */
+  nowMs: () => number;
 }

@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { runIdSchema, slackUserIdSchema } from '../../runner/request';
+import { applicationNameSchema, runIdSchema, slackUserIdSchema } from '../../runner/request';
 import { buttonValueSchema } from '../slack/buttons';
 
 /**
@@ -34,8 +34,22 @@ const buttonWork = z.object({
   value: buttonValueSchema,
 });
 
-export const workSchema = z.discriminatedUnion('kind', [commandWork, buttonWork]);
+/** Someone opened the Home tab: read the ledger, publish their view. */
+const homeWork = z.object({ kind: z.literal('home'), slackUserId: slackUserIdSchema });
+
+/** `/snowwhite history [application]`: answered only to the asker. */
+const historyWork = z.object({
+  kind: z.literal('history'),
+  slackUserId: slackUserIdSchema,
+  channelId: z.string().min(1).max(64),
+  responseUrl: z.url(),
+  application: applicationNameSchema.optional(),
+});
+
+export const workSchema = z.discriminatedUnion('kind', [commandWork, buttonWork, homeWork, historyWork]);
 export type Work = z.infer<typeof workSchema>;
+export type HomeWork = z.infer<typeof homeWork>;
+export type HistoryWork = z.infer<typeof historyWork>;
 export type CommandWork = z.infer<typeof commandWork>;
 export type ButtonWork = z.infer<typeof buttonWork>;
 

@@ -3,14 +3,20 @@ import type { WorkDeps } from './deps';
 import type { Work } from './handoff';
 import { runButtonWork } from './on-button';
 import { runCommandWork } from './on-command';
+import { answerHistory } from '../memory/history';
+import { publishHome } from '../memory/home';
 
 /** Runs one piece of handed-off work. Never throws: failures are told to the person and logged. */
 export async function runWork(deps: WorkDeps, work: Work): Promise<void> {
   try {
     if (work.kind === 'command') await runCommandWork(deps, work);
-    else await runButtonWork(deps, work);
+    else if (work.kind === 'button') await runButtonWork(deps, work);
+    else if (work.kind === 'home') await publishHome(deps, work);
+    else await answerHistory(deps, work);
   } catch (err) {
     deps.logger.error('work_failed', { kind: work.kind, error: describeError(err) });
+    // The Home tab has nobody to tell through a response URL; the failure is logged.
+    if (work.kind === 'home') return;
     try {
       await deps.slack.tell(work, {
         text: ':x: Something went wrong; nothing more was done. The logs have the details.',

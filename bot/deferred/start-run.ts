@@ -2,6 +2,8 @@ import type { RunRequestInput } from '../../runner/request';
 import type { Action } from '../../ssm/actions';
 import { clientTokenFor, launchRunner, RunnerLaunchError } from '../../runner/launch';
 import { describeError } from '../../runner/log';
+import { launchedRunItem } from '../../runner/ledger/items';
+import { writeOrLog } from '../../runner/ledger/store';
 import type { TargetPreview } from './preview';
 import {
   alreadyLaunchedText,
@@ -135,4 +137,33 @@ export async function startRun(deps: WorkDeps, run: RunToStart): Promise<void> {
       ...(root.fallbackReason ? { fallbackChannel: root.channel, fallbackReason: root.fallbackReason } : {}),
     }),
   );
+  await recordLaunch(deps, run, { channel: root.channel, ts: root.ts, taskArn, permalink });
+}
+
+/**
+ * The run in the ledger, after the person has their answer (a slow or lost write delays nobody).
+ * A conditional put: a replayed launch, or a runner that wrote first, leaves the item as it is.
+ */
+async function recordLaunch(
+  deps: WorkDeps,
+  run: RunToStart,
+  launched: { channel: string; ts: string; taskArn: string; permalink: string | undefined },
+): Promise<void> {
+  const { ledger, logger } = deps;
+  if (!ledger) return;
+  const item = launchedRunItem(
+    {
+      runId: run.runId,
+      ...run.command,
+      requestedBy: { iamUserName: run.iamUserName, slackUserId: run.slackUserId },
+      slack: { channel: launched.channel, threadTs: launched.ts },
+    },
+    {
+      taskArn: launched.taskArn,
+      ...(launched.permalink ? { permalink: launched.permalink } : {}),
+      nowMs: deps.nowMs(),
+    },
+  );
+  const result = await writeOrLog(logger, run.runId, 'launched', () => ledger.recordLaunch(item));
+  if (result === 'exists') logger.info('ledger_run_exists', { runId: run.runId });
 }

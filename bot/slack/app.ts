@@ -71,6 +71,22 @@ export function createBot(deps: BotDeps): Bot {
       return ack(usageReply(parsed.problems));
     }
     if (parsed.command.kind === 'help') return ack(usageReply());
+    if (parsed.command.kind === 'history') {
+      const { application } = parsed.command;
+      try {
+        await deps.handOff({
+          kind: 'history',
+          slackUserId: command.user_id,
+          channelId: command.channel_id,
+          responseUrl: command.response_url,
+          ...(application ? { application } : {}),
+        });
+      } catch (err) {
+        logger.error('handoff_failed', { kind: 'history', error: describeError(err) });
+        return ack({ response_type: 'ephemeral', text: ':x: Could not read the history; try again.' });
+      }
+      return ack({ response_type: 'ephemeral', text: ':hourglass_flowing_sand: Looking up the last runs…' });
+    }
     const { kind: _kind, ...what } = parsed.command;
     if (deps.fleetRegions && !deps.fleetRegions.includes(what.region)) {
       logger.info('command_rejected', {
@@ -143,6 +159,17 @@ export function createBot(deps: BotDeps): Bot {
     }) satisfies Parameters<typeof app.action<BlockAction<ButtonAction>>>[1];
   app.action<BlockAction<ButtonAction>>(CONFIRM_ACTION_ID, onButton('confirm'));
   app.action<BlockAction<ButtonAction>>(CANCEL_ACTION_ID, onButton('cancel'));
+
+  // Events API (same URL). Bolt acknowledges events itself; the ledger read and views.publish are
+  // handed off like every other slow step, so Slack gets its answer at once and does not retry.
+  app.event('app_home_opened', async ({ event }) => {
+    if (event.tab !== 'home') return;
+    try {
+      await deps.handOff({ kind: 'home', slackUserId: event.user });
+    } catch (err) {
+      logger.error('handoff_failed', { kind: 'home', error: describeError(err) });
+    }
+  });
 
   app.error(async (err) => {
     logger.error('bolt_error', { error: describeError(err) });

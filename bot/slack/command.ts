@@ -12,7 +12,12 @@ export interface RunCommand {
   application: string;
   region: z.output<typeof regionSchema>;
 }
-export type Command = { kind: 'help' } | RunCommand;
+/** `history [application]`: the last runs, only to the asker. */
+export interface HistoryCommand {
+  kind: 'history';
+  application?: string;
+}
+export type Command = { kind: 'help' } | RunCommand | HistoryCommand;
 export type CommandParse = { ok: true; command: Command } | { ok: false; problems: string[] };
 
 const runCommandSchema = z.object({
@@ -42,10 +47,26 @@ export function parseCommand(text: unknown): CommandParse {
       ? { ok: true, command: { kind: 'help' } }
       : { ok: false, problems: ['help takes no arguments'] };
   }
+  if (verb === 'history') {
+    if (rest.length > 1)
+      return {
+        ok: false,
+        problems: [`history takes at most 1 word after it (<eb-application>), got ${rest.length}`],
+      };
+    const [application] = rest;
+    if (application === undefined) return { ok: true, command: { kind: 'history' } };
+    const parsed = applicationNameSchema.safeParse(application);
+    return parsed.success
+      ? { ok: true, command: { kind: 'history', application: parsed.data } }
+      : {
+          ok: false,
+          problems: [`${echo(application)}: ${parsed.error.issues[0]?.message ?? 'not an application name'}`],
+        };
+  }
   if (!(ACTIONS as readonly string[]).includes(verb)) {
     return {
       ok: false,
-      problems: [`${echo(first)} is not an action: use one of ${[...ACTIONS, 'help'].join(', ')}`],
+      problems: [`${echo(first)} is not an action: use one of ${[...ACTIONS, 'history', 'help'].join(', ')}`],
     };
   }
   if (rest.length !== 3) {

@@ -1,3 +1,4 @@
+import type { types } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import { describeError, type Logger } from '../../runner/log';
 import type { SlackMessage } from './messages';
@@ -7,6 +8,8 @@ import type { SlackMessage } from './messages';
  * `response_url` (works in any channel, even where the bot is not a member; falls back to
  * chat.postEphemeral), and public messages through the Web API.
  */
+type HomeView = types.HomeView;
+
 export interface ReplyTarget {
   responseUrl: string;
   channelId: string;
@@ -33,6 +36,8 @@ export interface SlackOut {
   post(channel: string, message: SlackMessage, threadTs?: string): Promise<{ channel: string; ts: string }>;
   permalink(channel: string, ts: string): Promise<string | undefined>;
   remove(channel: string, ts: string): Promise<void>;
+  /** The person's App Home tab. */
+  publishHome(userId: string, view: HomeView): Promise<void>;
 }
 
 export function createSlackOut(deps: { web: WebClient; logger: Logger; fetch?: typeof fetch }): SlackOut {
@@ -79,6 +84,9 @@ export function createSlackOut(deps: { web: WebClient; logger: Logger; fetch?: t
     },
     async remove(channel, ts) {
       await web.chat.delete({ channel, ts });
+    },
+    async publishHome(userId, view) {
+      await web.views.publish({ user_id: userId, view });
     },
   };
 }

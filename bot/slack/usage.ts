@@ -5,6 +5,7 @@ export const USAGE = [
   '`/snowwhite stop   <env-pattern> <eb-application> <region>`  quiet, wait until idle, then shut down',
   '`/snowwhite wake   <env-pattern> <eb-application> <region>`  restart quiet or stopped workers',
   '`/snowwhite status <env-pattern> <eb-application> <region>`  busy/quiet state of every process',
+  '`/snowwhite history [eb-application]`  the last 10 runs (only you see them)',
   '`/snowwhite help`',
   'Example: `/snowwhite quiet workers MY-APP us-east-1` acts on every environment of MY-APP in us-east-1 ' +
     'whose name contains "workers" (case-insensitive).',

@@ -11,6 +11,8 @@ export interface LiveEnvironment {
   name: string;
   status: string;
   health?: string;
+  /** When Elastic Beanstalk last updated it (a deploy, a configuration change): "redeployed since". */
+  updatedAt?: Date;
 }
 
 const GONE_STATUSES = new Set(['Terminated', 'Terminating']);
@@ -33,6 +35,7 @@ export async function listLiveEnvironments(
         name: e.EnvironmentName,
         status: e.Status ?? 'Unknown',
         ...(e.Health ? { health: e.Health } : {}),
+        ...(e.DateUpdated ? { updatedAt: e.DateUpdated } : {}),
       });
     }
     NextToken = page.NextToken;

@@ -66,3 +66,20 @@ export interface Reporter {
   /** The runner is being stopped (SIGTERM) while commands may still run on the instances. */
   interrupted(interruption: Interruption): Promise<void>;
 }
+
+/**
+ * Several reporters as one (Slack and the ledger): each is told everything at the same time, and
+ * one that fails (which none should) neither stops nor hides the others.
+ */
+export function allOf(...reporters: Reporter[]): Reporter {
+  const each = async (call: (r: Reporter) => Promise<void>) => {
+    const failed = (await Promise.allSettled(reporters.map(call))).find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  };
+  return {
+    started: (plan) => each((r) => r.started(plan)),
+    progress: (snapshot) => reporters.forEach((r) => r.progress(snapshot)),
+    finished: (summary) => each((r) => r.finished(summary)),
+    interrupted: (i) => each((r) => r.interrupted(i)),
+  };
+}

@@ -3,6 +3,7 @@
  * Beanstalk environments, ECS RunTask with client-token semantics, Lambda Invoke capture, Secrets
  * Manager; Slack is the local FakeSlack server. The bot under test is the real Lambda handler.
  */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECSClient, RunTaskCommand, type RunTaskCommandInput } from '@aws-sdk/client-ecs';
 import {
   DescribeEnvironmentResourcesCommand,
@@ -38,6 +39,8 @@ export const botClients: BotAwsClients = {
   ecs: new ECSClient({ region: 'us-east-1' }),
   lambda: new LambdaClient({ region: 'us-east-1' }),
   secretsManager: new SecretsManagerClient({ region: 'us-east-1' }),
+  // Used only with LEDGER_TABLE_NAME; ledger tests give the world a real one (dynalite) instead.
+  dynamodb: new DynamoDBClient({ region: 'us-east-1' }),
   elasticBeanstalk: () => eb,
 };
 export const iamMock = mockClient(botClients.iam);
@@ -69,6 +72,8 @@ export interface FakeEnvironment {
   instances: number;
   status?: string;
   application?: string;
+  /** Elastic Beanstalk's DateUpdated (a deploy). */
+  updatedAt?: Date;
 }
 
 export function baseEnv(overrides: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
@@ -118,11 +123,17 @@ export class World {
   private played = 0;
   handler!: LambdaHandler;
   responseCounter = 0;
+  /** DynamoDB for the ledger (dynalite), when a test sets LEDGER_TABLE_NAME. */
+  dynamodb: DynamoDBClient | undefined;
 
   private constructor(readonly slack: FakeSlack) {}
 
-  static async start(env: Record<string, string | undefined> = {}): Promise<World> {
+  static async start(
+    env: Record<string, string | undefined> = {},
+    options: { dynamodb?: DynamoDBClient } = {},
+  ): Promise<World> {
     const world = new World(await FakeSlack.start());
+    world.dynamodb = options.dynamodb;
     world.install();
     world.handler = world.newContainer(env);
     return world;
@@ -134,12 +145,12 @@ export class World {
    */
   newContainer(
     env: Record<string, string | undefined> = {},
-    options: Pick<LambdaOptions, 'nowSeconds'> = {},
+    options: Pick<LambdaOptions, 'nowSeconds' | 'nowMs'> = {},
   ): LambdaHandler {
     return createLambdaHandler({
       env: baseEnv({ SLACK_API_URL: this.slack.apiUrl, ...env }),
       logger: createLogger({ write: (line) => this.logs.push(line) }),
-      clients: botClients,
+      clients: this.dynamodb ? { ...botClients, dynamodb: this.dynamodb } : botClients,
       ...options,
     });
   }
@@ -227,6 +238,7 @@ export class World {
           EnvironmentId: `e-${e.name}`,
           Status: e.status ?? 'Ready',
           Health: 'Green',
+          ...(e.updatedAt ? { DateUpdated: e.updatedAt } : {}),
         })),
     }));
     ebMock.on(DescribeEnvironmentResourcesCommand).callsFake((input: { EnvironmentId?: string }) => {

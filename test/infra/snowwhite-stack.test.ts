@@ -110,6 +110,7 @@ describe('HTTP API → bot Lambda', () => {
       SSM_DOCUMENT_STOP: 'SnowWhite-Stop',
       SSM_DOCUMENT_WAKE: 'SnowWhite-Wake',
       SSM_DOCUMENT_STATUS: 'SnowWhite-Status',
+      LEDGER_TABLE_NAME: r(sw.fleetMemory.table.tableName),
     });
     // Every name set is one the bot knows (NODE_OPTIONS is Node's), and every variable it requires is set.
     const known = Object.keys(botSettingsSchema.shape);
@@ -188,6 +189,7 @@ describe('runner: ECS Fargate task', () => {
       { Name: 'SSM_DOCUMENT_STOP', Value: 'SnowWhite-Stop' },
       { Name: 'SSM_DOCUMENT_WAKE', Value: 'SnowWhite-Wake' },
       { Name: 'SSM_DOCUMENT_STATUS', Value: 'SnowWhite-Status' },
+      { Name: 'LEDGER_TABLE_NAME', Value: r(sw.fleetMemory.table.tableName) },
     ]);
     expect(json.Resources[logicalId(stack, sw.runnerLogGroup)]?.Properties.RetentionInDays).toBe(30);
   });
@@ -354,6 +356,8 @@ describe('IAM: least privilege', () => {
         'DescribeElasticBeanstalk',
         'ElasticBeanstalkInstances',
         'ElasticBeanstalkStacks',
+        'LedgerRead', // fleet-memory.test.ts checks the ledger statements
+        'LedgerWrite',
         'ListIamUsers',
         'PassRunnerRoles',
         'ReadIamUsers',
@@ -442,11 +446,12 @@ describe('IAM: least privilege', () => {
       'DescribeElasticBeanstalk',
       'ElasticBeanstalkInstances',
       'ElasticBeanstalkStacks',
+      'LedgerWrite', // fleet-memory.test.ts checks the ledger statements
       'ReadCommandResults',
       'SendCommandDocuments',
       'SendCommandInstances',
     ]);
-    expect(stmts).toHaveLength(6);
+    expect(stmts).toHaveLength(7);
     const docArn = (name: string) =>
       r(stack.formatArn({ service: 'ssm', resource: 'document', resourceName: name }));
     expect(byId.SendCommandDocuments).toEqual({

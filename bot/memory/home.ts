@@ -1,0 +1,38 @@
+import { MAX_EXECUTION_TIMEOUT_SECONDS } from '../../runner/request';
+import { DEFAULT_DEADLINE_MARGIN_SECONDS } from '../../runner/drain/run';
+import { describeError } from '../../runner/log';
+import type { WorkDeps } from '../deferred/deps';
+import type { HomeWork } from '../deferred/handoff';
+import { homeView, type HomeState } from './view';
+
+/** A run started longer ago than this has ended, whatever its item says (its runner was lost). */
+export const IN_PROGRESS_WINDOW_SECONDS =
+  MAX_EXECUTION_TIMEOUT_SECONDS + DEFAULT_DEADLINE_MARGIN_SECONDS + 600;
+
+const RECENT_RUNS = 10;
+const MY_RUNS = 5;
+
+/** App Home: four Queries (no Scan), then views.publish; a ledger failure still publishes a view that says so. */
+export async function publishHome(deps: WorkDeps, work: HomeWork): Promise<void> {
+  const nowMs = deps.nowMs();
+  let state: HomeState;
+  if (!deps.ledger) state = { kind: 'not-configured' };
+  else {
+    const ledger = deps.ledger;
+    try {
+      const [fleets, inProgress, mine, recent] = await Promise.all([
+        ledger.notAwakeFleets(),
+        ledger.runsInProgress(nowMs, IN_PROGRESS_WINDOW_SECONDS),
+        ledger.runsOf(work.slackUserId, MY_RUNS),
+        ledger.recentRuns(RECENT_RUNS),
+      ]);
+      fleets.sort((a, b) => a.since.localeCompare(b.since));
+      state = { kind: 'ok', data: { fleets, inProgress, mine, recent } };
+    } catch (err) {
+      deps.logger.warn('home_read_failed', { slackUserId: work.slackUserId, error: describeError(err) });
+      state = { kind: 'unavailable' };
+    }
+  }
+  await deps.slack.publishHome(work.slackUserId, homeView(state, nowMs));
+  deps.logger.info('home_published', { slackUserId: work.slackUserId, view: state.kind });
+}
