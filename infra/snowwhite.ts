@@ -15,6 +15,7 @@ import { SnowWhiteDocuments } from './parts/documents';
 import { allowSelfInvoke, grantBot, grantRunnerTask, type InstanceTagCondition } from './parts/policies';
 import { runnerNetwork } from './parts/runner-network';
 import { RUNNER_CONTAINER_NAME, runnerTask } from './parts/runner-task';
+import { validationError } from './validation-error';
 
 export { REPO_ROOT } from './repo';
 export { SIDEKIQCTL_SCRIPT, SnowWhiteDocuments, type SnowWhiteDocumentsProps } from './parts/documents';
@@ -130,10 +131,15 @@ export class SnowWhite extends Construct {
       !Token.isUnresolved(props.notifyChannelId) &&
       !slackChannelIdSchema.safeParse(props.notifyChannelId).success
     )
-      throw new Error(`notifyChannelId "${props.notifyChannelId}" is not a Slack channel id (C…, G… or D…)`);
+      throw validationError(
+        this,
+        'InvalidNotifyChannelId',
+        `notifyChannelId "${props.notifyChannelId}" is not a Slack channel id (C…, G… or D…)`,
+      );
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     const regions = props.fleetRegions ?? [stack.region];
-    if (regions.length === 0) throw new Error('fleetRegions must name at least one region');
+    if (regions.length === 0)
+      throw validationError(this, 'InvalidFleetRegions', 'fleetRegions must name at least one region');
     const architecture = props.runnerArchitecture ?? ecs.CpuArchitecture.ARM64;
     const instanceTag =
       props.instanceTag === undefined ? { key: 'elasticbeanstalk:environment-name' } : props.instanceTag;

@@ -5,6 +5,7 @@ import { Construct } from 'constructs';
 import { ACTIONS, type Action } from '../../ssm/actions';
 import { sidekiqctlDocument } from '../../ssm/documents';
 import { REPO_ROOT } from '../repo';
+import { validationError } from '../validation-error';
 
 /** The script every SSM document embeds, read at synth time. */
 export const SIDEKIQCTL_SCRIPT = path.join(REPO_ROOT, 'ssm', 'sidekiqctl.sh');
@@ -41,9 +42,9 @@ export class SnowWhiteDocuments extends Construct {
 
   constructor(scope: Construct, id: string, props: SnowWhiteDocumentsProps = {}) {
     super(scope, id);
-    const prefix = checkNamePrefix(props.documentNamePrefix ?? DEFAULT_NAME_PREFIX);
+    const prefix = checkNamePrefix(this, props.documentNamePrefix ?? DEFAULT_NAME_PREFIX);
     this.prefix = prefix;
-    const scriptText = props.scriptText ?? readScript();
+    const scriptText = props.scriptText ?? readScript(this);
     const names = {} as Record<Action, string>;
     const documents = {} as Record<Action, ssm.CfnDocument>;
     for (const action of ACTIONS) {
@@ -66,16 +67,22 @@ export class SnowWhiteDocuments extends Construct {
   }
 }
 
-function checkNamePrefix(prefix: string): string {
+function checkNamePrefix(scope: Construct, prefix: string): string {
   if (!NAME_PREFIX_PATTERN.test(prefix) || /^(aws|amazon|amzn)/i.test(prefix))
-    throw new Error(
+    throw validationError(
+      scope,
+      'InvalidDocumentNamePrefix',
       `documentNamePrefix "${prefix}" must be 3-100 of A-Z a-z 0-9 _ - and not start with aws, amazon or amzn`,
     );
   return prefix;
 }
 
-function readScript(): string {
+function readScript(scope: Construct): string {
   if (!fs.existsSync(SIDEKIQCTL_SCRIPT))
-    throw new Error(`${SIDEKIQCTL_SCRIPT} is missing: the SSM documents embed it`);
+    throw validationError(
+      scope,
+      'MissingSidekiqctlScript',
+      `${SIDEKIQCTL_SCRIPT} is missing: the SSM documents embed it`,
+    );
   return fs.readFileSync(SIDEKIQCTL_SCRIPT, 'utf8');
 }
