@@ -7,7 +7,7 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { slackChannelIdSchema } from '../runner/request';
+import { regionSchema, slackChannelIdSchema } from '../runner/request';
 import { ACTIONS } from '../ssm/actions';
 import { acknowledgeNagFindings } from './nag-acknowledgements';
 import { botFunction, slackApi, slackSecret } from './parts/bot-api';
@@ -140,6 +140,14 @@ export class SnowWhite extends Construct {
     const regions = props.fleetRegions ?? [stack.region];
     if (regions.length === 0)
       throw validationError(this, 'InvalidFleetRegions', 'fleetRegions must name at least one region');
+    // The bot parses FLEET_REGIONS with the same list and would refuse to start on any other name.
+    for (const region of regions)
+      if (!Token.isUnresolved(region) && !regionSchema.safeParse(region).success)
+        throw validationError(
+          this,
+          'InvalidFleetRegions',
+          `fleetRegions: "${region}" is not an AWS region the bot knows (for example us-east-1, eu-west-1)`,
+        );
     const architecture = props.runnerArchitecture ?? ecs.CpuArchitecture.ARM64;
     const instanceTag =
       props.instanceTag === undefined ? { key: 'elasticbeanstalk:environment-name' } : props.instanceTag;

@@ -170,9 +170,12 @@ describe('validation', () => {
     };
     expect(validationError(alone, 'S/Docs').message).toMatch(/not start with aws, amazon or amzn/);
   });
-  test('rejects an empty fleetRegions', () => {
+  test('rejects an empty fleetRegions, or a region the bot would refuse', () => {
     expect(validationError(make({ fleetRegions: [] }), 'S/SW').message).toMatch(
       /fleetRegions must name at least one region/,
+    );
+    expect(validationError(make({ fleetRegions: ['eu-west-1', 'eu-wset-1'] }), 'S/SW').message).toMatch(
+      /"eu-wset-1" is not an AWS region/,
     );
   });
   test('SnowWhiteDocuments alone deploys the four documents (for another region)', () => {
