@@ -15,6 +15,7 @@ import { SnowWhiteDocuments } from './parts/documents';
 import { allowSelfInvoke, grantBot, grantRunnerTask, type InstanceTagCondition } from './parts/policies';
 import { runnerNetwork } from './parts/runner-network';
 import { RUNNER_CONTAINER_NAME, runnerTask } from './parts/runner-task';
+import type { RunnerLaunchEnv, SharedEnv } from './program-env';
 import { validationError } from './validation-error';
 
 export { REPO_ROOT } from './repo';
@@ -156,11 +157,14 @@ export class SnowWhite extends Construct {
     this.documents = new SnowWhiteDocuments(this, 'Documents', {
       documentNamePrefix: props.documentNamePrefix,
     });
-    // What both the bot and the runner read (bot/settings.ts, runner/settings.ts).
-    const sharedEnv: Record<string, string> = {
+    // Settings both programs read, named by their schemas (bot/settings.ts, runner/settings.ts).
+    const sharedEnv: SharedEnv = {
       SLACK_NOTIFY_CHANNEL: props.notifyChannelId,
       ...(props.slackApiUrl ? { SLACK_API_URL: props.slackApiUrl } : {}),
-      ...Object.fromEntries(ACTIONS.map((a) => [`SSM_DOCUMENT_${a.toUpperCase()}`, this.documents.names[a]])),
+      SSM_DOCUMENT_QUIET: this.documents.names.quiet,
+      SSM_DOCUMENT_STOP: this.documents.names.stop,
+      SSM_DOCUMENT_WAKE: this.documents.names.wake,
+      SSM_DOCUMENT_STATUS: this.documents.names.status,
     };
 
     const network = runnerNetwork(this, props);
@@ -193,17 +197,19 @@ export class SnowWhite extends Construct {
       instanceTag,
     });
 
+    const launchEnv: RunnerLaunchEnv = {
+      RUNNER_CLUSTER: this.cluster.clusterArn,
+      RUNNER_TASK_DEFINITION_ARN: this.taskDefinition.taskDefinitionArn,
+      RUNNER_CONTAINER_NAME,
+      RUNNER_SUBNET_IDS: this.runnerNetwork.subnetIds,
+      RUNNER_SECURITY_GROUP_IDS: this.runnerNetwork.securityGroupIds,
+      RUNNER_ASSIGN_PUBLIC_IP: this.runnerNetwork.assignPublicIp,
+    };
     const bot = botFunction(this, {
       logRetention,
       environment: {
-        NODE_OPTIONS: '--enable-source-maps',
         SLACK_SECRET_ARN: this.slackSecret.secretArn,
-        RUNNER_CLUSTER: this.cluster.clusterArn,
-        RUNNER_TASK_DEFINITION_ARN: this.taskDefinition.taskDefinitionArn,
-        RUNNER_CONTAINER_NAME,
-        RUNNER_SUBNET_IDS: this.runnerNetwork.subnetIds,
-        RUNNER_SECURITY_GROUP_IDS: this.runnerNetwork.securityGroupIds,
-        RUNNER_ASSIGN_PUBLIC_IP: this.runnerNetwork.assignPublicIp,
+        ...launchEnv,
         // The bot refuses other regions at once: neither the documents nor the runner's rights are there.
         FLEET_REGIONS: regions.join(','),
         ...sharedEnv,

@@ -8,6 +8,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import type { BotEnv } from '../program-env';
 import { REPO_ROOT } from '../repo';
 
 /** The path Slack posts slash commands and button presses to. */
@@ -36,7 +37,7 @@ export interface BotFunction {
 /** The bot Lambda, bundled from bot/lambda.ts by the local esbuild, with its own role and log group. */
 export function botFunction(
   scope: Construct,
-  options: { logRetention: logs.RetentionDays; environment: Record<string, string> },
+  options: { logRetention: logs.RetentionDays; environment: BotEnv },
 ): BotFunction {
   // Its own role: the default one would carry the AWSLambdaBasicExecutionRole managed policy
   // (logs:CreateLogGroup on every log group of the account).
@@ -72,7 +73,8 @@ export function botFunction(
       externalModules: [],
       forceDockerBundling: false,
     },
-    environment: options.environment,
+    // Stack traces through the bundle's source map.
+    environment: { NODE_OPTIONS: '--enable-source-maps', ...options.environment },
   });
   return { role, fn };
 }

@@ -5,6 +5,7 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import type { RunnerEnv, RunnerSecrets } from '../program-env';
 import { REPO_ROOT } from '../repo';
 
 /** The runner's container name; the bot's container overrides address it by this name. */
@@ -42,7 +43,7 @@ export interface RunnerTaskOptions {
   readonly logRetention: logs.RetentionDays;
   /** Holds the bot token under the JSON key `botToken`. */
   readonly slackSecret: secretsmanager.ISecret;
-  readonly environment: Record<string, string>;
+  readonly environment: RunnerEnv;
 }
 
 export interface RunnerTask {
@@ -79,8 +80,12 @@ export function runnerTask(scope: Construct, options: RunnerTaskOptions): Runner
     // Fargate's maximum: the runner's grace period to report in Slack before SIGKILL.
     stopTimeout: Duration.seconds(120),
     logging: ecs.LogDrivers.awsLogs({ logGroup, streamPrefix: 'runner' }),
-    secrets: { SLACK_BOT_TOKEN: ecs.Secret.fromSecretsManager(options.slackSecret, 'botToken') },
+    secrets: runnerSecrets(options.slackSecret),
     environment: options.environment,
   });
   return { cluster, logGroup, taskDefinition, container };
+}
+
+function runnerSecrets(slackSecret: secretsmanager.ISecret): RunnerSecrets<ecs.Secret> {
+  return { SLACK_BOT_TOKEN: ecs.Secret.fromSecretsManager(slackSecret, 'botToken') };
 }
