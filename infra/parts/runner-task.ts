@@ -13,24 +13,26 @@ export const RUNNER_CONTAINER_NAME = 'runner';
 
 /**
  * What the runner's Docker build may see of the repository (Docker ignore syntax: everything is
- * excluded, then the build's inputs are let back in). An allow-list of what runner/main.ts bundles
- * keeps node_modules, cdk.out, .git and the tests out of the staged asset, and keeps unrelated files
- * (the bot, the command line, the shell script the documents embed) from changing the image hash.
+ * excluded, then the inputs of runner/Dockerfile are let back in): the package files, and the sources
+ * esbuild bundles from runner/main.ts. The command line (runner/cli*, runner/local/), the bot, the
+ * tests and sidekiqctl.sh stay out, so changing them leaves the image as it is.
  */
 export const RUNNER_BUILD_CONTEXT_EXCLUDE = [
   '*',
   '!package.json',
   '!package-lock.json',
   '!tsconfig.json',
-  '!runner/',
-  'runner/cli.ts',
-  'runner/cli/',
-  'runner/local/',
-  '!ssm/',
-  'ssm/*',
+  '!runner/Dockerfile',
+  '!runner/main.ts',
+  '!runner/env-settings.ts',
+  '!runner/log.ts',
+  '!runner/request.ts',
+  '!runner/settings.ts',
+  '!runner/aws/',
+  '!runner/drain/',
+  '!runner/slack/',
+  '!ssm/actions.ts',
   '!ssm/documents.ts',
-  '**/node_modules',
-  '**/*.test.ts',
 ];
 
 export interface RunnerTaskOptions {
