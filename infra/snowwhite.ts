@@ -23,6 +23,7 @@ export { SIDEKIQCTL_SCRIPT, SnowWhiteDocuments, type SnowWhiteDocumentsProps } f
 export { type InstanceTagCondition } from './parts/policies';
 export { RUNNER_BUILD_CONTEXT_EXCLUDE, RUNNER_CONTAINER_NAME } from './parts/runner-task';
 
+/** The props of {@link SnowWhite}. */
 export interface SnowWhiteProps {
   /** Slack channel id (C…, G… or D…) that receives every run's summary. */
   readonly notifyChannelId: string;
@@ -127,28 +128,9 @@ export class SnowWhite extends Construct {
 
   constructor(scope: Construct, id: string, props: SnowWhiteProps) {
     super(scope, id);
-    const stack = Stack.of(this);
-    if (
-      !Token.isUnresolved(props.notifyChannelId) &&
-      !slackChannelIdSchema.safeParse(props.notifyChannelId).success
-    )
-      throw validationError(
-        this,
-        'InvalidNotifyChannelId',
-        `notifyChannelId "${props.notifyChannelId}" is not a Slack channel id (C…, G… or D…)`,
-      );
+    checkNotifyChannelId(this, props.notifyChannelId);
+    const regions = checkFleetRegions(this, props.fleetRegions ?? [Stack.of(this).region]);
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
-    const regions = props.fleetRegions ?? [stack.region];
-    if (regions.length === 0)
-      throw validationError(this, 'InvalidFleetRegions', 'fleetRegions must name at least one region');
-    // The bot parses FLEET_REGIONS with the same list and would refuse to start on any other name.
-    for (const region of regions)
-      if (!Token.isUnresolved(region) && !regionSchema.safeParse(region).success)
-        throw validationError(
-          this,
-          'InvalidFleetRegions',
-          `fleetRegions: "${region}" is not an AWS region the bot knows (for example us-east-1, eu-west-1)`,
-        );
     const architecture = props.runnerArchitecture ?? ecs.CpuArchitecture.ARM64;
     const instanceTag =
       props.instanceTag === undefined ? { key: 'elasticbeanstalk:environment-name' } : props.instanceTag;
@@ -240,4 +222,27 @@ export class SnowWhite extends Construct {
       api: this.api,
     });
   }
+}
+
+function checkNotifyChannelId(scope: Construct, channelId: string): void {
+  if (!Token.isUnresolved(channelId) && !slackChannelIdSchema.safeParse(channelId).success)
+    throw validationError(
+      scope,
+      'InvalidNotifyChannelId',
+      `notifyChannelId "${channelId}" is not a Slack channel id (C…, G… or D…)`,
+    );
+}
+
+function checkFleetRegions(scope: Construct, regions: string[]): string[] {
+  if (regions.length === 0)
+    throw validationError(scope, 'InvalidFleetRegions', 'fleetRegions must name at least one region');
+  // The bot parses FLEET_REGIONS with the same list and would refuse to start on any other name.
+  for (const region of regions)
+    if (!Token.isUnresolved(region) && !regionSchema.safeParse(region).success)
+      throw validationError(
+        scope,
+        'InvalidFleetRegions',
+        `fleetRegions: "${region}" is not an AWS region the bot knows (for example us-east-1, eu-west-1)`,
+      );
+  return regions;
 }
