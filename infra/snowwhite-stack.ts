@@ -29,38 +29,26 @@ export class SnowWhiteStack extends Stack {
     const sw = new SnowWhite(this, 'SnowWhite', { ...props, notifyChannelId });
     this.snowWhite = sw;
 
-    const output = (key: string, value: string, description: string) =>
-      new CfnOutput(this, key, { value, description });
-    output(STACK_OUTPUTS.apiUrl, sw.api.apiEndpoint, 'HTTP API endpoint');
-    output(
-      STACK_OUTPUTS.slackRequestUrl,
-      sw.slackRequestUrl,
-      'Request URL for the Slack app: slash command and interactivity',
-    );
-    output(STACK_OUTPUTS.slackSecretArn, sw.slackSecret.secretArn, 'Secret to put the Slack credentials in');
-    output(STACK_OUTPUTS.botFunctionName, sw.botFunction.functionName, 'Bot Lambda function');
-    output(STACK_OUTPUTS.runnerCluster, sw.cluster.clusterArn, 'ECS cluster the runner runs in');
-    output(
-      STACK_OUTPUTS.runnerTaskDefinitionArn,
-      sw.taskDefinition.taskDefinitionArn,
-      'Runner task definition',
-    );
-    output(STACK_OUTPUTS.runnerContainerName, sw.runnerContainer.containerName, 'Runner container name');
-    output(STACK_OUTPUTS.runnerSubnetIds, sw.runnerNetwork.subnetIds, 'Subnets for runner tasks');
-    output(
-      STACK_OUTPUTS.runnerSecurityGroupIds,
-      sw.runnerNetwork.securityGroupIds,
-      'Security groups for runner tasks',
-    );
-    output(
-      STACK_OUTPUTS.runnerAssignPublicIp,
-      sw.runnerNetwork.assignPublicIp,
-      'Whether runner tasks need a public IP',
-    );
-    output(STACK_OUTPUTS.runnerLogGroupName, sw.runnerLogGroup.logGroupName, "Runner tasks' log group");
-    output(STACK_OUTPUTS.ssmDocumentQuiet, sw.documents.names.quiet, 'SSM document: quiet');
-    output(STACK_OUTPUTS.ssmDocumentStop, sw.documents.names.stop, 'SSM document: stop');
-    output(STACK_OUTPUTS.ssmDocumentWake, sw.documents.names.wake, 'SSM document: wake');
-    output(STACK_OUTPUTS.ssmDocumentStatus, sw.documents.names.status, 'SSM document: status');
+    // One entry per name in STACK_OUTPUTS, which the command line reads: a name added there without
+    // a value here, or a value under a name it does not know, fails the type check.
+    const outputs: Record<keyof typeof STACK_OUTPUTS, [value: string, description: string]> = {
+      apiUrl: [sw.api.apiEndpoint, 'HTTP API endpoint'],
+      slackRequestUrl: [sw.slackRequestUrl, 'Request URL for the Slack app: slash command and interactivity'],
+      slackSecretArn: [sw.slackSecret.secretArn, 'Secret to put the Slack credentials in'],
+      botFunctionName: [sw.botFunction.functionName, 'Bot Lambda function'],
+      runnerCluster: [sw.cluster.clusterArn, 'ECS cluster the runner runs in'],
+      runnerTaskDefinitionArn: [sw.taskDefinition.taskDefinitionArn, 'Runner task definition'],
+      runnerContainerName: [sw.runnerContainer.containerName, 'Runner container name'],
+      runnerSubnetIds: [sw.runnerNetwork.subnetIds, 'Subnets for runner tasks'],
+      runnerSecurityGroupIds: [sw.runnerNetwork.securityGroupIds, 'Security groups for runner tasks'],
+      runnerAssignPublicIp: [sw.runnerNetwork.assignPublicIp, 'Whether runner tasks need a public IP'],
+      runnerLogGroupName: [sw.runnerLogGroup.logGroupName, "Runner tasks' log group"],
+      ssmDocumentQuiet: [sw.documents.names.quiet, 'SSM document: quiet'],
+      ssmDocumentStop: [sw.documents.names.stop, 'SSM document: stop'],
+      ssmDocumentWake: [sw.documents.names.wake, 'SSM document: wake'],
+      ssmDocumentStatus: [sw.documents.names.status, 'SSM document: status'],
+    };
+    for (const [key, [value, description]] of Object.entries(outputs))
+      new CfnOutput(this, STACK_OUTPUTS[key as keyof typeof STACK_OUTPUTS], { value, description });
   }
 }

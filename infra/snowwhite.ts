@@ -1,65 +1,30 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { Duration, IgnoreMode, SecretValue, Stack, Token, Validations } from 'aws-cdk-lib';
-import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
-import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
+import { Stack, Token } from 'aws-cdk-lib';
+import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
-import * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import * as ssm from 'aws-cdk-lib/aws-ssm';
-import { Construct, type IConstruct } from 'constructs';
-import { slackChannelIdSchema } from '../runner/request';
-import { ACTIONS, type Action } from '../ssm/actions';
-import { sidekiqctlDocument } from '../ssm/documents';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { regionSchema, slackChannelIdSchema } from '../runner/request';
+import { ACTIONS } from '../ssm/actions';
+import { acknowledgeNagFindings } from './nag-acknowledgements';
+import { botFunction, slackApi, slackSecret } from './parts/bot-api';
+import { SnowWhiteDocuments } from './parts/documents';
+import { allowSelfInvoke, grantBot, grantRunnerTask, type InstanceTagCondition } from './parts/policies';
+import { runnerNetwork } from './parts/runner-network';
+import { RUNNER_CONTAINER_NAME, runnerTask } from './parts/runner-task';
+import type { RunnerLaunchEnv, SharedEnv } from './program-env';
+import { validationError } from './validation-error';
 import { FleetMemory } from './fleet-memory';
 
-/** The repository root: the bot's entry point, the runner's Docker build context and the SSM script live under it. */
-export const REPO_ROOT = path.resolve(__dirname, '..');
-/** The script every SSM document embeds, read at synth time. */
-export const SIDEKIQCTL_SCRIPT = path.join(REPO_ROOT, 'ssm', 'sidekiqctl.sh');
-/** The runner's container name; the bot's container overrides address it by this name. */
-export const RUNNER_CONTAINER_NAME = 'runner';
+export { REPO_ROOT } from './repo';
+export { SIDEKIQCTL_SCRIPT, SnowWhiteDocuments, type SnowWhiteDocumentsProps } from './parts/documents';
+export { type InstanceTagCondition } from './parts/policies';
+export { RUNNER_BUILD_CONTEXT_EXCLUDE, RUNNER_CONTAINER_NAME } from './parts/runner-task';
 
-/**
- * What the runner's Docker build may see of the repository (Docker ignore syntax: everything is
- * excluded, then the build's inputs are let back in). An allow-list of what runner/main.ts bundles
- * keeps node_modules, cdk.out, .git and the tests out of the staged asset, and keeps unrelated files
- * (the bot, the command line, the shell script the documents embed) from changing the image hash.
- */
-export const RUNNER_BUILD_CONTEXT_EXCLUDE = [
-  '*',
-  '!package.json',
-  '!package-lock.json',
-  '!tsconfig.json',
-  '!runner/',
-  'runner/cli.ts',
-  'runner/cli/',
-  'runner/local/',
-  '!ssm/',
-  'ssm/*',
-  '!ssm/documents.ts',
-  '**/node_modules',
-  '**/*.test.ts',
-];
-
-const SUFFIX: Record<Action, string> = { quiet: 'Quiet', stop: 'Stop', wake: 'Wake', status: 'Status' };
-
-/** Only instances carrying this tag may receive the runner's commands. */
-export interface InstanceTagCondition {
-  /** Tag key, for example `elasticbeanstalk:environment-name`. */
-  readonly key: string;
-  /**
-   * Allowed tag values (IAM `StringLike` patterns, so `*` and `?` work).
-   * @default ['*'] — any value: the tag only has to be present.
-   */
-  readonly values?: string[];
-}
-
+/** The props of {@link SnowWhite}. */
 export interface SnowWhiteProps {
   /** Slack channel id (C…, G… or D…) that receives every run's summary. */
   readonly notifyChannelId: string;
@@ -131,77 +96,13 @@ export interface SnowWhiteProps {
   readonly runnerArchitecture?: ecs.CpuArchitecture;
 }
 
-/** One SSM Command document per action, each embedding `ssm/sidekiqctl.sh` (read at synth time). */
-export interface SnowWhiteDocumentsProps {
-  /** @default 'SnowWhite' */
-  readonly documentNamePrefix?: string;
-  /**
-   * The script's text.
-   * @default the contents of ssm/sidekiqctl.sh
-   */
-  readonly scriptText?: string;
-}
-
-const DEFAULT_NAME_PREFIX = 'SnowWhite';
-
-/** Valid both in SSM document names and in ECS task definition families. */
-const NAME_PREFIX_PATTERN = /^[A-Za-z0-9_-]{3,100}$/;
-
-function checkNamePrefix(prefix: string): string {
-  if (!NAME_PREFIX_PATTERN.test(prefix) || /^(aws|amazon|amzn)/i.test(prefix))
-    throw new Error(
-      `documentNamePrefix "${prefix}" must be 3-100 of A-Z a-z 0-9 _ - and not start with aws, amazon or amzn`,
-    );
-  return prefix;
-}
-
-/**
- * The four SSM Command documents. {@link SnowWhite} creates them in its own region; deploy this
- * construct alone (same prefix) in every other region listed in `fleetRegions`.
- */
-export class SnowWhiteDocuments extends Construct {
-  /** The checked name prefix (documents, and the runner's task definition family). */
-  readonly prefix: string;
-  /** Document name by action. */
-  readonly names: Readonly<Record<Action, string>>;
-  readonly documents: Readonly<Record<Action, ssm.CfnDocument>>;
-
-  constructor(scope: Construct, id: string, props: SnowWhiteDocumentsProps = {}) {
-    super(scope, id);
-    const prefix = checkNamePrefix(props.documentNamePrefix ?? DEFAULT_NAME_PREFIX);
-    this.prefix = prefix;
-    const scriptText = props.scriptText ?? readScript();
-    const names = {} as Record<Action, string>;
-    const documents = {} as Record<Action, ssm.CfnDocument>;
-    for (const action of ACTIONS) {
-      names[action] = `${prefix}-${SUFFIX[action]}`;
-      documents[action] = new ssm.CfnDocument(this, SUFFIX[action], {
-        name: names[action],
-        documentType: 'Command',
-        // EC2 instances only (Elastic Beanstalk's); not on-premises or other managed nodes.
-        targetType: '/AWS::EC2::Instance',
-        documentFormat: 'JSON',
-        content: sidekiqctlDocument(action, scriptText),
-        // A named document cannot be replaced in place: a new script version becomes a new
-        // document version (set as the default) instead.
-        updateMethod: 'NewVersion',
-        tags: [{ key: 'snowwhite:action', value: action }],
-      });
-    }
-    this.names = names;
-    this.documents = documents;
-  }
-}
-
-function readScript(): string {
-  if (!fs.existsSync(SIDEKIQCTL_SCRIPT))
-    throw new Error(`${SIDEKIQCTL_SCRIPT} is missing: the SSM documents embed it`);
-  return fs.readFileSync(SIDEKIQCTL_SCRIPT, 'utf8');
-}
-
 /**
  * Snow White on AWS: Slack → HTTP API → bot Lambda → Fargate runner → SSM Run Command on the
  * Elastic Beanstalk fleet. Every IAM statement names the narrowest resource AWS supports.
+ *
+ * The parts (infra/parts/) add their resources to this construct's own scope rather than to nested
+ * constructs: construct paths, and so logical ids, stay what they were, and CloudFormation replaces
+ * nothing (the Slack secret above all, which holds the real credentials).
  */
 export class SnowWhite extends Construct {
   readonly api: apigwv2.HttpApi;
@@ -230,418 +131,128 @@ export class SnowWhite extends Construct {
 
   constructor(scope: Construct, id: string, props: SnowWhiteProps) {
     super(scope, id);
-    const stack = Stack.of(this);
-    if (
-      !Token.isUnresolved(props.notifyChannelId) &&
-      !slackChannelIdSchema.safeParse(props.notifyChannelId).success
-    )
-      throw new Error(`notifyChannelId "${props.notifyChannelId}" is not a Slack channel id (C…, G… or D…)`);
-    const retention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
-    const regions = props.fleetRegions ?? [stack.region];
-    if (regions.length === 0) throw new Error('fleetRegions must name at least one region');
+    checkNotifyChannelId(this, props.notifyChannelId);
+    const regions = checkFleetRegions(this, props.fleetRegions ?? [Stack.of(this).region]);
+    const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     const architecture = props.runnerArchitecture ?? ecs.CpuArchitecture.ARM64;
     const instanceTag =
       props.instanceTag === undefined ? { key: 'elasticbeanstalk:environment-name' } : props.instanceTag;
 
-    // --- Slack credentials -------------------------------------------------------------------
-    this.slackSecret =
-      props.slackSecret ??
-      new secretsmanager.Secret(this, 'SlackSecret', {
-        description: 'Snow White: Slack app signing secret and bot token, JSON {"signingSecret","botToken"}',
-        // Placeholders only (the real values are set with put-secret-value after deploy). CloudFormation
-        // writes this value again only if it changes here, so never edit it: that would wipe the real one.
-        secretStringValue: SecretValue.unsafePlainText(
-          JSON.stringify({ signingSecret: 'SET_AFTER_DEPLOY', botToken: 'SET_AFTER_DEPLOY' }),
-        ),
-      });
-
-    // --- SSM documents -----------------------------------------------------------------------
+    this.slackSecret = slackSecret(this, props.slackSecret);
     this.documents = new SnowWhiteDocuments(this, 'Documents', {
       documentNamePrefix: props.documentNamePrefix,
     });
-    // What both the bot and the runner read (bot/settings.ts, runner/settings.ts).
-    const sharedEnv: Record<string, string> = {
+    // Settings both programs read, named by their schemas (bot/settings.ts, runner/settings.ts).
+    const sharedEnv: SharedEnv = {
       SLACK_NOTIFY_CHANNEL: props.notifyChannelId,
       ...(props.slackApiUrl ? { SLACK_API_URL: props.slackApiUrl } : {}),
-      ...Object.fromEntries(ACTIONS.map((a) => [`SSM_DOCUMENT_${a.toUpperCase()}`, this.documents.names[a]])),
+      SSM_DOCUMENT_QUIET: this.documents.names.quiet,
+      SSM_DOCUMENT_STOP: this.documents.names.stop,
+      SSM_DOCUMENT_WAKE: this.documents.names.wake,
+      SSM_DOCUMENT_STATUS: this.documents.names.status,
     };
 
-    // --- Network and cluster -------------------------------------------------------------------
-    this.vpc =
-      props.vpc ??
-      props.cluster?.vpc ??
-      new ec2.Vpc(this, 'Vpc', {
-        maxAzs: 2,
-        natGateways: 0,
-        subnetConfiguration: [{ name: 'Public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 }],
-        // Nothing uses the default group; closing it would take a custom-resource Lambda.
-        restrictDefaultSecurityGroup: false,
-      });
-    this.runnerSubnets = this.vpc.selectSubnets(
-      props.subnets ??
-        (this.vpc.publicSubnets.length > 0
-          ? { subnetType: ec2.SubnetType.PUBLIC }
-          : { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }),
-    );
-    this.assignPublicIp = props.assignPublicIp ?? this.runnerSubnets.hasPublic;
-    this.runnerSecurityGroups = props.securityGroups ?? [this.newSecurityGroup()];
+    const network = runnerNetwork(this, props);
+    this.vpc = network.vpc;
+    this.runnerSubnets = network.subnets;
+    this.assignPublicIp = network.assignPublicIp;
+    this.runnerSecurityGroups = network.securityGroups;
     this.runnerNetwork = {
       subnetIds: this.runnerSubnets.subnetIds.join(','),
       securityGroupIds: this.runnerSecurityGroups.map((g) => g.securityGroupId).join(','),
       assignPublicIp: this.assignPublicIp ? 'ENABLED' : 'DISABLED',
     };
-    this.cluster = props.cluster ?? new ecs.Cluster(this, 'Cluster', { vpc: this.vpc });
 
-    // --- Runner: Fargate task ----------------------------------------------------------------
-    this.runnerLogGroup = new logs.LogGroup(this, 'RunnerLogs', { retention });
-    this.taskDefinition = new ecs.FargateTaskDefinition(this, 'RunnerTask', {
-      family: `${this.documents.prefix}-Runner`,
-      cpu: 256,
-      memoryLimitMiB: 512,
-      runtimePlatform: {
-        cpuArchitecture: architecture,
-        operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,
-      },
-    });
-    this.runnerContainer = this.taskDefinition.addContainer('Runner', {
-      containerName: RUNNER_CONTAINER_NAME,
-      image: ecs.ContainerImage.fromAsset(REPO_ROOT, {
-        file: 'runner/Dockerfile',
-        platform: architecture === ecs.CpuArchitecture.ARM64 ? Platform.LINUX_ARM64 : Platform.LINUX_AMD64,
-        ignoreMode: IgnoreMode.DOCKER,
-        exclude: RUNNER_BUILD_CONTEXT_EXCLUDE,
-      }),
-      // An init process (tini) as PID 1 forwards SIGTERM to the runner when ECS stops the task.
-      linuxParameters: new ecs.LinuxParameters(this, 'RunnerLinuxParameters', { initProcessEnabled: true }),
-      // Fargate's maximum: the runner's grace period to report in Slack before SIGKILL.
-      stopTimeout: Duration.seconds(120),
-      logging: ecs.LogDrivers.awsLogs({ logGroup: this.runnerLogGroup, streamPrefix: 'runner' }),
-      secrets: { SLACK_BOT_TOKEN: ecs.Secret.fromSecretsManager(this.slackSecret, 'botToken') },
+    const runner = runnerTask(this, {
+      vpc: this.vpc,
+      cluster: props.cluster,
+      namePrefix: this.documents.prefix,
+      architecture,
+      logRetention,
+      slackSecret: this.slackSecret,
       environment: sharedEnv,
     });
-    const taskRole = this.taskDefinition.taskRole;
-    const executionRole = this.taskDefinition.obtainExecutionRole();
-
-    const documentArns = regions.flatMap((region) =>
-      ACTIONS.map((action) =>
-        stack.formatArn({
-          service: 'ssm',
-          region,
-          resource: 'document',
-          resourceName: this.documents.names[action],
-        }),
-      ),
-    );
-    const instanceArns = regions.map((region) => instanceArn(stack, region));
-    for (const statement of [
-      ...elasticBeanstalkReadStatements(stack, regions),
-      new iam.PolicyStatement({
-        sid: 'SendCommandDocuments',
-        actions: ['ssm:SendCommand'],
-        resources: documentArns,
-      }),
-      new iam.PolicyStatement({
-        sid: 'SendCommandInstances',
-        actions: ['ssm:SendCommand'],
-        resources: instanceArns,
-        conditions: instanceTag
-          ? { StringLike: { [`ssm:resourceTag/${instanceTag.key}`]: instanceTag.values ?? ['*'] } }
-          : undefined,
-      }),
-      new iam.PolicyStatement({
-        sid: 'ReadCommandResults',
-        actions: [
-          'ssm:DescribeInstanceInformation',
-          'ssm:GetCommandInvocation',
-          'ssm:ListCommandInvocations',
-          'ssm:ListCommands',
-        ],
-        resources: ['*'],
-      }),
-    ])
-      taskRole.addToPrincipalPolicy(statement);
-
-    // --- Bot: Lambda behind an HTTP API --------------------------------------------------------
-    // Its own role: the default one would carry the AWSLambdaBasicExecutionRole managed policy
-    // (logs:CreateLogGroup on every log group of the account).
-    this.botRole = new iam.Role(this, 'BotRole', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'Snow White bot: authorizes Slack users against IAM and launches the runner',
+    this.cluster = runner.cluster;
+    this.runnerLogGroup = runner.logGroup;
+    this.taskDefinition = runner.taskDefinition;
+    this.runnerContainer = runner.container;
+    grantRunnerTask(this.taskDefinition.taskRole, {
+      documentNames: ACTIONS.map((action) => this.documents.names[action]),
+      regions,
+      instanceTag,
     });
-    const botLogGroup = new logs.LogGroup(this, 'BotLogs', { retention });
-    botLogGroup.grantWrite(this.botRole);
-    this.botFunction = new NodejsFunction(this, 'Bot', {
-      description: 'Snow White Slack bot (/snowwhite)',
-      entry: path.join(REPO_ROOT, 'bot', 'lambda.ts'),
-      handler: 'handler',
-      projectRoot: REPO_ROOT,
-      depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
-      // Memory buys CPU: Slack wants an answer within 3 s, cold start included.
-      memorySize: 512,
-      // The asynchronous self-invocation does the slow IAM work after Slack got its answer.
-      timeout: Duration.seconds(60),
-      // The hand-off work catches its own errors; a Lambda retry after a timeout would prompt twice.
-      retryAttempts: 0,
-      role: this.botRole,
-      logGroup: botLogGroup,
-      bundling: {
-        minify: true,
-        sourceMap: true,
-        format: OutputFormat.CJS,
-        // ES module builds let esbuild drop the SDK commands the bot never sends (~90 kB less).
-        mainFields: ['module', 'main'],
-        // Bundle the AWS SDK too: the versions the tests ran with, not the runtime's.
-        externalModules: [],
-        forceDockerBundling: false,
-      },
+
+    const launchEnv: RunnerLaunchEnv = {
+      RUNNER_CLUSTER: this.cluster.clusterArn,
+      RUNNER_TASK_DEFINITION_ARN: this.taskDefinition.taskDefinitionArn,
+      RUNNER_CONTAINER_NAME,
+      RUNNER_SUBNET_IDS: this.runnerNetwork.subnetIds,
+      RUNNER_SECURITY_GROUP_IDS: this.runnerNetwork.securityGroupIds,
+      RUNNER_ASSIGN_PUBLIC_IP: this.runnerNetwork.assignPublicIp,
+    };
+    const bot = botFunction(this, {
+      logRetention,
       environment: {
-        NODE_OPTIONS: '--enable-source-maps',
         SLACK_SECRET_ARN: this.slackSecret.secretArn,
-        RUNNER_CLUSTER: this.cluster.clusterArn,
-        RUNNER_TASK_DEFINITION_ARN: this.taskDefinition.taskDefinitionArn,
-        RUNNER_CONTAINER_NAME,
-        RUNNER_SUBNET_IDS: this.runnerNetwork.subnetIds,
-        RUNNER_SECURITY_GROUP_IDS: this.runnerNetwork.securityGroupIds,
-        RUNNER_ASSIGN_PUBLIC_IP: this.runnerNetwork.assignPublicIp,
+        ...launchEnv,
         // The bot refuses other regions at once: neither the documents nor the runner's rights are there.
         FLEET_REGIONS: regions.join(','),
         ...sharedEnv,
       },
     });
-    for (const statement of [
-      new iam.PolicyStatement({
-        sid: 'ListIamUsers',
-        actions: ['iam:ListUsers'],
-        resources: ['*'],
-      }),
-      new iam.PolicyStatement({
-        sid: 'ReadIamUsers',
-        actions: ['iam:ListUserTags', 'iam:SimulatePrincipalPolicy'],
-        resources: [iamUserArn(stack)],
-      }),
-      new iam.PolicyStatement({
-        sid: 'RunRunnerTask',
-        actions: ['ecs:RunTask'],
-        resources: [this.taskDefinition.taskDefinitionArn],
-        conditions: { ArnEquals: { 'ecs:cluster': this.cluster.clusterArn } },
-      }),
-      new iam.PolicyStatement({
-        // RunTask with tags (run id, action, requester) needs this too, on the task it creates.
-        sid: 'TagRunnerTasks',
-        actions: ['ecs:TagResource'],
-        resources: [runnerTaskArn(stack, this.cluster)],
-        conditions: { StringEquals: { 'ecs:CreateAction': 'RunTask' } },
-      }),
-      new iam.PolicyStatement({
-        sid: 'PassRunnerRoles',
-        actions: ['iam:PassRole'],
-        resources: [taskRole.roleArn, executionRole.roleArn],
-        conditions: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
-      }),
-      ...elasticBeanstalkReadStatements(stack, regions),
-      new iam.PolicyStatement({
-        sid: 'ReadSlackSecret',
-        actions: ['secretsmanager:GetSecretValue'],
-        // A secret imported by name has no suffix in its ARN; IAM must match the real one's six characters.
-        resources: [this.slackSecret.secretFullArn ?? `${this.slackSecret.secretArn}-??????`],
-      }),
-    ])
-      this.botRole.addToPrincipalPolicy(statement);
-    // A policy of its own: in the role's default policy, the function's ARN would make a cycle
-    // (the function depends on its role's default policy).
-    new iam.Policy(this, 'BotSelfInvokePolicy', {
-      roles: [this.botRole],
-      statements: [
-        new iam.PolicyStatement({
-          sid: 'InvokeSelf',
-          actions: ['lambda:InvokeFunction'],
-          resources: [this.botFunction.functionArn],
-        }),
-      ],
+    this.botRole = bot.role;
+    this.botFunction = bot.fn;
+    grantBot(this.botRole, {
+      cluster: this.cluster,
+      taskDefinition: this.taskDefinition,
+      slackSecret: this.slackSecret,
+      regions,
     });
+    allowSelfInvoke(this, this.botRole, this.botFunction);
 
     this.fleetMemory = new FleetMemory(this, 'FleetMemory', {
       botFunction: this.botFunction,
       botRole: this.botRole,
       runnerContainer: this.runnerContainer,
-      runnerRole: taskRole,
+      runnerRole: this.taskDefinition.taskRole,
     });
 
-    const apiLogGroup = new logs.LogGroup(this, 'ApiAccessLogs', { retention });
-    this.api = new apigwv2.HttpApi(this, 'Api', { description: 'Snow White: Slack → bot' });
-    this.api.addRoutes({
-      path: '/slack/events',
-      methods: [apigwv2.HttpMethod.POST],
-      integration: new HttpLambdaIntegration('Bot', this.botFunction),
-    });
-    const stage = this.api.defaultStage?.node.defaultChild as apigwv2.CfnStage;
-    stage.accessLogSettings = {
-      destinationArn: apiLogGroup.logGroupArn,
-      format: JSON.stringify({
-        requestId: '$context.requestId',
-        ip: '$context.identity.sourceIp',
-        requestTime: '$context.requestTime',
-        routeKey: '$context.routeKey',
-        status: '$context.status',
-        latency: '$context.responseLatency',
-        integrationError: '$context.integrationErrorMessage',
-      }),
-    };
-    // Slack sends a few requests a minute; this only bounds what a flood can cost.
-    stage.defaultRouteSettings = { throttlingRateLimit: 20, throttlingBurstLimit: 40 };
-    this.slackRequestUrl = `${this.api.apiEndpoint}/slack/events`;
+    const api = slackApi(this, { bot: this.botFunction, logRetention });
+    this.api = api.api;
+    this.slackRequestUrl = api.slackRequestUrl;
 
-    this.acknowledgeNagFindings(stack, regions);
-  }
-
-  private newSecurityGroup(): ec2.SecurityGroup {
-    const group = new ec2.SecurityGroup(this, 'RunnerSecurityGroup', {
+    acknowledgeNagFindings({
+      owner: this,
+      regions,
+      botRole: this.botRole,
+      taskDefinition: this.taskDefinition,
+      cluster: this.cluster,
+      slackSecret: this.slackSecret,
       vpc: this.vpc,
-      description: 'Snow White runner: no ingress; HTTPS out to AWS APIs and Slack',
-      allowAllOutbound: false,
+      api: this.api,
     });
-    group.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to AWS APIs and Slack');
-    return group;
   }
+}
 
-  /**
-   * cdk-nag AwsSolutions findings accepted on purpose, each with its reason. IAM5 findings are
-   * acknowledged one resource pattern at a time, so any new wildcard still fails the checks.
-   */
-  private acknowledgeNagFindings(stack: Stack, regions: string[]): void {
-    const iam5 = (construct: IConstruct, arnOrStar: string, reason: string) =>
-      Validations.of(construct).acknowledge({
-        id: `AwsSolutions-IAM5[${nagResource(stack, arnOrStar)}]`,
-        reason,
-      });
-    const starReason =
-      'Resource "*" only for read actions that support no narrower resource: iam:ListUsers, ' +
-      'ssm:DescribeInstanceInformation/GetCommandInvocation/ListCommands/ListCommandInvocations, ' +
-      'autoscaling:DescribeAutoScalingGroups, ec2:DescribeInstances, and the Elastic Beanstalk describes ' +
-      '(environments are chosen at run time by name pattern, in any application).';
-    const ebStackReason =
-      "Elastic Beanstalk answers DescribeEnvironmentResources from the environment's CloudFormation stack " +
-      "(awseb-<environment id>-stack), read with the caller's permissions; the ids are unknown in advance.";
-    for (const role of [this.botRole, this.taskDefinition.taskRole]) {
-      iam5(role, '*', starReason);
-      for (const region of regions) iam5(role, ebStackArn(stack, region), ebStackReason);
-    }
-    iam5(
-      this.botRole,
-      iamUserArn(stack),
-      "The bot maps a Slack user id to the one IAM user tagged with it and simulates that user's policies: " +
-        'any IAM user of the account may be the one (read-only actions).',
+function checkNotifyChannelId(scope: Construct, channelId: string): void {
+  if (!Token.isUnresolved(channelId) && !slackChannelIdSchema.safeParse(channelId).success)
+    throw validationError(
+      scope,
+      'InvalidNotifyChannelId',
+      `notifyChannelId "${channelId}" is not a Slack channel id (C…, G… or D…)`,
     );
-    for (const region of regions)
-      iam5(
-        this.taskDefinition.taskRole,
-        instanceArn(stack, region),
-        'ssm:SendCommand needs the target instances as resources; Elastic Beanstalk scales them, so they are ' +
-          'found at run time: instance/*, narrowed by the instance tag condition unless disabled.',
+}
+
+function checkFleetRegions(scope: Construct, regions: string[]): string[] {
+  if (regions.length === 0)
+    throw validationError(scope, 'InvalidFleetRegions', 'fleetRegions must name at least one region');
+  // The bot parses FLEET_REGIONS with the same list and would refuse to start on any other name.
+  for (const region of regions)
+    if (!Token.isUnresolved(region) && !regionSchema.safeParse(region).success)
+      throw validationError(
+        scope,
+        'InvalidFleetRegions',
+        `fleetRegions: "${region}" is not an AWS region the bot knows (for example us-east-1, eu-west-1)`,
       );
-    iam5(
-      this.botRole,
-      runnerTaskArn(stack, this.cluster),
-      'The bot tags the runner task it starts (run id, action, requester); the task id is unknown before ' +
-        'RunTask, so the ARN is task/<cluster>/*, and only for RunTask (ecs:CreateAction).',
-    );
-    iam5(
-      this.taskDefinition.obtainExecutionRole(),
-      '*',
-      'ecr:GetAuthorizationToken (added by CDK for the image asset) supports no resource narrower than "*".',
-    );
-    Validations.of(this.taskDefinition).acknowledge({
-      id: 'AwsSolutions-ECS2',
-      reason:
-        'The environment holds only non-secret settings (document names, channel id); the Slack token comes ' +
-        'through ECS secrets from Secrets Manager.',
-    });
-    if (this.node.tryFindChild('SlackSecret'))
-      Validations.of(this.slackSecret).acknowledge({
-        id: 'AwsSolutions-SMG4',
-        reason:
-          'Slack issues the signing secret and bot token; Secrets Manager cannot rotate them. Rotate them in ' +
-          "the Slack app's settings, then put-secret-value.",
-      });
-    if (this.node.tryFindChild('Cluster'))
-      Validations.of(this.cluster).acknowledge({
-        id: 'AwsSolutions-ECS4',
-        reason:
-          'The cluster only runs one short task per Slack command; its log group and Slack reports are the ' +
-          'record. Container Insights would add cost for no operational value.',
-      });
-    if (this.node.tryFindChild('Vpc'))
-      Validations.of(this.vpc).acknowledge({
-        id: 'AwsSolutions-VPC7',
-        reason:
-          'The VPC only hosts the runner, which accepts no inbound traffic and talks HTTPS to AWS and Slack; ' +
-          'flow logs would record nothing worth their cost. Pass a VPC with flow logs through props if required.',
-      });
-    Validations.of(this.api).acknowledge({
-      id: 'AwsSolutions-APIG4',
-      reason:
-        'Slack cannot send IAM or JWT credentials; the bot verifies every request with the Slack signing ' +
-        'secret (HMAC, 5-minute replay window) before doing anything.',
-    });
-  }
-}
-
-function iamUserArn(stack: Stack): string {
-  return stack.formatArn({ service: 'iam', region: '', resource: 'user', resourceName: '*' });
-}
-
-function runnerTaskArn(stack: Stack, cluster: ecs.ICluster): string {
-  return stack.formatArn({ service: 'ecs', resource: 'task', resourceName: `${cluster.clusterName}/*` });
-}
-
-function instanceArn(stack: Stack, region: string): string {
-  return stack.formatArn({ service: 'ec2', region, resource: 'instance', resourceName: '*' });
-}
-
-function ebStackArn(stack: Stack, region: string): string {
-  return stack.formatArn({ service: 'cloudformation', region, resource: 'stack', resourceName: 'awseb-*' });
-}
-
-/**
- * Read-only Elastic Beanstalk access, shared by bot and runner. DescribeEnvironmentResources calls
- * CloudFormation, Auto Scaling and EC2 with the caller's own permissions, so those reads come with it.
- */
-function elasticBeanstalkReadStatements(stack: Stack, regions: string[]): iam.PolicyStatement[] {
-  return [
-    new iam.PolicyStatement({
-      sid: 'DescribeElasticBeanstalk',
-      actions: ['elasticbeanstalk:DescribeEnvironmentResources', 'elasticbeanstalk:DescribeEnvironments'],
-      resources: ['*'],
-    }),
-    new iam.PolicyStatement({
-      sid: 'ElasticBeanstalkStacks',
-      actions: ['cloudformation:DescribeStackResource', 'cloudformation:DescribeStackResources'],
-      resources: regions.map((region) => ebStackArn(stack, region)),
-    }),
-    new iam.PolicyStatement({
-      sid: 'ElasticBeanstalkInstances',
-      actions: ['autoscaling:DescribeAutoScalingGroups', 'ec2:DescribeInstances'],
-      resources: ['*'],
-    }),
-  ];
-}
-
-/** How cdk-nag names a resource in its IAM5 findings: `Resource::<arn>`, pseudo parameters as `<AWS::Region>`. */
-function nagResource(stack: Stack, arn: string): string {
-  return `Resource::${flattenJoin(stack.resolve(arn))}`;
-}
-
-function flattenJoin(value: unknown): string {
-  if (typeof value === 'string') return value;
-  if (value && typeof value === 'object') {
-    const obj = value as Record<string, unknown>;
-    if ('Fn::Join' in obj) {
-      const [sep, parts] = obj['Fn::Join'] as [string, unknown[]];
-      return parts.map(flattenJoin).join(sep);
-    }
-    if ('Ref' in obj) return `<${String(obj.Ref)}>`;
-  }
-  throw new Error(`cannot name ${JSON.stringify(value)} as a cdk-nag finding`);
+  return regions;
 }

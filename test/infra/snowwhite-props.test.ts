@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { Stack } from 'aws-cdk-lib';
+import { Errors, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -135,13 +135,48 @@ describe('validation', () => {
     cleanups.push(env.cleanup);
     new SnowWhite(new Stack(env.app, 'S'), 'SW', { notifyChannelId: 'C01', ...props });
   };
+  /** What `build` threw: CDK's ValidationError, whose message starts with the construct's path. */
+  const validationError = (build: () => void, constructPath: string): Error => {
+    let thrown: unknown;
+    try {
+      build();
+    } catch (err) {
+      thrown = err;
+    }
+    expect(Errors.isValidationError(thrown)).toBe(true);
+    const error = thrown as Error & { constructPath?: string };
+    expect(error.constructPath).toBe(constructPath);
+    expect(error.message.startsWith(`${constructPath}: `)).toBe(true);
+    return error;
+  };
   test('rejects a notifyChannelId that is not a channel id', () => {
     expect(make({ notifyChannelId: '#general' })).toThrow(/not a Slack channel id/);
+    expect(validationError(make({ notifyChannelId: '#general' }), 'S/SW').message).toMatch(
+      /notifyChannelId "#general" is not a Slack channel id/,
+    );
   });
   test('rejects document prefixes SSM or ECS would refuse', () => {
     expect(make({ documentNamePrefix: 'AWS-Drain' })).toThrow(/not start with aws/);
     expect(make({ documentNamePrefix: 'a b' })).toThrow(/documentNamePrefix/);
     expect(make({ documentNamePrefix: 'x' })).toThrow(/documentNamePrefix/);
+    for (const prefix of ['AWS-Drain', 'a b', 'x'])
+      expect(validationError(make({ documentNamePrefix: prefix }), 'S/SW/Documents').message).toMatch(
+        /documentNamePrefix/,
+      );
+    const alone = () => {
+      const env = tempApp({ bundle: false });
+      cleanups.push(env.cleanup);
+      new SnowWhiteDocuments(new Stack(env.app, 'S'), 'Docs', { documentNamePrefix: 'amazon-x' });
+    };
+    expect(validationError(alone, 'S/Docs').message).toMatch(/not start with aws, amazon or amzn/);
+  });
+  test('rejects an empty fleetRegions, or a region the bot would refuse', () => {
+    expect(validationError(make({ fleetRegions: [] }), 'S/SW').message).toMatch(
+      /fleetRegions must name at least one region/,
+    );
+    expect(validationError(make({ fleetRegions: ['eu-west-1', 'eu-wset-1'] }), 'S/SW').message).toMatch(
+      /"eu-wset-1" is not an AWS region/,
+    );
   });
   test('SnowWhiteDocuments alone deploys the four documents (for another region)', () => {
     const { template } = synth((stack) => {

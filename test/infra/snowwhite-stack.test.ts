@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { build, type Metafile } from 'esbuild';
 import { botSettingsSchema } from '../../bot/settings';
 import { STACK_OUTPUTS } from '../../runner/stack-outputs';
 import { REPO_ROOT, SIDEKIQCTL_SCRIPT, type SnowWhite } from '../../infra/snowwhite';
@@ -220,11 +221,41 @@ describe('runner: ECS Fargate task', () => {
     const top = fs.readdirSync(dir).sort();
     expect(top).toEqual(['package-lock.json', 'package.json', 'runner', 'ssm', 'tsconfig.json']);
     // Only what runner/main.ts bundles: a change to the bot, the command line or the script leaves the image as it is.
-    expect(fs.readdirSync(path.join(dir, 'ssm'))).toEqual(['documents.ts']);
+    expect(fs.readdirSync(path.join(dir, 'ssm')).sort()).toEqual(['actions.ts', 'documents.ts']);
     const all = fs.readdirSync(dir, { recursive: true }).map(String);
     expect(all.filter((f) => /node_modules|\.test\.ts$/.test(f))).toEqual([]);
     expect(all).toContain(path.join('runner', 'main.ts'));
+    expect(all).toContain(path.join('runner', 'Dockerfile'));
     expect(all.filter((f) => /^runner[/\\](cli|local)/.test(f))).toEqual([]);
+  });
+
+  test("the staged build context holds every source the Dockerfile's esbuild step bundles", async () => {
+    const manifest = JSON.parse(fs.readFileSync(path.join(env.outdir, 'SnowWhite.assets.json'), 'utf8')) as {
+      dockerImages: Record<string, { source: { directory: string } }>;
+    };
+    const dir = path.join(env.outdir, String(Object.values(manifest.dockerImages)[0]?.source.directory));
+    // The Dockerfile's bundle step, run in the staged folder (packages from the repository's install).
+    const bundle = (root: string) =>
+      build({
+        absWorkingDir: root,
+        entryPoints: ['runner/main.ts'],
+        bundle: true,
+        platform: 'node',
+        target: 'node24',
+        mainFields: ['module', 'main'],
+        nodePaths: [path.join(REPO_ROOT, 'node_modules')],
+        write: false,
+        metafile: true,
+        logLevel: 'silent',
+      });
+    const ownSources = (metafile: Metafile) =>
+      Object.keys(metafile.inputs)
+        .filter((f) => !f.includes('node_modules'))
+        .sort();
+    const fromRepo = await bundle(REPO_ROOT);
+    const fromContext = await bundle(dir);
+    expect(ownSources(fromContext.metafile)).toEqual(ownSources(fromRepo.metafile));
+    expect(ownSources(fromRepo.metafile)).toContain('ssm/actions.ts');
   });
 });
 
