@@ -13,6 +13,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct, type IConstruct } from 'constructs';
+import { botEsbuildArgs, mainFields } from '../esbuild.config';
 import { slackChannelIdSchema } from '../runner/request';
 import { ACTIONS, type Action } from '../ssm/actions';
 import { sidekiqctlDocument } from '../ssm/documents';
@@ -387,8 +388,9 @@ export class SnowWhite extends Construct {
         minify: true,
         sourceMap: true,
         format: OutputFormat.CJS,
-        // ES module builds let esbuild drop the SDK commands the bot never sends (~90 kB less).
-        mainFields: ['module', 'main'],
+        // The same build definition as `npm run build` (esbuild.config.ts).
+        mainFields,
+        esbuildArgs: botEsbuildArgs,
         // Bundle the AWS SDK too: the versions the tests ran with, not the runtime's.
         externalModules: [],
         forceDockerBundling: false,
