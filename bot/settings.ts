@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { loadSettings, ssmDocumentNamesSchema } from '../runner/env-settings';
 import { runnerLaunchSettingsShape } from '../runner/launch';
 import { ledgerSettingsShape } from '../runner/ledger/schema';

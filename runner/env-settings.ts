@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Reads a program's settings from environment variables through a zod schema whose keys are the

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { RunTaskCommand, type ECSClient, type RunTaskCommandInput } from '@aws-sdk/client-ecs';
 import { runRequestSchema, type RunRequestInput } from './request';
-import { z } from 'zod';
+import * as z from 'zod';
 import { commaList } from './env-settings';
 
 /**

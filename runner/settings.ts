@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { loadSettings, ssmDocumentNamesSchema } from './env-settings';
 import { slackChannelIdSchema } from './request';
 import { ledgerSettingsShape } from './ledger/schema';

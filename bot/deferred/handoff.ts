@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { applicationNameSchema, runIdSchema, slackUserIdSchema } from '../../runner/request';
 import { buttonValueSchema } from '../slack/buttons';
 

@@ -10,6 +10,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import type { BotEnv } from '../program-env';
 import { REPO_ROOT } from '../repo';
+import { botEsbuildArgs, mainFields } from '../../esbuild.config';
 
 /** The path Slack posts slash commands and button presses to. */
 const SLACK_EVENTS_PATH = '/slack/events';
@@ -67,8 +68,9 @@ export function botFunction(
       minify: true,
       sourceMap: true,
       format: OutputFormat.CJS,
-      // ES module builds let esbuild drop the SDK commands the bot never sends (~90 kB less).
-      mainFields: ['module', 'main'],
+      // The same build definition as `npm run build` (esbuild.config.ts).
+      mainFields,
+      esbuildArgs: botEsbuildArgs,
       // Bundle the AWS SDK too: the versions the tests ran with, not the runtime's.
       externalModules: [],
       forceDockerBundling: false,

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_STACK_NAME } from '../stack-outputs';
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   actionSchema,
   applicationNameSchema,

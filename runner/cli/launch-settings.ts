@@ -1,5 +1,5 @@
 import { DescribeStacksCommand, type CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { z } from 'zod';
+import * as z from 'zod';
 import { launchSettingsFrom, runnerLaunchSettingsShape, type LaunchSettings } from '../launch';
 import { STACK_OUTPUTS } from '../stack-outputs';
 import { loadSettings } from '../env-settings';

@@ -1,10 +1,12 @@
 /**
- * Bot figures: acknowledgement time in process, cold start of the bundle in fresh Node processes,
- * bundle size, and authorization time against a simulated IAM (50 ms per call) for 10, 100 and
- * 1,000 users: the bounded-concurrency tag index, cold and cached, beside a naive sequential build.
+ * Bot figures: acknowledgement time in process; bundle size and cold start in fresh Node processes,
+ * today's bundle beside the one built before it was trimmed (commit b03a158); and authorization time
+ * against a simulated IAM (50 ms per call) for 10, 100 and 1,000 users: the bounded-concurrency tag
+ * index, cold and cached, beside a naive sequential build.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   IAMClient,
@@ -14,6 +16,8 @@ import {
 } from '@aws-sdk/client-iam';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
+import { build } from 'esbuild';
+import { botBuild } from '../../esbuild.config';
 import { createAuthorizer } from '../../bot/auth/authorizer';
 import { createIamDirectory } from '../../bot/auth/iam-directory';
 import { createLambdaHandler } from '../../bot/lambda';
@@ -24,7 +28,6 @@ import { httpApiEvent, slashCommandBody } from '../support/slack-signing';
 export const name = 'bot';
 
 const ROOT = join(__dirname, '../..');
-const BUNDLE = join(ROOT, 'dist/bot/lambda.js');
 const SECRET = 'bench-signing-secret-0123456789';
 const ENV: Record<string, string> = {
   AWS_REGION: 'us-east-1',
@@ -85,46 +88,114 @@ async function ackTimes(): Promise<void> {
   );
 }
 
-function coldStarts(): void {
-  if (!existsSync(BUNDLE)) execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
-  console.log(`bundle dist/bot/lambda.js: ${(statSync(BUNDLE).size / 1e6).toFixed(2)} MB (goal < 2.5 MB)`);
-  // Fresh process: require the bundle, answer one signed `help` (the whole Bolt path, no network).
-  const script = `
-    const t0 = performance.now();
-    const { handler } = require(${JSON.stringify(BUNDLE)});
-    const t1 = performance.now();
-    const { createHmac } = require('node:crypto');
-    const body = 'command=%2Fsnowwhite&text=help&user_id=U0ALICE&channel_id=C0OPS&response_url=https%3A%2F%2Fhooks.slack.com%2Fx';
-    const ts = Math.floor(Date.now() / 1000);
-    const sig = 'v0=' + createHmac('sha256', process.env.SLACK_SIGNING_SECRET).update('v0:' + ts + ':' + body).digest('hex');
-    handler({ version: '2.0', rawPath: '/slack/events', requestContext: { http: { method: 'POST' } }, isBase64Encoded: false, body,
-      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': String(ts), 'x-slack-signature': sig } }, {})
-      .then((r) => { const t2 = performance.now(); if (r.statusCode !== 200) process.exit(2);
-        console.log(JSON.stringify({ require: t1 - t0, firstAck: t2 - t1, sinceProcessStart: performance.timeOrigin + t2 })); });`;
-  const total: number[] = [];
-  const req: number[] = [];
-  const first: number[] = [];
-  for (let i = 0; i < 10; i++) {
-    const started = Date.now();
-    const out = spawnSync(process.execPath, ['-e', script], {
-      env: { ...process.env, ...ENV, NODE_NO_WARNINGS: '1' },
-      encoding: 'utf8',
+/** The last commit before the bundle was trimmed, built as it was then: the "before" column. */
+const BASELINE = 'b03a158';
+const BASELINE_BUILD = ['bot/lambda.ts', '--bundle', '--platform=node', '--target=node20'];
+const BASELINE_FLAGS = ['--main-fields=module,main', '--minify', '--log-level=error'];
+
+/** Builds the baseline's bot bundle in a copy of that commit; a note instead when git history is not here. */
+function baselineBundle(tmp: string): string | { note: string } {
+  const dir = join(tmp, 'baseline');
+  try {
+    mkdirSync(dir);
+    execFileSync('git', ['archive', '--format=tar', '-o', join(tmp, 'baseline.tar'), BASELINE], {
+      cwd: ROOT,
+      stdio: 'pipe',
     });
-    const wall = Date.now() - started;
-    if (out.status !== 0) throw new Error(`cold start failed: ${out.stderr}`);
-    const line = out.stdout
-      .trim()
-      .split('\n')
-      .find((l) => l.startsWith('{"require"'));
-    const figures = JSON.parse(line!) as { require: number; firstAck: number };
-    total.push(wall);
-    req.push(figures.require);
-    first.push(figures.firstAck);
+  } catch {
+    return { note: `commit ${BASELINE} is not in this checkout's git history: no "before" column` };
   }
-  console.log(
-    `cold start, median of 10 fresh node processes: spawn→first ack ${ms(percentile(total, 50))} ` +
-      `(require ${ms(percentile(req, 50))}, first signed request ${ms(percentile(first, 50))}); slowest ${ms(Math.max(...total))}`,
+  execFileSync('tar', ['-xf', join(tmp, 'baseline.tar'), '-C', dir]);
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+  const out = join(dir, 'dist/bot/lambda.js');
+  execFileSync(
+    join(ROOT, 'node_modules/.bin/esbuild'),
+    [...BASELINE_BUILD, ...BASELINE_FLAGS, `--outfile=${out}`],
+    {
+      cwd: dir,
+      stdio: 'inherit',
+    },
   );
+  return out;
+}
+
+// Fresh process: require the bundle, answer one signed `help` (the whole Bolt path, no network), and
+// print the wall-clock time of the answer so the parent can subtract the time it spawned the process.
+const COLD_START = `
+  const t0 = performance.now();
+  const { handler } = require(process.argv[1]);
+  const t1 = performance.now();
+  const { createHmac } = require('node:crypto');
+  const body = 'command=%2Fsnowwhite&text=help&user_id=U0ALICE&channel_id=C0OPS&response_url=https%3A%2F%2Fhooks.slack.com%2Fx';
+  const ts = Math.floor(Date.now() / 1000);
+  const sig = 'v0=' + createHmac('sha256', process.env.SLACK_SIGNING_SECRET).update('v0:' + ts + ':' + body).digest('hex');
+  handler({ version: '2.0', rawPath: '/slack/events', requestContext: { http: { method: 'POST' } }, isBase64Encoded: false, body,
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': String(ts), 'x-slack-signature': sig } }, {})
+    .then((r) => { const t2 = performance.now(); if (r.statusCode !== 200) process.exit(2);
+      console.log(JSON.stringify({ require: t1 - t0, firstAck: t2 - t1, ackedAt: performance.timeOrigin + t2 })); });`;
+
+interface ColdStart {
+  spawnToAck: number;
+  require: number;
+  firstAck: number;
+}
+
+function coldStart(bundle: string): ColdStart {
+  const spawnedAt = performance.timeOrigin + performance.now();
+  const out = spawnSync(process.execPath, ['-e', COLD_START, bundle], {
+    env: { ...process.env, ...ENV, NODE_NO_WARNINGS: '1' },
+    encoding: 'utf8',
+  });
+  if (out.status !== 0) throw new Error(`cold start of ${bundle} failed: ${out.stderr}`);
+  const line = out.stdout
+    .trim()
+    .split('\n')
+    .find((l) => l.startsWith('{"require"'));
+  const figures = JSON.parse(line!) as { require: number; firstAck: number; ackedAt: number };
+  return { spawnToAck: figures.ackedAt - spawnedAt, require: figures.require, firstAck: figures.firstAck };
+}
+
+async function coldStarts(): Promise<void> {
+  const tmp = mkdtempSync(join(tmpdir(), 'bot-bench-'));
+  try {
+    // Today's bundle from the one build definition that `npm run build` and the stack use.
+    await build({ ...botBuild, outdir: join(tmp, 'now') });
+    const bundles: [string, string][] = [['now (esbuild.config.ts)', join(tmp, 'now/bot/lambda.js')]];
+    const baseline = baselineBundle(tmp);
+    if (typeof baseline === 'string') bundles.unshift([`before (${BASELINE}, its build line)`, baseline]);
+    else console.log(`note: ${baseline.note}`);
+
+    const runs = 15;
+    const figures = bundles.map((): ColdStart[] => []);
+    for (const [, bundle] of bundles) coldStart(bundle); // warm-up: the file cache, not the process
+    // Alternated, so both bundles meet the same load on a shared machine.
+    for (let i = 0; i < runs; i++) bundles.forEach(([, bundle], k) => figures[k]!.push(coldStart(bundle)));
+
+    console.log(
+      `bot bundle and cold start: fresh node per run, spawn → first acknowledgement of a signed /snowwhite help, ` +
+        `${runs} runs each, alternated (goal: ≤ 1.2 MB, median ≤ 200 ms)`,
+    );
+    const row = (cells: string[]) =>
+      console.log(cells.map((c, i) => (i === 0 ? c.padEnd(34) : c.padStart(i === 1 ? 11 : 10))).join(' '));
+    row(['', 'bytes', 'p50', 'p90', 'max', 'require', 'first ack']);
+    bundles.forEach(([label, bundle], k) => {
+      const f = figures[k]!;
+      const total = f.map((x) => x.spawnToAck);
+      const median = (pick: (x: ColdStart) => number) => ms(percentile(f.map(pick), 50));
+      row([
+        label,
+        statSync(bundle).size.toLocaleString('en-US'),
+        ms(percentile(total, 50)),
+        ms(percentile(total, 90)),
+        ms(Math.max(...total)),
+        median((x) => x.require),
+        median((x) => x.firstAck),
+      ]);
+    });
+    console.log('(require and first ack: medians inside the process; p50/p90/max: from spawn)');
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
 }
 
 function slowIam(users: number, delayMs: number) {
@@ -211,6 +282,6 @@ async function authorizationTimes(): Promise<void> {
 
 export async function run(): Promise<void> {
   await ackTimes();
-  coldStarts();
+  await coldStarts();
   await authorizationTimes();
 }
