@@ -4,15 +4,26 @@ import { silentLogger, type Logger } from '../log';
 import { describeSlackError } from './errors';
 import type { Interruption, ProgressSnapshot, Reporter, RunPlan, RunSummary } from '../drain/reporter';
 import type { RunRequest } from '../request';
-import { interruptedText, progressText, summaryText } from './text';
+import type { RunLinks } from './links';
+import {
+  interruptedText,
+  progressText,
+  sectionBlocks,
+  shortSummaryText,
+  summaryReport,
+  threadRootInterruptedText,
+  threadRootOutcomeText,
+} from './text';
 
 /**
  * Reporter to Slack: a progress message in the run's thread (edited at most every
- * `minUpdateIntervalMs`), the summary in the thread, in the notification channel (with a link to
- * the thread) and as a DM to the requester. Every call is retried a few times, then logged and
- * dropped: Slack being down never stops or fails a drain. No thread (command-line runs): the
- * summary still goes to the notification channel and the DM. The interruption report (SIGTERM)
- * is the exception: one quick attempt per call, within a wall-clock budget (see interrupted).
+ * `minUpdateIntervalMs`), the summary in the thread (with the complete list as a file when it does
+ * not fit), the thread's first message updated with the outcome, and the headline with a link to
+ * the thread in the notification channel and as a DM to the requester. Every call is retried a few
+ * times, then logged and dropped: Slack being down never stops or fails a drain. No thread
+ * (command-line runs): the notification channel (else the DM) takes the thread's place. The
+ * interruption report (SIGTERM) is the exception: one quick attempt per call, within a wall-clock
+ * budget (see interrupted).
  */
 
 export interface SlackReporterOptions {
@@ -32,6 +43,8 @@ export interface SlackReporterOptions {
   interruptionClient?: WebClient;
   /** Wall-clock time the whole interruption report may take (Fargate SIGKILLs 120 s after SIGTERM at most). */
   interruptionBudgetMs?: number;
+  /** The run's ECS task, logs and SSM commands in the AWS console. */
+  links?: RunLinks;
 }
 
 export const DEFAULT_INTERRUPTION_BUDGET_MS = 20_000;
@@ -108,14 +121,58 @@ export class SlackReporter implements Reporter {
   async finished(summary: RunSummary): Promise<void> {
     await this.settle();
     if (this.latest) await this.updateProgress(progressText(this.latest));
-    const text = summaryText(summary);
-    const permalink = await this.postInThreadAndLink(text);
-    const elsewhere = permalink ? `${text}\n<${permalink}|Thread of this run>` : text;
-    if (this.opts.notifyChannel)
-      await this.call('chat.postMessage', () =>
-        this.opts.client.chat.postMessage({ channel: this.opts.notifyChannel!, text: elsewhere }),
+    const report = summaryReport(summary, this.opts.links);
+    const message = { text: report.text, blocks: sectionBlocks(report.text) };
+    // The full report goes to one place (the thread; without one, the notification channel, else
+    // the DM); the other places get the headline and a link to it.
+    const dm = await this.directMessageChannel();
+    const full: { channel: string; threadTs?: string } | undefined =
+      this.thread ??
+      (this.opts.notifyChannel ? { channel: this.opts.notifyChannel } : dm ? { channel: dm } : undefined);
+    if (!full) return;
+    const { threadTs } = full;
+    const posted = await this.call('chat.postMessage', () =>
+      this.opts.client.chat.postMessage({
+        channel: full.channel,
+        ...(threadTs ? { thread_ts: threadTs } : {}),
+        ...message,
+      }),
+    );
+    if (report.file) {
+      const { filename, title, content } = report.file;
+      await this.call('files.uploadV2', () =>
+        this.opts.client.filesUploadV2(
+          threadTs
+            ? { channel_id: full.channel, thread_ts: threadTs, filename, title, content }
+            : { channel_id: full.channel, filename, title, content },
+        ),
       );
-    await this.directMessage(elsewhere);
+    }
+    if (this.thread)
+      await this.call('chat.update', () =>
+        this.opts.client.chat.update({
+          channel: this.thread!.channel,
+          ts: this.thread!.threadTs,
+          text: threadRootOutcomeText(summary),
+        }),
+      );
+    const linkTs = threadTs ?? posted?.ts;
+    const link = linkTs
+      ? (
+          await this.call('chat.getPermalink', () =>
+            this.opts.client.chat.getPermalink({ channel: full.channel, message_ts: linkTs }),
+          )
+        )?.permalink
+      : undefined;
+    const short = shortSummaryText(summary, link);
+    if (this.opts.notifyChannel && full.channel !== this.opts.notifyChannel)
+      await this.call('chat.postMessage', () =>
+        this.opts.client.chat.postMessage({ channel: this.opts.notifyChannel!, text: short }),
+      );
+    if (dm && full.channel !== dm)
+      await this.call('chat.postMessage', () =>
+        this.opts.client.chat.postMessage({ channel: dm, text: short }),
+      );
   }
 
   /**
@@ -137,7 +194,7 @@ export class SlackReporter implements Reporter {
         await this.callOnce('chat.postMessage', () =>
           client.chat.postMessage({
             channel,
-            text: interruptedText(i),
+            text: interruptedText(i, this.opts.links),
             ...(this.thread ? { thread_ts: this.thread.threadTs } : {}),
           }),
         );
@@ -146,6 +203,14 @@ export class SlackReporter implements Reporter {
       const ts = this.progressTs;
       await this.callOnce('chat.update', () =>
         client.chat.update({ channel: threadChannel, ts, text: progressText(i.snapshot) }),
+      );
+      if (overBudget) return;
+      await this.callOnce('chat.update', () =>
+        client.chat.update({
+          channel: threadChannel,
+          ts: this.thread!.threadTs,
+          text: threadRootInterruptedText(i),
+        }),
       );
     };
     let timer: NodeJS.Timeout | undefined;
@@ -176,28 +241,14 @@ export class SlackReporter implements Reporter {
     if (this.inFlight === p) this.inFlight = undefined;
   }
 
-  /** Posts `text` in the thread and returns the thread's permalink (for the channel and the DM). */
-  private async postInThreadAndLink(text: string): Promise<string | undefined> {
-    if (!this.thread) return undefined;
-    const { channel, threadTs } = this.thread;
-    await this.call('chat.postMessage', () =>
-      this.opts.client.chat.postMessage({ channel, thread_ts: threadTs, text }),
-    );
-    const link = await this.call('chat.getPermalink', () =>
-      this.opts.client.chat.getPermalink({ channel, message_ts: threadTs }),
-    );
-    return link?.permalink;
-  }
-
-  private async directMessage(text: string): Promise<void> {
+  /** The requester's DM channel, when there is a requester Slack knows. */
+  private async directMessageChannel(): Promise<string | undefined> {
     const user = this.opts.request.requestedBy.slackUserId;
-    if (!user) return;
+    if (!user) return undefined;
     const dm = await this.call('conversations.open', () =>
       this.opts.client.conversations.open({ users: user }),
     );
-    const channel = dm?.channel?.id;
-    if (!channel) return;
-    await this.call('chat.postMessage', () => this.opts.client.chat.postMessage({ channel, text }));
+    return dm?.channel?.id;
   }
 
   /** One attempt, for the interruption: a failure is logged (without any secret) and dropped. */

@@ -103,17 +103,28 @@ describe('runner main()', () => {
     const thread = slack.callsOf('chat.postMessage').filter((c) => c.args.thread_ts === '1700000000.000100');
     expect(thread).toHaveLength(2);
     expect(String(thread[0]!.args.text)).toContain('0/2 instances done');
-    const updates = slack.callsOf('chat.update').map((c) => String(c.args.text));
+    const updates = slack
+      .callsOf('chat.update')
+      .filter((c) => c.args.ts !== '1700000000.000100')
+      .map((c) => String(c.args.text));
     expect(updates.length).toBeGreaterThanOrEqual(2);
     expect(updates.at(-1)).toContain('2/2 instances done');
     expect(updates.some((t) => t.includes('1/2 instances done'))).toBe(true);
     expect(String(thread[1]!.args.text)).toMatch(
       /^:white_check_mark: quiet `workers` in MY-APP \(us-east-1\) finished/,
     );
-    expect(String(thread[1]!.args.text)).toContain('`i-a2` drained — 1 process, 0 busy');
+    expect(String(thread[1]!.args.text)).toMatch(/`i-a2` drained — pid \d+ quiet 0\/3 busy/);
+    // The thread's first message now says how it ended.
+    const root = slack.callsOf('chat.update').filter((c) => c.args.ts === '1700000000.000100');
+    expect(root).toHaveLength(1);
+    expect(String(root[0]!.args.text)).toMatch(
+      /^:white_check_mark: <@U0ALICE> ran \*quiet\* on `workers` in MY-APP \(us-east-1\) — done: 2 drained \(2 quiet · 0 awake · 0 busy of 6 threads\) · 1m 3\ds$/,
+    );
 
+    // Elsewhere: the headline and the way to the thread, not a copy of the summary.
     const [notify] = posts('C0NOTIFY');
     expect(notify).toContain('2 drained');
+    expect(notify).not.toContain('i-a2');
     expect(notify).toContain(
       '<https://example.slack.com/archives/C0OPS/p1700000000000100|Thread of this run>',
     );
@@ -244,7 +255,7 @@ describe('runner main()', () => {
     const summary = posts('C0OPS').at(-1)!;
     expect(summary).toContain('the runner stopped following the SSM commands');
     expect(summary).toContain('may still be running');
-    expect(summary).toContain('• `cmd-0001`');
+    expect(summary).toContain('Run Command (us-east-1): `cmd-0001`');
     expect(summary).toContain('`i-1` result unknown');
     expect(summary).not.toMatch(/`i-1` failed/);
     expect(posts('C0NOTIFY')[0]).toContain('stopped following');
@@ -272,9 +283,15 @@ describe('runner main()', () => {
     const { slack: _none, ...cli } = request;
     expect(await main(w.env(cli), w.options)).toBe(0);
     expect(slack.callsOf('chat.update')).toHaveLength(0);
-    expect(slack.callsOf('chat.getPermalink')).toHaveLength(0);
+    // The notification channel holds the summary; the DM links to it.
     expect(posts('C0NOTIFY')).toHaveLength(1);
+    expect(posts('C0NOTIFY')[0]).toContain('`i-1` drained');
+    const [permalink] = slack.callsOf('chat.getPermalink');
+    expect(permalink!.args.channel).toBe('C0NOTIFY');
     expect(posts('D0ALICE')).toHaveLength(1);
+    expect(posts('D0ALICE')[0]).toMatch(
+      /1 drained\n<https:\/\/example\.slack\.com\/archives\/C0NOTIFY\/p\d+\|Thread of this run>$/,
+    );
     expect(posts('C0OPS')).toHaveLength(0);
   });
 });
