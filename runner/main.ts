@@ -22,6 +22,8 @@ import { documentNames, loadRunnerSettings, type RunnerSettings } from './settin
 import { SlackReporter } from './slack/reporter';
 import { SsmExecutor } from './aws/ssm-executor';
 import { ElasticBeanstalkTargets } from './aws/eb-targets';
+import { fetchTaskLocation } from './aws/task-metadata';
+import { runLinks } from './slack/links';
 
 /** Two calls (the interruption post, the progress edit) fit in the reporter's 20 s budget. */
 const SLACK_INTERRUPTED_CALL_TIMEOUT_MS = 8_000;
@@ -69,6 +71,9 @@ export async function main(env: NodeJS.ProcessEnv = process.env, options: MainOp
     region: request.region,
     requestedBy: request.requestedBy.iamUserName,
   });
+  const task = await fetchTaskLocation(env);
+  if (task) runLog.info('runner task', { ...task });
+  const links = runLinks({ runId: request.runId, region: request.region, ...task });
   const clients = options.clients ?? createAwsClients(request.region);
   try {
     const result = await runDrain({
@@ -85,6 +90,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env, options: MainOp
         client: slack,
         interruptionClient: slackWhenInterrupted,
         request,
+        links,
         ...(settings.SLACK_NOTIFY_CHANNEL ? { notifyChannel: settings.SLACK_NOTIFY_CHANNEL } : {}),
         minUpdateIntervalMs: settings.PROGRESS_UPDATE_SECONDS * 1000,
         log: runLog,

@@ -10,6 +10,8 @@ import {
   type PingStatus,
 } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createLogger } from '../../runner/log';
 import { main } from '../../runner/main';
 import { awsError, httpError } from '../support/aws-errors';
@@ -214,8 +216,8 @@ describe('runner main()', () => {
     const last = posts('C0OPS').at(-1)!;
     expect(last).toContain('interrupted');
     expect(last).toContain('keep running');
-    expect(last).toContain('`cmd-0001`');
-    expect(last).toContain('`cmd-0002`');
+    expect(last).toContain('run-command/cmd-0001?region=us-east-1|cmd-0001>');
+    expect(last).toContain('|cmd-0002>');
     expect(posts('C0NOTIFY')).toHaveLength(0);
   });
 
@@ -255,7 +257,7 @@ describe('runner main()', () => {
     const summary = posts('C0OPS').at(-1)!;
     expect(summary).toContain('the runner stopped following the SSM commands');
     expect(summary).toContain('may still be running');
-    expect(summary).toContain('Run Command (us-east-1): `cmd-0001`');
+    expect(summary).toMatch(/Run Command \(us-east-1\): <https:\/\/\S+\|cmd-0001>/);
     expect(summary).toContain('`i-1` result unknown');
     expect(summary).not.toMatch(/`i-1` failed/);
     expect(posts('C0NOTIFY')[0]).toContain('stopped following');
@@ -276,6 +278,47 @@ describe('runner main()', () => {
     expect(await main({ ...w.env(), SSM_DOCUMENT_WAKE: '' }, w.options)).toBe(64);
     expect(w.logs.join('\n')).toContain('SSM_DOCUMENT_WAKE is missing');
     expect(w.logs.join('\n')).not.toContain('supersecret');
+  });
+
+  it('links its own ECS task, its log stream and the SSM commands, learnt from the task metadata endpoint', async () => {
+    const taskArn = 'arn:aws:ecs:us-east-1:123456789012:task/snowwhite/0123456789abcdef0123456789abcdef';
+    const metadata = createServer((req, res) => {
+      expect(req.url).toBe('/v4/abc/task');
+      res.end(
+        JSON.stringify({
+          TaskARN: taskArn,
+          Containers: [
+            {
+              LogDriver: 'awslogs',
+              LogOptions: { 'awslogs-group': '/snowwhite/runner', 'awslogs-stream': 'runner/runner/0123' },
+            },
+          ],
+        }),
+      );
+    });
+    await new Promise<void>((r) => metadata.listen(0, '127.0.0.1', r));
+    try {
+      const { port } = metadata.address() as AddressInfo;
+      const w = world({ 'i-1': SCRIPTS.drained() });
+      const env = { ...w.env(), ECS_CONTAINER_METADATA_URI_V4: `http://127.0.0.1:${port}/v4/abc` };
+      expect(await main(env, w.options)).toBe(0);
+      const summary = posts('C0OPS').at(-1)!;
+      expect(summary).toContain(
+        '<https://us-east-1.console.aws.amazon.com/ecs/v2/clusters/snowwhite/tasks/0123456789abcdef0123456789abcdef/configuration?region=us-east-1|ECS task>',
+      );
+      expect(summary).toContain(
+        'log-group/$252Fsnowwhite$252Frunner/log-events/runner$252Frunner$252F0123|runner log>',
+      );
+      expect(summary).toContain('/systems-manager/run-command/cmd-0001?region=us-east-1|cmd-0001>');
+    } finally {
+      metadata.close();
+    }
+    // Not on ECS (or the endpoint is gone): no links, the run goes on.
+    const w = world({ 'i-1': SCRIPTS.drained() });
+    expect(
+      await main({ ...w.env(), ECS_CONTAINER_METADATA_URI_V4: 'http://127.0.0.1:1/v4' }, w.options),
+    ).toBe(0);
+    expect(posts('C0OPS').at(-1)).not.toContain('ECS task');
   });
 
   it('without a Slack thread (command-line run), reports to the notification channel and the DM only', async () => {
