@@ -84,6 +84,10 @@ export const MAX_EXECUTION_TIMEOUT_SECONDS = 172_800;
 export const DEFAULT_DRAIN_TIMEOUT_SECONDS = 3_600;
 export const DEFAULT_EXECUTION_TIMEOUT_SECONDS = 7_200;
 
+export const instanceIdSchema = z.string().regex(/^(i|mi)-[0-9a-f]{8,17}$/, 'not an EC2 instance id');
+/** Instances one run may be narrowed to (Retry): a button value must stay under 2,000 characters. */
+export const MAX_INSTANCE_IDS = 80;
+
 /** Ties the Slack thread, the ECS task, the SSM commands and the logs together. */
 export const runIdSchema = z
   .string()
@@ -107,6 +111,8 @@ export const runRequestSchema = z
         threadTs: slackTsSchema,
       })
       .optional(),
+    /** Only these instances of the matched environments (Retry on those that failed). */
+    instanceIds: z.array(instanceIdSchema).min(1).max(MAX_INSTANCE_IDS).optional(),
     drainTimeoutSeconds: z
       .number()
       .int()

@@ -2,7 +2,7 @@ import { systemClock, type Clock } from './clock';
 import { MonitoringStoppedError, type InstanceExecutor } from './executor';
 import { describeError, silentLogger, type Logger } from '../log';
 import { EXIT_FAILURE, exitCodeFor, type InstanceOutcome } from './outcome';
-import { type Target } from './targets';
+import { onlyInstances, type Target } from './targets';
 import type { ProgressSnapshot, Reporter, RunSummary } from './reporter';
 import type { RunRequest } from '../request';
 import type { TargetSource } from './targets';
@@ -141,7 +141,10 @@ export async function runDrain(opts: RunDrainOptions): Promise<RunResult> {
 
   let plan;
   try {
-    plan = await opts.targets.resolve({ application: request.application, envPattern: request.envPattern });
+    plan = onlyInstances(
+      await opts.targets.resolve({ application: request.application, envPattern: request.envPattern }),
+      request.instanceIds,
+    );
   } catch (err) {
     if (signal.aborted) return interrupted();
     return finish({ error: `could not list the targets: ${describeError(err)}` });

@@ -10,6 +10,7 @@ import {
   progressText,
   sectionBlocks,
   shortSummaryText,
+  summaryActions,
   summaryReport,
   threadRootInterruptedText,
   threadRootOutcomeText,
@@ -122,7 +123,11 @@ export class SlackReporter implements Reporter {
     await this.settle();
     if (this.latest) await this.updateProgress(progressText(this.latest));
     const report = summaryReport(summary, this.opts.links);
-    const message = { text: report.text, blocks: sectionBlocks(report.text) };
+    const actions = summaryActions(summary);
+    const message = {
+      text: report.text,
+      blocks: [...sectionBlocks(report.text), ...(actions ? [actions] : [])],
+    };
     // The full report goes to one place (the thread; without one, the notification channel, else
     // the DM); the other places get the headline and a link to it.
     const dm = await this.directMessageChannel();

@@ -2,6 +2,8 @@ import { OUTCOME_KINDS, type InstanceOutcome, type OutcomeKind, type SidekiqProc
 import type { Interruption, ProgressSnapshot, RunSummary } from '../drain/reporter';
 import type { RunRequest } from '../request';
 import type { RunLinks } from './links';
+import { encodeButtonValue, REQUEST_ACTION_ID, type RequestButtonValue } from './buttons';
+import { instanceIdSchema, MAX_INSTANCE_IDS } from '../request';
 import type { Action } from '../../ssm/actions';
 
 /**
@@ -417,4 +419,42 @@ export function interruptedText(i: Interruption, links?: RunLinks): string {
     );
   } else lines.push('No SSM command had been sent yet: nothing runs on the instances.');
   return lines.join('\n');
+}
+
+interface Button {
+  type: 'button';
+  action_id: string;
+  text: { type: 'plain_text'; text: string };
+  value: string;
+  style?: 'primary' | 'danger';
+}
+
+/**
+ * Pure: what a person can do next from a summary — Wake after quiet or stop, Retry the same action
+ * on the instances that failed or were unreachable (only those), Status. Each click acts like the
+ * clicker typing the command: authorized, then the usual confirmation prompt.
+ */
+export function summaryActions(s: RunSummary): { type: 'actions'; elements: Button[] } | undefined {
+  const r = s.request;
+  if (s.noMatch || s.error) return undefined;
+  const base = { v: 1 as const, envPattern: r.envPattern, application: r.application, region: r.region };
+  const button = (text: string, value: RequestButtonValue, style?: 'primary'): Button => ({
+    type: 'button',
+    action_id: `${REQUEST_ACTION_ID}:${text.toLowerCase()}`,
+    text: { type: 'plain_text', text },
+    value: encodeButtonValue(value),
+    ...(style ? { style } : {}),
+  });
+  const elements: Button[] = [];
+  if (r.action === 'quiet' || r.action === 'stop') elements.push(button('Wake', { ...base, action: 'wake' }));
+  const retry = s.outcomes
+    .filter((o) => o.kind === 'failed' || o.kind === 'unreachable')
+    .map((o) => o.instanceId)
+    .filter((id) => instanceIdSchema.safeParse(id).success)
+    .sort();
+  // More than a button value can hold: people retry the whole command instead.
+  if (retry.length > 0 && retry.length <= MAX_INSTANCE_IDS)
+    elements.push(button('Retry', { ...base, action: r.action, instanceIds: retry }, 'primary'));
+  elements.push(button('Status', { ...base, action: 'status' }));
+  return { type: 'actions', elements };
 }

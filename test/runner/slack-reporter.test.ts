@@ -136,8 +136,8 @@ describe('SlackReporter', () => {
 
     for (const post of slack.callsOf('chat.postMessage')) {
       expect(String(post.args.text).length).toBeLessThan(4_000);
-      for (const block of (post.args.blocks ?? []) as Array<{ text: { text: string } }>)
-        expect(block.text.text.length).toBeLessThanOrEqual(3_000);
+      for (const block of (post.args.blocks ?? []) as Array<{ text?: { text: string } }>)
+        expect(block.text?.text.length ?? 0).toBeLessThanOrEqual(3_000);
     }
     const [summary, ...others] = slack.callsOf('chat.postMessage');
     expect(summary!.args).toMatchObject({ channel: 'C0OPS', thread_ts: ROOT_TS });
@@ -154,6 +154,11 @@ describe('SlackReporter', () => {
       if (o.kind !== 'drained') expect(text.includes(o.instanceId) || file.includes(o.instanceId)).toBe(true);
     }
     expect(text).not.toMatch(/<!channel>|<https:\/\/evil/);
+    // What to do next, under the summary.
+    const actions = (
+      summary!.args.blocks as Array<{ type: string; elements?: Array<{ text: { text: string } }> }>
+    ).at(-1)!;
+    expect(actions.elements!.map((b) => b.text.text)).toEqual(['Wake', 'Retry', 'Status']);
     // The thread's first message tells the outcome; the channel and the DM get the headline and a link.
     const root = slack.callsOf('chat.update').find((c) => c.args.ts === ROOT_TS)!;
     expect(String(root.args.text)).toMatch(

@@ -1,10 +1,12 @@
 import type { InstanceOutcome } from '../../runner/drain/outcome';
 import type { RunSummary } from '../../runner/drain/reporter';
+import { decodeButtonValue, REQUEST_ACTION_ID, requestButtonValueSchema } from '../../runner/slack/buttons';
 import { runLinks } from '../../runner/slack/links';
 import {
   interruptedText,
   progressBar,
   progressText,
+  summaryActions,
   summaryReport,
   summaryText,
 } from '../../runner/slack/text';
@@ -184,6 +186,33 @@ describe('summaryText', () => {
     );
     // Problems come before the drained ones in the message.
     expect(report.text.indexOf(':white_check_mark: `')).toBe(-1);
+  });
+
+  it('offers Wake, Retry on exactly the failed and unreachable instances, and Status', () => {
+    const many = fleet(100, 4);
+    const actions = summaryActions(summary(many, { exitCode: 1 }))!;
+    expect(actions.elements.map((b) => b.text.text)).toEqual(['Wake', 'Retry', 'Status']);
+    const values = actions.elements.map((b) => decodeButtonValue(requestButtonValueSchema, b.value)!);
+    expect(values[0]).toEqual({
+      v: 1,
+      action: 'wake',
+      envPattern: 'workers',
+      application: 'MY-APP',
+      region: 'us-east-1',
+    });
+    expect(values[1]!.action).toBe('quiet');
+    expect(values[1]!.instanceIds).toEqual(
+      many
+        .filter((o) => o.kind === 'failed' || o.kind === 'unreachable')
+        .map((o) => o.instanceId)
+        .sort(),
+    );
+    expect(values[2]!.action).toBe('status');
+    expect(new Set(actions.elements.map((b) => b.action_id)).size).toBe(3);
+    for (const b of actions.elements) expect(b.action_id.startsWith(REQUEST_ACTION_ID)).toBe(true);
+    // Nothing failed: no Retry; after status, no Wake.
+    const clean = summaryActions({ ...summary(fleet(3, 1)), request: runRequest({ action: 'status' }) })!;
+    expect(clean.elements.map((b) => b.text.text)).toEqual(['Status']);
   });
 
   it('explains an empty match with the live environments', () => {
