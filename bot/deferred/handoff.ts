@@ -24,6 +24,9 @@ const commandWork = z.object({
   command: buttonValueSchema.omit({ v: true, runId: true }),
 });
 
+/** A click on a Wake, Retry or Status button: handled as if the clicker had typed the command. */
+const requestWork = commandWork.extend({ kind: z.literal('request') });
+
 const buttonWork = z.object({
   kind: z.literal('button'),
   choice: z.enum(['confirm', 'cancel']),
@@ -34,9 +37,9 @@ const buttonWork = z.object({
   value: buttonValueSchema,
 });
 
-export const workSchema = z.discriminatedUnion('kind', [commandWork, buttonWork]);
+export const workSchema = z.discriminatedUnion('kind', [commandWork, requestWork, buttonWork]);
 export type Work = z.infer<typeof workSchema>;
-export type CommandWork = z.infer<typeof commandWork>;
+export type CommandWork = z.infer<typeof commandWork> | z.infer<typeof requestWork>;
 export type ButtonWork = z.infer<typeof buttonWork>;
 
 export const internalEventSchema = z.object({

@@ -7,7 +7,8 @@ import { runCommandWork } from './on-command';
 /** Runs one piece of handed-off work. Never throws: failures are told to the person and logged. */
 export async function runWork(deps: WorkDeps, work: Work): Promise<void> {
   try {
-    if (work.kind === 'command') await runCommandWork(deps, work);
+    // A request button is the clicker typing the command: the same door, the same prompt.
+    if (work.kind === 'command' || work.kind === 'request') await runCommandWork(deps, work);
     else await runButtonWork(deps, work);
   } catch (err) {
     deps.logger.error('work_failed', { kind: work.kind, error: describeError(err) });
