@@ -91,6 +91,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env, options: MainOp
         interruptionClient: slackWhenInterrupted,
         request,
         links,
+        ...(task ? { taskArn: task.taskArn } : {}),
         ...(settings.SLACK_NOTIFY_CHANNEL ? { notifyChannel: settings.SLACK_NOTIFY_CHANNEL } : {}),
         minUpdateIntervalMs: settings.PROGRESS_UPDATE_SECONDS * 1000,
         log: runLog,

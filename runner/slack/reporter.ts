@@ -5,8 +5,11 @@ import { describeSlackError } from './errors';
 import type { Interruption, ProgressSnapshot, Reporter, RunPlan, RunSummary } from '../drain/reporter';
 import type { RunRequest } from '../request';
 import type { RunLinks } from './links';
+import { cancelRunButtonValueSchema, type CancelRunButtonValue } from './buttons';
 import {
+  interruptedActions,
   interruptedText,
+  progressBlocks,
   progressText,
   sectionBlocks,
   shortSummaryText,
@@ -46,6 +49,8 @@ export interface SlackReporterOptions {
   interruptionBudgetMs?: number;
   /** The run's ECS task, logs and SSM commands in the AWS console. */
   links?: RunLinks;
+  /** The runner's own ECS task: the progress message offers Cancel when it is known. */
+  taskArn?: string;
 }
 
 export const DEFAULT_INTERRUPTION_BUDGET_MS = 20_000;
@@ -79,12 +84,25 @@ export class SlackReporter implements Reporter {
   private latest: ProgressSnapshot | undefined;
   /** Set once interrupted: calls still retrying stop retrying, the process is about to end. */
   private interrupting = false;
+  /** The Cancel button's value while the run goes on; dropped once it is over. */
+  private cancel: CancelRunButtonValue | undefined;
 
   constructor(private readonly opts: SlackReporterOptions) {
     this.clock = opts.clock ?? systemClock;
     this.log = opts.log ?? silentLogger;
     this.retryDelaysMs = opts.retryDelaysMs ?? [1_000, 3_000, 10_000];
     this.thread = opts.request.slack;
+    const r = opts.request;
+    const cancel = cancelRunButtonValueSchema.safeParse({
+      v: 1,
+      runId: r.runId,
+      action: r.action,
+      envPattern: r.envPattern,
+      application: r.application,
+      region: r.region,
+      taskArn: opts.taskArn,
+    });
+    this.cancel = cancel.success ? cancel.data : undefined;
   }
 
   async started(plan: RunPlan): Promise<void> {
@@ -105,6 +123,7 @@ export class SlackReporter implements Reporter {
         channel: this.thread!.channel,
         thread_ts: this.thread!.threadTs,
         text,
+        blocks: progressBlocks(text, this.cancel),
       }),
     );
     this.progressTs = res?.ts;
@@ -121,7 +140,8 @@ export class SlackReporter implements Reporter {
 
   async finished(summary: RunSummary): Promise<void> {
     await this.settle();
-    if (this.latest) await this.updateProgress(progressText(this.latest));
+    this.cancel = undefined;
+    if (this.latest) await this.updateProgress(progressText(this.latest), true);
     const report = summaryReport(summary, this.opts.links);
     const actions = summaryActions(summary);
     const message = {
@@ -189,6 +209,7 @@ export class SlackReporter implements Reporter {
    */
   async interrupted(i: Interruption): Promise<void> {
     this.interrupting = true;
+    this.cancel = undefined;
     this.latest = i.snapshot;
     const client = this.opts.interruptionClient ?? this.opts.client;
     const channel = this.thread?.channel ?? this.opts.notifyChannel;
@@ -200,6 +221,7 @@ export class SlackReporter implements Reporter {
           client.chat.postMessage({
             channel,
             text: interruptedText(i, this.opts.links),
+            blocks: [...sectionBlocks(interruptedText(i, this.opts.links)), interruptedActions(i)],
             ...(this.thread ? { thread_ts: this.thread.threadTs } : {}),
           }),
         );
@@ -207,7 +229,12 @@ export class SlackReporter implements Reporter {
       const { channel: threadChannel } = this.thread;
       const ts = this.progressTs;
       await this.callOnce('chat.update', () =>
-        client.chat.update({ channel: threadChannel, ts, text: progressText(i.snapshot) }),
+        client.chat.update({
+          channel: threadChannel,
+          ts,
+          text: progressText(i.snapshot),
+          blocks: progressBlocks(progressText(i.snapshot), undefined),
+        }),
       );
       if (overBudget) return;
       await this.callOnce('chat.update', () =>
@@ -234,13 +261,15 @@ export class SlackReporter implements Reporter {
     await this.inFlight?.catch(() => undefined);
   }
 
-  private async updateProgress(text: string): Promise<void> {
-    if (!this.progressTs || !this.thread || text === this.lastText) return;
+  /** `final`: the last edit, which also takes the Cancel button away. */
+  private async updateProgress(text: string, final = false): Promise<void> {
+    if (!this.progressTs || !this.thread || (text === this.lastText && !final)) return;
     this.lastUpdateAt = this.clock.now();
     this.lastText = text;
     const ts = this.progressTs;
     const channel = this.thread.channel;
-    const p = this.call('chat.update', () => this.opts.client.chat.update({ channel, ts, text }));
+    const blocks = progressBlocks(text, this.cancel);
+    const p = this.call('chat.update', () => this.opts.client.chat.update({ channel, ts, text, blocks }));
     this.inFlight = p;
     await p;
     if (this.inFlight === p) this.inFlight = undefined;

@@ -1,8 +1,15 @@
 import { OUTCOME_KINDS, type InstanceOutcome, type OutcomeKind, type SidekiqProcess } from '../drain/outcome';
 import type { Interruption, ProgressSnapshot, RunSummary } from '../drain/reporter';
 import type { RunRequest } from '../request';
+import type { KnownBlock } from '@slack/web-api';
 import type { RunLinks } from './links';
-import { encodeButtonValue, REQUEST_ACTION_ID, type RequestButtonValue } from './buttons';
+import {
+  CANCEL_RUN_ACTION_ID,
+  encodeButtonValue,
+  REQUEST_ACTION_ID,
+  type CancelRunButtonValue,
+  type RequestButtonValue,
+} from './buttons';
 import { instanceIdSchema, MAX_INSTANCE_IDS } from '../request';
 import type { Action } from '../../ssm/actions';
 
@@ -405,21 +412,32 @@ export function threadRootInterruptedText(i: Interruption): string {
 export function interruptedText(i: Interruption, links?: RunLinks): string {
   const total = sum(i.snapshot.environments.map((e) => e.total));
   const done = sum(i.snapshot.environments.map((e) => e.done));
+  const cancelled = new Set(i.cancelledCommandIds ?? []);
+  const running = i.commandIds.filter((id) => !cancelled.has(id));
   const lines = [
     `:warning: The Snow White runner was interrupted (its task is being stopped) after ${formatDuration(i.snapshot.elapsedMs)}, with ${done}/${total} instances done.`,
   ];
-  if (i.commandIds.length) {
-    const shown = i.commandIds.slice(0, 40);
+  if (cancelled.size)
+    lines.push(
+      `Cancelled: its ${cancelled.size === 1 ? 'SSM command was' : `${cancelled.size} SSM commands were`} cancelled on the instances.` +
+        (i.request.action === 'quiet' || i.request.action === 'stop'
+          ? ' Workers already quiet stay quiet (quiet cannot be undone): Wake restarts them.'
+          : ''),
+    );
+  if (running.length) {
+    const shown = running.slice(0, 40);
     lines.push(
       `The SSM commands keep running on the instances; follow them in Systems Manager → Run Command (${i.request.region}):`,
       ...shown.map((id) => (links ? `• <${links.command(id)}|${esc(id)}>` : `• \`${esc(id)}\``)),
-      ...(i.commandIds.length > shown.length
-        ? [`…and ${i.commandIds.length - shown.length} more (the runner's log has them all)`]
+      ...(running.length > shown.length
+        ? [`…and ${running.length - shown.length} more (the runner's log has them all)`]
         : []),
     );
-  } else lines.push('No SSM command had been sent yet: nothing runs on the instances.');
+  } else if (!cancelled.size) lines.push('No SSM command had been sent yet: nothing runs on the instances.');
   return lines.join('\n');
 }
+
+type ActionsBlock = { type: 'actions'; elements: Button[] };
 
 interface Button {
   type: 'button';
@@ -434,7 +452,7 @@ interface Button {
  * on the instances that failed or were unreachable (only those), Status. Each click acts like the
  * clicker typing the command: authorized, then the usual confirmation prompt.
  */
-export function summaryActions(s: RunSummary): { type: 'actions'; elements: Button[] } | undefined {
+export function summaryActions(s: RunSummary): ActionsBlock | undefined {
   const r = s.request;
   if (s.noMatch || s.error) return undefined;
   const base = { v: 1 as const, envPattern: r.envPattern, application: r.application, region: r.region };
@@ -457,4 +475,41 @@ export function summaryActions(s: RunSummary): { type: 'actions'; elements: Butt
     elements.push(button('Retry', { ...base, action: r.action, instanceIds: retry }, 'primary'));
   elements.push(button('Status', { ...base, action: 'status' }));
   return { type: 'actions', elements };
+}
+
+/** Pure: after an interruption (Cancel), Wake where workers may have been left quiet, and Status. */
+export function interruptedActions(i: Interruption): ActionsBlock {
+  return summaryActions({ request: i.request, exitCode: 1, elapsedMs: 0, outcomes: [], commandIds: [] })!;
+}
+
+/** Pure: the progress message, with Cancel while the run goes on (the bot checks who may press it). */
+export function progressBlocks(text: string, cancel: CancelRunButtonValue | undefined): KnownBlock[] {
+  return [
+    ...sectionBlocks(text),
+    ...(cancel
+      ? [
+          {
+            type: 'actions' as const,
+            elements: [
+              {
+                type: 'button' as const,
+                action_id: CANCEL_RUN_ACTION_ID,
+                text: { type: 'plain_text' as const, text: 'Cancel run' },
+                style: 'danger' as const,
+                value: encodeButtonValue(cancel),
+                confirm: {
+                  title: { type: 'plain_text' as const, text: 'Cancel this run?' },
+                  text: {
+                    type: 'mrkdwn' as const,
+                    text: 'The runner stops and cancels its SSM commands. Workers already quiet stay quiet until woken.',
+                  },
+                  confirm: { type: 'plain_text' as const, text: 'Cancel the run' },
+                  deny: { type: 'plain_text' as const, text: 'Keep going' },
+                },
+              },
+            ],
+          },
+        ]
+      : []),
+  ];
 }

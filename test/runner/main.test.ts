@@ -4,6 +4,7 @@ import {
   ElasticBeanstalkClient,
 } from '@aws-sdk/client-elastic-beanstalk';
 import {
+  CancelCommandCommand,
   DescribeInstanceInformationCommand,
   ListCommandInvocationsCommand,
   SendCommandCommand,
@@ -13,6 +14,11 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createLogger } from '../../runner/log';
+import {
+  CANCEL_RUN_ACTION_ID,
+  cancelRunButtonValueSchema,
+  decodeButtonValue,
+} from '../../runner/slack/buttons';
 import { main } from '../../runner/main';
 import { awsError, httpError } from '../support/aws-errors';
 import { FakeSlack } from '../support/fake-slack';
@@ -203,7 +209,7 @@ describe('runner main()', () => {
     expect(w.logs.some((l) => l.includes('"error":"invalid_auth"'))).toBe(true);
   });
 
-  it('on SIGTERM, tells the thread the runner was interrupted and which SSM commands keep running', async () => {
+  it('on SIGTERM (Cancel), cancels its SSM commands, says so in the thread and offers Wake', async () => {
     const ids = Object.fromEntries(
       Array.from({ length: 60 }, (_, i) => [`i-${i}`, SCRIPTS.drained(3600_000)]),
     );
@@ -213,12 +219,33 @@ describe('runner main()', () => {
       if (w.clock.sleeps.length === 3) controller.abort(); // Fargate stops the task mid-drain
     };
     expect(await main(w.env(), { ...w.options, signal: controller.signal })).toBe(1);
-    const last = posts('C0OPS').at(-1)!;
+    expect(w.mock).toHaveReceivedCommandWith(CancelCommandCommand, { CommandId: 'cmd-0001' });
+    expect(w.mock).toHaveReceivedCommandWith(CancelCommandCommand, { CommandId: 'cmd-0002' });
+    const post = slack.callsOf('chat.postMessage').at(-1)!;
+    const last = String(post.args.text);
     expect(last).toContain('interrupted');
+    expect(last).toContain('2 SSM commands were cancelled');
+    expect(last).toContain('Workers already quiet stay quiet');
+    const blocks = post.args.blocks as Array<{ type: string; elements?: Array<{ text: { text: string } }> }>;
+    expect(blocks.at(-1)!.elements!.map((b) => b.text.text)).toEqual(['Wake', 'Status']);
+    expect(posts('C0NOTIFY')).toHaveLength(0);
+    // The thread's first message says it was interrupted.
+    const root = slack.callsOf('chat.update').find((c) => c.args.ts === '1700000000.000100')!;
+    expect(String(root.args.text)).toMatch(/^:warning: <@U0ALICE> ran \*quiet\* .* interrupted after/);
+  });
+
+  it('on SIGTERM, names the SSM commands it could not cancel: they keep running', async () => {
+    const w = world({ 'i-1': SCRIPTS.drained(3600_000) });
+    w.mock.on(CancelCommandCommand).rejects(awsError('AccessDeniedException'));
+    const controller = new AbortController();
+    w.clock.onSleep = () => {
+      if (w.clock.sleeps.length === 3) controller.abort();
+    };
+    expect(await main(w.env(), { ...w.options, signal: controller.signal })).toBe(1);
+    const last = posts('C0OPS').at(-1)!;
     expect(last).toContain('keep running');
     expect(last).toContain('run-command/cmd-0001?region=us-east-1|cmd-0001>');
-    expect(last).toContain('|cmd-0002>');
-    expect(posts('C0NOTIFY')).toHaveLength(0);
+    expect(last).not.toContain('cancelled on the instances');
   });
 
   it('on SIGTERM, does not wait out a rate-limited Slack: one quick attempt, then exit', async () => {
@@ -310,6 +337,17 @@ describe('runner main()', () => {
         'log-group/$252Fsnowwhite$252Frunner/log-events/runner$252Frunner$252F0123|runner log>',
       );
       expect(summary).toContain('/systems-manager/run-command/cmd-0001?region=us-east-1|cmd-0001>');
+      // While it runs, the progress message offers Cancel for this task; the last edit takes it away.
+      type Blocks = Array<{ type: string; elements?: Array<{ action_id: string; value: string }> }>;
+      const progress = slack.callsOf('chat.postMessage')[0]!;
+      const cancel = (progress.args.blocks as Blocks).at(-1)!.elements![0]!;
+      expect(cancel.action_id).toBe(CANCEL_RUN_ACTION_ID);
+      expect(decodeButtonValue(cancelRunButtonValueSchema, cancel.value)).toMatchObject({
+        runId: 'run-1',
+        taskArn,
+      });
+      const edits = slack.callsOf('chat.update').filter((c) => c.args.ts !== '1700000000.000100');
+      expect((edits.at(-1)!.args.blocks as Blocks).some((b) => b.type === 'actions')).toBe(false);
     } finally {
       metadata.close();
     }
