@@ -78,7 +78,7 @@ export const MAX_MESSAGE_CHARS = 3_900;
 /** A section block's text is limited to 3,000 characters. */
 const MAX_SECTION_CHARS = 3_000;
 /** SSM command ids named in a message; the attached list has them all. */
-const MAX_COMMANDS_INLINE = 5;
+const MAX_COMMANDS_INLINE = 2;
 
 /** Text from outside (instance output, names, error messages) made inert for mrkdwn. */
 export const escapeMrkdwn = (s: string): string =>
