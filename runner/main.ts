@@ -26,6 +26,8 @@ import { ElasticBeanstalkTargets } from './aws/eb-targets';
 import { allOf, type Reporter } from './drain/reporter';
 import { LedgerReporter } from './ledger/reporter';
 import { createLedger, createLedgerClient } from './ledger/store';
+import { fetchTaskLocation } from './aws/task-metadata';
+import { runLinks } from './slack/links';
 
 /** Two calls (the interruption post, the progress edit) fit in the reporter's 20 s budget. */
 const SLACK_INTERRUPTED_CALL_TIMEOUT_MS = 8_000;
@@ -78,11 +80,16 @@ export async function main(env: NodeJS.ProcessEnv = process.env, options: MainOp
     region: request.region,
     requestedBy: request.requestedBy.iamUserName,
   });
+  const task = await fetchTaskLocation(env);
+  if (task) runLog.info('runner task', { ...task });
+  const links = runLinks({ runId: request.runId, region: request.region, ...task });
   const clients = options.clients ?? createAwsClients(request.region);
   const slackReporter = new SlackReporter({
     client: slack,
     interruptionClient: slackWhenInterrupted,
     request,
+    links,
+    ...(task ? { taskArn: task.taskArn } : {}),
     ...(settings.SLACK_NOTIFY_CHANNEL ? { notifyChannel: settings.SLACK_NOTIFY_CHANNEL } : {}),
     minUpdateIntervalMs: settings.PROGRESS_UPDATE_SECONDS * 1000,
     log: runLog,

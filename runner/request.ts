@@ -83,6 +83,31 @@ export const slackTsSchema = z.string().regex(/^\d+\.\d+$/, 'not a Slack message
 export const MAX_EXECUTION_TIMEOUT_SECONDS = 172_800;
 export const DEFAULT_DRAIN_TIMEOUT_SECONDS = 3_600;
 export const DEFAULT_EXECUTION_TIMEOUT_SECONDS = 7_200;
+/** Time SSM grants the script beyond the drain: `stop` still shuts down and the script reports. */
+export const EXECUTION_MARGIN_SECONDS = 600;
+export const MAX_DRAIN_TIMEOUT_SECONDS = MAX_EXECUTION_TIMEOUT_SECONDS - EXECUTION_MARGIN_SECONDS;
+
+/** Pure: the execution timeout a drain timeout needs (raised with it, never below the default). */
+export const executionTimeoutFor = (drainTimeoutSeconds: number): number =>
+  Math.min(
+    MAX_EXECUTION_TIMEOUT_SECONDS,
+    Math.max(DEFAULT_EXECUTION_TIMEOUT_SECONDS, drainTimeoutSeconds + EXECUTION_MARGIN_SECONDS),
+  );
+
+/**
+ * Pure: `90`, `90s`, `15m`, `4h` (any case) → seconds; undefined for anything else. Bounds are the
+ * caller's to check, so it can say which.
+ */
+export function parseDuration(text: string): number | undefined {
+  const m = /^(\d{1,7})([smh]?)$/i.exec(text.trim());
+  if (!m) return undefined;
+  const unit = { '': 1, s: 1, m: 60, h: 3600 }[m[2]!.toLowerCase() as '' | 's' | 'm' | 'h'];
+  return Number(m[1]) * unit;
+}
+
+export const instanceIdSchema = z.string().regex(/^(i|mi)-[0-9a-f]{8,17}$/, 'not an EC2 instance id');
+/** Instances one run may be narrowed to (Retry): a button value must stay under 2,000 characters. */
+export const MAX_INSTANCE_IDS = 80;
 
 /** Ties the Slack thread, the ECS task, the SSM commands and the logs together. */
 export const runIdSchema = z
@@ -107,6 +132,8 @@ export const runRequestSchema = z
         threadTs: slackTsSchema,
       })
       .optional(),
+    /** Only these instances of the matched environments (Retry on those that failed). */
+    instanceIds: z.array(instanceIdSchema).min(1).max(MAX_INSTANCE_IDS).optional(),
     drainTimeoutSeconds: z
       .number()
       .int()

@@ -24,6 +24,9 @@ const commandWork = z.object({
   command: buttonValueSchema.omit({ v: true, runId: true }),
 });
 
+/** A click on a Wake, Retry or Status button: handled as if the clicker had typed the command. */
+const requestWork = commandWork.extend({ kind: z.literal('request') });
+
 const buttonWork = z.object({
   kind: z.literal('button'),
   choice: z.enum(['confirm', 'cancel']),
@@ -46,11 +49,17 @@ const historyWork = z.object({
   application: applicationNameSchema.optional(),
 });
 
-export const workSchema = z.discriminatedUnion('kind', [commandWork, buttonWork, homeWork, historyWork]);
+export const workSchema = z.discriminatedUnion('kind', [
+  commandWork,
+  requestWork,
+  buttonWork,
+  homeWork,
+  historyWork,
+]);
 export type Work = z.infer<typeof workSchema>;
 export type HomeWork = z.infer<typeof homeWork>;
 export type HistoryWork = z.infer<typeof historyWork>;
-export type CommandWork = z.infer<typeof commandWork>;
+export type CommandWork = z.infer<typeof commandWork> | z.infer<typeof requestWork>;
 export type ButtonWork = z.infer<typeof buttonWork>;
 
 export const internalEventSchema = z.object({

@@ -9,7 +9,8 @@ import { publishHome } from '../memory/home';
 /** Runs one piece of handed-off work. Never throws: failures are told to the person and logged. */
 export async function runWork(deps: WorkDeps, work: Work): Promise<void> {
   try {
-    if (work.kind === 'command') await runCommandWork(deps, work);
+    // A request button is the clicker typing the command: the same door, the same prompt.
+    if (work.kind === 'command' || work.kind === 'request') await runCommandWork(deps, work);
     else if (work.kind === 'button') await runButtonWork(deps, work);
     else if (work.kind === 'home') await publishHome(deps, work);
     else await answerHistory(deps, work);

@@ -1,4 +1,4 @@
-import type { RunRequestInput } from '../../runner/request';
+import { executionTimeoutFor, type RunRequestInput } from '../../runner/request';
 import type { Action } from '../../ssm/actions';
 import { clientTokenFor, launchRunner, RunnerLaunchError } from '../../runner/launch';
 import { describeError } from '../../runner/log';
@@ -32,7 +32,10 @@ export interface RunToStart {
   runId: string;
   slackUserId: string;
   iamUserName: string;
-  command: Pick<RunRequestInput, 'envPattern' | 'application' | 'region'> & { action: Action };
+  command: Pick<
+    RunRequestInput,
+    'envPattern' | 'application' | 'region' | 'instanceIds' | 'drainTimeoutSeconds'
+  > & { action: Action };
   preview: TargetPreview;
   reply: ReplyTarget;
   /** Replace the prompt (button click) rather than add a message (status). */
@@ -73,6 +76,10 @@ export async function startRun(deps: WorkDeps, run: RunToStart): Promise<void> {
       {
         runId: run.runId,
         ...run.command,
+        // A longer drain needs SSM to let the script run longer too.
+        ...(run.command.drainTimeoutSeconds !== undefined
+          ? { executionTimeoutSeconds: executionTimeoutFor(run.command.drainTimeoutSeconds) }
+          : {}),
         requestedBy: { iamUserName: run.iamUserName, slackUserId: run.slackUserId },
         slack: { channel: root.channel, threadTs: root.ts },
       },

@@ -7,6 +7,11 @@ import type { BlockAction, ButtonAction } from '@slack/bolt';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { CANCEL_ACTION_ID, CONFIRM_ACTION_ID, decodeButtonValue } from './buttons';
 import { parseCommand } from './command';
+import {
+  decodeButtonValue as decodeRunnerButtonValue,
+  REQUEST_ACTION_ID,
+  requestButtonValueSchema,
+} from '../../runner/slack/buttons';
 import { hasValidSlackSignature, normalizeHttpEvent } from './http-event';
 import type { Work } from '../deferred/handoff';
 import { describeError, type Logger } from '../../runner/log';
@@ -159,6 +164,44 @@ export function createBot(deps: BotDeps): Bot {
     }) satisfies Parameters<typeof app.action<BlockAction<ButtonAction>>>[1];
   app.action<BlockAction<ButtonAction>>(CONFIRM_ACTION_ID, onButton('confirm'));
   app.action<BlockAction<ButtonAction>>(CANCEL_ACTION_ID, onButton('cancel'));
+
+  // Wake, Retry, Status under a run's summary: as if the clicker typed the command (authorized,
+  // then the usual prompt), so the value needs no signature. Ids may carry a suffix (":wake").
+  app.action<BlockAction<ButtonAction>>(
+    { action_id: new RegExp(`^${REQUEST_ACTION_ID}(:|$)`) },
+    async ({ body, action, ack, respond }) => {
+      await ack();
+      const value = decodeRunnerButtonValue(requestButtonValueSchema, action.value);
+      const channelId = body.channel?.id ?? body.container?.channel_id;
+      if (!value || !channelId) {
+        logger.warn('button_rejected', { slackUserId: body.user.id, reason: 'invalid request button' });
+        return void (await respond({
+          text: 'This button is not valid; type the command instead.',
+          replace_original: false,
+          response_type: 'ephemeral',
+        }));
+      }
+      const { v: _v, ...command } = value;
+      const runId = newRunId();
+      try {
+        await deps.handOff({
+          kind: 'request',
+          runId,
+          slackUserId: body.user.id,
+          channelId,
+          responseUrl: body.response_url,
+          command,
+        });
+      } catch (err) {
+        logger.error('handoff_failed', { runId, error: describeError(err) });
+        await respond({
+          text: ':x: Could not start the check; nothing was launched. Press the button again.',
+          replace_original: false,
+          response_type: 'ephemeral',
+        }).catch((e: unknown) => logger.error('respond_failed', { error: describeError(e) }));
+      }
+    },
+  );
 
   // Events API (same URL). Bolt acknowledges events itself; the ledger read and views.publish are
   // handed off like every other slow step, so Slack gets its answer at once and does not retry.

@@ -3,6 +3,9 @@ import {
   actionSchema,
   applicationNameSchema,
   envPatternSchema,
+  instanceIdSchema,
+  MAX_EXECUTION_TIMEOUT_SECONDS,
+  MAX_INSTANCE_IDS,
   regionSchema,
   runIdSchema,
 } from '../../runner/request';
@@ -21,6 +24,10 @@ export const buttonValueSchema = z.object({
   envPattern: envPatternSchema,
   application: applicationNameSchema,
   region: regionSchema,
+  /** A Retry: only these instances. */
+  instanceIds: z.array(instanceIdSchema).min(1).max(MAX_INSTANCE_IDS).optional(),
+  /** `--timeout`: how long the drain may wait for busy workers. */
+  drainTimeoutSeconds: z.number().int().min(1).max(MAX_EXECUTION_TIMEOUT_SECONDS).optional(),
 });
 export type ButtonValue = z.infer<typeof buttonValueSchema>;
 

@@ -1,5 +1,13 @@
 import * as z from 'zod';
-import { actionSchema, applicationNameSchema, envPatternSchema, regionSchema } from '../../runner/request';
+import {
+  actionSchema,
+  applicationNameSchema,
+  envPatternSchema,
+  MAX_DRAIN_TIMEOUT_SECONDS,
+  parseDuration,
+  regionSchema,
+} from '../../runner/request';
+import { formatDuration } from '../../runner/slack/text';
 import { ACTIONS, type Action } from '../../ssm/actions';
 
 /**
@@ -11,6 +19,8 @@ export interface RunCommand {
   envPattern: string;
   application: string;
   region: z.output<typeof regionSchema>;
+  /** `--timeout 4h`: how long the drain waits for busy workers (absent: the runner's default). */
+  drainTimeoutSeconds?: number;
 }
 /** `history [application]`: the last runs, only to the asker. */
 export interface HistoryCommand {
@@ -39,7 +49,10 @@ export function echo(input: string): string {
 export function parseCommand(text: unknown): CommandParse {
   if (typeof text !== 'string') return { ok: false, problems: ['the command text is missing'] };
   const words = text.split(/\s+/u).filter((w) => w !== '');
-  const [first, ...rest] = words;
+  const [first, ...afterVerb] = words;
+  const timeout = takeTimeout(afterVerb);
+  if (!timeout.ok) return { ok: false, problems: [timeout.problem] };
+  const rest = timeout.rest;
   if (first === undefined) return { ok: true, command: { kind: 'help' } };
   const verb = first.toLowerCase();
   if (verb === 'help') {
@@ -87,7 +100,15 @@ export function parseCommand(text: unknown): CommandParse {
     application,
     region: region.toLowerCase(),
   });
-  if (parsed.success) return { ok: true, command: { kind: 'run', ...parsed.data } };
+  if (parsed.success)
+    return {
+      ok: true,
+      command: {
+        kind: 'run',
+        ...parsed.data,
+        ...(timeout.seconds !== undefined ? { drainTimeoutSeconds: timeout.seconds } : {}),
+      },
+    };
   const given: Record<string, string> = { envPattern, application, region };
   const problems = parsed.error.issues.map((issue) => {
     const field = String(issue.path[0] ?? '');
@@ -95,4 +116,33 @@ export function parseCommand(text: unknown): CommandParse {
     return `${echo(given[field] ?? '')}: ${issue.message}`;
   });
   return { ok: false, problems };
+}
+
+/** Takes `--timeout <duration>` (anywhere after the action) out of the words. */
+function takeTimeout(
+  words: string[],
+): { ok: true; rest: string[]; seconds?: number } | { ok: false; problem: string } {
+  const at = words.findIndex(
+    (w) => w.toLowerCase() === '--timeout' || w.toLowerCase().startsWith('--timeout='),
+  );
+  if (at < 0) return { ok: true, rest: words };
+  const word = words[at]!;
+  const inline = word.includes('=');
+  const given = inline ? word.slice(word.indexOf('=') + 1) : words[at + 1];
+  if (given === undefined || given === '')
+    return { ok: false, problem: '--timeout needs a duration, for example 90s, 15m or 4h' };
+  const seconds = parseDuration(given);
+  if (seconds === undefined)
+    return {
+      ok: false,
+      problem: `${echo(given)} is not a duration: use seconds, minutes or hours, for example 90s, 15m or 4h`,
+    };
+  if (seconds < 1 || seconds > MAX_DRAIN_TIMEOUT_SECONDS)
+    return {
+      ok: false,
+      problem: `--timeout must be between 1s and ${formatDuration(MAX_DRAIN_TIMEOUT_SECONDS * 1000)} (${MAX_DRAIN_TIMEOUT_SECONDS} seconds)`,
+    };
+  if (words.slice(at + (inline ? 1 : 2)).some((w) => w.toLowerCase().startsWith('--timeout')))
+    return { ok: false, problem: '--timeout is given twice' };
+  return { ok: true, rest: [...words.slice(0, at), ...words.slice(at + (inline ? 1 : 2))], seconds };
 }

@@ -2,6 +2,8 @@ import type { types } from '@slack/bolt';
 import type { Action } from '../../ssm/actions';
 import { CANCEL_ACTION_ID, CONFIRM_ACTION_ID, encodeButtonValue, type ButtonValue } from './buttons';
 import type { TargetPreview } from '../deferred/preview';
+import { DEFAULT_DRAIN_TIMEOUT_SECONDS } from '../../runner/request';
+import { formatDuration } from '../../runner/slack/text';
 
 /** Every Slack message the bot writes (Block Kit and text). Pure. */
 export interface SlackMessage {
@@ -48,7 +50,14 @@ const summary = (preview: TargetPreview) =>
 /** The ephemeral prompt: what will happen, on what, with Confirm (danger + dialog for stop) and Cancel. */
 export function confirmationPrompt(value: ButtonValue, preview: TargetPreview): SlackMessage {
   const isStop = value.action === 'stop';
-  const header = `*${value.action}* on ${where(value)}?`;
+  const only = value.instanceIds
+    ? `\n*Retry on only these ${plural(value.instanceIds.length, 'instance')}:* ${value.instanceIds.map((id) => `\`${id}\``).join(', ')}`
+    : '';
+  const timeout =
+    value.action === 'quiet' || value.action === 'stop'
+      ? `\nDrain timeout: *${formatDuration((value.drainTimeoutSeconds ?? DEFAULT_DRAIN_TIMEOUT_SECONDS) * 1000)}* (workers still busy then are left running and reported; nothing is killed).`
+      : '';
+  const header = `*${value.action}* on ${where(value)}?${only}${timeout}`;
   return {
     text: `Confirm ${value.action} on ${value.application} (${value.region}): ${summary(preview)}`,
     blocks: [

@@ -7,6 +7,8 @@ export const USAGE = [
   '`/snowwhite status <env-pattern> <eb-application> <region>`  busy/quiet state of every process',
   '`/snowwhite history [eb-application]`  the last 10 runs (only you see them)',
   '`/snowwhite help`',
+  'quiet and stop take `--timeout <duration>` (for example `90s`, `15m`, `4h`; default 1h): how long to wait ' +
+    'for jobs in flight; workers still busy then are left running and reported.',
   'Example: `/snowwhite quiet workers MY-APP us-east-1` acts on every environment of MY-APP in us-east-1 ' +
     'whose name contains "workers" (case-insensitive).',
 ].join('\n');

@@ -1,6 +1,12 @@
-import type { InstanceOutcome } from '../drain/outcome';
 import type { Interruption, ProgressSnapshot, Reporter, RunPlan, RunSummary } from '../drain/reporter';
-import { formatDuration, headline, kindLabel, progressBar } from '../slack/text';
+import {
+  formatDuration,
+  instanceTable,
+  plainHeadline,
+  progressBar,
+  sidekiqCounts,
+  sidekiqCountsText,
+} from '../slack/text';
 
 /**
  * The command line's Reporter: a live progress line (redrawn in place on a terminal, printed when it
@@ -12,25 +18,8 @@ export interface ConsoleOutput {
   isTTY?: boolean;
 }
 
-/** Pure: the summary as a fixed-width table, one row per instance. */
-export function summaryTable(summary: RunSummary): string {
-  const header = ['environment', 'instance', 'outcome', 'busy jobs', 'seconds', 'detail'];
-  const rows = summary.outcomes.map((o: InstanceOutcome) => [
-    o.environment,
-    o.instanceId,
-    kindLabel(summary.request.action, o.kind),
-    o.busyJobs === undefined ? '-' : String(o.busyJobs),
-    o.elapsedSeconds === undefined ? '-' : o.elapsedSeconds.toFixed(1),
-    o.reason,
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
-      .join('  ')
-      .trimEnd();
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
-}
+/** The summary as a fixed-width table, one row per instance (the same table the Slack file holds). */
+export const summaryTable = instanceTable;
 
 export class ConsoleReporter implements Reporter {
   private lastProgress = '';
@@ -66,12 +55,9 @@ export class ConsoleReporter implements Reporter {
   async finished(summary: RunSummary): Promise<void> {
     this.clearLine();
     this.println('');
-    // headline() speaks Slack mrkdwn: drop the emoji code and the markup.
-    this.println(
-      headline(summary)
-        .replace(/^:[a-z_]+: /, '')
-        .replace(/[*`]/g, ''),
-    );
+    this.println(plainHeadline(summary));
+    const counts = sidekiqCounts(summary.outcomes);
+    if (counts) this.println(`sidekiq: ${sidekiqCountsText(counts)}`);
     if (summary.outcomes.length) this.println(summaryTable(summary));
     if (summary.noMatch) {
       this.println(

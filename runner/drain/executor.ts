@@ -37,6 +37,11 @@ export interface InstanceExecutor {
    * MonitoringStoppedError when it had to stop following work it had started.
    */
   execute(request: ExecutionRequest, listener: ExecutionListener, signal: AbortSignal): Promise<void>;
+  /**
+   * The run was cancelled (SIGTERM): stop the work behind `handles` where it can be stopped.
+   * Resolves with the handles it cancelled; gives up when `signal` aborts.
+   */
+  cancel?(handles: readonly string[], signal: AbortSignal): Promise<string[]>;
 }
 
 /**

@@ -30,6 +30,17 @@ export interface InstanceOutcome extends Target {
   busyJobs?: number;
   processes?: number;
   elapsedSeconds?: number;
+  /** Each Sidekiq process the script last saw: what `status` is for (which are quiet, which busy). */
+  sidekiq?: SidekiqProcess[];
+}
+
+/** One Sidekiq process as the script reported it; `tag` comes from a process title (untrusted). */
+export interface SidekiqProcess {
+  pid?: number;
+  tag?: string;
+  busy?: number;
+  concurrency?: number;
+  quiet?: boolean;
 }
 
 /** sidekiqctl.sh's last stdout line. Lenient: fields the runner does not use may change freely. */
@@ -43,6 +54,7 @@ export const scriptReportSchema = z.object({
     .array(
       z.object({
         pid: z.number().optional(),
+        tag: z.string().optional(),
         busy: z.number().optional(),
         concurrency: z.number().optional(),
         quiet: z.boolean().optional(),
@@ -108,7 +120,9 @@ export function outcomeOf(target: Target, run: FinishedRun): InstanceOutcome {
     ...target,
     ...(run.exitCode !== undefined && run.exitCode >= 0 ? { exitCode: run.exitCode } : {}),
     ...(busyJobs !== undefined ? { busyJobs } : {}),
-    ...(report?.processes ? { processes: report.processes.length } : {}),
+    ...(report?.processes
+      ? { processes: report.processes.length, sidekiq: report.processes.map(sidekiqProcess) }
+      : {}),
     ...(report?.elapsed_seconds !== undefined ? { elapsedSeconds: report.elapsed_seconds } : {}),
   };
   const details = run.statusDetails;
@@ -158,6 +172,14 @@ export function outcomeOf(target: Target, run: FinishedRun): InstanceOutcome {
       return { ...facts, kind: 'failed', reason: failureReason(run, report) };
   }
 }
+
+const sidekiqProcess = (p: NonNullable<ScriptReport['processes']>[number]): SidekiqProcess => ({
+  ...(p.pid !== undefined ? { pid: p.pid } : {}),
+  ...(p.tag ? { tag: p.tag } : {}),
+  ...(p.busy !== undefined ? { busy: p.busy } : {}),
+  ...(p.concurrency !== undefined ? { concurrency: p.concurrency } : {}),
+  ...(p.quiet !== undefined ? { quiet: p.quiet } : {}),
+});
 
 /** The script's own "refused: …" line, which says which process blocked it. */
 function refusalReason(stderr: string | undefined): string {

@@ -55,6 +55,8 @@ export interface RunSummary {
 export interface Interruption {
   request: RunRequest;
   commandIds: string[];
+  /** Commands the runner cancelled on its way out (their scripts stop; quiet workers stay quiet). */
+  cancelledCommandIds?: string[];
   snapshot: ProgressSnapshot;
 }
 

@@ -2,7 +2,7 @@ import { systemClock, type Clock } from './clock';
 import { MonitoringStoppedError, type InstanceExecutor } from './executor';
 import { describeError, silentLogger, type Logger } from '../log';
 import { EXIT_FAILURE, exitCodeFor, type InstanceOutcome } from './outcome';
-import { type Target } from './targets';
+import { onlyInstances, type Target } from './targets';
 import type { ProgressSnapshot, Reporter, RunSummary } from './reporter';
 import type { RunRequest } from '../request';
 import type { TargetSource } from './targets';
@@ -44,6 +44,8 @@ export interface RunResult {
 }
 
 export const DEFAULT_DEADLINE_MARGIN_SECONDS = 720;
+/** Wall-clock time the SSM cancellations may take before the interruption is reported anyway. */
+const CANCEL_BUDGET_MS = 10_000;
 
 /**
  * Pure: the outcome of a target that has none when the executor returned. Reached by a command
@@ -132,16 +134,29 @@ export async function runDrain(opts: RunDrainOptions): Promise<RunResult> {
     };
   };
   const interrupted = async (): Promise<RunResult> => {
-    log.warn('interrupted; SSM commands keep running', { commandIds });
+    // Stopped (Cancel, or ECS): the scripts stop too, within a few seconds, so the report is sent
+    // well before Fargate's SIGKILL.
+    let cancelled: string[] = [];
+    if (commandIds.length && opts.executor.cancel) {
+      try {
+        cancelled = await opts.executor.cancel(commandIds, AbortSignal.timeout(CANCEL_BUDGET_MS));
+      } catch (err) {
+        log.error('could not cancel the commands', { error: describeError(err) });
+      }
+    }
+    log.warn('interrupted', { commandIds, cancelled });
     await safely(log, 'interrupted', () =>
-      reporter.interrupted({ request, commandIds, snapshot: snapshot() }),
+      reporter.interrupted({ request, commandIds, cancelledCommandIds: cancelled, snapshot: snapshot() }),
     );
     return { exitCode: EXIT_FAILURE, outcomes: [...outcomes.values()], commandIds, interrupted: true };
   };
 
   let plan;
   try {
-    plan = await opts.targets.resolve({ application: request.application, envPattern: request.envPattern });
+    plan = onlyInstances(
+      await opts.targets.resolve({ application: request.application, envPattern: request.envPattern }),
+      request.instanceIds,
+    );
   } catch (err) {
     if (signal.aborted) return interrupted();
     return finish({ error: `could not list the targets: ${describeError(err)}` });

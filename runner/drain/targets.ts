@@ -38,3 +38,17 @@ export interface TargetSource {
 /** The one environment-matching rule: case-insensitive substring, as the slash command documents. */
 export const matchesPattern = (envName: string, pattern: string): boolean =>
   envName.toLowerCase().includes(pattern.toLowerCase());
+
+/** Pure: the plan narrowed to `instanceIds` (a Retry); environments left with none are dropped. */
+export function onlyInstances(plan: TargetPlan, instanceIds: readonly string[] | undefined): TargetPlan {
+  if (!instanceIds) return plan;
+  const wanted = new Set(instanceIds);
+  const environments = plan.environments
+    .map((e) => ({
+      ...e,
+      reachable: e.reachable.filter((t) => wanted.has(t.instanceId)),
+      unreachable: e.unreachable.filter((t) => wanted.has(t.instanceId)),
+    }))
+    .filter((e) => e.reachable.length + e.unreachable.length > 0);
+  return { ...plan, environments };
+}

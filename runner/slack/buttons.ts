@@ -1,5 +1,13 @@
 import * as z from 'zod';
-import { actionSchema, applicationNameSchema, envPatternSchema, regionSchema, runIdSchema } from '../request';
+import {
+  actionSchema,
+  applicationNameSchema,
+  envPatternSchema,
+  instanceIdSchema,
+  MAX_INSTANCE_IDS,
+  regionSchema,
+  runIdSchema,
+} from '../request';
 
 /**
  * Buttons that messages outside the confirmation prompt carry (run summaries and progress posted by
@@ -15,8 +23,6 @@ export const REQUEST_ACTION_ID = 'snowwhite_request';
 /** Cancel a run in progress (stops its runner task after authorizing the clicker for the run's action). */
 export const CANCEL_RUN_ACTION_ID = 'snowwhite_cancel_run';
 
-const instanceIdSchema = z.string().regex(/^(i|mi)-[0-9a-f]{8,17}$/, 'not an EC2 instance id');
-
 export const requestButtonValueSchema = z.object({
   v: z.literal(1),
   action: actionSchema,
@@ -24,7 +30,7 @@ export const requestButtonValueSchema = z.object({
   application: applicationNameSchema,
   region: regionSchema,
   /** Retry: only these instances of the matched environments. */
-  instanceIds: z.array(instanceIdSchema).min(1).max(80).optional(),
+  instanceIds: z.array(instanceIdSchema).min(1).max(MAX_INSTANCE_IDS).optional(),
 });
 export type RequestButtonValue = z.infer<typeof requestButtonValueSchema>;
 

@@ -4,15 +4,30 @@ import { silentLogger, type Logger } from '../log';
 import { describeSlackError } from './errors';
 import type { Interruption, ProgressSnapshot, Reporter, RunPlan, RunSummary } from '../drain/reporter';
 import type { RunRequest } from '../request';
-import { interruptedText, progressText, summaryText } from './text';
+import type { RunLinks } from './links';
+import { cancelRunButtonValueSchema, type CancelRunButtonValue } from './buttons';
+import {
+  interruptedActions,
+  interruptedText,
+  progressBlocks,
+  progressText,
+  sectionBlocks,
+  shortSummaryText,
+  summaryActions,
+  summaryReport,
+  threadRootInterruptedText,
+  threadRootOutcomeText,
+} from './text';
 
 /**
  * Reporter to Slack: a progress message in the run's thread (edited at most every
- * `minUpdateIntervalMs`), the summary in the thread, in the notification channel (with a link to
- * the thread) and as a DM to the requester. Every call is retried a few times, then logged and
- * dropped: Slack being down never stops or fails a drain. No thread (command-line runs): the
- * summary still goes to the notification channel and the DM. The interruption report (SIGTERM)
- * is the exception: one quick attempt per call, within a wall-clock budget (see interrupted).
+ * `minUpdateIntervalMs`), the summary in the thread (with the complete list as a file when it does
+ * not fit), the thread's first message updated with the outcome, and the headline with a link to
+ * the thread in the notification channel and as a DM to the requester. Every call is retried a few
+ * times, then logged and dropped: Slack being down never stops or fails a drain. No thread
+ * (command-line runs): the notification channel (else the DM) takes the thread's place. The
+ * interruption report (SIGTERM) is the exception: one quick attempt per call, within a wall-clock
+ * budget (see interrupted).
  */
 
 export interface SlackReporterOptions {
@@ -32,6 +47,10 @@ export interface SlackReporterOptions {
   interruptionClient?: WebClient;
   /** Wall-clock time the whole interruption report may take (Fargate SIGKILLs 120 s after SIGTERM at most). */
   interruptionBudgetMs?: number;
+  /** The run's ECS task, logs and SSM commands in the AWS console. */
+  links?: RunLinks;
+  /** The runner's own ECS task: the progress message offers Cancel when it is known. */
+  taskArn?: string;
 }
 
 export const DEFAULT_INTERRUPTION_BUDGET_MS = 20_000;
@@ -65,12 +84,25 @@ export class SlackReporter implements Reporter {
   private latest: ProgressSnapshot | undefined;
   /** Set once interrupted: calls still retrying stop retrying, the process is about to end. */
   private interrupting = false;
+  /** The Cancel button's value while the run goes on; dropped once it is over. */
+  private cancel: CancelRunButtonValue | undefined;
 
   constructor(private readonly opts: SlackReporterOptions) {
     this.clock = opts.clock ?? systemClock;
     this.log = opts.log ?? silentLogger;
     this.retryDelaysMs = opts.retryDelaysMs ?? [1_000, 3_000, 10_000];
     this.thread = opts.request.slack;
+    const r = opts.request;
+    const cancel = cancelRunButtonValueSchema.safeParse({
+      v: 1,
+      runId: r.runId,
+      action: r.action,
+      envPattern: r.envPattern,
+      application: r.application,
+      region: r.region,
+      taskArn: opts.taskArn,
+    });
+    this.cancel = cancel.success ? cancel.data : undefined;
   }
 
   async started(plan: RunPlan): Promise<void> {
@@ -91,6 +123,7 @@ export class SlackReporter implements Reporter {
         channel: this.thread!.channel,
         thread_ts: this.thread!.threadTs,
         text,
+        blocks: progressBlocks(text, this.cancel),
       }),
     );
     this.progressTs = res?.ts;
@@ -107,15 +140,64 @@ export class SlackReporter implements Reporter {
 
   async finished(summary: RunSummary): Promise<void> {
     await this.settle();
-    if (this.latest) await this.updateProgress(progressText(this.latest));
-    const text = summaryText(summary);
-    const permalink = await this.postInThreadAndLink(text);
-    const elsewhere = permalink ? `${text}\n<${permalink}|Thread of this run>` : text;
-    if (this.opts.notifyChannel)
-      await this.call('chat.postMessage', () =>
-        this.opts.client.chat.postMessage({ channel: this.opts.notifyChannel!, text: elsewhere }),
+    this.cancel = undefined;
+    if (this.latest) await this.updateProgress(progressText(this.latest), true);
+    const report = summaryReport(summary, this.opts.links);
+    const actions = summaryActions(summary);
+    const message = {
+      text: report.text,
+      blocks: [...sectionBlocks(report.text), ...(actions ? [actions] : [])],
+    };
+    // The full report goes to one place (the thread; without one, the notification channel, else
+    // the DM); the other places get the headline and a link to it.
+    const dm = await this.directMessageChannel();
+    const full: { channel: string; threadTs?: string } | undefined =
+      this.thread ??
+      (this.opts.notifyChannel ? { channel: this.opts.notifyChannel } : dm ? { channel: dm } : undefined);
+    if (!full) return;
+    const { threadTs } = full;
+    const posted = await this.call('chat.postMessage', () =>
+      this.opts.client.chat.postMessage({
+        channel: full.channel,
+        ...(threadTs ? { thread_ts: threadTs } : {}),
+        ...message,
+      }),
+    );
+    if (report.file) {
+      const { filename, title, content } = report.file;
+      await this.call('files.uploadV2', () =>
+        this.opts.client.filesUploadV2(
+          threadTs
+            ? { channel_id: full.channel, thread_ts: threadTs, filename, title, content }
+            : { channel_id: full.channel, filename, title, content },
+        ),
       );
-    await this.directMessage(elsewhere);
+    }
+    if (this.thread)
+      await this.call('chat.update', () =>
+        this.opts.client.chat.update({
+          channel: this.thread!.channel,
+          ts: this.thread!.threadTs,
+          text: threadRootOutcomeText(summary),
+        }),
+      );
+    const linkTs = threadTs ?? posted?.ts;
+    const link = linkTs
+      ? (
+          await this.call('chat.getPermalink', () =>
+            this.opts.client.chat.getPermalink({ channel: full.channel, message_ts: linkTs }),
+          )
+        )?.permalink
+      : undefined;
+    const short = shortSummaryText(summary, link);
+    if (this.opts.notifyChannel && full.channel !== this.opts.notifyChannel)
+      await this.call('chat.postMessage', () =>
+        this.opts.client.chat.postMessage({ channel: this.opts.notifyChannel!, text: short }),
+      );
+    if (dm && full.channel !== dm)
+      await this.call('chat.postMessage', () =>
+        this.opts.client.chat.postMessage({ channel: dm, text: short }),
+      );
   }
 
   /**
@@ -127,6 +209,7 @@ export class SlackReporter implements Reporter {
    */
   async interrupted(i: Interruption): Promise<void> {
     this.interrupting = true;
+    this.cancel = undefined;
     this.latest = i.snapshot;
     const client = this.opts.interruptionClient ?? this.opts.client;
     const channel = this.thread?.channel ?? this.opts.notifyChannel;
@@ -137,7 +220,8 @@ export class SlackReporter implements Reporter {
         await this.callOnce('chat.postMessage', () =>
           client.chat.postMessage({
             channel,
-            text: interruptedText(i),
+            text: interruptedText(i, this.opts.links),
+            blocks: [...sectionBlocks(interruptedText(i, this.opts.links)), interruptedActions(i)],
             ...(this.thread ? { thread_ts: this.thread.threadTs } : {}),
           }),
         );
@@ -145,7 +229,20 @@ export class SlackReporter implements Reporter {
       const { channel: threadChannel } = this.thread;
       const ts = this.progressTs;
       await this.callOnce('chat.update', () =>
-        client.chat.update({ channel: threadChannel, ts, text: progressText(i.snapshot) }),
+        client.chat.update({
+          channel: threadChannel,
+          ts,
+          text: progressText(i.snapshot),
+          blocks: progressBlocks(progressText(i.snapshot), undefined),
+        }),
+      );
+      if (overBudget) return;
+      await this.callOnce('chat.update', () =>
+        client.chat.update({
+          channel: threadChannel,
+          ts: this.thread!.threadTs,
+          text: threadRootInterruptedText(i),
+        }),
       );
     };
     let timer: NodeJS.Timeout | undefined;
@@ -164,40 +261,28 @@ export class SlackReporter implements Reporter {
     await this.inFlight?.catch(() => undefined);
   }
 
-  private async updateProgress(text: string): Promise<void> {
-    if (!this.progressTs || !this.thread || text === this.lastText) return;
+  /** `final`: the last edit, which also takes the Cancel button away. */
+  private async updateProgress(text: string, final = false): Promise<void> {
+    if (!this.progressTs || !this.thread || (text === this.lastText && !final)) return;
     this.lastUpdateAt = this.clock.now();
     this.lastText = text;
     const ts = this.progressTs;
     const channel = this.thread.channel;
-    const p = this.call('chat.update', () => this.opts.client.chat.update({ channel, ts, text }));
+    const blocks = progressBlocks(text, this.cancel);
+    const p = this.call('chat.update', () => this.opts.client.chat.update({ channel, ts, text, blocks }));
     this.inFlight = p;
     await p;
     if (this.inFlight === p) this.inFlight = undefined;
   }
 
-  /** Posts `text` in the thread and returns the thread's permalink (for the channel and the DM). */
-  private async postInThreadAndLink(text: string): Promise<string | undefined> {
-    if (!this.thread) return undefined;
-    const { channel, threadTs } = this.thread;
-    await this.call('chat.postMessage', () =>
-      this.opts.client.chat.postMessage({ channel, thread_ts: threadTs, text }),
-    );
-    const link = await this.call('chat.getPermalink', () =>
-      this.opts.client.chat.getPermalink({ channel, message_ts: threadTs }),
-    );
-    return link?.permalink;
-  }
-
-  private async directMessage(text: string): Promise<void> {
+  /** The requester's DM channel, when there is a requester Slack knows. */
+  private async directMessageChannel(): Promise<string | undefined> {
     const user = this.opts.request.requestedBy.slackUserId;
-    if (!user) return;
+    if (!user) return undefined;
     const dm = await this.call('conversations.open', () =>
       this.opts.client.conversations.open({ users: user }),
     );
-    const channel = dm?.channel?.id;
-    if (!channel) return;
-    await this.call('chat.postMessage', () => this.opts.client.chat.postMessage({ channel, text }));
+    return dm?.channel?.id;
   }
 
   /** One attempt, for the interruption: a failure is logged (without any secret) and dropped. */

@@ -2,6 +2,7 @@ import { RunTaskCommand } from '@aws-sdk/client-ecs';
 import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { clientTokenFor } from '../../runner/launch';
+import { encodeButtonValue, REQUEST_ACTION_ID } from '../../runner/slack/buttons';
 import { throttlingError } from '../support/aws-errors';
 import {
   BOT_TOKEN,
@@ -298,6 +299,76 @@ describe('where the bot cannot post', () => {
     await world.playHandoffs();
     expect(world.launchedTasks).toBe(0);
     expect(String(world.lastResponse(click.responseId)?.text)).toContain('went wrong');
+  });
+});
+
+describe('buttons under a summary (Wake, Retry, Status)', () => {
+  const retryValue = encodeButtonValue({
+    v: 1,
+    action: 'quiet',
+    envPattern: 'workers',
+    application: 'MY-APP',
+    region: 'us-east-1',
+    instanceIds: ['i-0123456789abcdef0', 'i-0fedcba9876543210'],
+  });
+
+  test('Retry acts like the clicker typing the command: authorized, prompted with the instances, launched on those only', async () => {
+    const click = await world.click(retryValue, 'confirm', { actionId: `${REQUEST_ACTION_ID}:retry` });
+    expect(click.result.statusCode).toBe(200);
+    expect(ecsMock).not.toHaveReceivedCommand(RunTaskCommand);
+    await world.playHandoffs();
+    expect(world.authorizationLogs()[0]).toMatchObject({
+      allowed: true,
+      slackUserId: 'U0ALICE',
+      action: 'quiet',
+    });
+    const prompt = world.lastResponse(click.responseId)!;
+    expect(prompt).toMatchObject({ response_type: 'ephemeral', replace_original: false });
+    expect(JSON.stringify(prompt.blocks)).toContain(
+      'Retry on only these 2 instances:* `i-0123456789abcdef0`, `i-0fedcba9876543210`',
+    );
+    await world.click(world.confirmValue(click.responseId), 'confirm');
+    await world.playHandoffs();
+    expect(ecsMock).toHaveReceivedCommandTimes(RunTaskCommand, 1);
+    expect(world.runRequestOf(0).instanceIds).toEqual(['i-0123456789abcdef0', 'i-0fedcba9876543210']);
+  });
+
+  test('a clicker IAM does not allow is refused like a typed command; nothing is prompted or launched', async () => {
+    const click = await world.click(retryValue, 'confirm', {
+      actionId: `${REQUEST_ACTION_ID}:retry`,
+      userId: 'U0NOBODY',
+    });
+    await world.playHandoffs();
+    expect(world.authorizationLogs()[0]).toMatchObject({ allowed: false, slackUserId: 'U0NOBODY' });
+    expect(world.lastResponse(click.responseId)?.blocks).toBeUndefined();
+    expect(ecsMock).not.toHaveReceivedCommand(RunTaskCommand);
+  });
+
+  test('a forged value (not a request) is refused at once, nothing handed off', async () => {
+    const click = await world.click('{"v":1,"action":"quiet","envPattern":"<!channel>"}', 'confirm', {
+      actionId: REQUEST_ACTION_ID,
+    });
+    expect(click.result.statusCode).toBe(200);
+    expect(world.pendingHandoffs()).toHaveLength(0);
+    expect(String(world.lastResponse(click.responseId)?.text)).toContain('not valid');
+  });
+});
+
+describe('--timeout from Slack', () => {
+  test('the prompt states the drain timeout, and the runner gets it with a longer execution timeout', async () => {
+    const { responseId } = await askFor('quiet workers MY-APP us-east-1 --timeout 4h');
+    expect(JSON.stringify(world.lastResponse(responseId)!.blocks)).toContain('Drain timeout: *4h 0m*');
+    await world.click(world.confirmValue(responseId), 'confirm');
+    await world.playHandoffs();
+    expect(world.runRequestOf(0)).toMatchObject({
+      drainTimeoutSeconds: 14_400,
+      executionTimeoutSeconds: 15_000,
+    });
+  });
+
+  test('without it, the prompt states the default', async () => {
+    const { responseId } = await askFor('stop workers MY-APP us-east-1');
+    expect(JSON.stringify(world.lastResponse(responseId)!.blocks)).toContain('Drain timeout: *1h 0m*');
   });
 });
 

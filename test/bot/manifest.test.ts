@@ -23,7 +23,12 @@ test('the manifest declares /snowwhite, interactivity on the same URL, and the l
   expect(manifest.settings.interactivity.request_url).toBe(command!.url);
   expect(command!.url).toMatch(/^https:\/\/.+\/slack\/events$/);
   expect(manifest.settings.socket_mode_enabled).toBe(false);
-  expect([...manifest.oauth_config.scopes.bot].sort()).toEqual(['chat:write', 'commands', 'im:write']);
+  expect([...manifest.oauth_config.scopes.bot].sort()).toEqual([
+    'chat:write',
+    'commands',
+    'files:write',
+    'im:write',
+  ]);
 });
 
 test('App Home: the Home tab on, app_home_opened subscribed on the same URL, no extra scope', () => {

@@ -23,6 +23,42 @@ import { botClients, ecsMock, iamMock, World, type FakeIamUser } from './world';
 import { DescribeEnvironmentsCommand, ElasticBeanstalkClient } from '@aws-sdk/client-elastic-beanstalk';
 import { mockClient } from 'aws-sdk-client-mock';
 
+describe('parseCommand --timeout', () => {
+  it('takes seconds, minutes or hours, anywhere after the action', () => {
+    for (const [text, seconds] of [
+      ['quiet workers MY-APP us-east-1 --timeout 4h', 14_400],
+      ['quiet --timeout 90 workers MY-APP us-east-1', 90],
+      ['STOP workers MY-APP us-east-1 --TIMEOUT=15M', 900],
+      ['quiet workers MY-APP us-east-1 --timeout 30s', 30],
+    ] as const)
+      expect(parseCommand(text)).toMatchObject({ ok: true, command: { drainTimeoutSeconds: seconds } });
+    const plain = parseCommand('quiet workers MY-APP us-east-1');
+    expect(plain.ok && plain.command).not.toHaveProperty('drainTimeoutSeconds');
+  });
+
+  it('says what is wrong with a bad timeout', () => {
+    expect(parseCommand('quiet workers MY-APP us-east-1 --timeout')).toEqual({
+      ok: false,
+      problems: ['--timeout needs a duration, for example 90s, 15m or 4h'],
+    });
+    expect(parseCommand('quiet workers MY-APP us-east-1 --timeout 4d')).toEqual({
+      ok: false,
+      problems: ['"4d" is not a duration: use seconds, minutes or hours, for example 90s, 15m or 4h'],
+    });
+    expect(parseCommand('quiet workers MY-APP us-east-1 --timeout 48h')).toEqual({
+      ok: false,
+      problems: ['--timeout must be between 1s and 47h 50m (172200 seconds)'],
+    });
+    expect(parseCommand('quiet workers MY-APP us-east-1 --timeout 0')).toMatchObject({ ok: false });
+    expect(parseCommand('quiet workers MY-APP us-east-1 --timeout <!channel>')).toEqual({
+      ok: false,
+      problems: [
+        '"&lt;!channel&gt;" is not a duration: use seconds, minutes or hours, for example 90s, 15m or 4h',
+      ],
+    });
+  });
+});
+
 describe('parseCommand', () => {
   test('a valid command, action and region case-insensitive, application case kept', () => {
     expect(parseCommand('  QUIET  Workers  My-App  EU-WEST-1 ')).toEqual({

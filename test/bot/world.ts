@@ -318,13 +318,20 @@ export class World {
   async click(
     value: string,
     choice: 'confirm' | 'cancel',
-    options: { userId?: string; channelId?: string; handler?: LambdaHandler; responseId?: string } = {},
+    options: {
+      userId?: string;
+      channelId?: string;
+      handler?: LambdaHandler;
+      responseId?: string;
+      /** Another button than the prompt's (for example a summary's Retry). */
+      actionId?: string;
+    } = {},
   ) {
     const response = options.responseId
       ? { id: options.responseId, url: this.slack.responseUrl(options.responseId) }
       : this.newResponseUrl();
     const body = buttonClickBody({
-      actionId: choice === 'confirm' ? 'snowwhite_confirm' : 'snowwhite_cancel',
+      actionId: options.actionId ?? (choice === 'confirm' ? 'snowwhite_confirm' : 'snowwhite_cancel'),
       value,
       responseUrl: response.url,
       ...(options.userId ? { userId: options.userId } : {}),

@@ -81,3 +81,22 @@ test('bad input: exit 64 and the usage, nothing run', async () => {
   expect(r.err).toMatch(/^snowwhite: <region>: "nowhere-1" is not an AWS region/);
   expect(r.err).toContain('usage: snowwhite');
 });
+
+test('status counts one quiet and one awake real worker, per environment and per process', async () => {
+  const tag = `cli-status-${process.pid}`;
+  const quiet = await host.startSidekiq({ concurrency: 2, tag });
+  const awake = await host.startSidekiq({ concurrency: 3, tag });
+  process.kill(quiet.hostPid, 'SIGTSTP');
+  await host.waitFor('the quieted worker to show it', () =>
+    host.processes().some((p) => p.hostPid === quiet.hostPid && p.title.endsWith(' stopping')),
+  );
+
+  const status = await snowwhite(['status', 'workers', 'MY-APP', 'us-east-1', '--local', '--match', tag]);
+  expect(status.code).toBe(0);
+  expect(status.out).toContain('sidekiq: 1 quiet · 1 awake · 0 busy of 5 threads');
+  // The table keeps each process: which is quiet, which is awake.
+  expect(status.out).toMatch(/\(this host\)\s+\S+\s+reported\s+0\s+\S+\s+1 quiet · 1 awake\s/);
+  expect(status.out).toContain(`pid ${quiet.hostPid} (${tag}) quiet 0/2 busy`);
+  expect(status.out).toContain(`pid ${awake.hostPid} (${tag}) awake 0/3 busy`);
+  for (const w of [quiet, awake]) host.exec('sh', [w.ctl, 'stop']);
+});

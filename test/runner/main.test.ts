@@ -4,13 +4,21 @@ import {
   ElasticBeanstalkClient,
 } from '@aws-sdk/client-elastic-beanstalk';
 import {
+  CancelCommandCommand,
   DescribeInstanceInformationCommand,
   ListCommandInvocationsCommand,
   SendCommandCommand,
   type PingStatus,
 } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createLogger } from '../../runner/log';
+import {
+  CANCEL_RUN_ACTION_ID,
+  cancelRunButtonValueSchema,
+  decodeButtonValue,
+} from '../../runner/slack/buttons';
 import { main } from '../../runner/main';
 import { awsError, httpError } from '../support/aws-errors';
 import { FakeSlack } from '../support/fake-slack';
@@ -103,17 +111,28 @@ describe('runner main()', () => {
     const thread = slack.callsOf('chat.postMessage').filter((c) => c.args.thread_ts === '1700000000.000100');
     expect(thread).toHaveLength(2);
     expect(String(thread[0]!.args.text)).toContain('0/2 instances done');
-    const updates = slack.callsOf('chat.update').map((c) => String(c.args.text));
+    const updates = slack
+      .callsOf('chat.update')
+      .filter((c) => c.args.ts !== '1700000000.000100')
+      .map((c) => String(c.args.text));
     expect(updates.length).toBeGreaterThanOrEqual(2);
     expect(updates.at(-1)).toContain('2/2 instances done');
     expect(updates.some((t) => t.includes('1/2 instances done'))).toBe(true);
     expect(String(thread[1]!.args.text)).toMatch(
       /^:white_check_mark: quiet `workers` in MY-APP \(us-east-1\) finished/,
     );
-    expect(String(thread[1]!.args.text)).toContain('`i-a2` drained — 1 process, 0 busy');
+    expect(String(thread[1]!.args.text)).toMatch(/`i-a2` drained — pid \d+ quiet 0\/3 busy/);
+    // The thread's first message now says how it ended.
+    const root = slack.callsOf('chat.update').filter((c) => c.args.ts === '1700000000.000100');
+    expect(root).toHaveLength(1);
+    expect(String(root[0]!.args.text)).toMatch(
+      /^:white_check_mark: <@U0ALICE> ran \*quiet\* on `workers` in MY-APP \(us-east-1\) — done: 2 drained \(2 quiet · 0 awake · 0 busy of 6 threads\) · 1m 3\ds$/,
+    );
 
+    // Elsewhere: the headline and the way to the thread, not a copy of the summary.
     const [notify] = posts('C0NOTIFY');
     expect(notify).toContain('2 drained');
+    expect(notify).not.toContain('i-a2');
     expect(notify).toContain(
       '<https://example.slack.com/archives/C0OPS/p1700000000000100|Thread of this run>',
     );
@@ -190,7 +209,7 @@ describe('runner main()', () => {
     expect(w.logs.some((l) => l.includes('"error":"invalid_auth"'))).toBe(true);
   });
 
-  it('on SIGTERM, tells the thread the runner was interrupted and which SSM commands keep running', async () => {
+  it('on SIGTERM (Cancel), cancels its SSM commands, says so in the thread and offers Wake', async () => {
     const ids = Object.fromEntries(
       Array.from({ length: 60 }, (_, i) => [`i-${i}`, SCRIPTS.drained(3600_000)]),
     );
@@ -200,12 +219,33 @@ describe('runner main()', () => {
       if (w.clock.sleeps.length === 3) controller.abort(); // Fargate stops the task mid-drain
     };
     expect(await main(w.env(), { ...w.options, signal: controller.signal })).toBe(1);
-    const last = posts('C0OPS').at(-1)!;
+    expect(w.mock).toHaveReceivedCommandWith(CancelCommandCommand, { CommandId: 'cmd-0001' });
+    expect(w.mock).toHaveReceivedCommandWith(CancelCommandCommand, { CommandId: 'cmd-0002' });
+    const post = slack.callsOf('chat.postMessage').at(-1)!;
+    const last = String(post.args.text);
     expect(last).toContain('interrupted');
-    expect(last).toContain('keep running');
-    expect(last).toContain('`cmd-0001`');
-    expect(last).toContain('`cmd-0002`');
+    expect(last).toContain('2 SSM commands were cancelled');
+    expect(last).toContain('Workers already quiet stay quiet');
+    const blocks = post.args.blocks as Array<{ type: string; elements?: Array<{ text: { text: string } }> }>;
+    expect(blocks.at(-1)!.elements!.map((b) => b.text.text)).toEqual(['Wake', 'Status']);
     expect(posts('C0NOTIFY')).toHaveLength(0);
+    // The thread's first message says it was interrupted.
+    const root = slack.callsOf('chat.update').find((c) => c.args.ts === '1700000000.000100')!;
+    expect(String(root.args.text)).toMatch(/^:warning: <@U0ALICE> ran \*quiet\* .* interrupted after/);
+  });
+
+  it('on SIGTERM, names the SSM commands it could not cancel: they keep running', async () => {
+    const w = world({ 'i-1': SCRIPTS.drained(3600_000) });
+    w.mock.on(CancelCommandCommand).rejects(awsError('AccessDeniedException'));
+    const controller = new AbortController();
+    w.clock.onSleep = () => {
+      if (w.clock.sleeps.length === 3) controller.abort();
+    };
+    expect(await main(w.env(), { ...w.options, signal: controller.signal })).toBe(1);
+    const last = posts('C0OPS').at(-1)!;
+    expect(last).toContain('keep running');
+    expect(last).toContain('run-command/cmd-0001?region=us-east-1|cmd-0001>');
+    expect(last).not.toContain('cancelled on the instances');
   });
 
   it('on SIGTERM, does not wait out a rate-limited Slack: one quick attempt, then exit', async () => {
@@ -244,7 +284,7 @@ describe('runner main()', () => {
     const summary = posts('C0OPS').at(-1)!;
     expect(summary).toContain('the runner stopped following the SSM commands');
     expect(summary).toContain('may still be running');
-    expect(summary).toContain('• `cmd-0001`');
+    expect(summary).toMatch(/Run Command \(us-east-1\): <https:\/\/\S+\|cmd-0001>/);
     expect(summary).toContain('`i-1` result unknown');
     expect(summary).not.toMatch(/`i-1` failed/);
     expect(posts('C0NOTIFY')[0]).toContain('stopped following');
@@ -267,14 +307,72 @@ describe('runner main()', () => {
     expect(w.logs.join('\n')).not.toContain('supersecret');
   });
 
+  it('links its own ECS task, its log stream and the SSM commands, learnt from the task metadata endpoint', async () => {
+    const taskArn = 'arn:aws:ecs:us-east-1:123456789012:task/snowwhite/0123456789abcdef0123456789abcdef';
+    const metadata = createServer((req, res) => {
+      expect(req.url).toBe('/v4/abc/task');
+      res.end(
+        JSON.stringify({
+          TaskARN: taskArn,
+          Containers: [
+            {
+              LogDriver: 'awslogs',
+              LogOptions: { 'awslogs-group': '/snowwhite/runner', 'awslogs-stream': 'runner/runner/0123' },
+            },
+          ],
+        }),
+      );
+    });
+    await new Promise<void>((r) => metadata.listen(0, '127.0.0.1', r));
+    try {
+      const { port } = metadata.address() as AddressInfo;
+      const w = world({ 'i-1': SCRIPTS.drained() });
+      const env = { ...w.env(), ECS_CONTAINER_METADATA_URI_V4: `http://127.0.0.1:${port}/v4/abc` };
+      expect(await main(env, w.options)).toBe(0);
+      const summary = posts('C0OPS').at(-1)!;
+      expect(summary).toContain(
+        '<https://us-east-1.console.aws.amazon.com/ecs/v2/clusters/snowwhite/tasks/0123456789abcdef0123456789abcdef/configuration?region=us-east-1|ECS task>',
+      );
+      expect(summary).toContain(
+        'log-group/$252Fsnowwhite$252Frunner/log-events/runner$252Frunner$252F0123|runner log>',
+      );
+      expect(summary).toContain('/systems-manager/run-command/cmd-0001?region=us-east-1|cmd-0001>');
+      // While it runs, the progress message offers Cancel for this task; the last edit takes it away.
+      type Blocks = Array<{ type: string; elements?: Array<{ action_id: string; value: string }> }>;
+      const progress = slack.callsOf('chat.postMessage')[0]!;
+      const cancel = (progress.args.blocks as Blocks).at(-1)!.elements![0]!;
+      expect(cancel.action_id).toBe(CANCEL_RUN_ACTION_ID);
+      expect(decodeButtonValue(cancelRunButtonValueSchema, cancel.value)).toMatchObject({
+        runId: 'run-1',
+        taskArn,
+      });
+      const edits = slack.callsOf('chat.update').filter((c) => c.args.ts !== '1700000000.000100');
+      expect((edits.at(-1)!.args.blocks as Blocks).some((b) => b.type === 'actions')).toBe(false);
+    } finally {
+      metadata.close();
+    }
+    // Not on ECS (or the endpoint is gone): no links, the run goes on.
+    const w = world({ 'i-1': SCRIPTS.drained() });
+    expect(
+      await main({ ...w.env(), ECS_CONTAINER_METADATA_URI_V4: 'http://127.0.0.1:1/v4' }, w.options),
+    ).toBe(0);
+    expect(posts('C0OPS').at(-1)).not.toContain('ECS task');
+  });
+
   it('without a Slack thread (command-line run), reports to the notification channel and the DM only', async () => {
     const w = world({ 'i-1': SCRIPTS.drained() });
     const { slack: _none, ...cli } = request;
     expect(await main(w.env(cli), w.options)).toBe(0);
     expect(slack.callsOf('chat.update')).toHaveLength(0);
-    expect(slack.callsOf('chat.getPermalink')).toHaveLength(0);
+    // The notification channel holds the summary; the DM links to it.
     expect(posts('C0NOTIFY')).toHaveLength(1);
+    expect(posts('C0NOTIFY')[0]).toContain('`i-1` drained');
+    const [permalink] = slack.callsOf('chat.getPermalink');
+    expect(permalink!.args.channel).toBe('C0NOTIFY');
     expect(posts('D0ALICE')).toHaveLength(1);
+    expect(posts('D0ALICE')[0]).toMatch(
+      /1 drained\n<https:\/\/example\.slack\.com\/archives\/C0NOTIFY\/p\d+\|Thread of this run>$/,
+    );
     expect(posts('C0OPS')).toHaveLength(0);
   });
 });

@@ -73,6 +73,38 @@ async function drain(
 }
 
 describe('runDrain', () => {
+  it('acts only on the instances a Retry names, and drops environments left with none', async () => {
+    const id = (n: number) => `i-0000000${n}`.padEnd(10, '0');
+    const fleet: TargetPlan = {
+      environments: [
+        {
+          name: 'w1',
+          reachable: [
+            { instanceId: id(1), environment: 'w1' },
+            { instanceId: id(2), environment: 'w1' },
+          ],
+          unreachable: [{ instanceId: id(3), environment: 'w1', reason: 'offline' }],
+        },
+        { name: 'w2', reachable: [{ instanceId: id(4), environment: 'w2' }], unreachable: [] },
+      ],
+      otherEnvironments: [],
+    };
+    const sent: string[] = [];
+    const { result, rec } = await drain(
+      async (req, l) => {
+        sent.push(...req.targets.map((t) => t.instanceId));
+        for (const t of req.targets) l.finished({ ...t, kind: 'drained', reason: 'ok' });
+      },
+      { targets: targets(fleet), request: runRequest({ instanceIds: [id(2), id(3)] }) },
+    );
+    expect(sent).toEqual([id(2)]);
+    expect(rec.events[0]).toBe('started w1:1+1');
+    expect(result.outcomes.map((o) => `${o.instanceId}:${o.kind}`).sort()).toEqual([
+      `${id(2)}:drained`,
+      `${id(3)}:unreachable`,
+    ]);
+  });
+
   it('reports the plan, progress and a summary with unreachable instances counted as done-but-failed', async () => {
     const { result, rec } = await drain(async (req, l) => {
       l.dispatched(

@@ -8,6 +8,7 @@ import type { RunRequestInput } from '../../runner/request';
 import { SlackReporter, type SlackReporterOptions } from '../../runner/slack/reporter';
 import { FakeSlack } from '../support/fake-slack';
 import { runRequest, runRequestInput } from '../support/run-request';
+import { simulatedFleet } from './support/simulated-fleet';
 
 let slack: FakeSlack;
 beforeAll(async () => {
@@ -16,7 +17,8 @@ beforeAll(async () => {
 afterAll(() => slack.close());
 beforeEach(() => slack.reset());
 
-const base = runRequestInput({ slack: { channel: 'C0OPS', threadTs: '1700000000.000001' } });
+const ROOT_TS = '1690000000.000001';
+const base = runRequestInput({ slack: { channel: 'C0OPS', threadTs: ROOT_TS } });
 
 function reporter(
   input: RunRequestInput = base,
@@ -64,7 +66,8 @@ describe('SlackReporter', () => {
     expect(String(updates[0]!.args.text)).toContain('5/10 instances done');
 
     await t.r.finished({ request: t.request, exitCode: 0, elapsedMs: 9_000, outcomes: [], commandIds: [] });
-    expect(String(slack.callsOf('chat.update').at(-1)!.args.text)).toContain('9/10 instances done');
+    const progressEdits = slack.callsOf('chat.update').filter((c) => c.args.ts !== ROOT_TS);
+    expect(String(progressEdits.at(-1)!.args.text)).toContain('9/10 instances done');
   });
 
   it('waits out a 429 from Slack (Retry-After) and still posts', async () => {
@@ -104,7 +107,7 @@ describe('SlackReporter', () => {
     });
     expect(slack.callsOf('chat.postMessage')[0]!.args).toMatchObject({
       channel: 'C0OPS',
-      thread_ts: '1700000000.000001',
+      thread_ts: ROOT_TS,
     });
 
     slack.reset();
@@ -118,6 +121,69 @@ describe('SlackReporter', () => {
     expect(post!.args.channel).toBe('C0NOTE');
     expect(post!.args.thread_ts).toBeUndefined();
     expect(String(post!.args.text)).toContain('`c-1`');
+  });
+
+  it('at 1,000 instances: messages under 4,000 characters, the full list as a file in the thread, the root updated', async () => {
+    const t = reporter(base, 'C0NOTE');
+    const outcomes = simulatedFleet(1_000, 20);
+    await t.r.finished({
+      request: t.request,
+      exitCode: 1,
+      elapsedMs: 754_000,
+      outcomes,
+      commandIds: ['cmd-1'],
+    });
+
+    for (const post of slack.callsOf('chat.postMessage')) {
+      expect(String(post.args.text).length).toBeLessThan(4_000);
+      for (const block of (post.args.blocks ?? []) as Array<{ text?: { text: string } }>)
+        expect(block.text?.text.length ?? 0).toBeLessThanOrEqual(3_000);
+    }
+    const [summary, ...others] = slack.callsOf('chat.postMessage');
+    expect(summary!.args).toMatchObject({ channel: 'C0OPS', thread_ts: ROOT_TS });
+    // Slack's upload flow: ask for a URL, send the bytes there, complete into the thread.
+    const [ask] = slack.callsOf('files.getUploadURLExternal');
+    expect(ask!.args).toMatchObject({ filename: 'snowwhite-run-1.txt' });
+    const complete = slack.callsOf('files.completeUploadExternal')[0]!.args;
+    expect(complete).toMatchObject({ channel_id: 'C0OPS', thread_ts: ROOT_TS });
+    const file = slack.uploads.get((complete.files as Array<{ id: string }>)[0]!.id)!;
+    expect(file).toContain('Snow White run run-1');
+    const text = String(summary!.args.text);
+    for (const o of outcomes) {
+      expect(file).toContain(o.instanceId);
+      if (o.kind !== 'drained') expect(text.includes(o.instanceId) || file.includes(o.instanceId)).toBe(true);
+    }
+    expect(text).not.toMatch(/<!channel>|<https:\/\/evil/);
+    // What to do next, under the summary.
+    const actions = (
+      summary!.args.blocks as Array<{ type: string; elements?: Array<{ text: { text: string } }> }>
+    ).at(-1)!;
+    expect(actions.elements!.map((b) => b.text.text)).toEqual(['Wake', 'Retry', 'Status']);
+    // The thread's first message tells the outcome; the channel and the DM get the headline and a link.
+    const root = slack.callsOf('chat.update').find((c) => c.args.ts === ROOT_TS)!;
+    expect(String(root.args.text)).toMatch(
+      /^:x: <@U0ALICE> ran \*quiet\* .* — done: 960 drained, .* · 12m 34s$/,
+    );
+    expect(others.map((c) => c.args.channel)).toEqual(['C0NOTE', 'D0ALICE']);
+    for (const c of others) {
+      expect(String(c.args.text).split('\n')).toHaveLength(2);
+      expect(String(c.args.text)).toMatch(/\|Thread of this run>$/);
+    }
+  });
+
+  it('at 10 instances: everything inline, no file', async () => {
+    const t = reporter(base, 'C0NOTE');
+    const outcomes = simulatedFleet(10, 2);
+    await t.r.finished({
+      request: t.request,
+      exitCode: 0,
+      elapsedMs: 60_000,
+      outcomes,
+      commandIds: ['cmd-1'],
+    });
+    expect(slack.callsOf('files.getUploadURLExternal')).toHaveLength(0);
+    const text = String(slack.callsOf('chat.postMessage')[0]!.args.text);
+    for (const o of outcomes) expect(text).toContain(o.instanceId);
   });
 
   describe('when interrupted (Fargate SIGKILLs soon after SIGTERM)', () => {
@@ -135,7 +201,10 @@ describe('SlackReporter', () => {
       const started = Date.now();
       await t.r.interrupted(interruption(t));
       expect(Date.now() - started).toBeLessThan(900);
-      expect(slack.calls.map((c) => c.method)).toEqual(['chat.postMessage', 'chat.update']);
+      // The post, the progress edit, then the thread's first message.
+      expect(slack.calls.map((c) => c.method)).toEqual(['chat.postMessage', 'chat.update', 'chat.update']);
+      expect(slack.calls[2]!.args).toMatchObject({ ts: ROOT_TS });
+      expect(String(slack.calls[2]!.args.text)).toMatch(/^:warning: .* interrupted after/);
       expect(t.logs.some((l) => l.includes('interrupted: no retry') && l.includes('internal_error'))).toBe(
         true,
       );
@@ -165,7 +234,7 @@ describe('SlackReporter', () => {
       expect(String(slack.callsOf('chat.postMessage').at(-1)!.args.text)).toContain('interrupted');
       await new Promise((r) => setTimeout(r, 2_300));
       // Once interrupted, the old edit is not retried over the newer one.
-      expect(slack.callsOf('chat.update')).toHaveLength(2);
+      expect(slack.callsOf('chat.update').filter((c) => c.args.ts !== ROOT_TS)).toHaveLength(2);
     }, 10_000);
 
     it('gives up within its wall-clock budget when Slack does not answer at all', async () => {

@@ -1,6 +1,16 @@
 import type { InstanceOutcome } from '../../runner/drain/outcome';
 import type { RunSummary } from '../../runner/drain/reporter';
-import { interruptedText, progressBar, progressText, summaryText } from '../../runner/slack/text';
+import { decodeButtonValue, REQUEST_ACTION_ID, requestButtonValueSchema } from '../../runner/slack/buttons';
+import { runLinks } from '../../runner/slack/links';
+import {
+  interruptedText,
+  progressBar,
+  progressText,
+  summaryActions,
+  summaryReport,
+  summaryText,
+} from '../../runner/slack/text';
+import { simulatedFleet as fleet } from './support/simulated-fleet';
 import { runRequest } from '../support/run-request';
 
 const request = runRequest({
@@ -50,7 +60,7 @@ describe('summaryText', () => {
     ...extra,
   });
 
-  it('lists each environment with counts and each instance, attention first', () => {
+  it('counts per environment and lists each instance, problems first', () => {
     const text = summaryText(
       summary([
         outcome(1, 'drained'),
@@ -63,24 +73,146 @@ describe('summaryText', () => {
     expect(lines[0]).toContain(
       'finished in 10m 0s: 2 drained, 1 still busy at the deadline, 1 not reachable by SSM',
     );
-    expect(text).toContain('*workers-a*: 2 drained, 1 still busy at the deadline');
+    expect(text).toContain('• *workers-a* (3): 2 drained, 1 still busy');
+    expect(text).toContain('• *workers-b* (1): 1 unreachable');
     expect(lines.findIndex((l) => l.includes('i-0002'))).toBeLessThan(
       lines.findIndex((l) => l.includes('i-0001')),
     );
-    expect(text).toContain('`i-0002` still busy at the deadline — 2 jobs still running');
-    expect(text).toContain('`i-0004` drained — 1 process, 0 busy, 8s');
-    expect(text).toContain('*workers-b*: 1 not reachable by SSM');
-    expect(text).toContain('SSM commands: cmd-1');
+    expect(lines.findIndex((l) => l.includes('i-0003'))).toBeLessThan(
+      lines.findIndex((l) => l.includes('i-0001')),
+    );
+    expect(text).toContain('`i-0002` (workers-a) still busy at the deadline — 2 jobs still running');
+    expect(text).toContain('`i-0004` (workers-a) drained — 1 process, 0 busy, 8s');
+    expect(text).toContain('SSM commands: `cmd-1`');
+    expect(summaryReport(summary([outcome(1, 'drained')])).file).toBeUndefined();
   });
 
-  it('stays readable for 5,000 instances', () => {
-    const many = Array.from({ length: 5000 }, (_, i) =>
-      outcome(i, i % 100 === 0 ? 'failed' : 'drained', `env-${Math.floor(i / 1000)}`),
+  it('links the ECS task, the runner log and each SSM command when it knows them', () => {
+    const links = runLinks({
+      runId: 'run-1',
+      region: 'us-east-1',
+      taskArn: 'arn:aws:ecs:eu-west-1:123456789012:task/snowwhite/0123456789abcdef0123456789abcdef',
+      logGroup: '/ecs/snowwhite',
+      logStream: 'runner/runner/0123456789abcdef0123456789abcdef',
+    });
+    const text = summaryText(summary([outcome(1, 'drained')]), links);
+    expect(text).toContain(
+      '<https://eu-west-1.console.aws.amazon.com/ecs/v2/clusters/snowwhite/tasks/0123456789abcdef0123456789abcdef/configuration?region=eu-west-1|ECS task>',
     );
-    const text = summaryText(summary(many, { exitCode: 1 }));
-    expect(text.length).toBeLessThan(40_000);
-    expect(text).toContain('*env-0*: 990 drained, 10 failed');
-    expect(text).toContain('…and 960 more');
+    expect(text).toContain(
+      '<https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#logsV2:log-groups/log-group/$252Fecs$252Fsnowwhite/log-events/runner$252Frunner$252F0123456789abcdef0123456789abcdef|runner log>',
+    );
+    expect(text).toContain(
+      'SSM commands: <https://us-east-1.console.aws.amazon.com/systems-manager/run-command/cmd-1?region=us-east-1|cmd-1>',
+    );
+  });
+
+  it('shows, for status, which workers are quiet, awake and busy: per environment and per process', () => {
+    const status = runRequest({ action: 'status' });
+    const text = summaryText({
+      request: status,
+      exitCode: 0,
+      elapsedMs: 5_000,
+      commandIds: [],
+      outcomes: [
+        {
+          ...outcome(1, 'drained'),
+          processes: 2,
+          sidekiq: [
+            { pid: 11, busy: 0, concurrency: 3, quiet: true },
+            { pid: 12, tag: 'mail', busy: 2, concurrency: 5, quiet: false },
+          ],
+        },
+      ],
+    });
+    expect(text).toContain('• *workers-a* (1): 1 reported — 1 quiet · 1 awake · 2 busy of 8 threads');
+    expect(text).toContain('`i-0001` reported — pid 11 quiet 0/3 busy; pid 12 (mail) awake 2/5 busy');
+  });
+
+  it('escapes what came from outside: instance output, names, errors', () => {
+    const hostile = '<!channel> <https://evil.example|click> & co';
+    const text = summaryText(
+      summary(
+        [
+          { ...outcome(1, 'failed', `env<!here>`), reason: hostile },
+          {
+            ...outcome(2, 'drained'),
+            sidekiq: [{ pid: 1, tag: '<!everyone>', busy: 0, concurrency: 1, quiet: true }],
+          },
+        ],
+        { request: runRequest({ application: 'A&<b>' }) },
+      ),
+    );
+    expect(text).not.toMatch(/<!(channel|here|everyone)>/);
+    expect(text).not.toContain('<https://evil');
+    expect(text).toContain('&lt;!channel&gt; &lt;https://evil.example|click&gt; &amp; co');
+    expect(text).toContain('*env&lt;!here&gt;*');
+    expect(text).toContain('A&amp;&lt;b&gt;');
+    expect(text).toContain('(&lt;!everyone&gt;)');
+    expect(summaryText(summary([], { exitCode: 1, error: 'AccessDenied: <@U123> & <!channel>' }))).toContain(
+      'AccessDenied: &lt;@U123&gt; &amp; &lt;!channel&gt;',
+    );
+  });
+
+  it('at 10 instances, says everything in one message and attaches nothing', () => {
+    const ten = fleet(10, 2);
+    const report = summaryReport(summary(ten, { exitCode: 1 }));
+    expect(report.file).toBeUndefined();
+    expect(report.text.length).toBeLessThan(4_000);
+    for (const o of ten) expect(report.text).toContain(`\`${o.instanceId}\``);
+  });
+
+  it('at 1,000 instances in 20 environments, stays under 4,000 characters and attaches the full list', () => {
+    const many = fleet(1_000, 20);
+    const commandIds = Array.from(
+      { length: 20 },
+      (_, i) => `0d6c3f1e-aaaa-bbbb-cccc-${String(i).padStart(12, '0')}`,
+    );
+    const report = summaryReport(summary(many, { exitCode: 1, commandIds }));
+    expect(report.text.length).toBeLessThan(4_000);
+    for (let e = 0; e < 20; e++)
+      expect(report.text).toContain(`*workers-${String(e).padStart(2, '0')}* (50)`);
+    const problems = many.filter((o) => o.kind !== 'drained');
+    // Every problem instance is named in the message or in the file; the message says what it left out.
+    for (const o of problems)
+      expect(report.text.includes(`\`${o.instanceId}\``) || report.file!.content.includes(o.instanceId)).toBe(
+        true,
+      );
+    expect(report.file!.filename).toBe('snowwhite-run-1.txt');
+    for (const o of many) expect(report.file!.content).toContain(o.instanceId);
+    for (const id of commandIds) expect(report.file!.content).toContain(id);
+    expect(report.text).toMatch(
+      /…and \d+ more instances \(\d+ with a problem\): the full list is in the attached file\.$/,
+    );
+    // Problems come before the drained ones in the message.
+    expect(report.text.indexOf(':white_check_mark: `')).toBe(-1);
+  });
+
+  it('offers Wake, Retry on exactly the failed and unreachable instances, and Status', () => {
+    const many = fleet(100, 4);
+    const actions = summaryActions(summary(many, { exitCode: 1 }))!;
+    expect(actions.elements.map((b) => b.text.text)).toEqual(['Wake', 'Retry', 'Status']);
+    const values = actions.elements.map((b) => decodeButtonValue(requestButtonValueSchema, b.value)!);
+    expect(values[0]).toEqual({
+      v: 1,
+      action: 'wake',
+      envPattern: 'workers',
+      application: 'MY-APP',
+      region: 'us-east-1',
+    });
+    expect(values[1]!.action).toBe('quiet');
+    expect(values[1]!.instanceIds).toEqual(
+      many
+        .filter((o) => o.kind === 'failed' || o.kind === 'unreachable')
+        .map((o) => o.instanceId)
+        .sort(),
+    );
+    expect(values[2]!.action).toBe('status');
+    expect(new Set(actions.elements.map((b) => b.action_id)).size).toBe(3);
+    for (const b of actions.elements) expect(b.action_id.startsWith(REQUEST_ACTION_ID)).toBe(true);
+    // Nothing failed: no Retry; after status, no Wake.
+    const clean = summaryActions({ ...summary(fleet(3, 1)), request: runRequest({ action: 'status' }) })!;
+    expect(clean.elements.map((b) => b.text.text)).toEqual(['Status']);
   });
 
   it('explains an empty match with the live environments', () => {
@@ -120,7 +252,7 @@ describe('summaryText when the runner stopped following', () => {
     );
     expect(head).not.toContain(' failed:');
     expect(rest[0]).toContain('may still be running on the instances');
-    expect(rest[1]).toBe('• `cmd-2`');
+    expect(rest[0]).toContain('Run Command (us-east-1): `cmd-2`');
     expect(text).toContain(
       ':grey_exclamation: `i-0002` result unknown — the runner stopped following SSM command cmd-2',
     );

@@ -6,7 +6,11 @@ import type { AddressInfo } from 'node:net';
  * Records every call; answers like Slack does by default; can be told to fail or rate-limit.
  */
 export interface SlackCall {
-  /** Web API method (`chat.postMessage`) or `response_url:<id>` for response URL posts. */
+  /**
+   * Web API method (`chat.postMessage`), `response_url:<id>` for response URL posts, or
+   * `upload:<file id>` for a file's bytes posted to the URL files.getUploadURLExternal gave
+   * (`args.content` holds them as text).
+   */
   method: string;
   args: Record<string, unknown>;
   /** The bearer token the caller used, if any. */
@@ -22,6 +26,9 @@ export class FakeSlack {
   readonly calls: SlackCall[] = [];
   private readonly responders = new Map<string, Responder[]>();
   private tsCounter = 0;
+  private fileCounter = 0;
+  /** File id → the bytes uploaded for it. */
+  readonly uploads = new Map<string, string>();
   private constructor(
     private readonly server: Server,
     readonly baseUrl: string,
@@ -82,6 +89,7 @@ export class FakeSlack {
 
   reset(): void {
     this.calls.length = 0;
+    this.uploads.clear();
     this.responders.clear();
   }
 
@@ -102,6 +110,14 @@ export class FakeSlack {
   private async handle(req: IncomingMessage): Promise<FakeReply> {
     const url = new URL(req.url ?? '/', this.baseUrl);
     const raw = await readBody(req);
+    if (url.pathname.startsWith('/upload/')) {
+      // Slack's upload URL takes the raw bytes (no form fields) and answers with plain text.
+      const fileId = decodeURIComponent(url.pathname.slice(8));
+      const call: SlackCall = { method: `upload:${fileId}`, args: { content: raw } };
+      this.calls.push(call);
+      this.uploads.set(fileId, raw);
+      return { body: `OK - ${Buffer.byteLength(raw)}` };
+    }
     const args = parseArgs(raw, String(req.headers['content-type'] ?? ''));
     const auth = req.headers.authorization;
     const token = auth?.startsWith('Bearer ') ? auth.slice(7) : (args.token as string | undefined);
@@ -142,6 +158,15 @@ export class FakeSlack {
           channel: args.channel,
           permalink: `https://example.slack.com/archives/${String(args.channel)}/p${String(args.message_ts).replace('.', '')}`,
         };
+      case 'files.getUploadURLExternal': {
+        this.fileCounter += 1;
+        const fileId = `F${String(this.fileCounter).padStart(6, '0')}`;
+        return { ok: true, file_id: fileId, upload_url: `${this.baseUrl}/upload/${fileId}` };
+      }
+      case 'files.completeUploadExternal': {
+        const files = (Array.isArray(args.files) ? args.files : []) as Array<{ id?: string; title?: string }>;
+        return { ok: true, files: files.map((f) => ({ id: f.id, title: f.title })) };
+      }
       case 'conversations.open': {
         const users = String(args.users ?? '');
         return { ok: true, channel: { id: `D${users.replace(/^[UW]/, '')}` } };

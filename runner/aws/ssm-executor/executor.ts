@@ -1,4 +1,4 @@
-import type { SSMClient } from '@aws-sdk/client-ssm';
+import { CancelCommandCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import pLimit from 'p-limit';
 import { systemClock, type Clock } from '../../drain/clock';
 import {
@@ -65,6 +65,16 @@ export class SsmExecutor implements InstanceExecutor {
     this.batchSize = Math.min(SSM_MAX_INSTANCES_PER_COMMAND, Math.max(1, opts.batchSize ?? 50));
     this.deliveryTimeoutSeconds = opts.deliveryTimeoutSeconds ?? DEFAULT_DELIVERY_TIMEOUT_SECONDS;
     this.sendClient = opts.sendCommandClient ?? ssm;
+  }
+
+  /** Cancelled run: SSM stops each command's script where it has not finished (one call per command). */
+  async cancel(handles: readonly string[], signal: AbortSignal): Promise<string[]> {
+    const results = await Promise.allSettled(
+      handles.map((CommandId) =>
+        this.ssm.send(new CancelCommandCommand({ CommandId }), { abortSignal: signal }),
+      ),
+    );
+    return handles.filter((_, i) => results[i]!.status === 'fulfilled');
   }
 
   async execute(request: ExecutionRequest, listener: ExecutionListener, signal: AbortSignal): Promise<void> {
