@@ -2,6 +2,7 @@ import type { types } from '@slack/bolt';
 import type { Action } from '../../ssm/actions';
 import { CANCEL_ACTION_ID, CONFIRM_ACTION_ID, encodeButtonValue, type ButtonValue } from './buttons';
 import type { TargetPreview } from '../deferred/preview';
+import type { AuthorizationDecision } from '../auth/rules';
 
 /** Every Slack message the bot writes (Block Kit and text). Pure. */
 export interface SlackMessage {
@@ -151,3 +152,25 @@ export const alreadyLaunchedText = (action: Action) =>
 
 export const launchFailedText = (action: Action, reason: string) =>
   `:x: Could not launch \`${action}\`: ${reason}.`;
+
+/** What the refused person reads; the detail carries names from IAM and Elastic Beanstalk, escaped. */
+export function refusalText(decision: AuthorizationDecision & { allowed: false }, action: Action): string {
+  const detail = escapeMrkdwn(decision.detail);
+  switch (decision.reason) {
+    case 'no_iam_user':
+      return `:no_entry: You may not run \`${action}\`: ${detail}. Ask an AWS administrator to tag your IAM user.`;
+    case 'several_iam_users':
+      return `:no_entry: You may not run \`${action}\`: ${detail}. Ask an AWS administrator to remove the extra tags.`;
+    case 'not_allowed':
+    case 'missing_context': {
+      const envs = decision.deniedEnvironments ?? [];
+      const head = envs.length
+        ? `:no_entry: You may not run \`${action}\` on ${envs.map((e) => `\`${escapeMrkdwn(e)}\``).join(', ')}`
+        : `:no_entry: You may not run \`${action}\``;
+      const narrow = envs.length ? ' Narrow the pattern to the environments you may act on.' : '';
+      return `${head}: ${detail}.${narrow} Nothing was launched.`;
+    }
+    case 'iam_error':
+      return `:warning: Could not check whether you may run \`${action}\` (${detail}). Nothing was launched; try again in a minute.`;
+  }
+}

@@ -14,6 +14,7 @@ import {
   ssmDocArn,
   TASK_DEF,
   World,
+  type FakeIamUser,
 } from './world';
 
 let world: World;
@@ -136,10 +137,12 @@ describe('quiet, confirmed', () => {
       event: 'authorization',
       slackUserId: 'U0ALICE',
       iamUser: 'alice',
+      principalArn: 'arn:aws:iam::123456789012:user/alice',
       action: 'quiet',
       envPattern: 'workers',
       application: 'MY-APP',
       region: 'us-east-1',
+      environments: ['myapp-workers-prod', 'myapp-workers-staging'],
       allowed: true,
       reason: 'allowed',
     });
@@ -409,6 +412,166 @@ describe('refusals', () => {
     // The same event in time still works: the refusal was the age, not the event.
     await world.playHandoffs();
     expect(world.launchedTasks).toBe(1);
+  });
+});
+
+describe('authorization scoped to what the run touches', () => {
+  const ENV_NAME = 'ssm:resourceTag/elasticbeanstalk:environment-name';
+  /** May launch and use every document, but send commands only to instances of `*-green` environments. */
+  const greenOnly = (): FakeIamUser => ({
+    name: 'gina',
+    tags: { slack_userid: 'U0GINA' },
+    statements: [
+      { effect: 'Allow', action: 'ecs:RunTask', resource: '*' },
+      { effect: 'Allow', action: 'ssm:SendCommand', resource: 'arn:aws:ssm:*:*:document/*' },
+      {
+        effect: 'Allow',
+        action: 'ssm:SendCommand',
+        resource: 'arn:aws:ec2:*:*:instance/*',
+        condition: { StringLike: { [ENV_NAME]: '*-green' } },
+      },
+    ],
+  });
+  beforeEach(() => {
+    world.environments = [
+      { name: 'myapp-workers-blue', instances: 2 },
+      { name: 'myapp-workers-green', instances: 3 },
+    ];
+  });
+
+  test('a user allowed only on *-green is refused when blue matches too (naming blue), prompted for green alone', async () => {
+    world.users.push(greenOnly());
+    const { responseId } = await askFor('quiet workers MY-APP us-east-1', { userId: 'U0GINA' });
+    const refusal = String(world.lastResponse(responseId)?.text);
+    expect(refusal).toContain('`myapp-workers-blue`');
+    expect(refusal).toMatch(/may not run `quiet` on `myapp-workers-blue`:/);
+    expect(refusal).not.toMatch(/on `myapp-workers-green`/);
+    expect(world.lastResponse(responseId)?.blocks).toBeUndefined();
+    expect(world.authorizationLogs().at(-1)).toMatchObject({ allowed: false, iamUser: 'gina' });
+
+    // What was asked: every instance of each environment, with that environment's tags and the region.
+    const perEnv = world.simulations.filter((s) => !s.Marker && s.ResourceArns?.[0]?.includes(':instance/'));
+    expect(perEnv).toHaveLength(2);
+    const blue = perEnv.find((s) =>
+      s.ContextEntries?.some((c) => c.ContextKeyValues?.[0] === 'myapp-workers-blue'),
+    )!;
+    expect(blue.ResourceArns).toEqual([
+      'arn:aws:ec2:us-east-1:123456789012:instance/i-e-myapp-workers-blue-0',
+      'arn:aws:ec2:us-east-1:123456789012:instance/i-e-myapp-workers-blue-1',
+    ]);
+    expect(blue.ContextEntries).toEqual(
+      expect.arrayContaining([
+        { ContextKeyName: ENV_NAME, ContextKeyValues: ['myapp-workers-blue'], ContextKeyType: 'string' },
+        {
+          ContextKeyName: 'ssm:resourceTag/elasticbeanstalk:environment-id',
+          ContextKeyValues: ['e-myapp-workers-blue'],
+          ContextKeyType: 'string',
+        },
+      ]),
+    );
+    for (const s of world.simulations)
+      expect(s.ContextEntries).toContainEqual({
+        ContextKeyName: 'aws:RequestedRegion',
+        ContextKeyValues: ['us-east-1'],
+        ContextKeyType: 'string',
+      });
+
+    const green = await askFor('quiet green MY-APP us-east-1', { userId: 'U0GINA' });
+    expect(world.confirmValue(green.responseId)).toContain('"envPattern":"green"');
+    await world.click(world.confirmValue(green.responseId), 'confirm', { userId: 'U0GINA' });
+    await world.playHandoffs();
+    expect(world.launchedTasks).toBe(1);
+    expect(world.runRequestOf(0)).toMatchObject({
+      envPattern: 'green',
+      requestedBy: { iamUserName: 'gina' },
+    });
+  });
+
+  test('Confirm is checked on the targets as they are then: a blue environment that appeared since the prompt refuses it', async () => {
+    world.users.push(greenOnly());
+    world.environments = [{ name: 'myapp-workers-green', instances: 1 }];
+    const { responseId } = await askFor('quiet workers MY-APP us-east-1', { userId: 'U0GINA' });
+    const value = world.confirmValue(responseId);
+    world.environments.push({ name: 'myapp-workers-blue', instances: 1 });
+    const click = await world.click(value, 'confirm', { userId: 'U0GINA' });
+    await world.playHandoffs();
+    expect(ecsMock).not.toHaveReceivedCommand(RunTaskCommand);
+    expect(world.lastResponse(click.responseId)).toMatchObject({ replace_original: true });
+    expect(String(world.lastResponse(click.responseId)?.text)).toContain('`myapp-workers-blue`');
+  });
+
+  test('a BoolIfExists aws:MultiFactorAuthPresent=false deny refuses, saying why', async () => {
+    world.users = [
+      {
+        ...operator('alice', 'U0ALICE'),
+        statements: [
+          {
+            effect: 'Deny',
+            action: '*',
+            resource: '*',
+            condition: { BoolIfExists: { 'aws:MultiFactorAuthPresent': 'false' } },
+          },
+        ],
+      },
+    ];
+    const { responseId } = await askFor('quiet workers MY-APP us-east-1');
+    const text = String(world.lastResponse(responseId)?.text);
+    expect(text).toContain('explicitly denied');
+    expect(text).toContain('aws:MultiFactorAuthPresent');
+    expect(text).toContain('cannot supply');
+    expect(ecsMock).not.toHaveReceivedCommand(RunTaskCommand);
+    expect(world.authorizationLogs().at(-1)?.reason).toMatch(/^missing_context: /);
+  });
+
+  test('a policy on a tag the bot does not supply fails closed, naming the key', async () => {
+    world.users = [
+      {
+        name: 'alice',
+        tags: { slack_userid: 'U0ALICE' },
+        statements: [
+          { effect: 'Allow', action: 'ecs:RunTask', resource: '*' },
+          {
+            effect: 'Allow',
+            action: 'ssm:SendCommand',
+            resource: '*',
+            condition: { StringEquals: { 'ssm:resourceTag/team': 'ops' } },
+          },
+        ],
+      },
+    ];
+    const { responseId } = await askFor('quiet workers MY-APP us-east-1');
+    expect(String(world.lastResponse(responseId)?.text)).toContain('ssm:resourceTag/team');
+    expect(ecsMock).not.toHaveReceivedCommand(RunTaskCommand);
+  });
+
+  test('a StringNotEquals aws:RequestedRegion guardrail does not fire in an allowed region, and does in another', async () => {
+    world.users = [
+      {
+        ...operator('alice', 'U0ALICE'),
+        statements: [
+          {
+            effect: 'Deny',
+            action: '*',
+            resource: '*',
+            condition: { StringNotEquals: { 'aws:RequestedRegion': ['us-east-1', 'eu-west-1'] } },
+          },
+        ],
+      },
+    ];
+    const ok = await askFor('quiet workers MY-APP us-east-1');
+    expect(world.confirmValue(ok.responseId)).toContain('quiet');
+    const other = await askFor('quiet workers MY-APP ap-south-1');
+    expect(String(world.lastResponse(other.responseId)?.text)).toContain('explicitly denied');
+    expect(ecsMock).not.toHaveReceivedCommand(RunTaskCommand);
+  });
+
+  test('an environment name that is mrkdwn is escaped in the refusal', async () => {
+    world.users.push(greenOnly());
+    world.environments = [{ name: 'workers-<!channel>&', instances: 1 }];
+    const { responseId } = await askFor('quiet workers MY-APP us-east-1', { userId: 'U0GINA' });
+    const text = String(world.lastResponse(responseId)?.text);
+    expect(text).toContain('workers-&lt;!channel&gt;&amp;');
+    expect(text).not.toContain('<!channel>');
   });
 });
 
