@@ -18,6 +18,7 @@ import { createSlackCredentialsSource, type SlackCredentials } from './slack/cre
 import { createSlackOut } from './slack/out';
 import type { WorkDeps } from './deferred/deps';
 import { runWork } from './deferred/run-work';
+import { sealButtonValue } from './slack/buttons';
 
 /**
  * The bot's Lambda entry (`dist/bot/lambda.js`, export `handler`). Three kinds of event:
@@ -64,7 +65,7 @@ export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler 
       return c;
     };
     const workDeps = memoize(async (): Promise<WorkDeps> => {
-      const { botToken } = await credentials();
+      const { botToken, signingSecret } = await credentials();
       const web = new WebClient(botToken, {
         slackApiUrl: settings.SLACK_API_URL,
         logger: boltLogger(logger),
@@ -90,6 +91,7 @@ export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler 
         notifyChannel: settings.SLACK_NOTIFY_CHANNEL,
         slack: createSlackOut({ web, logger, ...(options.fetch ? { fetch: options.fetch } : {}) }),
         memo: new RunMemo(),
+        sealButton: (value) => sealButtonValue(value, signingSecret, nowSeconds()),
         logger,
       };
     });

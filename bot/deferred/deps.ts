@@ -3,6 +3,7 @@ import type { ElasticBeanstalkClient } from '@aws-sdk/client-elastic-beanstalk';
 import type { LaunchSettings } from '../../runner/launch';
 import type { Logger } from '../../runner/log';
 import type { Authorizer } from '../auth/authorizer';
+import type { ButtonValue } from '../slack/buttons';
 import type { SlackOut } from '../slack/out';
 import type { RunMemo } from './run-memo';
 
@@ -16,5 +17,7 @@ export interface WorkDeps {
   notifyChannel: string;
   slack: SlackOut;
   memo: RunMemo;
+  /** The prompt buttons' signed value (issue time inside, so a click can expire). */
+  sealButton: (value: ButtonValue) => string;
   logger: Logger;
 }

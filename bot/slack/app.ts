@@ -5,7 +5,7 @@ import App from '@slack/bolt/dist/App';
 import AwsLambdaReceiver from '@slack/bolt/dist/receivers/AwsLambdaReceiver';
 import type { BlockAction, ButtonAction } from '@slack/bolt';
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { CANCEL_ACTION_ID, CONFIRM_ACTION_ID, decodeButtonValue } from './buttons';
+import { CANCEL_ACTION_ID, CONFIRM_ACTION_ID, openButtonValue } from './buttons';
 import { parseCommand } from './command';
 import { hasValidSlackSignature, normalizeHttpEvent } from './http-event';
 import type { Work } from '../deferred/handoff';
@@ -101,14 +101,22 @@ export function createBot(deps: BotDeps): Bot {
   const onButton = (choice: 'confirm' | 'cancel') =>
     (async ({ body, action, ack, respond }) => {
       await ack();
-      const value = decodeButtonValue(action.value);
-      if (!value) {
-        logger.warn('button_rejected', { slackUserId: body.user.id, reason: 'invalid button value' });
+      const opened = openButtonValue(action.value, deps.signingSecret, nowSeconds());
+      if (!opened.ok) {
+        logger.warn('button_rejected', {
+          slackUserId: body.user.id,
+          reason: `${opened.reason} button value`,
+          ...(opened.runId ? { runId: opened.runId } : {}),
+        });
         return void (await respond({
-          text: 'This button is not valid any more; run the command again.',
+          text:
+            opened.reason === 'expired'
+              ? ':hourglass: This prompt is more than 15 minutes old; nothing was launched. Run the command again.'
+              : 'This button is not valid; nothing was launched. Run the command again.',
           replace_original: true,
         }));
       }
+      const { value } = opened;
       const channelId = body.channel?.id ?? body.container?.channel_id;
       if (!channelId) {
         logger.warn('button_rejected', { slackUserId: body.user.id, reason: 'no channel in the payload' });

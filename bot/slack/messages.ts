@@ -1,6 +1,6 @@
 import type { types } from '@slack/bolt';
 import type { Action } from '../../ssm/actions';
-import { CANCEL_ACTION_ID, CONFIRM_ACTION_ID, encodeButtonValue, type ButtonValue } from './buttons';
+import { CANCEL_ACTION_ID, CONFIRM_ACTION_ID, type ButtonValue } from './buttons';
 import type { TargetPreview } from '../deferred/preview';
 import type { AuthorizationDecision } from '../auth/rules';
 
@@ -46,8 +46,11 @@ export const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' :
 const summary = (preview: TargetPreview) =>
   `${plural(preview.environments.length, 'environment')}, ${plural(preview.totalInstances, 'instance')}`;
 
-/** The ephemeral prompt: what will happen, on what, with Confirm (danger + dialog for stop) and Cancel. */
-export function confirmationPrompt(value: ButtonValue, preview: TargetPreview): SlackMessage {
+/**
+ * The ephemeral prompt: what will happen, on what, with Confirm (danger + dialog for stop) and Cancel.
+ * `sealed`: the buttons' signed value (buttons.ts).
+ */
+export function confirmationPrompt(value: ButtonValue, preview: TargetPreview, sealed: string): SlackMessage {
   const isStop = value.action === 'stop';
   const header = `*${value.action}* on ${where(value)}?`;
   return {
@@ -67,7 +70,7 @@ export function confirmationPrompt(value: ButtonValue, preview: TargetPreview): 
             action_id: CONFIRM_ACTION_ID,
             text: { type: 'plain_text', text: `Confirm ${value.action}` },
             style: isStop ? 'danger' : 'primary',
-            value: encodeButtonValue(value),
+            value: sealed,
             ...(isStop
               ? {
                   confirm: {
@@ -87,7 +90,7 @@ export function confirmationPrompt(value: ButtonValue, preview: TargetPreview): 
             type: 'button',
             action_id: CANCEL_ACTION_ID,
             text: { type: 'plain_text', text: 'Cancel' },
-            value: encodeButtonValue(value),
+            value: sealed,
           },
         ],
       },

@@ -575,6 +575,43 @@ describe('authorization scoped to what the run touches', () => {
   });
 });
 
+describe('prompt buttons are signed and expire', () => {
+  test('a Confirm pressed 16 minutes after the prompt: "run the command again", nothing handed off or launched', async () => {
+    const { responseId } = await askFor('quiet workers MY-APP us-east-1');
+    const value = world.confirmValue(responseId);
+    const invokes = lambdaMock.commandCalls(InvokeCommand).length;
+    const later = Math.floor(Date.now() / 1000) + 16 * 60;
+    const click = await world.click(value, 'confirm', {
+      handler: world.newContainer({}, { nowSeconds: () => later }),
+      timestamp: later,
+    });
+    expect(click.result.statusCode).toBe(200);
+    const told = world.lastResponse(click.responseId)!;
+    expect(told.replace_original).toBe(true);
+    expect(String(told.text)).toContain('Run the command again');
+    expect(String(told.text)).toContain('15 minutes');
+    expect(lambdaMock.commandCalls(InvokeCommand).length).toBe(invokes);
+    expect(ecsMock).not.toHaveReceivedCommand(RunTaskCommand);
+    expect(world.logs.join('\n')).toContain('expired button value');
+  });
+
+  test.each([
+    ['another pattern', (v: string) => v.replace('"envPattern":"workers"', '"envPattern":"-"')],
+    ['another application', (v: string) => v.replace('"MY-APP"', '"OTHER-APP"')],
+    ['a later issue time', (v: string) => JSON.stringify({ ...JSON.parse(v), iat: JSON.parse(v).iat + 600 })],
+    ['no signature', (v: string) => JSON.stringify({ ...JSON.parse(v), mac: undefined })],
+  ])('a Confirm value altered to %s is refused, nothing launched', async (_what, alter) => {
+    const { responseId } = await askFor('stop workers MY-APP us-east-1');
+    const value = world.confirmValue(responseId);
+    const forged = alter(value);
+    expect(forged).not.toBe(value);
+    const click = await world.click(forged, 'confirm');
+    await world.playHandoffs();
+    expect(String(world.lastResponse(click.responseId)?.text)).toContain('not valid');
+    expect(ecsMock).not.toHaveReceivedCommand(RunTaskCommand);
+  });
+});
+
 describe('regions', () => {
   test('a region outside FLEET_REGIONS is refused at once, nothing handed off or launched', async () => {
     world.handler = world.newContainer({ FLEET_REGIONS: 'us-east-1, eu-west-1' });

@@ -22,7 +22,7 @@ import { createLogger } from '../../runner/log';
 import { matchingEnvironments } from '../../runner/aws/environments';
 import { awsRetryConfig } from '../../runner/aws/clients';
 import { localAwsEndpoint } from '../support/local-aws-endpoint';
-import { decodeButtonValue, encodeButtonValue } from '../../bot/slack/buttons';
+import { openButtonValue, sealButtonValue } from '../../bot/slack/buttons';
 import { awsError } from '../support/aws-errors';
 import { runRequestInput } from '../support/run-request';
 import { botClients, ecsMock, iamMock, World, type FakeIamUser } from './world';
@@ -374,7 +374,7 @@ describe('small pieces', () => {
     expect(matching.map((e) => e.name)).toEqual(['A-Workers']);
     expect(others).toEqual(['web']);
   });
-  test('button values round-trip and anything else is rejected', () => {
+  test('button values: signed round-trip; expired after 15 minutes; altered, re-dated, unsigned or foreign values rejected', () => {
     const v = {
       v: 1 as const,
       runId: 'abcdefgh-1',
@@ -383,10 +383,25 @@ describe('small pieces', () => {
       application: 'A',
       region: 'us-east-1' as const,
     };
-    expect(decodeButtonValue(encodeButtonValue(v))).toEqual(v);
-    expect(decodeButtonValue('{"v":1}')).toBeUndefined();
-    expect(decodeButtonValue('not json')).toBeUndefined();
-    expect(decodeButtonValue(encodeButtonValue({ ...v, region: 'mars-1' as never }))).toBeUndefined();
+    const now = 1_800_000_000;
+    const sealed = sealButtonValue(v, 'secret-1234', now);
+    expect(openButtonValue(sealed, 'secret-1234', now + 60)).toEqual({ ok: true, value: v });
+    expect(openButtonValue(sealed, 'secret-1234', now + 15 * 60 + 1)).toEqual({
+      ok: false,
+      reason: 'expired',
+      runId: v.runId,
+    });
+    expect(openButtonValue(sealed, 'another-secret', now)).toMatchObject({ ok: false, reason: 'forged' });
+    const altered = sealed.replace('"stop"', '"quiet"');
+    expect(altered).not.toBe(sealed);
+    expect(openButtonValue(altered, 'secret-1234', now)).toMatchObject({ ok: false, reason: 'forged' });
+    const later = JSON.stringify({ ...JSON.parse(sealed), iat: now + 3600 });
+    expect(openButtonValue(later, 'secret-1234', now + 3600)).toMatchObject({ reason: 'forged' });
+    expect(openButtonValue(JSON.stringify(v), 'secret-1234', now)).toMatchObject({ reason: 'invalid' });
+    expect(openButtonValue('{"v":1}', 'secret-1234', now)).toMatchObject({ reason: 'invalid' });
+    expect(openButtonValue('not json', 'secret-1234', now)).toMatchObject({ reason: 'invalid' });
+    expect(openButtonValue(42, 'secret-1234', now)).toMatchObject({ reason: 'invalid' });
+    expect(() => sealButtonValue({ ...v, region: 'mars-1' as never }, 'secret-1234', now)).toThrow();
   });
   test('the logger redacts registered secrets and anything shaped like a Slack token', () => {
     const lines: string[] = [];

@@ -409,7 +409,14 @@ export class World {
   async click(
     value: string,
     choice: 'confirm' | 'cancel',
-    options: { userId?: string; channelId?: string; handler?: LambdaHandler; responseId?: string } = {},
+    options: {
+      userId?: string;
+      channelId?: string;
+      handler?: LambdaHandler;
+      responseId?: string;
+      /** The Slack request's timestamp (a container with a moved clock needs a matching one). */
+      timestamp?: number;
+    } = {},
   ) {
     const response = options.responseId
       ? { id: options.responseId, url: this.slack.responseUrl(options.responseId) }
@@ -422,7 +429,11 @@ export class World {
       ...(options.channelId ? { channelId: options.channelId } : {}),
     });
     const result = (await (options.handler ?? this.handler)(
-      httpApiEvent({ signingSecret: SIGNING_SECRET, body }),
+      httpApiEvent({
+        signingSecret: SIGNING_SECRET,
+        body,
+        ...(options.timestamp ? { timestamp: options.timestamp } : {}),
+      }),
       {},
     )) as {
       statusCode: number;
