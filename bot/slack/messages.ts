@@ -153,8 +153,13 @@ export function launchedText(r: {
 export const alreadyLaunchedText = (action: Action) =>
   `\`${action}\` was already launched from this prompt (an earlier click); nothing more was started.`;
 
-export const launchFailedText = (action: Action, reason: string) =>
-  `:x: Could not launch \`${action}\`: ${reason}.`;
+/** For the person who asked (ephemeral): the reason, escaped, and the error id. */
+export const launchFailedText = (action: Action, reason: string, errorId: string) =>
+  `:x: Could not launch \`${action}\`: ${escapeMrkdwn(reason)} (error id \`${errorId}\`).`;
+
+/** For the thread everyone reads: no AWS error text (ARNs, account ids), only the error id. */
+export const launchFailedPublicText = (action: Action, errorId: string) =>
+  `:x: Could not launch \`${action}\`; nothing runs. Error id \`${errorId}\` (the logs and the person who asked have the details).`;
 
 /** What the refused person reads; the detail carries names from IAM and Elastic Beanstalk, escaped. */
 export function refusalText(decision: AuthorizationDecision & { allowed: false }, action: Action): string {

@@ -2,7 +2,7 @@ import { RunTaskCommand } from '@aws-sdk/client-ecs';
 import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { clientTokenFor } from '../../runner/launch';
-import { throttlingError } from '../support/aws-errors';
+import { awsError, throttlingError } from '../support/aws-errors';
 import {
   BOT_TOKEN,
   ecsMock,
@@ -609,6 +609,37 @@ describe('prompt buttons are signed and expire', () => {
     await world.playHandoffs();
     expect(String(world.lastResponse(click.responseId)?.text)).toContain('not valid');
     expect(ecsMock).not.toHaveReceivedCommand(RunTaskCommand);
+  });
+});
+
+describe('errors', () => {
+  test('an ECS error: the thread gets a short line with an error id; the person and the log get the details', async () => {
+    const { responseId } = await askFor('quiet workers MY-APP us-east-1');
+    ecsMock
+      .on(RunTaskCommand)
+      .rejectsOnce(
+        awsError(
+          'AccessDeniedException',
+          'User: arn:aws:sts::123456789012:assumed-role/snowwhite-bot/x is not authorized to perform: ecs:RunTask <@U0BOSS>',
+        ),
+      );
+    const click = await world.click(world.confirmValue(responseId), 'confirm');
+    await world.playHandoffs();
+    const inThread = world.slack.callsOf('chat.postMessage').filter((c) => c.args.thread_ts);
+    expect(inThread).toHaveLength(1);
+    const publicText = String(inThread[0]!.args.text);
+    expect(publicText).not.toContain('123456789012');
+    expect(publicText).not.toContain('AccessDenied');
+    const errorId = /Error id `(E[0-9a-f]{8})`/.exec(publicText)?.[1];
+    expect(errorId).toBeDefined();
+    const told = String(world.lastResponse(click.responseId)?.text);
+    expect(told).toContain('AccessDeniedException');
+    expect(told).toContain(errorId);
+    expect(told).toContain('&lt;@U0BOSS&gt;');
+    const logged = world.logs
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => l.event === 'launch_failed');
+    expect(logged).toMatchObject({ errorId, error: expect.stringContaining('123456789012') });
   });
 });
 
