@@ -1,4 +1,5 @@
 import type { types } from '@slack/bolt';
+import { escapeMrkdwn } from '../../runner/slack/mrkdwn';
 import type { Action } from '../../ssm/actions';
 import { CANCEL_ACTION_ID, CONFIRM_ACTION_ID, type ButtonValue } from './buttons';
 import type { TargetPreview } from '../deferred/preview';
@@ -10,8 +11,7 @@ export interface SlackMessage {
   blocks?: types.KnownBlock[];
 }
 
-export const escapeMrkdwn = (s: string): string =>
-  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+export { escapeMrkdwn };
 
 const EXPLAIN: Record<Action, string> = {
   quiet:
@@ -34,7 +34,7 @@ export function previewLines(preview: TargetPreview): string {
     .slice(0, MAX_LISTED)
     .map(
       (e) =>
-        `• \`${e.name}\`: ${plural(e.instanceCount, 'instance')}${e.status === 'Ready' ? '' : ` (${e.status})`}`,
+        `• \`${escapeMrkdwn(e.name)}\`: ${plural(e.instanceCount, 'instance')}${e.status === 'Ready' ? '' : ` (${escapeMrkdwn(e.status)})`}`,
     );
   const more = preview.environments.length - MAX_LISTED;
   if (more > 0) listed.push(`• …and ${plural(more, 'more environment')}`);
@@ -54,7 +54,7 @@ export function confirmationPrompt(value: ButtonValue, preview: TargetPreview, s
   const isStop = value.action === 'stop';
   const header = `*${value.action}* on ${where(value)}?`;
   return {
-    text: `Confirm ${value.action} on ${value.application} (${value.region}): ${summary(preview)}`,
+    text: `Confirm ${value.action} on ${escapeMrkdwn(value.application)} (${value.region}): ${summary(preview)}`,
     blocks: [
       { type: 'section', text: { type: 'mrkdwn', text: `${header}\n${EXPLAIN[value.action]}` } },
       {
@@ -119,13 +119,13 @@ export function threadRootText(r: {
   preview: TargetPreview;
 }): string {
   return (
-    `:mirror: <@${r.slackUserId}> (IAM user \`${r.iamUserName}\`) started *${r.action}* on ${where(r)}: ` +
+    `:mirror: <@${r.slackUserId}> (IAM user \`${escapeMrkdwn(r.iamUserName)}\`) started *${r.action}* on ${where(r)}: ` +
     `${summary(r.preview)}.\n${previewLines(r.preview)}\nProgress and results follow in this thread.`
   );
 }
 
 export const taskStartedText = (taskArn: string, runId: string) =>
-  `Runner task started: \`${taskArn}\` (run \`${runId}\`).`;
+  `Runner task started: \`${escapeMrkdwn(taskArn)}\` (run \`${runId}\`).`;
 
 export const notificationText = (r: {
   slackUserId: string;
@@ -145,7 +145,7 @@ export function launchedText(r: {
 }): string {
   const follow = r.permalink ? `<${r.permalink}|this thread>` : 'the thread';
   const fallback = r.fallbackChannel
-    ? ` I cannot post in this channel (${r.fallbackReason ?? 'no access'}), so the thread is in <#${r.fallbackChannel}>.`
+    ? ` I cannot post in this channel (${escapeMrkdwn(r.fallbackReason ?? 'no access')}), so the thread is in <#${r.fallbackChannel}>.`
     : '';
   return `:white_check_mark: \`${r.action}\` launched. Follow it in ${follow}.${fallback}`;
 }

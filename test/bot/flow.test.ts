@@ -643,6 +643,31 @@ describe('errors', () => {
   });
 });
 
+describe('escaping', () => {
+  test('a hostile application and environment names reach no Slack message as live mrkdwn', async () => {
+    const app = '<!channel>&<mailto:x@evil.example|re-auth>';
+    world.environments = [{ name: 'workers-<!here>', instances: 1, status: '<@U0BOSS>', application: app }];
+    const { responseId } = await askFor(`quiet workers ${app} us-east-1`);
+    const prompt = world.lastResponse(responseId)!;
+    await world.click(world.confirmValue(responseId), 'confirm');
+    await world.playHandoffs();
+    expect(world.launchedTasks).toBe(1);
+    // Button values are data Slack hands back, never rendered: only the visible texts count.
+    const sections = (prompt.blocks as { type: string; text?: { text: string } }[])
+      .filter((b) => b.type === 'section')
+      .map((b) => b.text?.text);
+    const everything = [
+      ...sections,
+      String(prompt.text),
+      ...world.slack.callsOf('chat.postMessage').map((c) => String(c.args.text)),
+      ...world.slack.calls.filter((c) => c.method.startsWith('response_url')).map((c) => String(c.args.text)),
+    ].join('\n');
+    expect(everything).toContain('&lt;!channel&gt;&amp;&lt;mailto:x@evil.example|re-auth&gt;');
+    expect(everything).toContain('workers-&lt;!here&gt;');
+    expect(everything).not.toMatch(/<!channel>|<!here>|<mailto:|<@U0BOSS>/);
+  });
+});
+
 describe('regions', () => {
   test('a region outside FLEET_REGIONS is refused at once, nothing handed off or launched', async () => {
     world.handler = world.newContainer({ FLEET_REGIONS: 'us-east-1, eu-west-1' });

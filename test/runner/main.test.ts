@@ -258,6 +258,18 @@ describe('runner main()', () => {
     expect(eb).toHaveReceivedCommandTimes(DescribeEnvironmentsCommand, 0);
   });
 
+  it('a rejected request whose problems echo hostile input is escaped in the notification channel', async () => {
+    const w = world({});
+    expect(
+      await main(w.env({ ...request, region: '<!channel> <https://evil.example|re-auth>' }), w.options),
+    ).toBe(64);
+    const told = posts('C0NOTIFY')[0]!;
+    expect(told).toContain('refused a malformed run request');
+    expect(told).toContain('&lt;!channel&gt;');
+    expect(told).not.toContain('<!channel>');
+    expect(told).not.toContain('<https://');
+  });
+
   it('exits 64 on an invalid request or missing settings, naming the problem, never the token', async () => {
     const w = world({});
     expect(await main(w.env({ ...request, region: 'mars-1' }), w.options)).toBe(64);
