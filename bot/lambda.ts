@@ -122,6 +122,10 @@ export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler 
         handOff,
         logger,
         ...(settings.FLEET_REGIONS ? { fleetRegions: settings.FLEET_REGIONS } : {}),
+        installation: {
+          ...(settings.SLACK_TEAM_ID ? { teamId: settings.SLACK_TEAM_ID } : {}),
+          ...(settings.SLACK_APP_ID ? { appId: settings.SLACK_APP_ID } : {}),
+        },
         ...(options.nowSeconds ? { nowSeconds: options.nowSeconds } : {}),
         ...(options.newRunId ? { newRunId: options.newRunId } : {}),
       });

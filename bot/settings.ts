@@ -17,6 +17,15 @@ export const botSettingsSchema = z
       .optional(),
     SLACK_API_URL: z.url().default('https://slack.com/api/'),
     SLACK_NOTIFY_CHANNEL: slackChannelIdSchema,
+    /** The workspace (T…) and app (A…) the bot serves; requests from others are refused. Unset: not checked. */
+    SLACK_TEAM_ID: z
+      .string()
+      .regex(/^T[A-Z0-9]{2,}$/, 'must be a Slack workspace id (T…)')
+      .optional(),
+    SLACK_APP_ID: z
+      .string()
+      .regex(/^A[A-Z0-9]{2,}$/, 'must be a Slack app id (A…)')
+      .optional(),
     ...runnerLaunchSettingsShape,
     ...ssmDocumentNamesSchema,
     /** Set by Lambda itself; the bot invokes itself asynchronously to do slow work after the ack. */

@@ -13,6 +13,7 @@ import { describeError, type Logger } from '../../runner/log';
 import { boltLogger } from './bolt-logger';
 import { where } from './messages';
 import { usageReply } from './usage';
+import { foreignOrigin, type Installation } from './workspace';
 
 /**
  * The HTTP side: a Bolt app behind AwsLambdaReceiver whose listeners only acknowledge. Anything
@@ -28,6 +29,8 @@ export interface BotDeps {
   /** Seconds since the epoch (signature timestamps). */
   nowSeconds?: () => number;
   newRunId?: () => string;
+  /** The one workspace and app whose requests are served (unset: not checked). */
+  installation?: Installation;
   /** Regions with Snow White's SSM documents; a command for another region is refused at once. */
   fleetRegions?: readonly string[];
 }
@@ -161,6 +164,25 @@ export function createBot(deps: BotDeps): Bot {
           path: request.path,
         });
         return { statusCode: 401, body: '' };
+      }
+      const foreign = foreignOrigin(request.body, request.headers['content-type'], deps.installation ?? {});
+      if (foreign) {
+        logger.warn('request_rejected', {
+          reason: `another Slack installation: ${foreign}`,
+          path: request.path,
+        });
+        // A slash command gets a readable refusal; anything else only an empty acknowledgement.
+        const isCommand = new URLSearchParams(request.body).has('command');
+        return isCommand
+          ? {
+              statusCode: 200,
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify({
+                response_type: 'ephemeral',
+                text: ':no_entry: Snow White serves only the workspace it is installed in; nothing was done.',
+              }),
+            }
+          : { statusCode: 200, body: '' };
       }
       try {
         return (await boltHandler(request, context)) as APIGatewayProxyResult;

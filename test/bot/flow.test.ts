@@ -2,6 +2,7 @@ import { RunTaskCommand } from '@aws-sdk/client-ecs';
 import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { clientTokenFor } from '../../runner/launch';
+import { buttonClickBody, httpApiEvent, slashCommandBody } from '../support/slack-signing';
 import { awsError, throttlingError } from '../support/aws-errors';
 import {
   BOT_TOKEN,
@@ -665,6 +666,65 @@ describe('escaping', () => {
     expect(everything).toContain('&lt;!channel&gt;&amp;&lt;mailto:x@evil.example|re-auth&gt;');
     expect(everything).toContain('workers-&lt;!here&gt;');
     expect(everything).not.toMatch(/<!channel>|<!here>|<mailto:|<@U0BOSS>/);
+  });
+});
+
+describe('workspace', () => {
+  const send = async (body: string) =>
+    (await world.handler(httpApiEvent({ signingSecret: SIGNING_SECRET, body }), {})) as {
+      statusCode: number;
+      body: string;
+    };
+  const command = (fields: { teamId?: string; appId?: string; enterpriseInstall?: boolean }) =>
+    slashCommandBody({
+      text: 'quiet workers MY-APP us-east-1',
+      responseUrl: world.newResponseUrl().url,
+      ...fields,
+    });
+
+  test.each([
+    ['another workspace', { teamId: 'T0OTHER' }, 'workspace T0OTHER is not T0TEAM'],
+    ['another app', { appId: 'A0OTHER' }, 'app A0OTHER is not A0APP'],
+    ['an org-wide installation', { enterpriseInstall: true }, 'enterprise'],
+  ])('a command from %s is refused, logged, nothing handed off', async (_what, fields, logged) => {
+    world.handler = world.newContainer({ SLACK_TEAM_ID: 'T0TEAM', SLACK_APP_ID: 'A0APP' });
+    const result = await send(command(fields));
+    expect(result.statusCode).toBe(200);
+    expect(JSON.parse(result.body)).toMatchObject({
+      response_type: 'ephemeral',
+      text: expect.stringContaining('only the workspace it is installed in'),
+    });
+    expect(lambdaMock).not.toHaveReceivedCommand(InvokeCommand);
+    expect(world.logs.join('\n')).toContain(logged);
+    const ours = await send(command({}));
+    expect(JSON.parse(ours.body).text).toContain('Checking your permissions');
+  });
+
+  test('a click by a user of another workspace (Slack Connect) is refused; nothing launched', async () => {
+    world.handler = world.newContainer({ SLACK_TEAM_ID: 'T0TEAM' });
+    const { responseId } = await askFor('quiet workers MY-APP us-east-1');
+    const invokes = lambdaMock.commandCalls(InvokeCommand).length;
+    const result = await send(
+      buttonClickBody({
+        actionId: 'snowwhite_confirm',
+        value: world.confirmValue(responseId),
+        responseUrl: world.newResponseUrl().url,
+        userTeamId: 'T0GUEST',
+      }),
+    );
+    expect(result.statusCode).toBe(200);
+    expect(lambdaMock.commandCalls(InvokeCommand).length).toBe(invokes);
+    expect(ecsMock).not.toHaveReceivedCommand(RunTaskCommand);
+    expect(world.logs.join('\n')).toContain('the user belongs to workspace T0GUEST');
+  });
+
+  test('unset, nothing is checked; a malformed id is a settings error', async () => {
+    const { result } = await world.slash('quiet workers MY-APP us-east-1');
+    expect(result.statusCode).toBe(200);
+    const bad = world.newContainer({ SLACK_TEAM_ID: 'team-one' });
+    const r = (await world.slash('help', { handler: bad })).result;
+    expect(r.statusCode).toBe(500);
+    expect(world.logs.join('\n')).toContain('SLACK_TEAM_ID');
   });
 });
 
