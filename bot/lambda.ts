@@ -7,7 +7,6 @@ import { isHttpEvent } from './slack/http-event';
 import { looksInternal, openInternalEvent, signWork, type Work } from './deferred/handoff';
 import { launchSettingsFrom } from '../runner/launch';
 import { createLogger, describeError, type Logger } from '../runner/log';
-import { memoize } from '../runner/memo';
 import { createBotAwsClients, type BotAwsClients } from './aws-clients';
 import { boltLogger } from './slack/bolt-logger';
 import { createPolicySimulator } from './auth/policy-simulator';
@@ -19,6 +18,7 @@ import { createSlackOut } from './slack/out';
 import type { WorkDeps } from './deferred/deps';
 import { runWork } from './deferred/run-work';
 import { sealButtonValue } from './slack/buttons';
+import { createRateLimiter } from './slack/rate-limit';
 
 /**
  * The bot's Lambda entry (`dist/bot/lambda.js`, export `handler`). Three kinds of event:
@@ -42,8 +42,20 @@ export type LambdaHandler = (event: unknown, context: unknown) => Promise<unknow
 interface Container {
   settings: BotSettings;
   credentials: () => Promise<SlackCredentials>;
-  bot: () => Promise<Bot>;
+  /** Reads the Slack secret again (after a signature mismatch); undefined when nothing new. */
+  refreshCredentials: () => Promise<SlackCredentials | undefined>;
+  bot: (credentials: SlackCredentials) => Bot;
   workDeps: () => Promise<WorkDeps>;
+}
+
+/** The last value made for a set of credentials: rebuilt only when a rotation changed them. */
+function perCredentials<T>(make: (c: SlackCredentials) => T): (c: SlackCredentials) => T {
+  let last: { key: string; value: T } | undefined;
+  return (c) => {
+    const key = `${c.signingSecret}\n${c.botToken}`;
+    if (last?.key !== key) last = { key, value: make(c) };
+    return last.value;
+  };
 }
 
 export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler {
@@ -57,44 +69,55 @@ export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler 
     if (settings.SLACK_SIGNING_SECRET) logger.addSecret(settings.SLACK_SIGNING_SECRET);
     if (settings.SLACK_BOT_TOKEN) logger.addSecret(settings.SLACK_BOT_TOKEN);
     const clients = options.clients ?? createBotAwsClients();
-    const loadCredentials = createSlackCredentialsSource(settings, () => clients.secretsManager);
-    const credentials = async () => {
-      const c = await loadCredentials();
+    const source = createSlackCredentialsSource(
+      settings,
+      () => clients.secretsManager,
+      () => nowSeconds() * 1000,
+    );
+    const registered = (c: SlackCredentials) => {
       logger.addSecret(c.signingSecret);
       logger.addSecret(c.botToken);
       return c;
     };
-    const workDeps = memoize(async (): Promise<WorkDeps> => {
-      const { botToken, signingSecret } = await credentials();
+    const credentials = async () => registered(await source());
+    const refreshCredentials = async () => {
+      const c = await source.refresh();
+      return c && registered(c);
+    };
+    // Built once per container: the tag index and the run memo outlive a credentials rotation.
+    const authorize = createAuthorizer({
+      directory: createIamDirectory({
+        iam: clients.iam,
+        cacheSeconds: settings.IAM_TAG_CACHE_SECONDS,
+        concurrency: settings.IAM_LOOKUP_CONCURRENCY,
+      }),
+      simulate: createPolicySimulator(clients.iam),
+      targets: {
+        taskDefinitionArn: settings.RUNNER_TASK_DEFINITION_ARN,
+        ssmDocuments: documentNames(settings),
+      },
+      logger,
+    });
+    const memo = new RunMemo();
+    const depsFor = perCredentials(({ botToken, signingSecret }): WorkDeps => {
       const web = new WebClient(botToken, {
         slackApiUrl: settings.SLACK_API_URL,
         logger: boltLogger(logger),
         retryConfig: { retries: 2 },
       });
       return {
-        authorize: createAuthorizer({
-          directory: createIamDirectory({
-            iam: clients.iam,
-            cacheSeconds: settings.IAM_TAG_CACHE_SECONDS,
-            concurrency: settings.IAM_LOOKUP_CONCURRENCY,
-          }),
-          simulate: createPolicySimulator(clients.iam),
-          targets: {
-            taskDefinitionArn: settings.RUNNER_TASK_DEFINITION_ARN,
-            ssmDocuments: documentNames(settings),
-          },
-          logger,
-        }),
+        authorize,
         elasticBeanstalk: clients.elasticBeanstalk,
         ecs: clients.ecs,
         launch: launchSettingsFrom(settings),
         notifyChannel: settings.SLACK_NOTIFY_CHANNEL,
         slack: createSlackOut({ web, logger, ...(options.fetch ? { fetch: options.fetch } : {}) }),
-        memo: new RunMemo(),
+        memo,
         sealButton: (value) => sealButtonValue(value, signingSecret, nowSeconds()),
         logger,
       };
     });
+    const workDeps = async () => depsFor(await credentials());
     const handOff = async (work: Work): Promise<void> => {
       const { signingSecret } = await credentials();
       const event = signWork(work, signingSecret, nowSeconds());
@@ -113,14 +136,19 @@ export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler 
       );
       if (out.StatusCode !== 202) throw new Error(`asynchronous invoke answered ${String(out.StatusCode)}`);
     };
-    const bot = memoize(async () => {
-      const { signingSecret, botToken } = await credentials();
-      return createBot({
+    // Shared by every Bolt app of this container, so a rotation does not reset anyone's budget.
+    const commandLimit = createRateLimiter({
+      perMinute: settings.COMMANDS_PER_MINUTE,
+      now: () => nowSeconds() * 1000,
+    });
+    const bot = perCredentials(({ signingSecret, botToken }) =>
+      createBot({
         signingSecret,
         botToken,
         slackApiUrl: settings.SLACK_API_URL,
         handOff,
         logger,
+        commandLimit,
         ...(settings.FLEET_REGIONS ? { fleetRegions: settings.FLEET_REGIONS } : {}),
         installation: {
           ...(settings.SLACK_TEAM_ID ? { teamId: settings.SLACK_TEAM_ID } : {}),
@@ -128,15 +156,25 @@ export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler 
         },
         ...(options.nowSeconds ? { nowSeconds: options.nowSeconds } : {}),
         ...(options.newRunId ? { newRunId: options.newRunId } : {}),
-      });
-    });
-    container = { settings, credentials, bot, workDeps };
+      }),
+    );
+    container = { settings, credentials, refreshCredentials, bot, workDeps };
     return container;
+  };
+
+  /** A bad signature may mean the secret was just rotated: read it once more, then answer 401. */
+  const handleHttp = async (c: Container, event: unknown, context: unknown) => {
+    const first = await c.bot(await c.credentials()).handle(event, context);
+    if (first.statusCode !== 401) return first;
+    const fresh = await c.refreshCredentials();
+    if (!fresh) return first;
+    logger.info('slack_credentials_refreshed', { reason: 'a request signature did not match' });
+    return c.bot(fresh).handle(event, context);
   };
 
   return async (event, context) => {
     try {
-      if (isHttpEvent(event)) return await (await getContainer().bot()).handle(event, context);
+      if (isHttpEvent(event)) return await handleHttp(getContainer(), event, context);
       if (looksInternal(event)) {
         const c = getContainer();
         const opened = openInternalEvent(event, (await c.credentials()).signingSecret, nowSeconds());

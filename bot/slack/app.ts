@@ -14,6 +14,7 @@ import { boltLogger } from './bolt-logger';
 import { where } from './messages';
 import { usageReply } from './usage';
 import { foreignOrigin, type Installation } from './workspace';
+import type { RateLimiter } from './rate-limit';
 
 /**
  * The HTTP side: a Bolt app behind AwsLambdaReceiver whose listeners only acknowledge. Anything
@@ -29,6 +30,8 @@ export interface BotDeps {
   /** Seconds since the epoch (signature timestamps). */
   nowSeconds?: () => number;
   newRunId?: () => string;
+  /** Commands and prompt clicks per Slack user (shared across this container's apps). */
+  commandLimit?: RateLimiter;
   /** The one workspace and app whose requests are served (unset: not checked). */
   installation?: Installation;
   /** Regions with Snow White's SSM documents; a command for another region is refused at once. */
@@ -40,6 +43,11 @@ export interface Bot {
   /** API Gateway event (HTTP API v2 or REST v1) → HTTP response. */
   handle(event: unknown, context: unknown): Promise<APIGatewayProxyResult>;
 }
+
+const tooManyText = (retryAfterSeconds: number) => ({
+  response_type: 'ephemeral' as const,
+  text: `:raised_hand: Too many Snow White requests from you in the last minute; nothing was done. Try again in ${retryAfterSeconds} s.`,
+});
 
 const SLOW_START_TEXT = (action: string, whereText: string) =>
   `:hourglass_flowing_sand: Checking your permissions and looking up ${whereText} for \`${action}\`…`;
@@ -79,6 +87,11 @@ export function createBot(deps: BotDeps): Bot {
         response_type: 'ephemeral',
         text: `:x: Snow White is not set up for ${what.region}: its SSM documents exist in ${deps.fleetRegions.join(', ')}. Nothing was launched.`,
       });
+    }
+    const limited = deps.commandLimit?.take(command.user_id);
+    if (limited && !limited.ok) {
+      logger.warn('command_rejected', { slackUserId: command.user_id, reason: 'rate limited' });
+      return ack(tooManyText(limited.retryAfterSeconds));
     }
     const runId = newRunId();
     try {
@@ -120,6 +133,16 @@ export function createBot(deps: BotDeps): Bot {
         }));
       }
       const { value } = opened;
+      const limited = deps.commandLimit?.take(body.user.id);
+      if (limited && !limited.ok) {
+        logger.warn('button_rejected', {
+          slackUserId: body.user.id,
+          runId: value.runId,
+          reason: 'rate limited',
+        });
+        // The prompt stays: pressing again once the wait is over works.
+        return void (await respond({ ...tooManyText(limited.retryAfterSeconds), replace_original: false }));
+      }
       const channelId = body.channel?.id ?? body.container?.channel_id;
       if (!channelId) {
         logger.warn('button_rejected', { slackUserId: body.user.id, reason: 'no channel in the payload' });

@@ -728,6 +728,105 @@ describe('workspace', () => {
   });
 });
 
+describe('limits', () => {
+  test('a burst of commands: the 11th within a minute is refused with a clear message, nothing handed off', async () => {
+    const answers = [];
+    for (let i = 0; i < 11; i++) answers.push((await world.slash('quiet workers MY-APP us-east-1')).reply);
+    expect(lambdaMock).toHaveReceivedCommandTimes(InvokeCommand, 10);
+    expect(String(answers[10]?.text)).toMatch(/Too many Snow White requests from you.*Try again in \d+ s/);
+    // Another person is not affected.
+    world.users.push(operator('bob', 'U0BOB'));
+    const bob = await world.slash('quiet workers MY-APP us-east-1', { userId: 'U0BOB' });
+    expect(String(bob.reply?.text)).toContain('Checking your permissions');
+  });
+
+  test('the budget refills: one more command after 6 seconds', async () => {
+    let now = Math.floor(Date.now() / 1000);
+    const handler = world.newContainer({}, { nowSeconds: () => now });
+    const send = async () =>
+      (await handler(
+        httpApiEvent({
+          signingSecret: SIGNING_SECRET,
+          timestamp: now,
+          body: slashCommandBody({
+            text: 'status workers MY-APP us-east-1',
+            responseUrl: world.newResponseUrl().url,
+          }),
+        }),
+        {},
+      )) as { body: string };
+    for (let i = 0; i < 10; i++) await send();
+    expect(JSON.parse((await send()).body).text).toContain('Too many');
+    now += 6;
+    expect(JSON.parse((await send()).body).text).toContain('Checking your permissions');
+    expect(JSON.parse((await send()).body).text).toContain('Too many');
+  });
+});
+
+describe('credentials rotation', () => {
+  const SECRET_ENV = {
+    SLACK_SIGNING_SECRET: undefined,
+    SLACK_BOT_TOKEN: undefined,
+    SLACK_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:snowwhite-slack',
+  };
+  const ROTATED = 'rotated-signing-secret-abcdef0123';
+  const rotate = () =>
+    secretsMock
+      .on(GetSecretValueCommand)
+      .resolves({ SecretString: JSON.stringify({ signingSecret: ROTATED, botToken: BOT_TOKEN }) });
+
+  test('a signature made with a just-rotated secret: read once more, then served; a bad one stays 401 without more reads', async () => {
+    let now = Math.floor(Date.now() / 1000);
+    const handler = world.newContainer(SECRET_ENV, { nowSeconds: () => now });
+    const send = async (secret: string) =>
+      (
+        (await handler(
+          httpApiEvent({
+            signingSecret: secret,
+            timestamp: now,
+            body: slashCommandBody({ text: 'help', responseUrl: world.newResponseUrl().url }),
+          }),
+          {},
+        )) as { statusCode: number }
+      ).statusCode;
+    expect(await send(SIGNING_SECRET)).toBe(200);
+    rotate();
+    expect(await send(ROTATED)).toBe(200);
+    expect(secretsMock).toHaveReceivedCommandTimes(GetSecretValueCommand, 2);
+    expect(await send('forged-signing-secret-000000000')).toBe(401);
+    expect(await send('forged-signing-secret-000000000')).toBe(401);
+    expect(secretsMock).toHaveReceivedCommandTimes(GetSecretValueCommand, 2); // at most one re-read per 30 s
+    now += 31;
+    expect(await send('forged-signing-secret-000000000')).toBe(401);
+    expect(secretsMock).toHaveReceivedCommandTimes(GetSecretValueCommand, 3);
+    expect(world.logs.join('\n')).not.toContain(ROTATED);
+  });
+
+  test('credentials are kept 5 minutes, then read again', async () => {
+    let now = Math.floor(Date.now() / 1000);
+    const handler = world.newContainer(SECRET_ENV, { nowSeconds: () => now });
+    const send = async (secret: string) =>
+      (
+        (await handler(
+          httpApiEvent({
+            signingSecret: secret,
+            timestamp: now,
+            body: slashCommandBody({ text: 'help', responseUrl: world.newResponseUrl().url }),
+          }),
+          {},
+        )) as { statusCode: number }
+      ).statusCode;
+    expect(await send(SIGNING_SECRET)).toBe(200);
+    now += 299;
+    expect(await send(SIGNING_SECRET)).toBe(200);
+    expect(secretsMock).toHaveReceivedCommandTimes(GetSecretValueCommand, 1);
+    rotate();
+    now += 2;
+    expect(await send(ROTATED)).toBe(200);
+    expect(secretsMock).toHaveReceivedCommandTimes(GetSecretValueCommand, 2);
+  });
+});
+
 describe('regions', () => {
   test('a region outside FLEET_REGIONS is refused at once, nothing handed off or launched', async () => {
     world.handler = world.newContainer({ FLEET_REGIONS: 'us-east-1, eu-west-1' });
