@@ -17,11 +17,13 @@ import { createSlackCredentialsSource, type SlackCredentials } from './slack/cre
 import { createSlackOut } from './slack/out';
 import type { WorkDeps } from './deferred/deps';
 import { runWork } from './deferred/run-work';
+import { handleCliRun, isCliRouteEvent } from './cli/route';
 import { sealButtonValue } from './slack/buttons';
 import { createRateLimiter } from './slack/rate-limit';
 
 /**
- * The bot's Lambda entry (`dist/bot/lambda.js`, export `handler`). Three kinds of event:
+ * The bot's Lambda entry (`dist/bot/lambda.js`, export `handler`). Four kinds of event:
+ * - the command line's SigV4-signed `POST /cli/runs` (HTTP API, IAM authorization) → authorize, launch;
  * - API Gateway HTTP API (v2) and REST (v1) requests from Slack → Bolt, which only acknowledges;
  * - the bot's own asynchronous self-invocations (signed internal events) → the slow work;
  * - anything else → refused.
@@ -41,12 +43,16 @@ export type LambdaHandler = (event: unknown, context: unknown) => Promise<unknow
 
 interface Container {
   settings: BotSettings;
+  clients: BotAwsClients;
   credentials: () => Promise<SlackCredentials>;
   /** Reads the Slack secret again (after a signature mismatch); undefined when nothing new. */
   refreshCredentials: () => Promise<SlackCredentials | undefined>;
   bot: (credentials: SlackCredentials) => Bot;
   workDeps: () => Promise<WorkDeps>;
 }
+
+/** The account of an ARN (the runner's task definition: the account the bot serves). */
+const accountOf = (arn: string): string => arn.split(':')[4] ?? '';
 
 /** The last value made for a set of credentials: rebuilt only when a rotation changed them. */
 function perCredentials<T>(make: (c: SlackCredentials) => T): (c: SlackCredentials) => T {
@@ -158,7 +164,7 @@ export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler 
         ...(options.newRunId ? { newRunId: options.newRunId } : {}),
       }),
     );
-    container = { settings, credentials, refreshCredentials, bot, workDeps };
+    container = { settings, clients, credentials, refreshCredentials, bot, workDeps };
     return container;
   };
 
@@ -174,6 +180,18 @@ export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler 
 
   return async (event, context) => {
     try {
+      if (isCliRouteEvent(event)) {
+        const c = getContainer();
+        return await handleCliRun(
+          {
+            ...(await c.workDeps()),
+            iam: c.clients.iam,
+            account: accountOf(c.settings.RUNNER_TASK_DEFINITION_ARN),
+            ...(options.newRunId ? { newRunId: options.newRunId } : {}),
+          },
+          event,
+        );
+      }
       if (isHttpEvent(event)) return await handleHttp(getContainer(), event, context);
       if (looksInternal(event)) {
         const c = getContainer();

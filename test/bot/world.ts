@@ -10,6 +10,7 @@ import {
   ElasticBeanstalkClient,
 } from '@aws-sdk/client-elastic-beanstalk';
 import {
+  GetRoleCommand,
   IAMClient,
   ListUsersCommand,
   ListUserTagsCommand,
@@ -213,6 +214,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class World {
   users: FakeIamUser[] = [operator('alice', 'U0ALICE')];
+  /** IAM roles (the command line's callers may be assumed roles); `path` like `/teams/`. */
+  roles: (FakeIamUser & { path?: string })[] = [];
   environments: FakeEnvironment[] = [
     { name: 'myapp-workers-prod', instances: 3 },
     { name: 'myapp-workers-staging', instances: 1 },
@@ -285,6 +288,28 @@ export class World {
   private install(): void {
     for (const m of [iamMock, ecsMock, ebMock, lambdaMock, secretsMock]) m.reset();
     const arnOf = (u: FakeIamUser) => `arn:aws:iam::123456789012:user/${u.name}`;
+    const roleArnOf = (r: FakeIamUser & { path?: string }) =>
+      `arn:aws:iam::123456789012:role${r.path ?? '/'}${r.name}`;
+    iamMock.on(GetRoleCommand).callsFake((input: { RoleName: string }) =>
+      this.iamCall(() => {
+        const role = this.roles.find((r) => r.name === input.RoleName);
+        if (!role)
+          throw awsError(
+            'NoSuchEntityException',
+            `The role with name ${input.RoleName} cannot be found.`,
+            404,
+          );
+        return {
+          Role: {
+            RoleName: role.name,
+            Path: role.path ?? '/',
+            Arn: roleArnOf(role),
+            RoleId: `AROA${role.name.toUpperCase()}`,
+            CreateDate: new Date(0),
+          },
+        };
+      }),
+    );
     iamMock.on(ListUsersCommand).callsFake((input: { Marker?: string; MaxItems?: number }) =>
       this.iamCall(() => {
         const start = Number(input.Marker ?? 0);
@@ -317,8 +342,10 @@ export class World {
     iamMock.on(SimulatePrincipalPolicyCommand).callsFake((input: SimulatePrincipalPolicyCommandInput) =>
       this.iamCall(() => {
         this.simulations.push(input);
-        const user = this.users.find((u) => arnOf(u) === input.PolicySourceArn);
-        if (!user) throw awsError('NoSuchEntityException', 'no such user', 404);
+        const user =
+          this.users.find((u) => arnOf(u) === input.PolicySourceArn) ??
+          this.roles.find((r) => roleArnOf(r) === input.PolicySourceArn);
+        if (!user) throw awsError('NoSuchEntityException', 'no such user or role', 404);
         return simulate(user, input, this.simulationPageSize);
       }),
     );
