@@ -37,6 +37,11 @@ export class SnowWhiteStack extends Stack {
       sw.slackRequestUrl,
       'Request URL for the Slack app: slash command and interactivity',
     );
+    output(
+      STACK_OUTPUTS.cliRunsUrl,
+      sw.cliRunsUrl,
+      'Where the snowwhite command line sends signed run requests (IAM authorization)',
+    );
     output(STACK_OUTPUTS.slackSecretArn, sw.slackSecret.secretArn, 'Secret to put the Slack credentials in');
     output(STACK_OUTPUTS.botFunctionName, sw.botFunction.functionName, 'Bot Lambda function');
     output(STACK_OUTPUTS.runnerCluster, sw.cluster.clusterArn, 'ECS cluster the runner runs in');

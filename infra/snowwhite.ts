@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Duration, IgnoreMode, SecretValue, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
@@ -14,6 +15,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct, type IConstruct } from 'constructs';
 import { slackChannelIdSchema } from '../runner/request';
+import { CLI_ROUTE_PATH } from '../runner/stack-outputs';
 import { ACTIONS, type Action } from '../ssm/actions';
 import { sidekiqctlDocument } from '../ssm/documents';
 
@@ -128,6 +130,20 @@ export interface SnowWhiteProps {
    * @default ecs.CpuArchitecture.ARM64
    */
   readonly runnerArchitecture?: ecs.CpuArchitecture;
+  /**
+   * The Slack workspace (T…) and app (A…) the bot serves: requests from any other are refused.
+   * @default not checked
+   */
+  readonly slackTeamId?: string;
+  /** @default not checked */
+  readonly slackAppId?: string;
+  /**
+   * Reserved concurrency of the bot function: bounds what a flood of requests can cost and how many
+   * IAM simulations run at once. `false` reserves none (an account whose concurrency limit is still
+   * at its initial value cannot reserve any).
+   * @default 10
+   */
+  readonly botReservedConcurrency?: number | false;
 }
 
 /** One SSM Command document per action, each embedding `ssm/sidekiqctl.sh` (read at synth time). */
@@ -206,6 +222,9 @@ export class SnowWhite extends Construct {
   readonly api: apigwv2.HttpApi;
   /** The URL to give Slack for slash commands and interactivity. */
   readonly slackRequestUrl: string;
+  /** The command line's route (`POST /cli/runs`, IAM authorization) and its URL. */
+  readonly cliRoute: apigwv2.HttpRoute;
+  readonly cliRunsUrl: string;
   readonly botFunction: NodejsFunction;
   readonly botRole: iam.Role;
   readonly slackSecret: secretsmanager.ISecret;
@@ -381,6 +400,9 @@ export class SnowWhite extends Construct {
       timeout: Duration.seconds(60),
       // The hand-off work catches its own errors; a Lambda retry after a timeout would prompt twice.
       retryAttempts: 0,
+      ...(props.botReservedConcurrency === false
+        ? {}
+        : { reservedConcurrentExecutions: props.botReservedConcurrency ?? 10 }),
       role: this.botRole,
       logGroup: botLogGroup,
       bundling: {
@@ -404,6 +426,8 @@ export class SnowWhite extends Construct {
         RUNNER_ASSIGN_PUBLIC_IP: this.runnerNetwork.assignPublicIp,
         // The bot refuses other regions at once: neither the documents nor the runner's rights are there.
         FLEET_REGIONS: regions.join(','),
+        ...(props.slackTeamId ? { SLACK_TEAM_ID: props.slackTeamId } : {}),
+        ...(props.slackAppId ? { SLACK_APP_ID: props.slackAppId } : {}),
         ...sharedEnv,
       },
     });
@@ -417,6 +441,13 @@ export class SnowWhite extends Construct {
         sid: 'ReadIamUsers',
         actions: ['iam:ListUserTags', 'iam:SimulatePrincipalPolicy'],
         resources: [iamUserArn(stack)],
+      }),
+      new iam.PolicyStatement({
+        // The command line's callers may be assumed roles: simulated as their role, whose ARN
+        // (path included) GetRole gives.
+        sid: 'ReadIamRoles',
+        actions: ['iam:GetRole', 'iam:SimulatePrincipalPolicy'],
+        resources: [stack.formatArn({ service: 'iam', region: '', resource: 'role', resourceName: '*' })],
       }),
       new iam.PolicyStatement({
         sid: 'RunRunnerTask',
@@ -438,14 +469,11 @@ export class SnowWhite extends Construct {
         conditions: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
       }),
       ...elasticBeanstalkReadStatements(stack, regions),
-      new iam.PolicyStatement({
-        sid: 'ReadSlackSecret',
-        actions: ['secretsmanager:GetSecretValue'],
-        // A secret imported by name has no suffix in its ARN; IAM must match the real one's six characters.
-        resources: [this.slackSecret.secretFullArn ?? `${this.slackSecret.secretArn}-??????`],
-      }),
     ])
       this.botRole.addToPrincipalPolicy(statement);
+    // grantRead: the secret's own ARN rules (an imported name's suffix) and its KMS key, when a
+    // customer-managed one encrypts it.
+    this.slackSecret.grantRead(this.botRole);
     // A policy of its own: in the role's default policy, the function's ARN would make a cycle
     // (the function depends on its role's default policy).
     new iam.Policy(this, 'BotSelfInvokePolicy', {
@@ -483,7 +511,25 @@ export class SnowWhite extends Construct {
     stage.defaultRouteSettings = { throttlingRateLimit: 20, throttlingBurstLimit: 40 };
     this.slackRequestUrl = `${this.api.apiEndpoint}/slack/events`;
 
+    // --- The command line's door: SigV4-signed requests, the caller checked like a Slack user ---
+    // API Gateway verifies the signature and passes the caller's ARN; operators need only
+    // execute-api:Invoke on this route (see grantCliRuns), not RunTask or PassRole.
+    const [cliRoute] = this.api.addRoutes({
+      path: CLI_ROUTE_PATH,
+      methods: [apigwv2.HttpMethod.POST],
+      integration: new HttpLambdaIntegration('BotCli', this.botFunction),
+      authorizer: new HttpIamAuthorizer(),
+    });
+    if (!cliRoute) throw new Error('the command-line route was not created');
+    this.cliRoute = cliRoute;
+    this.cliRunsUrl = `${this.api.apiEndpoint}${CLI_ROUTE_PATH}`;
+
     this.acknowledgeNagFindings(stack, regions);
+  }
+
+  /** What an operator needs to run the `snowwhite` command line: invoke its one route, nothing else. */
+  grantCliRuns(grantee: iam.IGrantable): iam.Grant {
+    return this.cliRoute.grantInvoke(grantee);
   }
 
   private newSecurityGroup(): ec2.SecurityGroup {
@@ -523,6 +569,12 @@ export class SnowWhite extends Construct {
       iamUserArn(stack),
       "The bot maps a Slack user id to the one IAM user tagged with it and simulates that user's policies: " +
         'any IAM user of the account may be the one (read-only actions).',
+    );
+    iam5(
+      this.botRole,
+      stack.formatArn({ service: 'iam', region: '', resource: 'role', resourceName: '*' }),
+      'The command line may be used from any assumed role of the account: the bot reads that role (GetRole, ' +
+        'for its path) and simulates its policies (read-only actions).',
     );
     for (const region of regions)
       iam5(

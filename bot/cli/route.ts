@@ -12,6 +12,7 @@ import {
   runIdSchema,
   runRequestSchema,
 } from '../../runner/request';
+import { CLI_ROUTE_PATH } from '../../runner/stack-outputs';
 import { parseCallerArn, principalOf } from '../auth/principal';
 import { checkRun } from '../deferred/checked-targets';
 import type { WorkDeps } from '../deferred/deps';
@@ -23,7 +24,6 @@ import { newErrorId } from '../deferred/error-id';
  * the caller is authorized by the same rules as a Slack user (checkRun), and the bot launches the
  * runner with its own rights, so operators need only `execute-api:Invoke` on this route.
  */
-export const CLI_ROUTE_PATH = '/cli/runs';
 export const CLI_ROUTE_KEY = `POST ${CLI_ROUTE_PATH}`;
 
 type Obj = Record<string, unknown>;
