@@ -333,7 +333,8 @@ export class SnowWhite extends Construct {
       stopTimeout: Duration.seconds(120),
       logging: ecs.LogDrivers.awsLogs({ logGroup: this.runnerLogGroup, streamPrefix: 'runner' }),
       secrets: { SLACK_BOT_TOKEN: ecs.Secret.fromSecretsManager(this.slackSecret, 'botToken') },
-      environment: sharedEnv,
+      // The runner honours another Slack API URL only when told so: only when this stack was given one.
+      environment: { ...sharedEnv, ...(props.slackApiUrl ? { SNOWWHITE_ALLOW_SLACK_API_URL: '1' } : {}) },
     });
     const taskRole = this.taskDefinition.taskRole;
     const executionRole = this.taskDefinition.obtainExecutionRole();

@@ -73,6 +73,7 @@ function world(scripts: Record<string, InstanceScript>, ssmStatus: Record<string
     RUN_REQUEST: typeof req === 'string' ? req : JSON.stringify(req),
     SLACK_BOT_TOKEN: TOKEN,
     SLACK_API_URL: slack.apiUrl,
+    SNOWWHITE_ALLOW_SLACK_API_URL: '1',
     SLACK_NOTIFY_CHANNEL: 'C0NOTIFY',
     SSM_DOCUMENT_QUIET: 'SnowWhite-Quiet',
     SSM_DOCUMENT_STOP: 'SnowWhite-Stop',
