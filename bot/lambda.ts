@@ -7,7 +7,6 @@ import { isHttpEvent } from './slack/http-event';
 import { looksInternal, openInternalEvent, signWork, type Work } from './deferred/handoff';
 import { launchSettingsFrom } from '../runner/launch';
 import { createLogger, describeError, type Logger } from '../runner/log';
-import { memoize } from '../runner/memo';
 import { createBotAwsClients, type BotAwsClients } from './aws-clients';
 import { boltLogger } from './slack/bolt-logger';
 import { createPolicySimulator } from './auth/policy-simulator';
@@ -20,9 +19,13 @@ import type { WorkDeps } from './deferred/deps';
 import { runWork } from './deferred/run-work';
 import { createLedger, createLedgerClient } from '../runner/ledger/store';
 import { sendReminders } from './memory/remind';
+import { handleCliRun, isCliRouteEvent } from './cli/route';
+import { sealButtonValue } from './slack/buttons';
+import { createRateLimiter } from './slack/rate-limit';
 
 /**
- * The bot's Lambda entry (`dist/bot/lambda.js`, export `handler`). Three kinds of event:
+ * The bot's Lambda entry (`dist/bot/lambda.js`, export `handler`). Four kinds of event:
+ * - the command line's SigV4-signed `POST /cli/runs` (HTTP API, IAM authorization) → authorize, launch;
  * - API Gateway HTTP API (v2) and REST (v1) requests from Slack → Bolt, which only acknowledges;
  * - the bot's own asynchronous self-invocations (signed internal events) → the slow work;
  * - EventBridge's standard `Scheduled Event` (every 15 minutes) → the reminder check. Anyone who may
@@ -46,9 +49,25 @@ export type LambdaHandler = (event: unknown, context: unknown) => Promise<unknow
 
 interface Container {
   settings: BotSettings;
+  clients: BotAwsClients;
   credentials: () => Promise<SlackCredentials>;
-  bot: () => Promise<Bot>;
+  /** Reads the Slack secret again (after a signature mismatch); undefined when nothing new. */
+  refreshCredentials: () => Promise<SlackCredentials | undefined>;
+  bot: (credentials: SlackCredentials) => Bot;
   workDeps: () => Promise<WorkDeps>;
+}
+
+/** The account of an ARN (the runner's task definition: the account the bot serves). */
+const accountOf = (arn: string): string => arn.split(':')[4] ?? '';
+
+/** The last value made for a set of credentials: rebuilt only when a rotation changed them. */
+function perCredentials<T>(make: (c: SlackCredentials) => T): (c: SlackCredentials) => T {
+  let last: { key: string; value: T } | undefined;
+  return (c) => {
+    const key = `${c.signingSecret}\n${c.botToken}`;
+    if (last?.key !== key) last = { key, value: make(c) };
+    return last.value;
+  };
 }
 
 export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler {
@@ -62,52 +81,62 @@ export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler 
     if (settings.SLACK_SIGNING_SECRET) logger.addSecret(settings.SLACK_SIGNING_SECRET);
     if (settings.SLACK_BOT_TOKEN) logger.addSecret(settings.SLACK_BOT_TOKEN);
     const clients = options.clients ?? createBotAwsClients();
-    const loadCredentials = createSlackCredentialsSource(settings, () => clients.secretsManager);
-    const credentials = async () => {
-      const c = await loadCredentials();
+    const source = createSlackCredentialsSource(
+      settings,
+      () => clients.secretsManager,
+      () => nowSeconds() * 1000,
+    );
+    const registered = (c: SlackCredentials) => {
       logger.addSecret(c.signingSecret);
       logger.addSecret(c.botToken);
       return c;
     };
-    const workDeps = memoize(async (): Promise<WorkDeps> => {
-      const { botToken } = await credentials();
-      const directory = createIamDirectory({
-        iam: clients.iam,
-        cacheSeconds: settings.IAM_TAG_CACHE_SECONDS,
-        concurrency: settings.IAM_LOOKUP_CONCURRENCY,
-      });
+    const credentials = async () => registered(await source());
+    const refreshCredentials = async () => {
+      const c = await source.refresh();
+      return c && registered(c);
+    };
+    // Built once per container: the tag index and the run memo outlive a credentials rotation.
+    const directory = createIamDirectory({
+      iam: clients.iam,
+      cacheSeconds: settings.IAM_TAG_CACHE_SECONDS,
+      concurrency: settings.IAM_LOOKUP_CONCURRENCY,
+    });
+    const authorize = createAuthorizer({
+      directory,
+      simulate: createPolicySimulator(clients.iam),
+      targets: {
+        taskDefinitionArn: settings.RUNNER_TASK_DEFINITION_ARN,
+        ssmDocuments: documentNames(settings),
+      },
+      logger,
+    });
+    const memo = new RunMemo();
+    const ledger = settings.LEDGER_TABLE_NAME
+      ? createLedger({
+          client: createLedgerClient(clients.dynamodb),
+          tableName: settings.LEDGER_TABLE_NAME,
+          logger,
+        })
+      : undefined;
+    const depsFor = perCredentials(({ botToken, signingSecret }): WorkDeps => {
       const web = new WebClient(botToken, {
         slackApiUrl: settings.SLACK_API_URL,
         logger: boltLogger(logger),
         retryConfig: { retries: 2 },
       });
       return {
-        authorize: createAuthorizer({
-          directory,
-          simulate: createPolicySimulator(clients.iam),
-          targets: {
-            taskDefinitionArn: settings.RUNNER_TASK_DEFINITION_ARN,
-            ssmDocuments: documentNames(settings),
-          },
-          logger,
-        }),
+        authorize,
         elasticBeanstalk: clients.elasticBeanstalk,
         ecs: clients.ecs,
         launch: launchSettingsFrom(settings),
         notifyChannel: settings.SLACK_NOTIFY_CHANNEL,
         slack: createSlackOut({ web, logger, ...(options.fetch ? { fetch: options.fetch } : {}) }),
-        memo: new RunMemo(),
+        memo,
+        sealButton: (value) => sealButtonValue(value, signingSecret, nowSeconds()),
         logger,
         directory,
-        ...(settings.LEDGER_TABLE_NAME
-          ? {
-              ledger: createLedger({
-                client: createLedgerClient(clients.dynamodb),
-                tableName: settings.LEDGER_TABLE_NAME,
-                logger,
-              }),
-            }
-          : {}),
+        ...(ledger ? { ledger } : {}),
         reminders: {
           afterSeconds: settings.REMINDER_AFTER_SECONDS,
           everySeconds: settings.REMINDER_EVERY_SECONDS,
@@ -115,6 +144,7 @@ export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler 
         nowMs: options.nowMs ?? Date.now,
       };
     });
+    const workDeps = async () => depsFor(await credentials());
     const handOff = async (work: Work): Promise<void> => {
       const { signingSecret } = await credentials();
       const event = signWork(work, signingSecret, nowSeconds());
@@ -133,26 +163,57 @@ export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler 
       );
       if (out.StatusCode !== 202) throw new Error(`asynchronous invoke answered ${String(out.StatusCode)}`);
     };
-    const bot = memoize(async () => {
-      const { signingSecret, botToken } = await credentials();
-      return createBot({
+    // Shared by every Bolt app of this container, so a rotation does not reset anyone's budget.
+    const commandLimit = createRateLimiter({
+      perMinute: settings.COMMANDS_PER_MINUTE,
+      now: () => nowSeconds() * 1000,
+    });
+    const bot = perCredentials(({ signingSecret, botToken }) =>
+      createBot({
         signingSecret,
         botToken,
         slackApiUrl: settings.SLACK_API_URL,
         handOff,
         logger,
+        commandLimit,
         ...(settings.FLEET_REGIONS ? { fleetRegions: settings.FLEET_REGIONS } : {}),
+        installation: {
+          ...(settings.SLACK_TEAM_ID ? { teamId: settings.SLACK_TEAM_ID } : {}),
+          ...(settings.SLACK_APP_ID ? { appId: settings.SLACK_APP_ID } : {}),
+        },
         ...(options.nowSeconds ? { nowSeconds: options.nowSeconds } : {}),
         ...(options.newRunId ? { newRunId: options.newRunId } : {}),
-      });
-    });
-    container = { settings, credentials, bot, workDeps };
+      }),
+    );
+    container = { settings, clients, credentials, refreshCredentials, bot, workDeps };
     return container;
+  };
+
+  /** A bad signature may mean the secret was just rotated: read it once more, then answer 401. */
+  const handleHttp = async (c: Container, event: unknown, context: unknown) => {
+    const first = await c.bot(await c.credentials()).handle(event, context);
+    if (first.statusCode !== 401) return first;
+    const fresh = await c.refreshCredentials();
+    if (!fresh) return first;
+    logger.info('slack_credentials_refreshed', { reason: 'a request signature did not match' });
+    return c.bot(fresh).handle(event, context);
   };
 
   return async (event, context) => {
     try {
-      if (isHttpEvent(event)) return await (await getContainer().bot()).handle(event, context);
+      if (isCliRouteEvent(event)) {
+        const c = getContainer();
+        return await handleCliRun(
+          {
+            ...(await c.workDeps()),
+            iam: c.clients.iam,
+            account: accountOf(c.settings.RUNNER_TASK_DEFINITION_ARN),
+            ...(options.newRunId ? { newRunId: options.newRunId } : {}),
+          },
+          event,
+        );
+      }
+      if (isHttpEvent(event)) return await handleHttp(getContainer(), event, context);
       if (looksInternal(event)) {
         const c = getContainer();
         const opened = openInternalEvent(event, (await c.credentials()).signingSecret, nowSeconds());

@@ -18,12 +18,26 @@ export const botSettingsSchema = z
       .optional(),
     SLACK_API_URL: z.url().default('https://slack.com/api/'),
     SLACK_NOTIFY_CHANNEL: slackChannelIdSchema,
+    /** The workspace (T…) and app (A…) the bot serves; requests from others are refused. Unset: not checked. */
+    SLACK_TEAM_ID: z
+      .string()
+      .regex(/^T[A-Z0-9]{2,}$/, 'must be a Slack workspace id (T…)')
+      .optional(),
+    SLACK_APP_ID: z
+      .string()
+      .regex(/^A[A-Z0-9]{2,}$/, 'must be a Slack app id (A…)')
+      .optional(),
     ...runnerLaunchSettingsShape,
     ...ssmDocumentNamesSchema,
     /** Set by Lambda itself; the bot invokes itself asynchronously to do slow work after the ack. */
     AWS_LAMBDA_FUNCTION_NAME: z.string().min(1).optional(),
-    /** Seconds the Slack-user → IAM-user index is kept. */
-    IAM_TAG_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
+    /**
+     * Seconds the Slack-user → IAM-user index is kept: rebuilding it costs one IAM call per user, so
+     * not per request; policies are simulated afresh every time regardless.
+     */
+    IAM_TAG_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(900),
+    /** Commands (and prompt clicks) one Slack user may make per minute, per container. */
+    COMMANDS_PER_MINUTE: z.coerce.number().int().min(1).max(600).default(10),
     /** ListUserTags calls in flight at once while building that index (throttled calls are retried). */
     IAM_LOOKUP_CONCURRENCY: z.coerce.number().int().min(1).max(50).default(10),
     /**

@@ -8,6 +8,7 @@ import { SnowWhiteStack } from './snowwhite-stack';
  * - stackName: default "SnowWhite" (the `snowwhite` command line reads this stack's outputs)
  * - documentNamePrefix: default "SnowWhite"
  * - slackApiUrl: Slack Web API base URL, default Slack's own
+ * - slackTeamId, slackAppId: the Slack workspace (T…) and app (A…) served; others are refused
  * The stack is environment-agnostic (region and account come at deploy time), so synth needs
  * neither credentials nor network.
  */
@@ -23,4 +24,6 @@ new SnowWhiteStack(app, context('stackName') ?? DEFAULT_STACK_NAME, {
   notifyChannelId: context('notifyChannelId'),
   documentNamePrefix: context('documentNamePrefix'),
   slackApiUrl: context('slackApiUrl'),
+  slackTeamId: context('slackTeamId'),
+  slackAppId: context('slackAppId'),
 });

@@ -5,7 +5,7 @@ import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { IConstruct } from 'constructs';
-import { ebStackArn, iamUserArn, instanceArn, runnerTaskArn } from './parts/policies';
+import { ebStackArn, iamRoleArn, iamUserArn, instanceArn, runnerTaskArn } from './parts/policies';
 
 /** The parts of one `SnowWhite` that cdk-nag findings are acknowledged on. */
 export interface NagSubjects {
@@ -45,6 +45,12 @@ export function acknowledgeNagFindings(s: NagSubjects): void {
     iam5(role, '*', starReason);
     for (const region of s.regions) iam5(role, ebStackArn(stack, region), ebStackReason);
   }
+  iam5(
+    s.botRole,
+    iamRoleArn(stack),
+    'The command line may be used from any assumed role of the account: the bot reads that role (GetRole, ' +
+      'for its path) and simulates its policies (read-only actions).',
+  );
   iam5(
     s.botRole,
     iamUserArn(stack),

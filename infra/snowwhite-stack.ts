@@ -34,6 +34,10 @@ export class SnowWhiteStack extends Stack {
     const outputs: Record<keyof typeof STACK_OUTPUTS, [value: string, description: string]> = {
       apiUrl: [sw.api.apiEndpoint, 'HTTP API endpoint'],
       slackRequestUrl: [sw.slackRequestUrl, 'Request URL for the Slack app: slash command and interactivity'],
+      cliRunsUrl: [
+        sw.cliRunsUrl,
+        'Where the snowwhite command line sends signed run requests (IAM authorization)',
+      ],
       slackSecretArn: [sw.slackSecret.secretArn, 'Secret to put the Slack credentials in'],
       botFunctionName: [sw.botFunction.functionName, 'Bot Lambda function'],
       runnerCluster: [sw.cluster.clusterArn, 'ECS cluster the runner runs in'],

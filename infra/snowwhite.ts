@@ -10,7 +10,7 @@ import { Construct } from 'constructs';
 import { regionSchema, slackChannelIdSchema } from '../runner/request';
 import { ACTIONS } from '../ssm/actions';
 import { acknowledgeNagFindings } from './nag-acknowledgements';
-import { botFunction, slackApi, slackSecret } from './parts/bot-api';
+import { botFunction, cliRoute, slackApi, slackSecret } from './parts/bot-api';
 import { SnowWhiteDocuments } from './parts/documents';
 import { allowSelfInvoke, grantBot, grantRunnerTask, type InstanceTagCondition } from './parts/policies';
 import { runnerNetwork } from './parts/runner-network';
@@ -94,6 +94,20 @@ export interface SnowWhiteProps {
    * @default ecs.CpuArchitecture.ARM64
    */
   readonly runnerArchitecture?: ecs.CpuArchitecture;
+  /**
+   * The Slack workspace (T…) and app (A…) the bot serves: requests from any other are refused.
+   * @default not checked
+   */
+  readonly slackTeamId?: string;
+  /** @default not checked */
+  readonly slackAppId?: string;
+  /**
+   * Reserved concurrency of the bot function: bounds what a flood of requests can cost and how many
+   * IAM simulations run at once. `false` reserves none (an account whose concurrency limit is still
+   * at its initial value cannot reserve any).
+   * @default 10
+   */
+  readonly botReservedConcurrency?: number | false;
 }
 
 /**
@@ -108,6 +122,9 @@ export class SnowWhite extends Construct {
   readonly api: apigwv2.HttpApi;
   /** The URL to give Slack for slash commands and interactivity. */
   readonly slackRequestUrl: string;
+  /** The command line's route (`POST /cli/runs`, IAM authorization) and its URL. */
+  readonly cliRoute: apigwv2.HttpRoute;
+  readonly cliRunsUrl: string;
   readonly botFunction: NodejsFunction;
   readonly botRole: iam.Role;
   readonly slackSecret: secretsmanager.ISecret;
@@ -170,7 +187,8 @@ export class SnowWhite extends Construct {
       architecture,
       logRetention,
       slackSecret: this.slackSecret,
-      environment: sharedEnv,
+      // The runner honours another Slack API URL only when told so: only when this stack was given one.
+      environment: { ...sharedEnv, ...(props.slackApiUrl ? { SNOWWHITE_ALLOW_SLACK_API_URL: '1' } : {}) },
     });
     this.cluster = runner.cluster;
     this.runnerLogGroup = runner.logGroup;
@@ -192,11 +210,15 @@ export class SnowWhite extends Construct {
     };
     const bot = botFunction(this, {
       logRetention,
+      reservedConcurrency:
+        props.botReservedConcurrency === false ? undefined : (props.botReservedConcurrency ?? 10),
       environment: {
         SLACK_SECRET_ARN: this.slackSecret.secretArn,
         ...launchEnv,
         // The bot refuses other regions at once: neither the documents nor the runner's rights are there.
         FLEET_REGIONS: regions.join(','),
+        ...(props.slackTeamId ? { SLACK_TEAM_ID: props.slackTeamId } : {}),
+        ...(props.slackAppId ? { SLACK_APP_ID: props.slackAppId } : {}),
         ...sharedEnv,
       },
     });
@@ -220,6 +242,9 @@ export class SnowWhite extends Construct {
     const api = slackApi(this, { bot: this.botFunction, logRetention });
     this.api = api.api;
     this.slackRequestUrl = api.slackRequestUrl;
+    const cli = cliRoute(this, { api: this.api, bot: this.botFunction });
+    this.cliRoute = cli.route;
+    this.cliRunsUrl = cli.url;
 
     acknowledgeNagFindings({
       owner: this,
@@ -231,6 +256,11 @@ export class SnowWhite extends Construct {
       vpc: this.vpc,
       api: this.api,
     });
+  }
+
+  /** What an operator needs to run the `snowwhite` command line: invoke its one route, nothing else. */
+  grantCliRuns(grantee: iam.IGrantable): iam.Grant {
+    return this.cliRoute.grantInvoke(grantee);
   }
 }
 

@@ -21,6 +21,7 @@ import { parseRunRequest, RunRequestError, type RunRequest } from './request';
 import { runDrain } from './drain/run';
 import { documentNames, loadRunnerSettings, type RunnerSettings } from './settings';
 import { SlackReporter } from './slack/reporter';
+import { escapeMrkdwn } from './slack/mrkdwn';
 import { SsmExecutor } from './aws/ssm-executor/executor';
 import { ElasticBeanstalkTargets } from './aws/eb-targets';
 import { allOf, type Reporter } from './drain/reporter';
@@ -168,7 +169,7 @@ async function tellRejected(
   try {
     await slack.chat.postMessage({
       channel: settings.SLACK_NOTIFY_CHANNEL,
-      text: `:x: The Snow White runner refused a malformed run request; nothing was done.\n${problems.map((p) => `• ${p}`).join('\n')}`,
+      text: `:x: The Snow White runner refused a malformed run request; nothing was done.\n${problems.map((p) => `• ${escapeMrkdwn(p)}`).join('\n')}`,
     });
   } catch (err) {
     log.error('could not tell Slack about the rejected request', { error: describeError(err) });

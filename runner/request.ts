@@ -83,7 +83,12 @@ export const slackTsSchema = z.string().regex(/^\d+\.\d+$/, 'not a Slack message
 export const MAX_EXECUTION_TIMEOUT_SECONDS = 172_800;
 export const DEFAULT_DRAIN_TIMEOUT_SECONDS = 3_600;
 export const DEFAULT_EXECUTION_TIMEOUT_SECONDS = 7_200;
-/** Time SSM grants the script beyond the drain: `stop` still shuts down and the script reports. */
+/**
+ * How much longer SSM must let the script run than the drain may last: `stop` shuts down and watches
+ * a heartbeat after the drain (a minute or more), and the last JSON line must still be written.
+ */
+export const MIN_EXECUTION_MARGIN_SECONDS = 300;
+/** What the execution timeout defaults to beyond the drain: the minimum margin, with room to spare. */
 export const EXECUTION_MARGIN_SECONDS = 600;
 export const MAX_DRAIN_TIMEOUT_SECONDS = MAX_EXECUTION_TIMEOUT_SECONDS - EXECUTION_MARGIN_SECONDS;
 
@@ -114,7 +119,18 @@ export const runIdSchema = z
   .string()
   .regex(/^[A-Za-z0-9_-]{1,64}$/, 'a run id is 1–64 letters, digits, "-" or "_"');
 
-export const runRequestSchema = z
+/** Without an execution timeout, a long drain gets one long enough for it. */
+const withExecutionTimeoutDefault = (raw: unknown): unknown => {
+  if (typeof raw !== 'object' || raw === null) return raw;
+  const r = raw as Record<string, unknown>;
+  if (r.executionTimeoutSeconds !== undefined || typeof r.drainTimeoutSeconds !== 'number') return raw;
+  return {
+    ...r,
+    executionTimeoutSeconds: executionTimeoutFor(r.drainTimeoutSeconds),
+  };
+};
+
+const runRequestObject = z
   .object({
     runId: runIdSchema,
     action: actionSchema,
@@ -147,15 +163,17 @@ export const runRequestSchema = z
       .max(MAX_EXECUTION_TIMEOUT_SECONDS)
       .default(DEFAULT_EXECUTION_TIMEOUT_SECONDS),
   })
-  .refine((r) => r.executionTimeoutSeconds > r.drainTimeoutSeconds, {
-    message: 'executionTimeoutSeconds must be longer than drainTimeoutSeconds, or SSM kills the drain first',
+  .refine((r) => r.executionTimeoutSeconds >= r.drainTimeoutSeconds + MIN_EXECUTION_MARGIN_SECONDS, {
+    message: `executionTimeoutSeconds must exceed drainTimeoutSeconds by at least ${MIN_EXECUTION_MARGIN_SECONDS} s, or SSM kills the drain (or stop's shutdown) first`,
     path: ['executionTimeoutSeconds'],
   });
 
+export const runRequestSchema = z.preprocess(withExecutionTimeoutDefault, runRequestObject);
+
 /** What a caller writes (defaults optional). */
-export type RunRequestInput = z.input<typeof runRequestSchema>;
+export type RunRequestInput = z.input<typeof runRequestObject>;
 /** What the runner works with (defaults filled in). */
-export type RunRequest = z.output<typeof runRequestSchema>;
+export type RunRequest = z.output<typeof runRequestObject>;
 
 export class RunRequestError extends Error {
   constructor(readonly problems: string[]) {

@@ -5,6 +5,7 @@
 export const STACK_OUTPUTS = {
   apiUrl: 'ApiUrl',
   slackRequestUrl: 'SlackRequestUrl',
+  cliRunsUrl: 'CliRunsUrl',
   slackSecretArn: 'SlackSecretArn',
   botFunctionName: 'BotFunctionName',
   runnerCluster: 'RunnerCluster',
@@ -22,3 +23,9 @@ export const STACK_OUTPUTS = {
 
 /** The stack name `infra/app.ts` deploys, and the command line's default `--stack`. */
 export const DEFAULT_STACK_NAME = 'SnowWhite';
+
+/**
+ * The command line's route on the stack's HTTP API (IAM authorization): the command line signs its
+ * run requests with the caller's credentials and the bot authorizes and launches them.
+ */
+export const CLI_ROUTE_PATH = '/cli/runs';

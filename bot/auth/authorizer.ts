@@ -1,4 +1,5 @@
-import type { IamDirectory } from './iam-directory';
+import pLimit from 'p-limit';
+import type { IamDirectory, IamUserRef } from './iam-directory';
 import { describeError, type Logger } from '../../runner/log';
 import type { PolicySimulator } from './policy-simulator';
 import {
@@ -6,14 +7,33 @@ import {
   decide,
   iamErrorDecision,
   identify,
-  requiredPermissions,
+  requiredQuestions,
   type AuthorizationDecision,
   type AuthorizationRequest,
+  type EnvironmentTargets,
   type PermissionTargets,
 } from './rules';
 
-/** Slack user → IAM user → policy simulation; one JSON log line per decision; never throws. */
-export type Authorizer = (request: AuthorizationRequest) => Promise<AuthorizationDecision>;
+/**
+ * Two steps, because the targets are looked up between them: who the Slack user is in IAM (cheap,
+ * cached; refuses before Elastic Beanstalk is asked anything), then whether that principal may do
+ * what the run touches. Each refusal or final decision writes one `authorization` log line; never throws.
+ */
+export interface Authorizer {
+  identify(
+    request: AuthorizationRequest & { slackUserId: string },
+  ): Promise<
+    { ok: true; iamUser: IamUserRef } | { ok: false; decision: AuthorizationDecision & { allowed: false } }
+  >;
+  permits(
+    request: AuthorizationRequest,
+    principal: IamUserRef,
+    environments: readonly EnvironmentTargets[],
+  ): Promise<AuthorizationDecision>;
+}
+
+/** Simulation calls in flight at once for one decision. */
+const SIMULATION_CONCURRENCY = 5;
 
 export function createAuthorizer(deps: {
   directory: IamDirectory;
@@ -21,27 +41,35 @@ export function createAuthorizer(deps: {
   targets: PermissionTargets;
   logger: Logger;
 }): Authorizer {
-  return async (request) => {
-    const decision = await decideFor(request);
-    deps.logger.info('authorization', authorizationLogFields(request, decision));
-    return decision;
-  };
+  const log = (
+    request: AuthorizationRequest,
+    decision: AuthorizationDecision,
+    environments?: readonly EnvironmentTargets[],
+  ) => deps.logger.info('authorization', authorizationLogFields(request, decision, environments));
 
-  async function decideFor(request: AuthorizationRequest): Promise<AuthorizationDecision> {
-    let matches;
-    try {
-      matches = await deps.directory.usersFor(request.slackUserId);
-    } catch (err) {
-      return iamErrorDecision(describeError(err));
-    }
-    const identity = identify(request.slackUserId, matches);
-    if (!identity.ok) return identity.decision;
-    try {
-      const questions = requiredPermissions(deps.targets, request.action, request.region);
-      const answers = await Promise.all(questions.map((q) => deps.simulate(identity.iamUser.arn, q)));
-      return decide(identity.iamUser, answers);
-    } catch (err) {
-      return iamErrorDecision(describeError(err), identity.iamUser);
-    }
-  }
+  return {
+    async identify(request) {
+      let found;
+      try {
+        found = identify(request.slackUserId, await deps.directory.usersFor(request.slackUserId));
+      } catch (err) {
+        found = { ok: false as const, decision: iamErrorDecision(describeError(err)) };
+      }
+      if (!found.ok) log(request, found.decision);
+      return found;
+    },
+    async permits(request, principal, environments) {
+      let decision: AuthorizationDecision;
+      try {
+        const questions = requiredQuestions(deps.targets, request.action, request.region, environments);
+        const limit = pLimit(SIMULATION_CONCURRENCY);
+        const answers = await Promise.all(questions.map((q) => limit(() => deps.simulate(principal.arn, q))));
+        decision = decide(principal, answers);
+      } catch (err) {
+        decision = iamErrorDecision(describeError(err), principal);
+      }
+      log(request, decision, environments);
+      return decision;
+    },
+  };
 }

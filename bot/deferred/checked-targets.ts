@@ -1,7 +1,8 @@
 import type { Action } from '../../ssm/actions';
 import { describeError } from '../../runner/log';
-import { refusalText } from '../auth/rules';
-import { escapeMrkdwn, noTargetsText } from '../slack/messages';
+import type { IamUserRef } from '../auth/iam-directory';
+import type { AuthorizationDecision } from '../auth/rules';
+import { escapeMrkdwn, noTargetsText, refusalText } from '../slack/messages';
 import type { ReplyTarget } from '../slack/out';
 import type { WorkDeps } from './deps';
 import { previewTargets, type TargetPreview } from './preview';
@@ -13,9 +14,46 @@ export interface RunWhat {
   region: string;
 }
 
+export type RunCheck =
+  | { ok: true; iamUser: IamUserRef; preview: TargetPreview }
+  | { ok: false; kind: 'refused'; decision: AuthorizationDecision & { allowed: false } }
+  | { ok: false; kind: 'lookup_failed'; error: string }
+  | { ok: false; kind: 'no_targets' };
+
 /**
- * The steps every request to act goes through, typed or clicked: authorize the person, then find the
- * targets as they are now. Returns them, or tells the person why not (and returns undefined).
+ * The one door every request to act goes through, typed, clicked or signed by the command line:
+ * who is asking (the Slack user's one IAM user, or the command line's principal as API Gateway
+ * verified it), the targets as they are now, then whether IAM lets that principal do what the run
+ * touches on exactly those targets.
+ */
+export async function checkRun(
+  deps: WorkDeps,
+  who: { runId: string } & ({ slackUserId: string } | { principal: IamUserRef }),
+  what: RunWhat,
+): Promise<RunCheck> {
+  let iamUser: IamUserRef;
+  const request = { ...what, ...('slackUserId' in who ? { slackUserId: who.slackUserId } : {}) };
+  if ('principal' in who) iamUser = who.principal;
+  else {
+    const identity = await deps.authorize.identify({ ...what, slackUserId: who.slackUserId });
+    if (!identity.ok) return { ok: false, kind: 'refused', decision: identity.decision };
+    iamUser = identity.iamUser;
+  }
+  let preview: TargetPreview;
+  try {
+    preview = await previewTargets(deps.elasticBeanstalk(what.region), what);
+  } catch (err) {
+    deps.logger.warn('preview_failed', { runId: who.runId, error: describeError(err) });
+    return { ok: false, kind: 'lookup_failed', error: describeError(err) };
+  }
+  if (preview.environments.length === 0) return { ok: false, kind: 'no_targets' };
+  const decision = await deps.authorize.permits(request, iamUser, preview.environments);
+  if (!decision.allowed) return { ok: false, kind: 'refused', decision };
+  return { ok: true, iamUser, preview };
+}
+
+/**
+ * checkRun for Slack: returns the targets, or tells the person why not (and returns undefined).
  * `fromPrompt`: a click on the prompt, whose refusal or empty match replaces it, and whose failed
  * look-up keeps it so Confirm can be pressed again.
  */
@@ -25,24 +63,23 @@ export async function checkedTargets(
   what: RunWhat,
   fromPrompt: boolean,
 ): Promise<{ iamUserName: string; preview: TargetPreview } | undefined> {
-  const decision = await deps.authorize({ slackUserId: who.slackUserId, ...what });
-  if (!decision.allowed) {
-    await deps.slack.tell(who, { text: refusalText(decision, what.action) }, { replace: fromPrompt });
-    return undefined;
+  const checked = await checkRun(deps, { runId: who.runId, slackUserId: who.slackUserId }, what);
+  if (checked.ok) return { iamUserName: checked.iamUser.userName, preview: checked.preview };
+  switch (checked.kind) {
+    case 'refused':
+      await deps.slack.tell(
+        who,
+        { text: refusalText(checked.decision, what.action) },
+        { replace: fromPrompt },
+      );
+      return undefined;
+    case 'lookup_failed':
+      await deps.slack.tell(who, {
+        text: `:x: Could not list the environments of *${escapeMrkdwn(what.application)}* in ${what.region} (${escapeMrkdwn(checked.error)}). Nothing was launched${fromPrompt ? '; press Confirm again to retry' : ''}.`,
+      });
+      return undefined;
+    case 'no_targets':
+      await deps.slack.tell(who, { text: noTargetsText(what) }, { replace: fromPrompt });
+      return undefined;
   }
-  let preview: TargetPreview;
-  try {
-    preview = await previewTargets(deps.elasticBeanstalk(what.region), what);
-  } catch (err) {
-    deps.logger.warn('preview_failed', { runId: who.runId, error: describeError(err) });
-    await deps.slack.tell(who, {
-      text: `:x: Could not list the environments of *${escapeMrkdwn(what.application)}* in ${what.region} (${escapeMrkdwn(describeError(err))}). Nothing was launched${fromPrompt ? '; press Confirm again to retry' : ''}.`,
-    });
-    return undefined;
-  }
-  if (preview.environments.length === 0) {
-    await deps.slack.tell(who, { text: noTargetsText(what) }, { replace: fromPrompt });
-    return undefined;
-  }
-  return { iamUserName: decision.iamUser.userName, preview };
 }

@@ -6,6 +6,7 @@ import type { Ledger } from '../../runner/ledger/store';
 import type { Authorizer } from '../auth/authorizer';
 import type { IamDirectory } from '../auth/iam-directory';
 import type { ReminderPolicy } from '../memory/reminders';
+import type { ButtonValue } from '../slack/buttons';
 import type { SlackOut } from '../slack/out';
 import type { RunMemo } from './run-memo';
 
@@ -19,6 +20,8 @@ export interface WorkDeps {
   notifyChannel: string;
   slack: SlackOut;
   memo: RunMemo;
+  /** The prompt buttons' signed value (issue time inside, so a click can expire). */
+  sealButton: (value: ButtonValue) => string;
   logger: Logger;
   /** Slack user → IAM users (history asks only that the asker is a known user). */
   directory: IamDirectory;

@@ -19,5 +19,6 @@ export async function runCommandWork(deps: WorkDeps, work: CommandWork): Promise
       reply: work,
       replacePrompt: false,
     });
-  await deps.slack.tell(work, confirmationPrompt({ v: 1, runId: work.runId, ...command }, checked.preview));
+  const value = { v: 1 as const, runId: work.runId, ...command };
+  await deps.slack.tell(work, confirmationPrompt(value, checked.preview, deps.sealButton(value)));
 }

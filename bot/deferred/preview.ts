@@ -9,6 +9,8 @@ export interface TargetEnvironment {
   status: string;
   health?: string;
   instanceCount: number;
+  /** The EC2 instances now (authorization asks about each). */
+  instanceIds: string[];
 }
 export interface TargetPreview {
   environments: TargetEnvironment[];
@@ -24,7 +26,12 @@ export async function previewTargets(
   const { matching } = await matchingEnvironments(eb, target);
   const limit = pLimit(concurrency);
   const environments = await Promise.all(
-    matching.map((e) => limit(async () => ({ ...e, instanceCount: (await instancesOf(eb, e.id)).length }))),
+    matching.map((e) =>
+      limit(async () => {
+        const instanceIds = await instancesOf(eb, e.id);
+        return { ...e, instanceIds, instanceCount: instanceIds.length };
+      }),
+    ),
   );
   return { environments, totalInstances: environments.reduce((n, e) => n + e.instanceCount, 0) };
 }

@@ -1,5 +1,6 @@
 import { describeError } from '../../runner/log';
 import type { WorkDeps } from './deps';
+import { newErrorId } from './error-id';
 import type { Work } from './handoff';
 import { runButtonWork } from './on-button';
 import { runCommandWork } from './on-command';
@@ -15,12 +16,13 @@ export async function runWork(deps: WorkDeps, work: Work): Promise<void> {
     else if (work.kind === 'home') await publishHome(deps, work);
     else await answerHistory(deps, work);
   } catch (err) {
-    deps.logger.error('work_failed', { kind: work.kind, error: describeError(err) });
+    const errorId = newErrorId();
+    deps.logger.error('work_failed', { kind: work.kind, errorId, error: describeError(err) });
     // The Home tab has nobody to tell through a response URL; the failure is logged.
     if (work.kind === 'home') return;
     try {
       await deps.slack.tell(work, {
-        text: ':x: Something went wrong; nothing more was done. The logs have the details.',
+        text: `:x: Something went wrong; nothing more was done. The logs have the details (error id \`${errorId}\`).`,
       });
     } catch (tellErr) {
       deps.logger.error('tell_failed', { error: describeError(tellErr) });

@@ -8,6 +8,7 @@ import type { TargetPreview } from './preview';
 import {
   alreadyLaunchedText,
   launchedText,
+  launchFailedPublicText,
   launchFailedText,
   notificationText,
   taskStartedText,
@@ -16,6 +17,7 @@ import {
 import { slackErrorCode } from '../../runner/slack/errors';
 import { CANNOT_POST_HERE, type ReplyTarget } from '../slack/out';
 import type { WorkDeps } from './deps';
+import { newErrorId } from './error-id';
 
 /**
  * Announce and launch one authorized run: thread root (in the channel, or the notification channel
@@ -91,11 +93,16 @@ export async function startRun(deps: WorkDeps, run: RunToStart): Promise<void> {
       if (postedNow) await slack.remove(root.channel, root.ts).catch(() => undefined);
       return tell(alreadyLaunchedText(action));
     }
-    logger.error('launch_failed', { runId: run.runId, error: describeError(err) });
-    const failed = launchFailedText(action, describeError(err));
-    await slack.post(root.channel, { text: failed }, root.ts).catch(() => undefined);
+    // ECS errors name ARNs and the account: the details go to the log and to the person only; the
+    // thread gets an error id to find them.
+    const errorId = newErrorId();
+    logger.error('launch_failed', { runId: run.runId, errorId, error: describeError(err) });
+    await slack
+      .post(root.channel, { text: launchFailedPublicText(action, errorId) }, root.ts)
+      .catch(() => undefined);
     // A new message, so the prompt's Confirm stays: pressing it again retries with the same client
     // token and this thread root, so ECS returns the task if it did start.
+    const failed = launchFailedText(action, describeError(err), errorId);
     return slack.tell(run.reply, {
       text: run.replacePrompt ? `${failed} Press Confirm again to retry.` : failed,
     });

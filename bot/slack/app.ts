@@ -5,7 +5,7 @@ import App from '@slack/bolt/dist/App';
 import AwsLambdaReceiver from '@slack/bolt/dist/receivers/AwsLambdaReceiver';
 import type { BlockAction, ButtonAction } from '@slack/bolt';
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { CANCEL_ACTION_ID, CONFIRM_ACTION_ID, decodeButtonValue } from './buttons';
+import { CANCEL_ACTION_ID, CONFIRM_ACTION_ID, openButtonValue } from './buttons';
 import { parseCommand } from './command';
 import {
   decodeButtonValue as decodeRunnerButtonValue,
@@ -18,6 +18,8 @@ import { describeError, type Logger } from '../../runner/log';
 import { boltLogger } from './bolt-logger';
 import { where } from './messages';
 import { usageReply } from './usage';
+import { foreignOrigin, type Installation } from './workspace';
+import type { RateLimiter } from './rate-limit';
 
 /**
  * The HTTP side: a Bolt app behind AwsLambdaReceiver whose listeners only acknowledge. Anything
@@ -33,6 +35,10 @@ export interface BotDeps {
   /** Seconds since the epoch (signature timestamps). */
   nowSeconds?: () => number;
   newRunId?: () => string;
+  /** Commands and prompt clicks per Slack user (shared across this container's apps). */
+  commandLimit?: RateLimiter;
+  /** The one workspace and app whose requests are served (unset: not checked). */
+  installation?: Installation;
   /** Regions with Snow White's SSM documents; a command for another region is refused at once. */
   fleetRegions?: readonly string[];
 }
@@ -42,6 +48,11 @@ export interface Bot {
   /** API Gateway event (HTTP API v2 or REST v1) → HTTP response. */
   handle(event: unknown, context: unknown): Promise<APIGatewayProxyResult>;
 }
+
+const tooManyText = (retryAfterSeconds: number) => ({
+  response_type: 'ephemeral' as const,
+  text: `:raised_hand: Too many Snow White requests from you in the last minute; nothing was done. Try again in ${retryAfterSeconds} s.`,
+});
 
 const SLOW_START_TEXT = (action: string, whereText: string) =>
   `:hourglass_flowing_sand: Checking your permissions and looking up ${whereText} for \`${action}\`…`;
@@ -104,6 +115,11 @@ export function createBot(deps: BotDeps): Bot {
         text: `:x: Snow White is not set up for ${what.region}: its SSM documents exist in ${deps.fleetRegions.join(', ')}. Nothing was launched.`,
       });
     }
+    const limited = deps.commandLimit?.take(command.user_id);
+    if (limited && !limited.ok) {
+      logger.warn('command_rejected', { slackUserId: command.user_id, reason: 'rate limited' });
+      return ack(tooManyText(limited.retryAfterSeconds));
+    }
     const runId = newRunId();
     try {
       await deps.handOff({
@@ -128,13 +144,31 @@ export function createBot(deps: BotDeps): Bot {
   const onButton = (choice: 'confirm' | 'cancel') =>
     (async ({ body, action, ack, respond }) => {
       await ack();
-      const value = decodeButtonValue(action.value);
-      if (!value) {
-        logger.warn('button_rejected', { slackUserId: body.user.id, reason: 'invalid button value' });
+      const opened = openButtonValue(action.value, deps.signingSecret, nowSeconds());
+      if (!opened.ok) {
+        logger.warn('button_rejected', {
+          slackUserId: body.user.id,
+          reason: `${opened.reason} button value`,
+          ...(opened.runId ? { runId: opened.runId } : {}),
+        });
         return void (await respond({
-          text: 'This button is not valid any more; run the command again.',
+          text:
+            opened.reason === 'expired'
+              ? ':hourglass: This prompt is more than 15 minutes old; nothing was launched. Run the command again.'
+              : 'This button is not valid; nothing was launched. Run the command again.',
           replace_original: true,
         }));
+      }
+      const { value } = opened;
+      const limited = deps.commandLimit?.take(body.user.id);
+      if (limited && !limited.ok) {
+        logger.warn('button_rejected', {
+          slackUserId: body.user.id,
+          runId: value.runId,
+          reason: 'rate limited',
+        });
+        // The prompt stays: pressing again once the wait is over works.
+        return void (await respond({ ...tooManyText(limited.retryAfterSeconds), replace_original: false }));
       }
       const channelId = body.channel?.id ?? body.container?.channel_id;
       if (!channelId) {
@@ -229,6 +263,25 @@ export function createBot(deps: BotDeps): Bot {
           path: request.path,
         });
         return { statusCode: 401, body: '' };
+      }
+      const foreign = foreignOrigin(request.body, request.headers['content-type'], deps.installation ?? {});
+      if (foreign) {
+        logger.warn('request_rejected', {
+          reason: `another Slack installation: ${foreign}`,
+          path: request.path,
+        });
+        // A slash command gets a readable refusal; anything else only an empty acknowledgement.
+        const isCommand = new URLSearchParams(request.body).has('command');
+        return isCommand
+          ? {
+              statusCode: 200,
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify({
+                response_type: 'ephemeral',
+                text: ':no_entry: Snow White serves only the workspace it is installed in; nothing was done.',
+              }),
+            }
+          : { statusCode: 200, body: '' };
       }
       try {
         return (await boltHandler(request, context)) as APIGatewayProxyResult;

@@ -1,3 +1,4 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import * as z from 'zod';
 import {
   actionSchema,
@@ -31,14 +32,53 @@ export const buttonValueSchema = z.object({
 });
 export type ButtonValue = z.infer<typeof buttonValueSchema>;
 
-export const encodeButtonValue = (value: ButtonValue): string => JSON.stringify(value);
+/**
+ * A prompt is good for 15 minutes: a Confirm pressed days later would act on whatever matches then,
+ * and after ECS's 24-hour client-token window a click served by another container would launch a
+ * second runner.
+ */
+export const BUTTON_MAX_AGE_SECONDS = 15 * 60;
+const CLOCK_SKEW_SECONDS = 60;
 
-export function decodeButtonValue(raw: unknown): ButtonValue | undefined {
-  if (typeof raw !== 'string' || raw.length > 2000) return undefined;
+const sealedSchema = buttonValueSchema.extend({
+  /** Seconds since the epoch when the prompt was issued. */
+  iat: z.number().int().positive(),
+  /** HMAC-SHA256 of `iat` and the value, with the Slack signing secret. */
+  mac: z.string().regex(/^[0-9a-f]{64}$/),
+});
+
+const macOf = (value: ButtonValue, iat: number, secret: string) =>
+  createHmac('sha256', secret)
+    .update(`snowwhite-button:${iat}:${JSON.stringify(buttonValueSchema.parse(value))}`)
+    .digest('hex');
+
+/** The button's `value`: what was asked, when, signed, so that a click can be neither forged nor kept. */
+export function sealButtonValue(value: ButtonValue, secret: string, nowSeconds: number): string {
+  const normal = buttonValueSchema.parse(value);
+  const iat = Math.floor(nowSeconds);
+  return JSON.stringify({ ...normal, iat, mac: macOf(normal, iat, secret) });
+}
+
+export type OpenedButton =
+  { ok: true; value: ButtonValue } | { ok: false; reason: 'invalid' | 'forged' | 'expired'; runId?: string };
+
+export function openButtonValue(raw: unknown, secret: string, nowSeconds: number): OpenedButton {
+  if (typeof raw !== 'string' || raw.length > 2000) return { ok: false, reason: 'invalid' };
+  let json: unknown;
   try {
-    const parsed = buttonValueSchema.safeParse(JSON.parse(raw));
-    return parsed.success ? parsed.data : undefined;
+    json = JSON.parse(raw);
   } catch {
-    return undefined;
+    return { ok: false, reason: 'invalid' };
   }
+  const parsed = sealedSchema.safeParse(json);
+  if (!parsed.success) return { ok: false, reason: 'invalid' };
+  const { iat, mac, ...value } = parsed.data;
+  const expected = Buffer.from(macOf(value, iat, secret), 'hex');
+  const given = Buffer.from(mac, 'hex');
+  if (expected.length !== given.length || !timingSafeEqual(expected, given))
+    return { ok: false, reason: 'forged' };
+  const age = nowSeconds - iat;
+  if (age > BUTTON_MAX_AGE_SECONDS || age < -CLOCK_SKEW_SECONDS)
+    return { ok: false, reason: 'expired', runId: value.runId };
+  return { ok: true, value };
 }

@@ -6,7 +6,7 @@ import type { BotSettings } from '../settings';
 /**
  * The Slack signing secret and bot token: from the environment when both are set (local runs,
  * tests), otherwise from the Secrets Manager secret `{"signingSecret": "...", "botToken": "xoxb-..."}`,
- * fetched once per container. Errors name what is wrong, never a value.
+ * kept for 5 minutes, so a rotation reaches warm containers. Errors name what is wrong, never a value.
  */
 export interface SlackCredentials {
   signingSecret: string;
@@ -22,11 +22,36 @@ export class SlackCredentialsError extends Error {
   override name = 'SlackCredentialsError';
 }
 
+export const CREDENTIALS_MAX_AGE_MS = 5 * 60_000;
+/** A flood of badly signed requests must not become a flood of GetSecretValue calls. */
+export const MIN_REFRESH_INTERVAL_MS = 30_000;
+
+export interface SlackCredentialsSource {
+  (): Promise<SlackCredentials>;
+  /**
+   * Reads the secret again now (a signature did not match: it may just have been rotated), at most
+   * once per MIN_REFRESH_INTERVAL_MS; undefined when nothing new could be read.
+   */
+  refresh(): Promise<SlackCredentials | undefined>;
+}
+
 export function createSlackCredentialsSource(
   settings: Pick<BotSettings, 'SLACK_SECRET_ARN' | 'SLACK_SIGNING_SECRET' | 'SLACK_BOT_TOKEN'>,
   secretsManager: () => SecretsManagerClient,
-): () => Promise<SlackCredentials> {
-  return memoize(load);
+  now: () => number = Date.now,
+): SlackCredentialsSource {
+  const fromEnv = !!(settings.SLACK_SIGNING_SECRET && settings.SLACK_BOT_TOKEN);
+  const cached = () => memoize(load, { maxAgeMs: CREDENTIALS_MAX_AGE_MS, now });
+  let current = cached();
+  let lastRefresh = -Infinity;
+  const source = (() => current()) as SlackCredentialsSource;
+  source.refresh = async () => {
+    if (fromEnv || now() - lastRefresh < MIN_REFRESH_INTERVAL_MS) return undefined;
+    lastRefresh = now();
+    current = cached();
+    return current();
+  };
+  return source;
 
   async function load(): Promise<SlackCredentials> {
     if (settings.SLACK_SIGNING_SECRET && settings.SLACK_BOT_TOKEN)

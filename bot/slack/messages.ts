@@ -1,9 +1,11 @@
 import type { types } from '@slack/bolt';
+import { escapeMrkdwn } from '../../runner/slack/mrkdwn';
 import type { Action } from '../../ssm/actions';
-import { CANCEL_ACTION_ID, CONFIRM_ACTION_ID, encodeButtonValue, type ButtonValue } from './buttons';
+import { CANCEL_ACTION_ID, CONFIRM_ACTION_ID, type ButtonValue } from './buttons';
 import type { TargetPreview } from '../deferred/preview';
 import { DEFAULT_DRAIN_TIMEOUT_SECONDS } from '../../runner/request';
 import { formatDuration } from '../../runner/slack/text';
+import type { AuthorizationDecision } from '../auth/rules';
 
 /** Every Slack message the bot writes (Block Kit and text). Pure. */
 export interface SlackMessage {
@@ -11,8 +13,7 @@ export interface SlackMessage {
   blocks?: types.KnownBlock[];
 }
 
-export const escapeMrkdwn = (s: string): string =>
-  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+export { escapeMrkdwn };
 
 const EXPLAIN: Record<Action, string> = {
   quiet:
@@ -35,7 +36,7 @@ export function previewLines(preview: TargetPreview): string {
     .slice(0, MAX_LISTED)
     .map(
       (e) =>
-        `• \`${e.name}\`: ${plural(e.instanceCount, 'instance')}${e.status === 'Ready' ? '' : ` (${e.status})`}`,
+        `• \`${escapeMrkdwn(e.name)}\`: ${plural(e.instanceCount, 'instance')}${e.status === 'Ready' ? '' : ` (${escapeMrkdwn(e.status)})`}`,
     );
   const more = preview.environments.length - MAX_LISTED;
   if (more > 0) listed.push(`• …and ${plural(more, 'more environment')}`);
@@ -47,8 +48,11 @@ export const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' :
 const summary = (preview: TargetPreview) =>
   `${plural(preview.environments.length, 'environment')}, ${plural(preview.totalInstances, 'instance')}`;
 
-/** The ephemeral prompt: what will happen, on what, with Confirm (danger + dialog for stop) and Cancel. */
-export function confirmationPrompt(value: ButtonValue, preview: TargetPreview): SlackMessage {
+/**
+ * The ephemeral prompt: what will happen, on what, with Confirm (danger + dialog for stop) and Cancel.
+ * `sealed`: the buttons' signed value (buttons.ts).
+ */
+export function confirmationPrompt(value: ButtonValue, preview: TargetPreview, sealed: string): SlackMessage {
   const isStop = value.action === 'stop';
   const only = value.instanceIds
     ? `\n*Retry on only these ${plural(value.instanceIds.length, 'instance')}:* ${value.instanceIds.map((id) => `\`${id}\``).join(', ')}`
@@ -59,7 +63,7 @@ export function confirmationPrompt(value: ButtonValue, preview: TargetPreview): 
       : '';
   const header = `*${value.action}* on ${where(value)}?${only}${timeout}`;
   return {
-    text: `Confirm ${value.action} on ${value.application} (${value.region}): ${summary(preview)}`,
+    text: `Confirm ${value.action} on ${escapeMrkdwn(value.application)} (${value.region}): ${summary(preview)}`,
     blocks: [
       { type: 'section', text: { type: 'mrkdwn', text: `${header}\n${EXPLAIN[value.action]}` } },
       {
@@ -75,7 +79,7 @@ export function confirmationPrompt(value: ButtonValue, preview: TargetPreview): 
             action_id: CONFIRM_ACTION_ID,
             text: { type: 'plain_text', text: `Confirm ${value.action}` },
             style: isStop ? 'danger' : 'primary',
-            value: encodeButtonValue(value),
+            value: sealed,
             ...(isStop
               ? {
                   confirm: {
@@ -95,7 +99,7 @@ export function confirmationPrompt(value: ButtonValue, preview: TargetPreview): 
             type: 'button',
             action_id: CANCEL_ACTION_ID,
             text: { type: 'plain_text', text: 'Cancel' },
-            value: encodeButtonValue(value),
+            value: sealed,
           },
         ],
       },
@@ -124,13 +128,13 @@ export function threadRootText(r: {
   preview: TargetPreview;
 }): string {
   return (
-    `:mirror: <@${r.slackUserId}> (IAM user \`${r.iamUserName}\`) started *${r.action}* on ${where(r)}: ` +
+    `:mirror: <@${r.slackUserId}> (IAM user \`${escapeMrkdwn(r.iamUserName)}\`) started *${r.action}* on ${where(r)}: ` +
     `${summary(r.preview)}.\n${previewLines(r.preview)}\nProgress and results follow in this thread.`
   );
 }
 
 export const taskStartedText = (taskArn: string, runId: string) =>
-  `Runner task started: \`${taskArn}\` (run \`${runId}\`).`;
+  `Runner task started: \`${escapeMrkdwn(taskArn)}\` (run \`${runId}\`).`;
 
 export const notificationText = (r: {
   slackUserId: string;
@@ -150,7 +154,7 @@ export function launchedText(r: {
 }): string {
   const follow = r.permalink ? `<${r.permalink}|this thread>` : 'the thread';
   const fallback = r.fallbackChannel
-    ? ` I cannot post in this channel (${r.fallbackReason ?? 'no access'}), so the thread is in <#${r.fallbackChannel}>.`
+    ? ` I cannot post in this channel (${escapeMrkdwn(r.fallbackReason ?? 'no access')}), so the thread is in <#${r.fallbackChannel}>.`
     : '';
   return `:white_check_mark: \`${r.action}\` launched. Follow it in ${follow}.${fallback}`;
 }
@@ -158,5 +162,32 @@ export function launchedText(r: {
 export const alreadyLaunchedText = (action: Action) =>
   `\`${action}\` was already launched from this prompt (an earlier click); nothing more was started.`;
 
-export const launchFailedText = (action: Action, reason: string) =>
-  `:x: Could not launch \`${action}\`: ${reason}.`;
+/** For the person who asked (ephemeral): the reason, escaped, and the error id. */
+export const launchFailedText = (action: Action, reason: string, errorId: string) =>
+  `:x: Could not launch \`${action}\`: ${escapeMrkdwn(reason)} (error id \`${errorId}\`).`;
+
+/** For the thread everyone reads: no AWS error text (ARNs, account ids), only the error id. */
+export const launchFailedPublicText = (action: Action, errorId: string) =>
+  `:x: Could not launch \`${action}\`; nothing runs. Error id \`${errorId}\` (the logs and the person who asked have the details).`;
+
+/** What the refused person reads; the detail carries names from IAM and Elastic Beanstalk, escaped. */
+export function refusalText(decision: AuthorizationDecision & { allowed: false }, action: Action): string {
+  const detail = escapeMrkdwn(decision.detail);
+  switch (decision.reason) {
+    case 'no_iam_user':
+      return `:no_entry: You may not run \`${action}\`: ${detail}. Ask an AWS administrator to tag your IAM user.`;
+    case 'several_iam_users':
+      return `:no_entry: You may not run \`${action}\`: ${detail}. Ask an AWS administrator to remove the extra tags.`;
+    case 'not_allowed':
+    case 'missing_context': {
+      const envs = decision.deniedEnvironments ?? [];
+      const head = envs.length
+        ? `:no_entry: You may not run \`${action}\` on ${envs.map((e) => `\`${escapeMrkdwn(e)}\``).join(', ')}`
+        : `:no_entry: You may not run \`${action}\``;
+      const narrow = envs.length ? ' Narrow the pattern to the environments you may act on.' : '';
+      return `${head}: ${detail}.${narrow} Nothing was launched.`;
+    }
+    case 'iam_error':
+      return `:warning: Could not check whether you may run \`${action}\` (${detail}). Nothing was launched; try again in a minute.`;
+  }
+}

@@ -11,6 +11,8 @@ import type { Construct } from 'constructs';
 import type { BotEnv } from '../program-env';
 import { REPO_ROOT } from '../repo';
 import { botEsbuildArgs, mainFields } from '../../esbuild.config';
+import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { CLI_ROUTE_PATH } from '../../runner/stack-outputs';
 
 /** The path Slack posts slash commands and button presses to. */
 const SLACK_EVENTS_PATH = '/slack/events';
@@ -38,7 +40,7 @@ export interface BotFunction {
 /** The bot Lambda, bundled from bot/lambda.ts by the local esbuild, with its own role and log group. */
 export function botFunction(
   scope: Construct,
-  options: { logRetention: logs.RetentionDays; environment: BotEnv },
+  options: { logRetention: logs.RetentionDays; reservedConcurrency?: number; environment: BotEnv },
 ): BotFunction {
   // Its own role: the default one would carry the AWSLambdaBasicExecutionRole managed policy
   // (logs:CreateLogGroup on every log group of the account).
@@ -62,6 +64,9 @@ export function botFunction(
     timeout: Duration.seconds(60),
     // The hand-off work catches its own errors; a Lambda retry after a timeout would prompt twice.
     retryAttempts: 0,
+    ...(options.reservedConcurrency !== undefined
+      ? { reservedConcurrentExecutions: options.reservedConcurrency }
+      : {}),
     role,
     logGroup,
     bundling: {
@@ -115,4 +120,23 @@ export function slackApi(
   // Slack sends a few requests a minute; this only bounds what a flood can cost.
   stage.defaultRouteSettings = { throttlingRateLimit: 20, throttlingBurstLimit: 40 };
   return { api, slackRequestUrl: `${api.apiEndpoint}${SLACK_EVENTS_PATH}` };
+}
+
+/**
+ * The command line's door: SigV4-signed requests, the caller checked like a Slack user. API Gateway
+ * verifies the signature and passes the caller's ARN; operators need only execute-api:Invoke on this
+ * route (SnowWhite.grantCliRuns), not RunTask or PassRole.
+ */
+export function cliRoute(
+  scope: Construct,
+  options: { api: apigwv2.HttpApi; bot: lambda.IFunction },
+): { route: apigwv2.HttpRoute; url: string } {
+  const [route] = options.api.addRoutes({
+    path: CLI_ROUTE_PATH,
+    methods: [apigwv2.HttpMethod.POST],
+    integration: new HttpLambdaIntegration('BotCli', options.bot),
+    authorizer: new HttpIamAuthorizer(),
+  });
+  if (!route) throw new Error('the command-line route was not created');
+  return { route, url: `${options.api.apiEndpoint}${CLI_ROUTE_PATH}` };
 }

@@ -104,13 +104,17 @@ export function grantBot(
     }),
     ...elasticBeanstalkReadStatements(stack, options.regions),
     new iam.PolicyStatement({
-      sid: 'ReadSlackSecret',
-      actions: ['secretsmanager:GetSecretValue'],
-      // A secret imported by name has no suffix in its ARN; IAM must match the real one's six characters.
-      resources: [slackSecret.secretFullArn ?? `${slackSecret.secretArn}-??????`],
+      // The command line's callers may be assumed roles: simulated as their role, whose ARN (path
+      // included) GetRole gives.
+      sid: 'ReadIamRoles',
+      actions: ['iam:GetRole', 'iam:SimulatePrincipalPolicy'],
+      resources: [iamRoleArn(stack)],
     }),
   ])
     botRole.addToPrincipalPolicy(statement);
+  // grantRead: the secret's own ARN rules (an imported name's suffix) and its KMS key, when a
+  // customer-managed one encrypts it.
+  slackSecret.grantRead(botRole);
 }
 
 /**
@@ -156,6 +160,10 @@ function elasticBeanstalkReadStatements(stack: Stack, regions: string[]): iam.Po
 
 export function iamUserArn(stack: Stack): string {
   return stack.formatArn({ service: 'iam', region: '', resource: 'user', resourceName: '*' });
+}
+
+export function iamRoleArn(stack: Stack): string {
+  return stack.formatArn({ service: 'iam', region: '', resource: 'role', resourceName: '*' });
 }
 
 export function runnerTaskArn(stack: Stack, cluster: ecs.ICluster): string {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** What the runner knows of its own ECS task: enough to link the task and its log stream. */
 export interface TaskLocation {

@@ -53,3 +53,14 @@ export async function launchSettingsFromStack(
   const raw = Object.fromEntries(Object.entries(OUTPUT_FOR).map(([name, output]) => [name, value(output)]));
   return parse(`outputs of stack ${stackName}`, raw);
 }
+
+/** The stack's `/cli/runs` URL (SNOWWHITE_CLI_URL is not read: a signed request goes only to the stack's own API). */
+export async function cliRunsUrlOf(cfn: CloudFormationClient, stackName: string): Promise<string> {
+  const out = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));
+  const url = out.Stacks?.[0]?.Outputs?.find((o) => o.OutputKey === STACK_OUTPUTS.cliRunsUrl)?.OutputValue;
+  if (!url)
+    throw new Error(
+      `stack ${stackName} has no ${STACK_OUTPUTS.cliRunsUrl} output: deploy this version of Snow White first`,
+    );
+  return url;
+}

@@ -17,7 +17,8 @@ import { parseCli, USAGE, type CliOptions } from './args';
 import { asIamUserName, identifyCaller } from './caller';
 import { ConsoleReporter } from './console-reporter';
 import { followRunner } from './follow';
-import { launchSettingsFromEnv, launchSettingsFromStack } from './launch-settings';
+import { cliRunsUrlOf, launchSettingsFromEnv, launchSettingsFromStack } from './launch-settings';
+import { requestRunThroughBot } from './signed-route';
 
 /**
  * `snowwhite`, the command line: the old snow-white.sh helper's successor. It launches the same
@@ -127,15 +128,41 @@ async function runLocal(options: CliOptions, runId: string, deps: CliDeps): Prom
 async function runOnFargate(options: CliOptions, runId: string, deps: CliDeps): Promise<number> {
   const { io } = deps;
   const clients = deps.clients();
-  const launch =
-    launchSettingsFromEnv(deps.env) ?? (await launchSettingsFromStack(clients.cloudFormation, options.stack));
-  const caller = await identifyCaller(clients.sts, clients.iam);
-  if (caller.note) io.stderr.write(`snowwhite: note: ${caller.note}\n`);
-  const request = requestFor(options, runId, {
-    iamUserName: caller.iamUserName,
-    ...(caller.slackUserId ? { slackUserId: caller.slackUserId } : {}),
-  });
-  const taskArn = await launchRunner(clients.ecs, launch, request, { clientToken: clientTokenFor(runId) });
+  const fromEnv = launchSettingsFromEnv(deps.env);
+  const launch = fromEnv ?? (await launchSettingsFromStack(clients.cloudFormation, options.stack));
+  let taskArn: string;
+  let request: RunRequest;
+  if (fromEnv) {
+    // RUNNER_* set by hand: launch directly with the caller's own ecs:RunTask and iam:PassRole
+    // (an administrator's or a developer's way; operators go through the bot's signed route).
+    const caller = await identifyCaller(clients.sts, clients.iam);
+    if (caller.note) io.stderr.write(`snowwhite: note: ${caller.note}\n`);
+    request = requestFor(options, runId, {
+      iamUserName: caller.iamUserName,
+      ...(caller.slackUserId ? { slackUserId: caller.slackUserId } : {}),
+    });
+    taskArn = await launchRunner(clients.ecs, launch, request, { clientToken: clientTokenFor(runId) });
+  } else {
+    request = requestFor(options, runId, { iamUserName: 'caller' }); // checked here; the bot names the caller
+    const url = await cliRunsUrlOf(clients.cloudFormation, options.stack);
+    const launched = await requestRunThroughBot(
+      url,
+      {
+        runId,
+        action: request.action,
+        envPattern: request.envPattern,
+        application: request.application,
+        region: request.region,
+        drainTimeoutSeconds: request.drainTimeoutSeconds,
+        executionTimeoutSeconds: request.executionTimeoutSeconds,
+      },
+      { credentials: clients.sts.config.credentials, region: await clients.sts.config.region() },
+    );
+    taskArn = launched.taskArn;
+    io.stdout.write(
+      `authorized by Snow White as ${launched.requestedBy} for ${launched.environments.map((e) => `${e.name} (${e.instances})`).join(', ')}\n`,
+    );
+  }
   io.stdout.write(
     `launched the Snow White runner: ${request.action} ${request.envPattern} ${request.application} ${request.region}\n` +
       `  run id: ${runId}\n  task:   ${taskArn}\n`,

@@ -244,7 +244,7 @@ async function authorizationTimes(): Promise<void> {
     const mock = slowIam(users, delay);
     const iam = new IAMClient({ region: 'us-east-1' });
     const time = async (concurrency: number) => {
-      const authorize = createAuthorizer({
+      const authorizer = createAuthorizer({
         directory: createIamDirectory({ iam, cacheSeconds: 60, concurrency }),
         simulate: createPolicySimulator(iam),
         targets: {
@@ -260,11 +260,17 @@ async function authorizationTimes(): Promise<void> {
         application: 'A',
         region: 'us-east-1',
       };
+      const envs = [{ name: 'w-1', id: 'e-1', instanceIds: ['i-1', 'i-2'] }];
+      const authorize = async () => {
+        const identity = await authorizer.identify(who);
+        if (!identity.ok) return identity.decision;
+        return authorizer.permits(who, identity.iamUser, envs);
+      };
       let t = performance.now();
-      const cold = await authorize(who);
+      const cold = await authorize();
       const coldMs = performance.now() - t;
       t = performance.now();
-      const cached = await authorize(who);
+      const cached = await authorize();
       const cachedMs = performance.now() - t;
       if (!cold.allowed || !cached.allowed) throw new Error('bench user should be allowed');
       return { coldMs, cachedMs };

@@ -3,7 +3,8 @@ import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { clientTokenFor } from '../../runner/launch';
 import { encodeButtonValue, REQUEST_ACTION_ID } from '../../runner/slack/buttons';
-import { throttlingError } from '../support/aws-errors';
+import { buttonClickBody, httpApiEvent, slashCommandBody } from '../support/slack-signing';
+import { awsError, throttlingError } from '../support/aws-errors';
 import {
   BOT_TOKEN,
   ecsMock,
@@ -15,6 +16,7 @@ import {
   ssmDocArn,
   TASK_DEF,
   World,
+  type FakeIamUser,
 } from './world';
 
 let world: World;
@@ -137,10 +139,12 @@ describe('quiet, confirmed', () => {
       event: 'authorization',
       slackUserId: 'U0ALICE',
       iamUser: 'alice',
+      principalArn: 'arn:aws:iam::123456789012:user/alice',
       action: 'quiet',
       envPattern: 'workers',
       application: 'MY-APP',
       region: 'us-east-1',
+      environments: ['myapp-workers-prod', 'myapp-workers-staging'],
       allowed: true,
       reason: 'allowed',
     });
@@ -480,6 +484,417 @@ describe('refusals', () => {
     // The same event in time still works: the refusal was the age, not the event.
     await world.playHandoffs();
     expect(world.launchedTasks).toBe(1);
+  });
+});
+
+describe('authorization scoped to what the run touches', () => {
+  const ENV_NAME = 'ssm:resourceTag/elasticbeanstalk:environment-name';
+  /** May launch and use every document, but send commands only to instances of `*-green` environments. */
+  const greenOnly = (): FakeIamUser => ({
+    name: 'gina',
+    tags: { slack_userid: 'U0GINA' },
+    statements: [
+      { effect: 'Allow', action: 'ecs:RunTask', resource: '*' },
+      { effect: 'Allow', action: 'ssm:SendCommand', resource: 'arn:aws:ssm:*:*:document/*' },
+      {
+        effect: 'Allow',
+        action: 'ssm:SendCommand',
+        resource: 'arn:aws:ec2:*:*:instance/*',
+        condition: { StringLike: { [ENV_NAME]: '*-green' } },
+      },
+    ],
+  });
+  beforeEach(() => {
+    world.environments = [
+      { name: 'myapp-workers-blue', instances: 2 },
+      { name: 'myapp-workers-green', instances: 3 },
+    ];
+  });
+
+  test('a user allowed only on *-green is refused when blue matches too (naming blue), prompted for green alone', async () => {
+    world.users.push(greenOnly());
+    const { responseId } = await askFor('quiet workers MY-APP us-east-1', { userId: 'U0GINA' });
+    const refusal = String(world.lastResponse(responseId)?.text);
+    expect(refusal).toContain('`myapp-workers-blue`');
+    expect(refusal).toMatch(/may not run `quiet` on `myapp-workers-blue`:/);
+    expect(refusal).not.toMatch(/on `myapp-workers-green`/);
+    expect(world.lastResponse(responseId)?.blocks).toBeUndefined();
+    expect(world.authorizationLogs().at(-1)).toMatchObject({ allowed: false, iamUser: 'gina' });
+
+    // What was asked: every instance of each environment, with that environment's tags and the region.
+    const perEnv = world.simulations.filter((s) => !s.Marker && s.ResourceArns?.[0]?.includes(':instance/'));
+    expect(perEnv).toHaveLength(2);
+    const blue = perEnv.find((s) =>
+      s.ContextEntries?.some((c) => c.ContextKeyValues?.[0] === 'myapp-workers-blue'),
+    )!;
+    expect(blue.ResourceArns).toEqual([
+      'arn:aws:ec2:us-east-1:123456789012:instance/i-e-myapp-workers-blue-0',
+      'arn:aws:ec2:us-east-1:123456789012:instance/i-e-myapp-workers-blue-1',
+    ]);
+    expect(blue.ContextEntries).toEqual(
+      expect.arrayContaining([
+        { ContextKeyName: ENV_NAME, ContextKeyValues: ['myapp-workers-blue'], ContextKeyType: 'string' },
+        {
+          ContextKeyName: 'ssm:resourceTag/elasticbeanstalk:environment-id',
+          ContextKeyValues: ['e-myapp-workers-blue'],
+          ContextKeyType: 'string',
+        },
+      ]),
+    );
+    for (const s of world.simulations)
+      expect(s.ContextEntries).toContainEqual({
+        ContextKeyName: 'aws:RequestedRegion',
+        ContextKeyValues: ['us-east-1'],
+        ContextKeyType: 'string',
+      });
+
+    const green = await askFor('quiet green MY-APP us-east-1', { userId: 'U0GINA' });
+    expect(world.confirmValue(green.responseId)).toContain('"envPattern":"green"');
+    await world.click(world.confirmValue(green.responseId), 'confirm', { userId: 'U0GINA' });
+    await world.playHandoffs();
+    expect(world.launchedTasks).toBe(1);
+    expect(world.runRequestOf(0)).toMatchObject({
+      envPattern: 'green',
+      requestedBy: { iamUserName: 'gina' },
+    });
+  });
+
+  test('Confirm is checked on the targets as they are then: a blue environment that appeared since the prompt refuses it', async () => {
+    world.users.push(greenOnly());
+    world.environments = [{ name: 'myapp-workers-green', instances: 1 }];
+    const { responseId } = await askFor('quiet workers MY-APP us-east-1', { userId: 'U0GINA' });
+    const value = world.confirmValue(responseId);
+    world.environments.push({ name: 'myapp-workers-blue', instances: 1 });
+    const click = await world.click(value, 'confirm', { userId: 'U0GINA' });
+    await world.playHandoffs();
+    expect(ecsMock).not.toHaveReceivedCommand(RunTaskCommand);
+    expect(world.lastResponse(click.responseId)).toMatchObject({ replace_original: true });
+    expect(String(world.lastResponse(click.responseId)?.text)).toContain('`myapp-workers-blue`');
+  });
+
+  test('a BoolIfExists aws:MultiFactorAuthPresent=false deny refuses, saying why', async () => {
+    world.users = [
+      {
+        ...operator('alice', 'U0ALICE'),
+        statements: [
+          {
+            effect: 'Deny',
+            action: '*',
+            resource: '*',
+            condition: { BoolIfExists: { 'aws:MultiFactorAuthPresent': 'false' } },
+          },
+        ],
+      },
+    ];
+    const { responseId } = await askFor('quiet workers MY-APP us-east-1');
+    const text = String(world.lastResponse(responseId)?.text);
+    expect(text).toContain('explicitly denied');
+    expect(text).toContain('aws:MultiFactorAuthPresent');
+    expect(text).toContain('cannot supply');
+    expect(ecsMock).not.toHaveReceivedCommand(RunTaskCommand);
+    expect(world.authorizationLogs().at(-1)?.reason).toMatch(/^missing_context: /);
+  });
+
+  test('a policy on a tag the bot does not supply fails closed, naming the key', async () => {
+    world.users = [
+      {
+        name: 'alice',
+        tags: { slack_userid: 'U0ALICE' },
+        statements: [
+          { effect: 'Allow', action: 'ecs:RunTask', resource: '*' },
+          {
+            effect: 'Allow',
+            action: 'ssm:SendCommand',
+            resource: '*',
+            condition: { StringEquals: { 'ssm:resourceTag/team': 'ops' } },
+          },
+        ],
+      },
+    ];
+    const { responseId } = await askFor('quiet workers MY-APP us-east-1');
+    expect(String(world.lastResponse(responseId)?.text)).toContain('ssm:resourceTag/team');
+    expect(ecsMock).not.toHaveReceivedCommand(RunTaskCommand);
+  });
+
+  test('a StringNotEquals aws:RequestedRegion guardrail does not fire in an allowed region, and does in another', async () => {
+    world.users = [
+      {
+        ...operator('alice', 'U0ALICE'),
+        statements: [
+          {
+            effect: 'Deny',
+            action: '*',
+            resource: '*',
+            condition: { StringNotEquals: { 'aws:RequestedRegion': ['us-east-1', 'eu-west-1'] } },
+          },
+        ],
+      },
+    ];
+    const ok = await askFor('quiet workers MY-APP us-east-1');
+    expect(world.confirmValue(ok.responseId)).toContain('quiet');
+    const other = await askFor('quiet workers MY-APP ap-south-1');
+    expect(String(world.lastResponse(other.responseId)?.text)).toContain('explicitly denied');
+    expect(ecsMock).not.toHaveReceivedCommand(RunTaskCommand);
+  });
+
+  test('an environment name that is mrkdwn is escaped in the refusal', async () => {
+    world.users.push(greenOnly());
+    world.environments = [{ name: 'workers-<!channel>&', instances: 1 }];
+    const { responseId } = await askFor('quiet workers MY-APP us-east-1', { userId: 'U0GINA' });
+    const text = String(world.lastResponse(responseId)?.text);
+    expect(text).toContain('workers-&lt;!channel&gt;&amp;');
+    expect(text).not.toContain('<!channel>');
+  });
+});
+
+describe('prompt buttons are signed and expire', () => {
+  test('a Confirm pressed 16 minutes after the prompt: "run the command again", nothing handed off or launched', async () => {
+    const { responseId } = await askFor('quiet workers MY-APP us-east-1');
+    const value = world.confirmValue(responseId);
+    const invokes = lambdaMock.commandCalls(InvokeCommand).length;
+    const later = Math.floor(Date.now() / 1000) + 16 * 60;
+    const click = await world.click(value, 'confirm', {
+      handler: world.newContainer({}, { nowSeconds: () => later }),
+      timestamp: later,
+    });
+    expect(click.result.statusCode).toBe(200);
+    const told = world.lastResponse(click.responseId)!;
+    expect(told.replace_original).toBe(true);
+    expect(String(told.text)).toContain('Run the command again');
+    expect(String(told.text)).toContain('15 minutes');
+    expect(lambdaMock.commandCalls(InvokeCommand).length).toBe(invokes);
+    expect(ecsMock).not.toHaveReceivedCommand(RunTaskCommand);
+    expect(world.logs.join('\n')).toContain('expired button value');
+  });
+
+  test.each([
+    ['another pattern', (v: string) => v.replace('"envPattern":"workers"', '"envPattern":"-"')],
+    ['another application', (v: string) => v.replace('"MY-APP"', '"OTHER-APP"')],
+    ['a later issue time', (v: string) => JSON.stringify({ ...JSON.parse(v), iat: JSON.parse(v).iat + 600 })],
+    ['no signature', (v: string) => JSON.stringify({ ...JSON.parse(v), mac: undefined })],
+  ])('a Confirm value altered to %s is refused, nothing launched', async (_what, alter) => {
+    const { responseId } = await askFor('stop workers MY-APP us-east-1');
+    const value = world.confirmValue(responseId);
+    const forged = alter(value);
+    expect(forged).not.toBe(value);
+    const click = await world.click(forged, 'confirm');
+    await world.playHandoffs();
+    expect(String(world.lastResponse(click.responseId)?.text)).toContain('not valid');
+    expect(ecsMock).not.toHaveReceivedCommand(RunTaskCommand);
+  });
+});
+
+describe('errors', () => {
+  test('an ECS error: the thread gets a short line with an error id; the person and the log get the details', async () => {
+    const { responseId } = await askFor('quiet workers MY-APP us-east-1');
+    ecsMock
+      .on(RunTaskCommand)
+      .rejectsOnce(
+        awsError(
+          'AccessDeniedException',
+          'User: arn:aws:sts::123456789012:assumed-role/snowwhite-bot/x is not authorized to perform: ecs:RunTask <@U0BOSS>',
+        ),
+      );
+    const click = await world.click(world.confirmValue(responseId), 'confirm');
+    await world.playHandoffs();
+    const inThread = world.slack.callsOf('chat.postMessage').filter((c) => c.args.thread_ts);
+    expect(inThread).toHaveLength(1);
+    const publicText = String(inThread[0]!.args.text);
+    expect(publicText).not.toContain('123456789012');
+    expect(publicText).not.toContain('AccessDenied');
+    const errorId = /Error id `(E[0-9a-f]{8})`/.exec(publicText)?.[1];
+    expect(errorId).toBeDefined();
+    const told = String(world.lastResponse(click.responseId)?.text);
+    expect(told).toContain('AccessDeniedException');
+    expect(told).toContain(errorId);
+    expect(told).toContain('&lt;@U0BOSS&gt;');
+    const logged = world.logs
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => l.event === 'launch_failed');
+    expect(logged).toMatchObject({ errorId, error: expect.stringContaining('123456789012') });
+  });
+});
+
+describe('escaping', () => {
+  test('a hostile application and environment names reach no Slack message as live mrkdwn', async () => {
+    const app = '<!channel>&<mailto:x@evil.example|re-auth>';
+    world.environments = [{ name: 'workers-<!here>', instances: 1, status: '<@U0BOSS>', application: app }];
+    const { responseId } = await askFor(`quiet workers ${app} us-east-1`);
+    const prompt = world.lastResponse(responseId)!;
+    await world.click(world.confirmValue(responseId), 'confirm');
+    await world.playHandoffs();
+    expect(world.launchedTasks).toBe(1);
+    // Button values are data Slack hands back, never rendered: only the visible texts count.
+    const sections = (prompt.blocks as { type: string; text?: { text: string } }[])
+      .filter((b) => b.type === 'section')
+      .map((b) => b.text?.text);
+    const everything = [
+      ...sections,
+      String(prompt.text),
+      ...world.slack.callsOf('chat.postMessage').map((c) => String(c.args.text)),
+      ...world.slack.calls.filter((c) => c.method.startsWith('response_url')).map((c) => String(c.args.text)),
+    ].join('\n');
+    expect(everything).toContain('&lt;!channel&gt;&amp;&lt;mailto:x@evil.example|re-auth&gt;');
+    expect(everything).toContain('workers-&lt;!here&gt;');
+    expect(everything).not.toMatch(/<!channel>|<!here>|<mailto:|<@U0BOSS>/);
+  });
+});
+
+describe('workspace', () => {
+  const send = async (body: string) =>
+    (await world.handler(httpApiEvent({ signingSecret: SIGNING_SECRET, body }), {})) as {
+      statusCode: number;
+      body: string;
+    };
+  const command = (fields: { teamId?: string; appId?: string; enterpriseInstall?: boolean }) =>
+    slashCommandBody({
+      text: 'quiet workers MY-APP us-east-1',
+      responseUrl: world.newResponseUrl().url,
+      ...fields,
+    });
+
+  test.each([
+    ['another workspace', { teamId: 'T0OTHER' }, 'workspace T0OTHER is not T0TEAM'],
+    ['another app', { appId: 'A0OTHER' }, 'app A0OTHER is not A0APP'],
+    ['an org-wide installation', { enterpriseInstall: true }, 'enterprise'],
+  ])('a command from %s is refused, logged, nothing handed off', async (_what, fields, logged) => {
+    world.handler = world.newContainer({ SLACK_TEAM_ID: 'T0TEAM', SLACK_APP_ID: 'A0APP' });
+    const result = await send(command(fields));
+    expect(result.statusCode).toBe(200);
+    expect(JSON.parse(result.body)).toMatchObject({
+      response_type: 'ephemeral',
+      text: expect.stringContaining('only the workspace it is installed in'),
+    });
+    expect(lambdaMock).not.toHaveReceivedCommand(InvokeCommand);
+    expect(world.logs.join('\n')).toContain(logged);
+    const ours = await send(command({}));
+    expect(JSON.parse(ours.body).text).toContain('Checking your permissions');
+  });
+
+  test('a click by a user of another workspace (Slack Connect) is refused; nothing launched', async () => {
+    world.handler = world.newContainer({ SLACK_TEAM_ID: 'T0TEAM' });
+    const { responseId } = await askFor('quiet workers MY-APP us-east-1');
+    const invokes = lambdaMock.commandCalls(InvokeCommand).length;
+    const result = await send(
+      buttonClickBody({
+        actionId: 'snowwhite_confirm',
+        value: world.confirmValue(responseId),
+        responseUrl: world.newResponseUrl().url,
+        userTeamId: 'T0GUEST',
+      }),
+    );
+    expect(result.statusCode).toBe(200);
+    expect(lambdaMock.commandCalls(InvokeCommand).length).toBe(invokes);
+    expect(ecsMock).not.toHaveReceivedCommand(RunTaskCommand);
+    expect(world.logs.join('\n')).toContain('the user belongs to workspace T0GUEST');
+  });
+
+  test('unset, nothing is checked; a malformed id is a settings error', async () => {
+    const { result } = await world.slash('quiet workers MY-APP us-east-1');
+    expect(result.statusCode).toBe(200);
+    const bad = world.newContainer({ SLACK_TEAM_ID: 'team-one' });
+    const r = (await world.slash('help', { handler: bad })).result;
+    expect(r.statusCode).toBe(500);
+    expect(world.logs.join('\n')).toContain('SLACK_TEAM_ID');
+  });
+});
+
+describe('limits', () => {
+  test('a burst of commands: the 11th within a minute is refused with a clear message, nothing handed off', async () => {
+    const answers = [];
+    for (let i = 0; i < 11; i++) answers.push((await world.slash('quiet workers MY-APP us-east-1')).reply);
+    expect(lambdaMock).toHaveReceivedCommandTimes(InvokeCommand, 10);
+    expect(String(answers[10]?.text)).toMatch(/Too many Snow White requests from you.*Try again in \d+ s/);
+    // Another person is not affected.
+    world.users.push(operator('bob', 'U0BOB'));
+    const bob = await world.slash('quiet workers MY-APP us-east-1', { userId: 'U0BOB' });
+    expect(String(bob.reply?.text)).toContain('Checking your permissions');
+  });
+
+  test('the budget refills: one more command after 6 seconds', async () => {
+    let now = Math.floor(Date.now() / 1000);
+    const handler = world.newContainer({}, { nowSeconds: () => now });
+    const send = async () =>
+      (await handler(
+        httpApiEvent({
+          signingSecret: SIGNING_SECRET,
+          timestamp: now,
+          body: slashCommandBody({
+            text: 'status workers MY-APP us-east-1',
+            responseUrl: world.newResponseUrl().url,
+          }),
+        }),
+        {},
+      )) as { body: string };
+    for (let i = 0; i < 10; i++) await send();
+    expect(JSON.parse((await send()).body).text).toContain('Too many');
+    now += 6;
+    expect(JSON.parse((await send()).body).text).toContain('Checking your permissions');
+    expect(JSON.parse((await send()).body).text).toContain('Too many');
+  });
+});
+
+describe('credentials rotation', () => {
+  const SECRET_ENV = {
+    SLACK_SIGNING_SECRET: undefined,
+    SLACK_BOT_TOKEN: undefined,
+    SLACK_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:snowwhite-slack',
+  };
+  const ROTATED = 'rotated-signing-secret-abcdef0123';
+  const rotate = () =>
+    secretsMock
+      .on(GetSecretValueCommand)
+      .resolves({ SecretString: JSON.stringify({ signingSecret: ROTATED, botToken: BOT_TOKEN }) });
+
+  test('a signature made with a just-rotated secret: read once more, then served; a bad one stays 401 without more reads', async () => {
+    let now = Math.floor(Date.now() / 1000);
+    const handler = world.newContainer(SECRET_ENV, { nowSeconds: () => now });
+    const send = async (secret: string) =>
+      (
+        (await handler(
+          httpApiEvent({
+            signingSecret: secret,
+            timestamp: now,
+            body: slashCommandBody({ text: 'help', responseUrl: world.newResponseUrl().url }),
+          }),
+          {},
+        )) as { statusCode: number }
+      ).statusCode;
+    expect(await send(SIGNING_SECRET)).toBe(200);
+    rotate();
+    expect(await send(ROTATED)).toBe(200);
+    expect(secretsMock).toHaveReceivedCommandTimes(GetSecretValueCommand, 2);
+    expect(await send('forged-signing-secret-000000000')).toBe(401);
+    expect(await send('forged-signing-secret-000000000')).toBe(401);
+    expect(secretsMock).toHaveReceivedCommandTimes(GetSecretValueCommand, 2); // at most one re-read per 30 s
+    now += 31;
+    expect(await send('forged-signing-secret-000000000')).toBe(401);
+    expect(secretsMock).toHaveReceivedCommandTimes(GetSecretValueCommand, 3);
+    expect(world.logs.join('\n')).not.toContain(ROTATED);
+  });
+
+  test('credentials are kept 5 minutes, then read again', async () => {
+    let now = Math.floor(Date.now() / 1000);
+    const handler = world.newContainer(SECRET_ENV, { nowSeconds: () => now });
+    const send = async (secret: string) =>
+      (
+        (await handler(
+          httpApiEvent({
+            signingSecret: secret,
+            timestamp: now,
+            body: slashCommandBody({ text: 'help', responseUrl: world.newResponseUrl().url }),
+          }),
+          {},
+        )) as { statusCode: number }
+      ).statusCode;
+    expect(await send(SIGNING_SECRET)).toBe(200);
+    now += 299;
+    expect(await send(SIGNING_SECRET)).toBe(200);
+    expect(secretsMock).toHaveReceivedCommandTimes(GetSecretValueCommand, 1);
+    rotate();
+    now += 2;
+    expect(await send(ROTATED)).toBe(200);
+    expect(secretsMock).toHaveReceivedCommandTimes(GetSecretValueCommand, 2);
   });
 });
 

@@ -1,8 +1,14 @@
 import { RunTaskCommand } from '@aws-sdk/client-ecs';
-import { IAMClient, ListUserTagsCommand, ListUsersCommand } from '@aws-sdk/client-iam';
+import {
+  IAMClient,
+  ListUserTagsCommand,
+  ListUsersCommand,
+  SimulatePrincipalPolicyCommand,
+} from '@aws-sdk/client-iam';
 import { parseCommand } from '../../bot/slack/command';
 import { createIamDirectory } from '../../bot/auth/iam-directory';
-import { decide, identify, requiredPermissions } from '../../bot/auth/rules';
+import { decide, identify, requiredQuestions, type SimulationAnswer } from '../../bot/auth/rules';
+import { createPolicySimulator, foldResults } from '../../bot/auth/policy-simulator';
 import {
   buildRunTaskInput,
   clientTokenFor,
@@ -16,7 +22,7 @@ import { createLogger } from '../../runner/log';
 import { matchingEnvironments } from '../../runner/aws/environments';
 import { awsRetryConfig } from '../../runner/aws/clients';
 import { localAwsEndpoint } from '../support/local-aws-endpoint';
-import { decodeButtonValue, encodeButtonValue } from '../../bot/slack/buttons';
+import { openButtonValue, sealButtonValue } from '../../bot/slack/buttons';
 import { awsError } from '../support/aws-errors';
 import { runRequestInput } from '../support/run-request';
 import { botClients, ecsMock, iamMock, World, type FakeIamUser } from './world';
@@ -165,26 +171,52 @@ describe('IAM tag index', () => {
 
 describe('authorization decision', () => {
   const alice = { userName: 'alice', arn: 'arn:aws:iam::1:user/alice' };
-  test('required permissions: RunTask on the task definition, SendCommand on the action document in the region', () => {
-    expect(
-      requiredPermissions(
-        {
-          taskDefinitionArn: 'arn:aws-cn:ecs:cn-north-1:210987654321:task-definition/r:2',
-          ssmDocuments: { quiet: 'dq', stop: 'ds', wake: 'dw', status: 'dst' },
-        },
-        'stop',
-        'cn-northwest-1',
-      ),
-    ).toEqual([
+  const targets = {
+    taskDefinitionArn: 'arn:aws-cn:ecs:cn-north-1:210987654321:task-definition/r:2',
+    ssmDocuments: { quiet: 'dq', stop: 'ds', wake: 'dw', status: 'dst' },
+  };
+  test('questions: RunTask (its region), the document (the command region), each environment with its tags', () => {
+    const qs = requiredQuestions(targets, 'stop', 'cn-northwest-1', [
+      { name: 'w-blue', id: 'e-b', instanceIds: ['i-1', 'i-2'] },
+      { name: 'w-green', id: 'e-g', instanceIds: [] },
+    ]);
+    expect(qs).toEqual([
       {
+        subject: { kind: 'taskDefinition' },
         actionName: 'ecs:RunTask',
-        resourceArn: 'arn:aws-cn:ecs:cn-north-1:210987654321:task-definition/r:2',
+        resourceArns: ['arn:aws-cn:ecs:cn-north-1:210987654321:task-definition/r:2'],
+        context: { 'aws:RequestedRegion': 'cn-north-1' },
       },
       {
+        subject: { kind: 'document', name: 'ds' },
         actionName: 'ssm:SendCommand',
-        resourceArn: 'arn:aws-cn:ssm:cn-northwest-1:210987654321:document/ds',
+        resourceArns: ['arn:aws-cn:ssm:cn-northwest-1:210987654321:document/ds'],
+        context: { 'aws:RequestedRegion': 'cn-northwest-1' },
+      },
+      {
+        subject: { kind: 'environment', name: 'w-blue', id: 'e-b' },
+        actionName: 'ssm:SendCommand',
+        resourceArns: [
+          'arn:aws-cn:ec2:cn-northwest-1:210987654321:instance/i-1',
+          'arn:aws-cn:ec2:cn-northwest-1:210987654321:instance/i-2',
+        ],
+        context: {
+          'ssm:resourceTag/elasticbeanstalk:environment-name': 'w-blue',
+          'ssm:resourceTag/elasticbeanstalk:environment-id': 'e-b',
+          'aws:RequestedRegion': 'cn-northwest-1',
+        },
+      },
+      {
+        subject: { kind: 'environment', name: 'w-green', id: 'e-g' },
+        actionName: 'ssm:SendCommand',
+        resourceArns: ['arn:aws-cn:ec2:cn-northwest-1:210987654321:instance/*'],
+        context: expect.objectContaining({ 'ssm:resourceTag/elasticbeanstalk:environment-name': 'w-green' }),
       },
     ]);
+    const big = requiredQuestions(targets, 'quiet', 'cn-north-1', [
+      { name: 'huge', id: 'e-h', instanceIds: Array.from({ length: 250 }, (_, i) => `i-${i}`) },
+    ]);
+    expect(big.slice(2).map((q) => q.resourceArns.length)).toEqual([100, 100, 50]);
   });
   test('identify: one, none, several', () => {
     expect(identify('U1', [alice])).toEqual({ ok: true, iamUser: alice });
@@ -194,16 +226,108 @@ describe('authorization decision', () => {
       decision: { reason: 'several_iam_users' },
     });
   });
-  test('decide: all allowed, one denied, nothing checked', () => {
-    const q = { actionName: 'a', resourceArn: 'r' };
-    expect(decide(alice, [{ ...q, decision: 'allowed' }]).allowed).toBe(true);
-    expect(
-      decide(alice, [
-        { ...q, decision: 'allowed' },
-        { ...q, decision: 'implicitDeny' },
-      ]).allowed,
-    ).toBe(false);
+  const answer = (
+    decision: SimulationAnswer['decision'],
+    subject: SimulationAnswer['question']['subject'] = { kind: 'taskDefinition' },
+    missingContextKeys: string[] = [],
+  ): SimulationAnswer => ({
+    question: { subject, actionName: 'ssm:SendCommand', resourceArns: ['arn:r'], context: {} },
+    decision,
+    missingContextKeys,
+  });
+  test('decide: all allowed, one denied, nothing checked, missing context, denied environments named once', () => {
+    expect(decide(alice, [answer('allowed')]).allowed).toBe(true);
+    expect(decide(alice, [answer('allowed'), answer('implicitDeny')]).allowed).toBe(false);
     expect(decide(alice, []).allowed).toBe(false);
+    const missing = decide(alice, [answer('allowed', undefined, ['aws:SourceIp'])]);
+    expect(missing).toMatchObject({ allowed: false, reason: 'missing_context' });
+    expect(missing.allowed || missing.detail).toContain('aws:SourceIp');
+    const blue = { kind: 'environment' as const, name: 'w-blue', id: 'e-b' };
+    const d = decide(alice, [
+      answer('allowed'),
+      answer('implicitDeny', blue),
+      answer('implicitDeny', blue),
+      answer('allowed', { kind: 'environment', name: 'w-green', id: 'e-g' }),
+    ]);
+    expect(d).toMatchObject({ allowed: false, reason: 'not_allowed', deniedEnvironments: ['w-blue'] });
+    expect(d.allowed || d.detail.match(/w-blue/g)).toHaveLength(1);
+  });
+});
+
+describe('reading simulation answers', () => {
+  test('the most restrictive of results and resource-specific results; boundaries and SCPs count', () => {
+    expect(foldResults([])).toEqual({ decision: 'implicitDeny', missingContextKeys: [] });
+    expect(foldResults([{ EvalActionName: 'a', EvalDecision: 'allowed' }]).decision).toBe('allowed');
+    expect(
+      foldResults([
+        {
+          EvalActionName: 'a',
+          EvalResourceName: '*',
+          EvalDecision: 'allowed',
+          ResourceSpecificResults: [
+            { EvalResourceName: 'arn:1', EvalResourceDecision: 'allowed' },
+            { EvalResourceName: 'arn:2', EvalResourceDecision: 'explicitDeny', MissingContextValues: ['k'] },
+          ],
+        },
+      ]),
+    ).toEqual({ decision: 'explicitDeny', missingContextKeys: ['k'] });
+    expect(
+      foldResults([
+        {
+          EvalActionName: 'a',
+          EvalDecision: 'allowed',
+          PermissionsBoundaryDecisionDetail: { AllowedByPermissionsBoundary: false },
+        },
+      ]).decision,
+    ).toBe('implicitDeny');
+    expect(
+      foldResults([
+        {
+          EvalActionName: 'a',
+          EvalDecision: 'allowed',
+          OrganizationsDecisionDetail: { AllowedByOrganizations: false },
+        },
+      ]).decision,
+    ).toBe('implicitDeny');
+    expect(foldResults([{ EvalActionName: 'a', EvalDecision: 'somethingNew' as never }]).decision).toBe(
+      'implicitDeny',
+    );
+  });
+
+  test('follows Marker pages: a denial on the last page counts; truncated without a marker is a denial', async () => {
+    const iam = new IAMClient({ region: 'us-east-1' });
+    const mock = mockClient(iam);
+    const q = {
+      subject: { kind: 'taskDefinition' as const },
+      actionName: 'ssm:SendCommand',
+      resourceArns: ['arn:1', 'arn:2'],
+      context: { 'aws:RequestedRegion': 'us-east-1' },
+    };
+    mock
+      .on(SimulatePrincipalPolicyCommand)
+      .resolvesOnce({
+        EvaluationResults: [{ EvalActionName: 'ssm:SendCommand', EvalDecision: 'allowed' }],
+        IsTruncated: true,
+        Marker: 'm1',
+      })
+      .resolvesOnce({
+        EvaluationResults: [{ EvalActionName: 'ssm:SendCommand', EvalDecision: 'implicitDeny' }],
+        IsTruncated: false,
+      });
+    const simulate = createPolicySimulator(iam);
+    expect((await simulate('arn:p', q)).decision).toBe('implicitDeny');
+    const calls = mock.commandCalls(SimulatePrincipalPolicyCommand);
+    expect(calls[1]!.args[0].input.Marker).toBe('m1');
+    expect(calls[0]!.args[0].input.ContextEntries).toEqual([
+      { ContextKeyName: 'aws:RequestedRegion', ContextKeyValues: ['us-east-1'], ContextKeyType: 'string' },
+    ]);
+    mock.reset();
+    mock.on(SimulatePrincipalPolicyCommand).resolves({
+      EvaluationResults: [{ EvalActionName: 'ssm:SendCommand', EvalDecision: 'allowed' }],
+      IsTruncated: true,
+    });
+    expect((await simulate('arn:p', q)).decision).toBe('implicitDeny');
+    mock.restore();
   });
 });
 
@@ -286,7 +410,7 @@ describe('small pieces', () => {
     expect(matching.map((e) => e.name)).toEqual(['A-Workers']);
     expect(others).toEqual(['web']);
   });
-  test('button values round-trip and anything else is rejected', () => {
+  test('button values: signed round-trip; expired after 15 minutes; altered, re-dated, unsigned or foreign values rejected', () => {
     const v = {
       v: 1 as const,
       runId: 'abcdefgh-1',
@@ -295,10 +419,25 @@ describe('small pieces', () => {
       application: 'A',
       region: 'us-east-1' as const,
     };
-    expect(decodeButtonValue(encodeButtonValue(v))).toEqual(v);
-    expect(decodeButtonValue('{"v":1}')).toBeUndefined();
-    expect(decodeButtonValue('not json')).toBeUndefined();
-    expect(decodeButtonValue(encodeButtonValue({ ...v, region: 'mars-1' as never }))).toBeUndefined();
+    const now = 1_800_000_000;
+    const sealed = sealButtonValue(v, 'secret-1234', now);
+    expect(openButtonValue(sealed, 'secret-1234', now + 60)).toEqual({ ok: true, value: v });
+    expect(openButtonValue(sealed, 'secret-1234', now + 15 * 60 + 1)).toEqual({
+      ok: false,
+      reason: 'expired',
+      runId: v.runId,
+    });
+    expect(openButtonValue(sealed, 'another-secret', now)).toMatchObject({ ok: false, reason: 'forged' });
+    const altered = sealed.replace('"stop"', '"quiet"');
+    expect(altered).not.toBe(sealed);
+    expect(openButtonValue(altered, 'secret-1234', now)).toMatchObject({ ok: false, reason: 'forged' });
+    const later = JSON.stringify({ ...JSON.parse(sealed), iat: now + 3600 });
+    expect(openButtonValue(later, 'secret-1234', now + 3600)).toMatchObject({ reason: 'forged' });
+    expect(openButtonValue(JSON.stringify(v), 'secret-1234', now)).toMatchObject({ reason: 'invalid' });
+    expect(openButtonValue('{"v":1}', 'secret-1234', now)).toMatchObject({ reason: 'invalid' });
+    expect(openButtonValue('not json', 'secret-1234', now)).toMatchObject({ reason: 'invalid' });
+    expect(openButtonValue(42, 'secret-1234', now)).toMatchObject({ reason: 'invalid' });
+    expect(() => sealButtonValue({ ...v, region: 'mars-1' as never }, 'secret-1234', now)).toThrow();
   });
   test('the logger redacts registered secrets and anything shaped like a Slack token', () => {
     const lines: string[] = [];

@@ -11,10 +11,13 @@ import {
   ElasticBeanstalkClient,
 } from '@aws-sdk/client-elastic-beanstalk';
 import {
+  GetRoleCommand,
   IAMClient,
   ListUsersCommand,
   ListUserTagsCommand,
   SimulatePrincipalPolicyCommand,
+  type EvaluationResult,
+  type SimulatePrincipalPolicyCommandInput,
 } from '@aws-sdk/client-iam';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -56,6 +59,120 @@ export interface FakeIamUser {
   allow?: string[];
   /** Explicitly denied pairs. */
   deny?: string[];
+  /** Policy statements with conditions, evaluated like IAM's simulator (see `simulate`). */
+  statements?: FakeStatement[];
+}
+
+/** Condition operators the fake understands, each `{ key: value | values }`. */
+export type FakeConditionOperator =
+  | 'StringEquals'
+  | 'StringLike'
+  | 'StringNotEquals'
+  | 'StringNotLike'
+  | 'Bool'
+  | 'BoolIfExists'
+  | 'StringEqualsIfExists'
+  | 'StringLikeIfExists';
+export interface FakeStatement {
+  effect: 'Allow' | 'Deny';
+  /** `service:Action` or `*` or `service:*`. */
+  action: string;
+  /** ARN glob (`*`, `?`). */
+  resource: string;
+  condition?: Partial<Record<FakeConditionOperator, Record<string, string | string[]>>>;
+}
+
+/** IAM's glob: `*` any run of characters, `?` one; nothing else is special. */
+const globMatches = (pattern: string, value: string, ignoreCase = false) =>
+  new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+    ignoreCase ? 'i' : '',
+  ).test(value);
+
+/**
+ * One condition operator on one key, with IAM's rules for an absent key: it never matches, except
+ * that negated operators are then true and `...IfExists` operators are true.
+ */
+function conditionHolds(op: FakeConditionOperator, actual: string[] | undefined, wanted: string[]): boolean {
+  const ifExists = op.endsWith('IfExists');
+  const base = op.replace(/IfExists$/, '');
+  const negated = base.includes('Not');
+  if (actual === undefined) return ifExists || negated;
+  const one = (v: string) =>
+    wanted.some((w) =>
+      base === 'StringLike' || base === 'StringNotLike'
+        ? globMatches(w, v)
+        : base === 'Bool'
+          ? w.toLowerCase() === v.toLowerCase()
+          : w === v,
+    );
+  return negated ? !actual.some(one) : actual.some(one);
+}
+
+/**
+ * SimulatePrincipalPolicy over a user's statements, like IAM's: context entries apply to every
+ * resource of the call; the simulator looks nothing up itself, so a key a relevant statement tests
+ * and the call does not supply is reported in MissingContextValues. Explicit deny beats allow beats
+ * the implicit deny. One EvaluationResult per resource, `pageSize` per page (Marker = next index).
+ */
+export function simulate(
+  user: FakeIamUser,
+  input: SimulatePrincipalPolicyCommandInput,
+  pageSize: number,
+): { EvaluationResults: EvaluationResult[]; IsTruncated: boolean; Marker?: string } {
+  const statements: FakeStatement[] = [
+    ...(user.statements ?? []),
+    ...(user.allow ?? []).map((r) => pair('Allow', r)),
+    ...(user.deny ?? []).map((r) => pair('Deny', r)),
+  ];
+  const context = new Map<string, string[]>();
+  for (const e of input.ContextEntries ?? [])
+    if (e.ContextKeyName) context.set(e.ContextKeyName.toLowerCase(), e.ContextKeyValues ?? []);
+  const results: EvaluationResult[] = [];
+  for (const action of input.ActionNames ?? [])
+    for (const resource of input.ResourceArns ?? ['*']) {
+      const missing = new Set<string>();
+      const applies = (s: FakeStatement) => {
+        if (!globMatches(s.action, action, true) || !globMatches(s.resource, resource)) return false;
+        let holds = true;
+        for (const [op, keys] of Object.entries(s.condition ?? {}))
+          for (const [key, value] of Object.entries(keys ?? {})) {
+            const actual = context.get(key.toLowerCase());
+            if (actual === undefined) missing.add(key);
+            if (!conditionHolds(op as FakeConditionOperator, actual, [value].flat())) holds = false;
+          }
+        return holds;
+      };
+      const denied = statements
+        .filter((s) => s.effect === 'Deny')
+        .map(applies)
+        .some(Boolean);
+      const allowed = statements
+        .filter((s) => s.effect === 'Allow')
+        .map(applies)
+        .some(Boolean);
+      results.push({
+        EvalActionName: action,
+        EvalResourceName: resource,
+        EvalDecision: denied ? 'explicitDeny' : allowed ? 'allowed' : 'implicitDeny',
+        MissingContextValues: [...missing],
+      });
+    }
+  const start = Number(input.Marker ?? 0);
+  const next = start + pageSize;
+  return {
+    EvaluationResults: results.slice(start, next),
+    IsTruncated: next < results.length,
+    ...(next < results.length ? { Marker: String(next) } : {}),
+  };
+}
+
+function pair(effect: 'Allow' | 'Deny', rule: string): FakeStatement {
+  const [action = '', resource = '*'] = rule.split(' ');
+  return { effect, action, resource };
 }
 
 export const ssmDocArn = (doc: string, region = 'us-east-1') =>
@@ -102,6 +219,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class World {
   users: FakeIamUser[] = [operator('alice', 'U0ALICE')];
+  /** IAM roles (the command line's callers may be assumed roles); `path` like `/teams/`. */
+  roles: (FakeIamUser & { path?: string })[] = [];
   environments: FakeEnvironment[] = [
     { name: 'myapp-workers-prod', instances: 3 },
     { name: 'myapp-workers-staging', instances: 1 },
@@ -113,6 +232,9 @@ export class World {
   /** IAM calls to throttle before answering (counts down). */
   iamThrottles = 0;
   iamInFlight = 0;
+  /** EvaluationResults per SimulatePrincipalPolicy page (small, to exercise Marker paging). */
+  simulationPageSize = 2;
+  readonly simulations: SimulatePrincipalPolicyCommandInput[] = [];
   iamMaxInFlight = 0;
   /** ECS tasks by client token, with the input that launched them. */
   readonly tasks = new Map<string, { input: string; taskArn: string }>();
@@ -177,6 +299,28 @@ export class World {
   private install(): void {
     for (const m of [iamMock, ecsMock, ebMock, lambdaMock, secretsMock]) m.reset();
     const arnOf = (u: FakeIamUser) => `arn:aws:iam::123456789012:user/${u.name}`;
+    const roleArnOf = (r: FakeIamUser & { path?: string }) =>
+      `arn:aws:iam::123456789012:role${r.path ?? '/'}${r.name}`;
+    iamMock.on(GetRoleCommand).callsFake((input: { RoleName: string }) =>
+      this.iamCall(() => {
+        const role = this.roles.find((r) => r.name === input.RoleName);
+        if (!role)
+          throw awsError(
+            'NoSuchEntityException',
+            `The role with name ${input.RoleName} cannot be found.`,
+            404,
+          );
+        return {
+          Role: {
+            RoleName: role.name,
+            Path: role.path ?? '/',
+            Arn: roleArnOf(role),
+            RoleId: `AROA${role.name.toUpperCase()}`,
+            CreateDate: new Date(0),
+          },
+        };
+      }),
+    );
     iamMock.on(ListUsersCommand).callsFake((input: { Marker?: string; MaxItems?: number }) =>
       this.iamCall(() => {
         const start = Number(input.Marker ?? 0);
@@ -206,30 +350,16 @@ export class World {
         };
       }),
     );
-    iamMock
-      .on(SimulatePrincipalPolicyCommand)
-      .callsFake((input: { PolicySourceArn: string; ActionNames: string[]; ResourceArns: string[] }) =>
-        this.iamCall(() => {
-          const user = this.users.find((u) => arnOf(u) === input.PolicySourceArn);
-          if (!user) throw awsError('NoSuchEntityException', 'no such user', 404);
-          const action = input.ActionNames[0]!;
-          const resource = input.ResourceArns[0]!;
-          const matches = (rules: string[] = []) =>
-            rules.some((r) => {
-              const [a, res] = r.split(' ');
-              return a === action && (res === '*' || res === resource);
-            });
-          const EvalDecision = matches(user.deny)
-            ? 'explicitDeny'
-            : matches(user.allow)
-              ? 'allowed'
-              : 'implicitDeny';
-          return {
-            EvaluationResults: [{ EvalActionName: action, EvalResourceName: resource, EvalDecision }],
-            IsTruncated: false,
-          };
-        }),
-      );
+    iamMock.on(SimulatePrincipalPolicyCommand).callsFake((input: SimulatePrincipalPolicyCommandInput) =>
+      this.iamCall(() => {
+        this.simulations.push(input);
+        const user =
+          this.users.find((u) => arnOf(u) === input.PolicySourceArn) ??
+          this.roles.find((r) => roleArnOf(r) === input.PolicySourceArn);
+        if (!user) throw awsError('NoSuchEntityException', 'no such user or role', 404);
+        return simulate(user, input, this.simulationPageSize);
+      }),
+    );
     ebMock.on(DescribeEnvironmentsCommand).callsFake((input: { ApplicationName?: string }) => ({
       Environments: this.environments
         .filter((e) => (e.application ?? 'MY-APP') === input.ApplicationName)
@@ -325,6 +455,8 @@ export class World {
       responseId?: string;
       /** Another button than the prompt's (for example a summary's Retry). */
       actionId?: string;
+      /** The Slack request's timestamp (a container with a moved clock needs a matching one). */
+      timestamp?: number;
     } = {},
   ) {
     const response = options.responseId
@@ -338,7 +470,11 @@ export class World {
       ...(options.channelId ? { channelId: options.channelId } : {}),
     });
     const result = (await (options.handler ?? this.handler)(
-      httpApiEvent({ signingSecret: SIGNING_SECRET, body }),
+      httpApiEvent({
+        signingSecret: SIGNING_SECRET,
+        body,
+        ...(options.timestamp ? { timestamp: options.timestamp } : {}),
+      }),
       {},
     )) as {
       statusCode: number;

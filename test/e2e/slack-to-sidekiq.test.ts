@@ -89,6 +89,7 @@ test('a signed slash command and two Confirm clicks drain real Sidekiq workers o
       // What the task definition gives every runner (infra/), then the per-run override.
       SLACK_BOT_TOKEN: BOT_TOKEN,
       SLACK_API_URL: world.slack.apiUrl,
+      SNOWWHITE_ALLOW_SLACK_API_URL: '1',
       SLACK_NOTIFY_CHANNEL: NOTIFY,
       SSM_DOCUMENT_QUIET: documents.quiet,
       SSM_DOCUMENT_STOP: documents.stop,

@@ -6,10 +6,12 @@ import { Errors, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { REPO_ROOT, SnowWhite, SnowWhiteDocuments, type SnowWhiteProps } from '../../infra/snowwhite';
 import { SnowWhiteStack } from '../../infra/snowwhite-stack';
-import { allStatements, nagFindings, tempApp, type Statement } from './helpers';
+import { allStatements, logicalId, nagFindings, tempApp, type Statement } from './helpers';
 
 // These variants check the construct's props; the bot is not bundled here (the stack test does it).
 const cleanups: Array<() => void> = [];
@@ -77,9 +79,11 @@ describe('the construct in an existing network', () => {
   });
 
   test('the imported secret is the one read by the bot and the task', () => {
-    const read = allStatements(result.json).filter((s) => s.Sid === 'ReadSlackSecret');
-    expect(read).toHaveLength(1);
-    expect(JSON.stringify(read[0]?.Resource)).toContain(':secret:team/slack-??????');
+    const read = allStatements(result.json).filter((s) =>
+      [s.Action].flat().includes('secretsmanager:GetSecretValue'),
+    );
+    expect(read.length).toBeGreaterThanOrEqual(1);
+    for (const s of read) expect(JSON.stringify(s.Resource)).toContain(':secret:team/slack-??????');
   });
 
   test('cdk-nag: clean (no acknowledgments for resources the construct did not create)', () => {
@@ -126,6 +130,78 @@ describe('IAM variants', () => {
       new SnowWhite(stack, 'SW', { notifyChannelId: 'C01', instanceTag: false });
     });
     expect(taskRoleStatements(without.json, 'SendCommandInstances')[0]?.Condition).toBeUndefined();
+  });
+});
+
+describe('hardening props', () => {
+  test('a secret encrypted with a customer-managed KMS key: the bot may decrypt it (grantRead)', () => {
+    let sw: SnowWhite | undefined;
+    const { json } = synth((stack) => {
+      const key = new kms.Key(stack, 'TeamKey', { enableKeyRotation: true });
+      const slackSecret = new secretsmanager.Secret(stack, 'TeamSecret', { encryptionKey: key });
+      sw = new SnowWhite(stack, 'SW', { notifyChannelId: 'C01', slackSecret });
+    });
+    // Secret.grantRead puts the decrypt right in the key's policy, for the bot role, via Secrets Manager.
+    const botRoleId = logicalId(sw!.botRole.stack, sw!.botRole);
+    const key = Object.values(
+      json.Resources as Record<string, { Type: string; Properties: Record<string, unknown> }>,
+    ).find((r) => r.Type === 'AWS::KMS::Key');
+    const keyStatements = (
+      key?.Properties.KeyPolicy as { Statement: (Statement & { Principal?: unknown })[] }
+    ).Statement;
+    const forBot = keyStatements.filter((st) => JSON.stringify(st.Principal).includes(botRoleId));
+    expect(forBot.some((st) => [st.Action].flat().includes('kms:Decrypt'))).toBe(true);
+    expect(JSON.stringify(forBot)).toContain('kms:ViaService');
+  });
+
+  test('workspace and app ids reach the bot; reserved concurrency 10 by default, a number, or none', () => {
+    const env = (t: Template) =>
+      Object.values(t.findResources('AWS::Lambda::Function'))[0]?.Properties as {
+        Environment: { Variables: Record<string, unknown> };
+        ReservedConcurrentExecutions?: number;
+      };
+    const plain = synth((stack) => new SnowWhite(stack, 'SW', { notifyChannelId: 'C01' }));
+    expect(env(plain.template).ReservedConcurrentExecutions).toBe(10);
+    expect(env(plain.template).Environment.Variables.SLACK_TEAM_ID).toBeUndefined();
+    const set = synth(
+      (stack) =>
+        new SnowWhite(stack, 'SW', {
+          notifyChannelId: 'C01',
+          slackTeamId: 'T0TEAM',
+          slackAppId: 'A0APP',
+          botReservedConcurrency: 3,
+        }),
+    );
+    expect(env(set.template).Environment.Variables).toMatchObject({
+      SLACK_TEAM_ID: 'T0TEAM',
+      SLACK_APP_ID: 'A0APP',
+    });
+    expect(env(set.template).ReservedConcurrentExecutions).toBe(3);
+    const none = synth(
+      (stack) => new SnowWhite(stack, 'SW', { notifyChannelId: 'C01', botReservedConcurrency: false }),
+    );
+    expect(env(none.template).ReservedConcurrentExecutions).toBeUndefined();
+  });
+
+  test('grantCliRuns: execute-api:Invoke on the one route, nothing else', () => {
+    const { json } = synth((stack) => {
+      const sw = new SnowWhite(stack, 'SW', { notifyChannelId: 'C01' });
+      sw.grantCliRuns(new iam.Role(stack, 'Operators', { assumedBy: new iam.AccountRootPrincipal() }));
+    });
+    const policies = Object.entries(
+      json.Resources as Record<string, { Type: string; Properties: { Roles?: unknown } }>,
+    )
+      .filter(
+        ([, r]) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.Roles).includes('Operators'),
+      )
+      .flatMap(
+        ([, r]) =>
+          (r.Properties as unknown as { PolicyDocument: { Statement: Statement[] } }).PolicyDocument
+            .Statement,
+      );
+    expect(policies).toHaveLength(1);
+    expect(policies[0]?.Action).toBe('execute-api:Invoke');
+    expect(JSON.stringify(policies[0]?.Resource)).toContain('/*/POST/cli/runs');
   });
 });
 

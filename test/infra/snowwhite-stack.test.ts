@@ -46,11 +46,18 @@ const bySid = (statements: Statement[]) =>
   Object.fromEntries(statements.map((s) => [s.Sid ?? '(no sid)', s]));
 
 describe('HTTP API → bot Lambda', () => {
-  test('POST /slack/events is the one route, proxied to the bot', () => {
+  test("two routes: POST /slack/events (Slack's signature) and POST /cli/runs (IAM), both proxied to the bot", () => {
     template.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
     template.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'HTTP' });
-    template.resourceCountIs('AWS::ApiGatewayV2::Route', 1);
-    template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'POST /slack/events' });
+    template.resourceCountIs('AWS::ApiGatewayV2::Route', 2);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      RouteKey: 'POST /slack/events',
+      AuthorizationType: 'NONE', // Slack signs its requests itself; the bot checks that signature
+    });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      RouteKey: 'POST /cli/runs',
+      AuthorizationType: 'AWS_IAM',
+    });
     template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
       IntegrationType: 'AWS_PROXY',
       IntegrationUri: r(sw.botFunction.functionArn),
@@ -386,7 +393,7 @@ describe('IAM: least privilege', () => {
     const byId = bySid(stmts);
     expect(Object.keys(byId).sort()).toEqual(
       [
-        '(no sid)', // log group write, from LogGroup.grantWrite
+        '(no sid)', // log group write (LogGroup.grantWrite) and the secret (Secret.grantRead)
         'DescribeElasticBeanstalk',
         'ElasticBeanstalkInstances',
         'ElasticBeanstalkStacks',
@@ -394,13 +401,14 @@ describe('IAM: least privilege', () => {
         'LedgerWrite',
         'ListIamUsers',
         'PassRunnerRoles',
+        'ReadIamRoles',
         'ReadIamUsers',
-        'ReadSlackSecret',
         'RunRunnerTask',
         'TagRunnerTasks',
       ].sort(),
     );
-    expect(byId['(no sid)']).toEqual({
+    expect(stmts.filter((s) => !s.Sid)).toHaveLength(2);
+    expect(stmts).toContainEqual({
       Effect: 'Allow',
       Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
       Resource: r(sw.botFunction.logGroup.logGroupArn),
@@ -449,10 +457,18 @@ describe('IAM: least privilege', () => {
       Action: ['autoscaling:DescribeAutoScalingGroups', 'ec2:DescribeInstances'],
       Resource: '*',
     });
-    expect(byId.ReadSlackSecret).toEqual({
-      Sid: 'ReadSlackSecret',
+    expect(byId.ReadIamRoles).toEqual({
+      Sid: 'ReadIamRoles',
       Effect: 'Allow',
-      Action: 'secretsmanager:GetSecretValue',
+      Action: ['iam:GetRole', 'iam:SimulatePrincipalPolicy'],
+      Resource: {
+        'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':role/*']],
+      },
+    });
+    // The secret through grantRead (KMS included when a customer-managed key encrypts it).
+    expect(stmts).toContainEqual({
+      Effect: 'Allow',
+      Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
       Resource: r(sw.slackSecret.secretArn),
     });
 

@@ -64,6 +64,7 @@ async function runOnce(
       RUN_REQUEST: JSON.stringify(request),
       SLACK_BOT_TOKEN: 'xoxb-test-0000',
       SLACK_API_URL: slack.apiUrl,
+      SNOWWHITE_ALLOW_SLACK_API_URL: '1',
       SSM_DOCUMENT_QUIET: 'SnowWhite-Quiet',
       SSM_DOCUMENT_STOP: 'SnowWhite-Stop',
       SSM_DOCUMENT_WAKE: 'SnowWhite-Wake',

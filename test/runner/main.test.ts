@@ -81,6 +81,7 @@ function world(scripts: Record<string, InstanceScript>, ssmStatus: Record<string
     RUN_REQUEST: typeof req === 'string' ? req : JSON.stringify(req),
     SLACK_BOT_TOKEN: TOKEN,
     SLACK_API_URL: slack.apiUrl,
+    SNOWWHITE_ALLOW_SLACK_API_URL: '1',
     SLACK_NOTIFY_CHANNEL: 'C0NOTIFY',
     SSM_DOCUMENT_QUIET: 'SnowWhite-Quiet',
     SSM_DOCUMENT_STOP: 'SnowWhite-Stop',
@@ -296,6 +297,18 @@ describe('runner main()', () => {
     expect(w.logs.join('\n')).toContain('the run request is not valid JSON');
     expect(posts('C0NOTIFY')[0]).toContain('refused a malformed run request');
     expect(eb).toHaveReceivedCommandTimes(DescribeEnvironmentsCommand, 0);
+  });
+
+  it('a rejected request whose problems echo hostile input is escaped in the notification channel', async () => {
+    const w = world({});
+    expect(
+      await main(w.env({ ...request, region: '<!channel> <https://evil.example|re-auth>' }), w.options),
+    ).toBe(64);
+    const told = posts('C0NOTIFY')[0]!;
+    expect(told).toContain('refused a malformed run request');
+    expect(told).toContain('&lt;!channel&gt;');
+    expect(told).not.toContain('<!channel>');
+    expect(told).not.toContain('<https://');
   });
 
   it('exits 64 on an invalid request or missing settings, naming the problem, never the token', async () => {

@@ -84,10 +84,13 @@ export function slashCommandBody(fields: {
   channelId?: string;
   responseUrl: string;
   command?: string;
+  teamId?: string;
+  appId?: string;
+  enterpriseInstall?: boolean;
 }): string {
   return new URLSearchParams({
     token: 'deprecated-verification-token',
-    team_id: 'T0TEAM',
+    team_id: fields.teamId ?? 'T0TEAM',
     team_domain: 'example',
     channel_id: fields.channelId ?? 'C0OPS',
     channel_name: 'ops',
@@ -95,8 +98,8 @@ export function slashCommandBody(fields: {
     user_name: 'alice',
     command: fields.command ?? '/snowwhite',
     text: fields.text,
-    api_app_id: 'A0APP',
-    is_enterprise_install: 'false',
+    api_app_id: fields.appId ?? 'A0APP',
+    is_enterprise_install: fields.enterpriseInstall ? 'true' : 'false',
     response_url: fields.responseUrl,
     trigger_id: '1.2.3',
   }).toString();
@@ -109,10 +112,12 @@ export function buttonClickBody(fields: {
   userId?: string;
   channelId?: string;
   responseUrl: string;
+  /** The clicking user's workspace (Slack Connect: another one). */
+  userTeamId?: string;
 }): string {
   const payload = {
     type: 'block_actions',
-    user: { id: fields.userId ?? 'U0ALICE', username: 'alice', team_id: 'T0TEAM' },
+    user: { id: fields.userId ?? 'U0ALICE', username: 'alice', team_id: fields.userTeamId ?? 'T0TEAM' },
     api_app_id: 'A0APP',
     token: 'deprecated-verification-token',
     container: {

@@ -50,5 +50,26 @@ describe('run request contract', () => {
     expect(
       problemsOf(JSON.stringify({ ...valid, drainTimeoutSeconds: 7200, executionTimeoutSeconds: 3600 })),
     ).toEqual([expect.stringMatching(/^executionTimeoutSeconds: .*SSM kills the drain/)]);
+    expect(
+      problemsOf(JSON.stringify({ ...valid, drainTimeoutSeconds: 3600, executionTimeoutSeconds: 3899 })),
+    ).toEqual([
+      expect.stringMatching(/^executionTimeoutSeconds: .*must exceed drainTimeoutSeconds by at least 300 s/),
+    ]);
+    const r = parseRunRequest(
+      JSON.stringify({ ...valid, drainTimeoutSeconds: 3600, executionTimeoutSeconds: 3900 }),
+    );
+    expect(r.executionTimeoutSeconds).toBe(3900);
+  });
+
+  it('a long drain without an execution timeout gets one 600 s longer (at least 300 are required); a short one keeps the default', () => {
+    expect(
+      parseRunRequest(JSON.stringify({ ...valid, drainTimeoutSeconds: 9000 })).executionTimeoutSeconds,
+    ).toBe(9600);
+    expect(
+      parseRunRequest(JSON.stringify({ ...valid, drainTimeoutSeconds: 60 })).executionTimeoutSeconds,
+    ).toBe(7200);
+    expect(problemsOf(JSON.stringify({ ...valid, drainTimeoutSeconds: 172_800 }))).toEqual([
+      expect.stringMatching(/^executionTimeoutSeconds: /),
+    ]);
   });
 });

@@ -70,6 +70,43 @@ describe('bot settings', () => {
 });
 
 describe('runner settings', () => {
+  const runnerEnv = {
+    RUN_REQUEST: '{}',
+    SLACK_BOT_TOKEN: 'xoxb-1',
+    SSM_DOCUMENT_QUIET: 'SnowWhite-Quiet',
+    SSM_DOCUMENT_STOP: 'SnowWhite-Stop',
+    SSM_DOCUMENT_WAKE: 'SnowWhite-Wake',
+    SSM_DOCUMENT_STATUS: 'SnowWhite-Status',
+  };
+  it("talks to Slack's own API unless another is explicitly allowed", () => {
+    expect(loadRunnerSettings(runnerEnv).SLACK_API_URL).toBe('https://slack.com/api/');
+    expect(
+      problemsOf(() =>
+        loadRunnerSettings({ ...runnerEnv, SLACK_API_URL: 'https://collector.evil.example/api/' }),
+      ),
+    ).toEqual([
+      expect.stringMatching(
+        /^SLACK_API_URL is not Slack's own API and SNOWWHITE_ALLOW_SLACK_API_URL is not 1/,
+      ),
+    ]);
+    expect(
+      problemsOf(() =>
+        loadRunnerSettings({
+          ...runnerEnv,
+          SLACK_API_URL: 'http://127.0.0.1:9/api/',
+          SNOWWHITE_ALLOW_SLACK_API_URL: 'yes',
+        }),
+      ),
+    ).toEqual(expect.arrayContaining([expect.stringMatching(/^SNOWWHITE_ALLOW_SLACK_API_URL: must be 1/)]));
+    expect(
+      loadRunnerSettings({
+        ...runnerEnv,
+        SLACK_API_URL: 'http://127.0.0.1:9/api/',
+        SNOWWHITE_ALLOW_SLACK_API_URL: '1',
+      }).SLACK_API_URL,
+    ).toBe('http://127.0.0.1:9/api/');
+  });
+
   it('lists what the runner lacks, with the program name in the message', () => {
     try {
       loadRunnerSettings({ SLACK_API_URL: 'not a url' });

@@ -1,0 +1,180 @@
+import { randomUUID } from 'node:crypto';
+import type { IAMClient } from '@aws-sdk/client-iam';
+import * as z from 'zod';
+import { clientTokenFor, launchRunner, RunnerLaunchError } from '../../runner/launch';
+import { describeError } from '../../runner/log';
+import {
+  actionSchema,
+  applicationNameSchema,
+  envPatternSchema,
+  MAX_EXECUTION_TIMEOUT_SECONDS,
+  regionSchema,
+  runIdSchema,
+  runRequestSchema,
+} from '../../runner/request';
+import { CLI_ROUTE_PATH } from '../../runner/stack-outputs';
+import { parseCallerArn, principalOf } from '../auth/principal';
+import { checkRun } from '../deferred/checked-targets';
+import type { WorkDeps } from '../deferred/deps';
+import { newErrorId } from '../deferred/error-id';
+
+/**
+ * The command line's door: `POST /cli/runs` on the stack's HTTP API, with IAM authorization. API
+ * Gateway has verified the SigV4 signature and puts the caller in `requestContext.authorizer.iam`;
+ * the caller is authorized by the same rules as a Slack user (checkRun), and the bot launches the
+ * runner with its own rights, so operators need only `execute-api:Invoke` on this route.
+ */
+export const CLI_ROUTE_KEY = `POST ${CLI_ROUTE_PATH}`;
+
+type Obj = Record<string, unknown>;
+const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !Array.isArray(x);
+
+/** An HTTP API (v2) event for the command line's route (by the route API Gateway matched, not the path sent). */
+export const isCliRouteEvent = (event: unknown): boolean =>
+  isObj(event) && isObj(event.requestContext) && event.requestContext.routeKey === CLI_ROUTE_KEY;
+
+export const cliRunBodySchema = z
+  .object({
+    action: actionSchema,
+    envPattern: envPatternSchema,
+    application: applicationNameSchema,
+    region: regionSchema,
+    /** The caller's own id for the run, so that a retried request launches nothing twice. */
+    runId: runIdSchema.optional(),
+    drainTimeoutSeconds: z.number().int().min(1).max(MAX_EXECUTION_TIMEOUT_SECONDS).optional(),
+    executionTimeoutSeconds: z.number().int().min(60).max(MAX_EXECUTION_TIMEOUT_SECONDS).optional(),
+  })
+  .strict();
+export type CliRunBody = z.infer<typeof cliRunBodySchema>;
+
+export interface CliRouteResponse {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+}
+const answer = (statusCode: number, body: object): CliRouteResponse => ({
+  statusCode,
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify(body),
+});
+
+/** The verified caller's ARN, or undefined when the event has no IAM request context (not signed). */
+function callerArnOf(event: Obj): string | undefined {
+  const ctx = isObj(event.requestContext) ? event.requestContext : {};
+  const iam = isObj(ctx.authorizer) && isObj(ctx.authorizer.iam) ? ctx.authorizer.iam : {};
+  return typeof iam.userArn === 'string' && iam.userArn !== '' ? iam.userArn : undefined;
+}
+
+function bodyOf(event: Obj): unknown {
+  const raw = typeof event.body === 'string' ? event.body : '';
+  const text = event.isBase64Encoded === true ? Buffer.from(raw, 'base64').toString('utf8') : raw;
+  if (text.length > 4096) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+export async function handleCliRun(
+  deps: WorkDeps & { iam: IAMClient; account: string; newRunId?: () => string },
+  event: unknown,
+): Promise<CliRouteResponse> {
+  const e = isObj(event) ? event : {};
+  const callerArn = callerArnOf(e);
+  if (!callerArn) {
+    deps.logger.warn('cli_request_rejected', { reason: 'no IAM request context (unsigned request)' });
+    return answer(401, {
+      error: 'unsigned',
+      message: 'this route takes requests signed with AWS SigV4 only',
+    });
+  }
+  const parsed = cliRunBodySchema.safeParse(bodyOf(e));
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`);
+    deps.logger.info('cli_request_rejected', { callerArn, problems });
+    return answer(400, { error: 'bad_request', problems });
+  }
+  const { runId = (deps.newRunId ?? randomUUID)(), ...body } = parsed.data;
+  const what = {
+    action: body.action,
+    envPattern: body.envPattern,
+    application: body.application,
+    region: body.region,
+  };
+  // The run request's own rules (timeouts) before anything is asked of IAM.
+  const request = runRequestSchema.safeParse({ runId, ...body, requestedBy: { iamUserName: 'caller' } });
+  if (!request.success) {
+    const problems = request.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`);
+    return answer(400, { error: 'bad_request', problems });
+  }
+
+  const caller = parseCallerArn(callerArn, deps.account);
+  let principal;
+  try {
+    principal = await principalOf(deps.iam, caller);
+  } catch (err) {
+    deps.logger.info('authorization', {
+      callerArn,
+      ...what,
+      allowed: false,
+      reason: `unsupported_principal: ${describeError(err)}`,
+    });
+    return answer(403, { error: 'refused', reason: 'unsupported_principal', detail: describeError(err) });
+  }
+
+  const checked = await checkRun(deps, { runId, principal }, what);
+  if (!checked.ok) {
+    switch (checked.kind) {
+      case 'refused':
+        return answer(checked.decision.reason === 'iam_error' ? 503 : 403, {
+          error: 'refused',
+          reason: checked.decision.reason,
+          detail: checked.decision.detail,
+          ...(checked.decision.deniedEnvironments
+            ? { deniedEnvironments: checked.decision.deniedEnvironments }
+            : {}),
+        });
+      case 'lookup_failed':
+        return answer(502, { error: 'lookup_failed', detail: checked.error });
+      case 'no_targets':
+        return answer(404, {
+          error: 'no_targets',
+          detail: `no running environment of ${what.application} in ${what.region} has a name containing "${what.envPattern}"`,
+        });
+    }
+  }
+
+  const environments = checked.preview.environments.map((env) => ({
+    name: env.name,
+    instances: env.instanceCount,
+  }));
+  try {
+    const taskArn = await launchRunner(
+      deps.ecs,
+      deps.launch,
+      { runId, ...what, ...body, requestedBy: { iamUserName: principal.userName } },
+      { clientToken: clientTokenFor(runId) },
+    );
+    deps.logger.info('run_launched', {
+      runId,
+      taskArn,
+      ...what,
+      via: 'cli',
+      callerArn,
+      principalArn: principal.arn,
+      instances: checked.preview.totalInstances,
+    });
+    return answer(200, { runId, taskArn, requestedBy: principal.userName, environments });
+  } catch (err) {
+    if (err instanceof RunnerLaunchError && err.kind === 'conflict')
+      return answer(409, {
+        error: 'conflict',
+        runId,
+        detail: 'this run id was already launched with other parameters',
+      });
+    const errorId = newErrorId();
+    deps.logger.error('launch_failed', { runId, errorId, via: 'cli', error: describeError(err) });
+    return answer(502, { error: 'launch_failed', runId, errorId, detail: describeError(err) });
+  }
+}

@@ -1,0 +1,139 @@
+import { RunTaskCommand } from '@aws-sdk/client-ecs';
+import { GetRoleCommand, SimulatePrincipalPolicyCommand } from '@aws-sdk/client-iam';
+import { clientTokenFor } from '../../runner/launch';
+import { iamSignedEvent } from '../support/iam-signed-event';
+import { ecsMock, iamMock, World, type FakeIamUser } from './world';
+
+let world: World;
+beforeEach(async () => {
+  world = await World.start();
+});
+afterEach(() => world.stop());
+
+const ENV_NAME = 'ssm:resourceTag/elasticbeanstalk:environment-name';
+/** A team's role: may quiet and wake only environments whose name starts with `myapp-workers-s`. */
+const teamRole = (name: string, pattern = 'myapp-workers-s*'): FakeIamUser & { path: string } => ({
+  name,
+  path: '/teams/',
+  statements: [
+    { effect: 'Allow', action: 'ecs:RunTask', resource: '*' },
+    { effect: 'Allow', action: 'ssm:SendCommand', resource: 'arn:aws:ssm:*:*:document/snowwhite-*' },
+    {
+      effect: 'Allow',
+      action: 'ssm:SendCommand',
+      resource: 'arn:aws:ec2:*:*:instance/*',
+      condition: { StringLike: { [ENV_NAME]: pattern } },
+    },
+  ],
+});
+
+async function post(body: unknown, userArn?: string) {
+  const event = iamSignedEvent({
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    ...(userArn ? { userArn } : {}),
+  });
+  const res = (await world.handler(event, {})) as { statusCode: number; body: string };
+  return { status: res.statusCode, body: JSON.parse(res.body) as Record<string, unknown> };
+}
+const run = { action: 'quiet', envPattern: 'staging', application: 'MY-APP', region: 'us-east-1' };
+
+test('an assumed role allowed on the targets launches, simulated as its role (path included)', async () => {
+  world.roles.push(teamRole('payments-oncall'));
+  const res = await post(
+    { ...run, runId: 'cli-run-1' },
+    'arn:aws:sts::123456789012:assumed-role/payments-oncall/alice-session',
+  );
+  expect(res.status).toBe(200);
+  expect(res.body).toMatchObject({
+    runId: 'cli-run-1',
+    taskArn: expect.stringContaining(':task/snowwhite/'),
+    requestedBy: 'payments-oncall',
+    environments: [{ name: 'myapp-workers-staging', instances: 1 }],
+  });
+  expect(iamMock).toHaveReceivedCommandWith(GetRoleCommand, { RoleName: 'payments-oncall' });
+  const sources = new Set(
+    iamMock.commandCalls(SimulatePrincipalPolicyCommand).map((c) => c.args[0].input.PolicySourceArn),
+  );
+  expect([...sources]).toEqual(['arn:aws:iam::123456789012:role/teams/payments-oncall']);
+  expect(world.launchedTasks).toBe(1);
+  expect(world.runTaskInputs[0]).toMatchObject({ clientToken: clientTokenFor('cli-run-1') });
+  const request = world.runRequestOf(0);
+  expect(request).toMatchObject({
+    runId: 'cli-run-1',
+    action: 'quiet',
+    requestedBy: { iamUserName: 'payments-oncall' },
+  });
+  expect(request.slack).toBeUndefined();
+  // A retry of the same request launches nothing new.
+  const again = await post(
+    { ...run, runId: 'cli-run-1' },
+    'arn:aws:sts::123456789012:assumed-role/payments-oncall/alice-session',
+  );
+  expect(again.body.taskArn).toBe(res.body.taskArn);
+  expect(world.launchedTasks).toBe(1);
+});
+
+test('a role not allowed on every matching environment is refused, naming them; nothing launched', async () => {
+  world.roles.push(teamRole('payments-oncall'));
+  const res = await post(
+    { ...run, envPattern: 'workers' },
+    'arn:aws:sts::123456789012:assumed-role/payments-oncall/alice-session',
+  );
+  expect(res.status).toBe(403);
+  expect(res.body).toMatchObject({
+    error: 'refused',
+    reason: 'not_allowed',
+    deniedEnvironments: ['myapp-workers-prod'],
+  });
+  expect(ecsMock).not.toHaveReceivedCommand(RunTaskCommand);
+  expect(world.authorizationLogs().at(-1)).toMatchObject({
+    allowed: false,
+    slackUserId: null,
+    principalArn: 'arn:aws:iam::123456789012:role/teams/payments-oncall',
+  });
+});
+
+test('an IAM user caller is simulated as that user; a denied one is refused', async () => {
+  world.users.push({ name: 'carol', allow: ['ecs:RunTask *'] });
+  const res = await post(run, 'arn:aws:iam::123456789012:user/carol');
+  expect(res.status).toBe(403);
+  expect(String(res.body.detail)).toContain('ssm:SendCommand');
+  expect(ecsMock).not.toHaveReceivedCommand(RunTaskCommand);
+  const alice = await post(run, 'arn:aws:iam::123456789012:user/alice');
+  expect(alice.status).toBe(200);
+});
+
+test('a request without the IAM request context (not signed) is rejected before anything else', async () => {
+  const res = await post(run);
+  expect(res.status).toBe(401);
+  expect(iamMock.commandCalls(SimulatePrincipalPolicyCommand)).toHaveLength(0);
+  expect(ecsMock).not.toHaveReceivedCommand(RunTaskCommand);
+});
+
+test.each([
+  ['the root user', 'arn:aws:iam::123456789012:root', 'root'],
+  ['a federated user', 'arn:aws:sts::123456789012:federated-user/bob', 'federated'],
+  ['another account', 'arn:aws:iam::999999999999:user/alice', 'account 999999999999'],
+  ['an unknown role', 'arn:aws:sts::123456789012:assumed-role/ghost/s1', 'ghost'],
+])('%s is refused', async (_what, arn, words) => {
+  const res = await post(run, arn);
+  expect(res.status).toBe(403);
+  expect(String(res.body.detail)).toContain(words);
+  expect(ecsMock).not.toHaveReceivedCommand(RunTaskCommand);
+});
+
+test.each([
+  ['not JSON', '{"action": '],
+  ['an unknown field', { ...run, slack: { channel: 'C1', threadTs: '1.2' } }],
+  ['a hostile pattern', { ...run, envPattern: '<!channel>' }],
+  [
+    'an execution timeout too close to the drain',
+    { ...run, drainTimeoutSeconds: 3600, executionTimeoutSeconds: 3700 },
+  ],
+])('a body with %s gets 400 naming the problem, and IAM is not asked', async (_what, body) => {
+  const res = await post(body, 'arn:aws:iam::123456789012:user/alice');
+  expect(res.status).toBe(400);
+  expect(res.body.error).toBe('bad_request');
+  expect(iamMock.commandCalls(SimulatePrincipalPolicyCommand)).toHaveLength(0);
+  expect(ecsMock).not.toHaveReceivedCommand(RunTaskCommand);
+});
