@@ -411,10 +411,11 @@ sup_cmd() {
     supervisord)
       if [ "$3" = - ]; then set -- supervisorctl "$_v" "$2"; else set -- supervisorctl -s "$3" "$_v" "$2"; fi
       ;;
-    runit)
+    runit) # sv restart waits 7 s by default, less than Sidekiq's -t: wait up to the deadline instead
       [ "$_v" != stop ] || _v=down
       [ "$_v" != start ] || _v=up
-      set -- sv "$_v" "$2"
+      now_cs
+      set -- sv -w $(((DEADLINE - NOW) / 100 + 1)) "$_v" "$2"
       ;;
     *) return 1 ;;
   esac
@@ -449,12 +450,12 @@ refuse() {
   finish refused 2
 }
 HELP_FLAG='--supervisor systemd:UNIT|supervisord:PROGRAM|runit:DIR|none'
-# group_by_sup PIDS: sets SUPS (distinct keys, one a line) and, with ALL set to every live Sidekiq
-# process (any title), OTHERS_OF_ALL: "pid key" lines for ALL minus PIDS
+# group_by_sup PIDS: sets SUPS (distinct keys, one a line) and UNSUP (those of PIDS with no supervisor)
 group_by_sup() {
-  SUPS=""
+  SUPS="" UNSUP=""
   for _gp in $1; do
     sup_of "$_gp"
+    [ "$SUP" != "none -" ] || UNSUP="$UNSUP $_gp"
     case "$NL$SUPS" in *"$NL$SUP$NL"*) ;; *) SUPS="$SUPS$SUP$NL" ;; esac
   done
 }
@@ -647,7 +648,9 @@ EOF
   done <<EOF
 $SUPS
 EOF
-  for _pid in $_pids; do
+  # A supervisor's stop may return before the exit (`sv down` does): the wait below covers it, and
+  # a second TERM from here would only race the supervisor. TERM goes to unsupervised ones alone.
+  for _pid in $UNSUP; do
     if live "$_pid"; then
       log "pid $_pid: sending TERM"
       kill -s TERM "$_pid" 2>/dev/null || :

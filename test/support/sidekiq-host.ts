@@ -31,6 +31,8 @@
  *   host.startSupervisord(program, opts?): Promise<number>   a real supervisord (nodaemon) running one
  *       Sidekiq as [program:<program>] with autorestart=true; returns the Sidekiq's pid
  *   host.supervisorctl(args): string        supervisorctl against that supervisord, from outside
+ *   host.startRunit(name, opts?): Promise<{ svDir, pid }>   a real runit (runsvdir -> runsv -> sidekiq)
+ *       with the service directory `svDir`; host.svPid(svDir) its current pid (0: down); host.sv(args)
  *   host.spawnHostile(title): ChildProcess  an unprivileged process (nobody, via setpriv) titled `title`
  *   host.joinCgroup(pid, path): void      moves a process into a real cgroup `…/path` (e.g.
  *       `system.slice/sidekiq.service`: what /proc/PID/cgroup shows for a process of that unit)
@@ -66,6 +68,7 @@ import {
   readlinkSync,
   rmSync,
   rmdirSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { createServer } from 'node:net';
@@ -166,6 +169,7 @@ export class SidekiqHost {
   private sidekiqCount = 0;
   private closed = false;
   private readonly cgroupRoots: string[] = [];
+  private runsvdir: ChildProcess | undefined;
 
   private constructor(
     readonly dir: string,
@@ -393,6 +397,44 @@ stdout_logfile=${d}/log
       return pid !== 0 && this.processes().some((p) => p.pid === pid);
     });
     return pid;
+  }
+
+  /**
+   * A real runit (Debian `runit`): `runsvdir` over `<dir>/service`, where `<name>` is a symlink to the
+   * service directory `<dir>/sv/<name>` (as /etc/service -> /etc/sv on a host), whose `run` execs one
+   * Sidekiq: runsvdir -> runsv -> sidekiq. Returns the service directory and the Sidekiq's pid.
+   */
+  async startRunit(name: string, opts: SidekiqOptions = {}): Promise<{ svDir: string; pid: number }> {
+    const { d, env, argv } = this.sidekiqSetup(opts);
+    const svDir = join(this.dir, 'sv', name);
+    const serviceDir = join(this.dir, 'service');
+    mkdirSync(svDir, { recursive: true });
+    mkdirSync(serviceDir, { recursive: true });
+    writeFileSync(
+      join(svDir, 'run'),
+      `#!/bin/sh\ncd ${shq(d)} && exec env ${env.join(' ')} ${argv.join(' ')} >>log 2>&1\n`,
+    );
+    chmodSync(join(svDir, 'run'), 0o755);
+    symlinkSync(svDir, join(serviceDir, name));
+    if (!this.runsvdir) this.runsvdir = this.exec('runsvdir', ['-P', serviceDir], { stdio: 'ignore' });
+    let pid = 0;
+    await this.waitFor(`runsv to run sidekiq in ${svDir}`, () => {
+      pid = this.svPid(svDir);
+      return pid !== 0 && this.processes().some((p) => p.pid === pid);
+    });
+    return { svDir, pid };
+  }
+
+  /** The pid (inside the host) runsv reports for the service directory now; 0 when down. */
+  svPid(svDir: string): number {
+    const pid = Number(readProc(join(svDir, 'supervise', 'pid'))?.trim() || 0);
+    return pid && this.isLive(pid) ? pid : 0;
+  }
+
+  /** `sv ARGS` against this host's runsv processes (status files; no pid namespace needed). */
+  sv(args: string[]): string {
+    const r = spawnSync('sv', args, { encoding: 'utf8' });
+    return (r.stdout ?? '') + (r.stderr ?? '');
   }
 
   /** supervisorctl against this host's supervisord (its pids are the host's own, not the namespace's). */
