@@ -23,8 +23,9 @@
 #
 # Supervisor: who restarts a process decides how it is stopped and woken. Found per process: an
 # ancestor supervisord (the program, from the SUPERVISOR_* variables supervisord puts in its
-# environment), runsv (runit: the service directory), a sidekiqswarm parent (Enterprise; if the swarm
-# itself is in a systemd service, that service); else the systemd service of its cgroup
+# environment), runsv (runit: the service directory), a sidekiqswarm parent (Enterprise: by its comm,
+# or by its title `sidekiqswarm, ...` under ruby/bundle; if the swarm itself is in a systemd service,
+# that service); else the systemd service of its cgroup
 # (/proc/PID/cgroup, any *.service: sidekiq@2.service, an Elastic Beanstalk Procfile unit); else none.
 # --supervisor SUP overrides discovery: systemd:UNIT | supervisord:PROGRAM | runit:DIR | none
 # (--service UNIT = --supervisor systemd:UNIT).
@@ -150,16 +151,26 @@ live() { # a process counts only if it exists and is neither a zombie nor dead
   case $_state in Z | X | x | '') return 1 ;; esac
 }
 matches() { [ -z "$MATCH" ] || printf '%s\n' "$1" | grep -E -q -e "$MATCH"; }
-is_starting() { # argv0 is sidekiq, or ruby/bundle running sidekiq (words 1-3)
+runs() { # runs NAME CMDLINE: argv0 is NAME, or ruby/bundle running NAME (words 2-4)
+  _rn=$1
   set -f
   # shellcheck disable=SC2086 # splitting the command line into words is the point
-  set -- $1
+  set -- $2
   set +f
   [ $# -gt 0 ] || return 1
-  [ "${1##*/}" = sidekiq ] && return 0
+  [ "${1##*/}" = "$_rn" ] && return 0
   case ${1##*/} in ruby* | bundle* | jruby*) ;; *) return 1 ;; esac
-  for _w in "${2:-}" "${3:-}" "${4:-}"; do [ "${_w##*/}" = sidekiq ] && return 0; done
+  for _w in "${2:-}" "${3:-}" "${4:-}"; do [ "${_w##*/}" = "$_rn" ] && return 0; done
   return 1
+}
+is_starting() { runs sidekiq "$1"; }
+# A sidekiqswarm parent: its comm is `ruby` or `bundle` when started as `bundle exec sidekiqswarm`
+# (Ruby's $0= leaves comm alone), so its command line decides: `sidekiqswarm, managing N processes`
+# (Enterprise's title), or sidekiqswarm run by ruby/bundle before that title is set.
+is_swarm() {
+  _sc=$({ tr '\0' ' ' <"/proc/$1/cmdline"; } 2>/dev/null) || return 1
+  case $_sc in 'sidekiqswarm, '*) return 0 ;; esac
+  runs sidekiqswarm "$_sc"
 }
 digits() { case $1 in '' | *[!0-9]* | ??????????*) return 1 ;; esac; }
 # parse TITLE: 0 and _ver _busy _conc _q _tag (JSON-escaped) when it is a Sidekiq title; 1 when it
@@ -352,6 +363,7 @@ discover() { # discover PID: sets SUP, the key of who restarts PID (see above), 
         return 0
         ;;
       sidekiqswarm*) [ -n "$_sw" ] || _sw=$_a ;;
+      ruby* | bundle* | jruby*) [ -n "$_sw" ] || ! is_swarm "$_a" || _sw=$_a ;;
     esac
   done
   svc_of "${_sw:-$1}"

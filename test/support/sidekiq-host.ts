@@ -28,6 +28,9 @@
  *       `sidekiq@2.service`) under the systemctl stand-in (bin/systemctl): a real cgroup
  *       `…/system.slice/<unit>` and Restart=always; returns its main pid once it has its title
  *   host.unitMainPid(unit): number          the unit's current main pid (0: none)
+ *   host.startSwarm(count, opts?, unit?): Promise<{ parent, children }>   a `sidekiqswarm` stand-in
+ *       (sidekiq-app/sidekiqswarm) forking `count` real Sidekiqs, in systemd unit `unit` if given;
+ *       host.swarmChildren(parent): the live titled children of that swarm now
  *   host.startSupervisord(program, opts?): Promise<number>   a real supervisord (nodaemon) running one
  *       Sidekiq as [program:<program>] with autorestart=true; returns the Sidekiq's pid
  *   host.supervisorctl(args): string        supervisorctl against that supervisord, from outside
@@ -80,6 +83,7 @@ export const SCRIPT = process.env.SIDEKIQCTL_SCRIPT ?? resolve(__dirname, '../..
 const APP_DIR = resolve(__dirname, 'sidekiq-app');
 const APP = join(APP_DIR, 'app.rb');
 const FAKE_BIN = join(APP_DIR, 'bin');
+const SWARM = join(APP_DIR, 'sidekiqswarm');
 
 export type Shell = 'dash' | 'bash' | 'busybox';
 const SHELL_ARGV: Record<Shell, string[]> = { dash: ['dash'], bash: ['bash'], busybox: ['busybox', 'sh'] };
@@ -346,6 +350,67 @@ esac
       return pid !== 0 && this.processes().some((p) => p.pid === pid);
     });
     return pid;
+  }
+
+  /**
+   * A `sidekiqswarm` stand-in (sidekiq-app/sidekiqswarm: the Enterprise parent's title, signals and
+   * restarts) forking `count` real Sidekiq children; in systemd unit `unit` when given. Returns the
+   * parent's pid and its children's once every child has its title.
+   */
+  async startSwarm(
+    count: number,
+    opts: SidekiqOptions = {},
+    unit?: string,
+  ): Promise<{ parent: number; children: number[] }> {
+    const { d, env, argv } = this.sidekiqSetup(opts);
+    const cmd = `cd ${shq(d)} && exec env SIDEKIQ_COUNT=${count} ${env.join(' ')} ruby ${shq(SWARM)} ${argv
+      .slice(1)
+      .join(' ')} >>log 2>&1`;
+    if (unit) {
+      const u = join(this.dir, 'systemd', 'units', unit);
+      mkdirSync(u);
+      writeFileSync(join(u, 'exec'), cmd);
+      writeFileSync(join(u, 'cgroup'), this.cgroupDir(`system.slice/${unit}`));
+      await this.runOk('systemctl', ['start', unit]);
+    } else {
+      this.exec('sh', ['-c', cmd], { stdio: 'ignore' });
+    }
+    let swarm = { parent: 0, children: [] as number[] };
+    await this.waitFor(`sidekiqswarm with ${count} titled children`, () => {
+      swarm = this.swarm(d);
+      return swarm.children.length === count;
+    });
+    return swarm;
+  }
+
+  /** The swarm started in `d` (its parent's cwd): its pid and its live children with a Sidekiq title. */
+  private swarm(d: string): { parent: number; children: number[] } {
+    const all = this.allProcs();
+    const parent = all.find((p) => p.title.startsWith('sidekiqswarm, ') && this.cwdOf(p.hostPid) === d);
+    if (!parent) return { parent: 0, children: [] };
+    const titled = new Set(this.processes().map((p) => p.hostPid));
+    const kids = (readProc(`/proc/${parent.hostPid}/task/${parent.hostPid}/children`) ?? '')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number)
+      .filter((h) => titled.has(h));
+    return { parent: parent.pid, children: kids.map((h) => this.nsPidOf(h)) };
+  }
+
+  /** The live titled Sidekiq children of the swarm whose parent is `parent` (pid inside the host). */
+  swarmChildren(parent: number): number[] {
+    const hp = this.allProcs().find((p) => p.pid === parent)?.hostPid;
+    if (!hp) return [];
+    return this.swarm(this.cwdOf(hp)).children;
+  }
+
+  private cwdOf(hostPid: number): string {
+    try {
+      return readlinkSync(`/proc/${hostPid}/cwd`);
+    } catch {
+      return '';
+    }
   }
 
   unitMainPid(unit: string): number {
