@@ -12,7 +12,8 @@
 #
 # Titles (/proc/PID/cmdline, rewritten by Sidekiq at every heartbeat: 5 s in 5.x/6.x, 10 s in 7.x/8.x):
 #   sidekiq <version> <tag> [<busy> of <concurrency> busy] <words>...
-# The tag may be empty (two spaces) or absent (nil tag in 5.x: one space). <words> are what follows:
+# The tag may be empty (two spaces: every version from 4.2 to 8.x writes `tag || ""`); one space is
+# accepted too (a replaced PROCTITLES). <words> are what follows:
 # `stopping` once quiet (after TSTP, or TERM), and anything an extension appends (Enterprise's
 # `leader`, PROCTITLES); `stopping` among them means quiet. A title is untrusted data (any local user
 # can set any title): parsed strictly (version [0-9][0-9A-Za-z.]*, counts of 1-9 digits), never

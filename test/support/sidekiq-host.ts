@@ -41,7 +41,7 @@
  *       `system.slice/sidekiq.service`: what /proc/PID/cgroup shows for a process of that unit)
  *   host.systemctlCalls(): string[]                            what the stand-in was asked, in order
  *   host.stateDir                           SIDEKIQCTL_STATE_DIR of runScript (what stop recorded)
- *   host.spawnFake(env: Record<string, string>): ChildProcess  sidekiq-app/fake-sidekiq.rb (4/5/7 titles)
+ *   host.spawnFake(env: Record<string, string>): ChildProcess  sidekiq-app/fake-sidekiq.rb (4.x, 5.x, 7.x, 8.x)
  *   host.exec(cmd, args, opts?): ChildProcess                  any command inside the host
  *   host.shellInside(script): string       shell text that runs `script` inside the host from outside it
  *   host.processes(): ProcInfo[]            live Sidekiq-titled processes: { pid, hostPid, title, state }
