@@ -27,7 +27,9 @@
 # environment), runsv (runit: the service directory), a sidekiqswarm parent (Enterprise: by its comm,
 # or by its title `sidekiqswarm, ...` under ruby/bundle; if the swarm itself is in a systemd service,
 # that service); else the systemd service of its cgroup
-# (/proc/PID/cgroup, any *.service: sidekiq@2.service, an Elastic Beanstalk Procfile unit); else none.
+# (/proc/PID/cgroup, any *.service: sidekiq@2.service, an Elastic Beanstalk Procfile unit; one under
+# a per-user manager, .../user@N.service/.../U.service, is refused: systemctl --user is not driven);
+# else none.
 # --supervisor SUP overrides discovery: systemd:UNIT | supervisord:PROGRAM | runit:DIR | none
 # (--service UNIT = --supervisor systemd:UNIT).
 #
@@ -40,9 +42,10 @@
 # stop   quiet as above; then, one call per distinct supervisor: `systemctl stop UNIT`,
 #        `supervisorctl stop PROGRAM`, `sv down DIR`, TERM to the swarm parent; TERM to each process
 #        with none. Refused (exit 2, result "refused", nothing stopped) when the supervisor also runs
-#        a Sidekiq process that is not drained, when its control command is missing, or when the
-#        supervisord program cannot be told. What was stopped is recorded in
-#        $SIDEKIQCTL_STATE_DIR/stopped (default /var/lib/sidekiqctl) for wake. Then waits for the exits
+#        a Sidekiq process that is not drained, when its control command is missing, when the
+#        supervisord program cannot be told, or when what it stops cannot be recorded for wake
+#        (read-only state; fine with --supervisor, which wake can be given too). What was stopped is
+#        recorded in $SIDEKIQCTL_STATE_DIR/stopped (default /var/lib/sidekiqctl) for wake. Then waits for the exits
 #        and watches one heartbeat more: a Sidekiq process that came back is "respawned" (exit 1).
 #        If the drain times out, nothing is shut down (exit 2).
 # wake   a quiet process cannot be woken, only restarted. Restarts the supervisors of the quiet idle
@@ -314,8 +317,10 @@ job_threads() { # sets _nt to the number of PID's threads named `processor` (Sid
 # A supervisor is a key "KIND ID [URL]": systemd UNIT | supervisord PROGRAM URL|- | runit DIR |
 # swarm PID | none -. IDs come from /proc; they are checked against safe characters, never evaluated.
 safe() { case $1 in '' | *[!A-Za-z0-9@:/._-]*) return 1 ;; esac; }
-svc_of() { # sets SVC to the systemd service whose cgroup PID is in (innermost `*.service`), or ''
-  SVC=""
+# svc_of PID: sets SVC to the systemd service whose cgroup PID is in (innermost `*.service`), or '';
+# SVC_UID to N when that service belongs to the per-user manager user@N.service (else '')
+svc_of() {
+  SVC="" SVC_UID=""
   _cg=$(cat "/proc/$1/cgroup" 2>/dev/null) || return 0
   while IFS= read -r _l; do
     _l=${_l#*:}
@@ -325,6 +330,12 @@ svc_of() { # sets SVC to the systemd service whose cgroup PID is in (innermost `
         *.service)
           SVC=${_l##*/}
           safe "$SVC" || SVC=""
+          case $_l in */user@*.service/*)
+            SVC_UID=${_l#*/user@}
+            SVC_UID=${SVC_UID%%.service/*}
+            digits "$SVC_UID" || SVC_UID="?"
+            ;;
+          esac
           return 0
           ;;
         *.scope | *.slice) break ;;
@@ -368,7 +379,9 @@ discover() { # discover PID: sets SUP, the key of who restarts PID (see above), 
     esac
   done
   svc_of "${_sw:-$1}"
-  if [ -n "$SVC" ]; then
+  if [ -n "$SVC_UID" ]; then
+    SUP="systemd-user $SVC_UID:${SVC:-?}"
+  elif [ -n "$SVC" ]; then
     SUP="systemd $SVC"
   elif [ -n "$_sw" ]; then
     SUP="swarm $_sw"
@@ -405,6 +418,7 @@ sup_name() { # human text for a key
   set +f
   case $1 in
     systemd) SN="systemd unit $2" ;;
+    systemd-user) SN="systemd user unit ${2#*:} of user@${2%%:*}.service" ;;
     supervisord) SN="supervisord program $2" ;;
     runit) SN="runit service $2" ;;
     swarm) SN="sidekiqswarm pid $2" ;;
@@ -450,6 +464,7 @@ can_control() {
         esac
       fi
       ;;
+    'systemd-user '*) WHY="$SN, a per-user systemd manager, which this script does not drive (systemctl --user): use systemctl --user -M USER@ stop|restart|start ${1#*:} yourself, or give wake --restart-command" ;;
     'supervisord ? '*) WHY="supervisord, but its program or server URL is not in the process's environment" ;;
     supervisord*) command -v supervisorctl >/dev/null 2>&1 || WHY="$SN, but no supervisorctl here" ;;
     'runit ?') WHY="runsv, but its service directory is unreadable" ;;
@@ -645,6 +660,14 @@ do_stop() {
   done <<EOF
 $SUPS
 EOF
+  # wake starts what stop recorded: a supervised stop that cannot be recorded could not be undone by
+  # a plain wake, so it is refused, unless --supervisor named it (wake can be told the same).
+  case $SUPS in
+    *systemd\ * | *supervisord\ * | *runit\ *)
+      [ -n "$SUP_GIVEN" ] || { mkdir -p "$STATE_DIR" && : >"$STATE_DIR/stopped.new" && rm -f "$STATE_DIR/stopped.new"; } 2>/dev/null ||
+        refuse "cannot write $STATE_DIR/stopped (read-only?), so wake could not start what stop stops; set SIDEKIQCTL_STATE_DIR to a writable directory, or give --supervisor (and the same to wake)"
+      ;;
+  esac
   _before=$(MATCH="" && scan && echo "$PIDS $STARTING $UNPARSED")
   while IFS= read -r _k; do
     [ -n "$_k" ] || continue

@@ -5,7 +5,7 @@
  * autorestart=true, and a real runit (runsvdir, runsv, sv). The promise under test: stop never reports `stopped` while an awake worker comes
  * back; wake after quiet gives a fresh awake worker; wake after stop starts what stop stopped.
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { SidekiqHost, cleanupAllHosts, type Shell } from '../support/sidekiq-host';
 
@@ -231,6 +231,72 @@ describe('runit (runsvdir -> runsv -> sidekiq)', () => {
       expect(r.json?.processes.map((p) => p.pid)).not.toContain(pid);
       expect(host.isLive(pid)).toBe(false);
       await host.waitFor('the respawned worker', () => awake(host).length === 1);
+    } finally {
+      await host.cleanup();
+    }
+  });
+});
+
+describe('a unit of a per-user systemd manager (user@UID.service)', () => {
+  test('stop and wake refuse, naming the user manager, and never call the system systemctl on a same-named unit', async () => {
+    const host = await SidekiqHost.start({ heartbeat: BEAT });
+    try {
+      // A system unit sidekiq.service is loaded too: `systemctl stop sidekiq.service` would hit it.
+      mkdirSync(join(host.dir, 'systemd', 'units', 'sidekiq.service'));
+      const sk = await host.startSidekiq();
+      host.joinCgroup(sk.pid, 'user.slice/user-1000.slice/user@1000.service/app.slice/sidekiq.service');
+      const r = await host.runScript(['stop', '--timeout', '20', ...FAST]);
+      expect(r.code).toBe(2);
+      expect(r.json?.result).toBe('refused');
+      expect(r.stderr).toMatch(
+        /refused: systemd user unit sidekiq\.service of user@1000\.service, a per-user systemd manager/,
+      );
+      expect(changes(host)).toEqual([]);
+      expect(host.isLive(sk.pid)).toBe(true);
+      const w = await host.runScript(['wake']); // the stop above left it quiet
+      expect(w.code).toBe(2);
+      expect(w.json?.result).toBe('refused');
+      expect(changes(host)).toEqual([]);
+      const w2 = await host.runScript(['wake', '--restart-command', `sh ${sk.ctl} restart`]);
+      expect(w2.code).toBe(0);
+      expect(w2.json?.result).toBe('woken');
+    } finally {
+      await host.cleanup();
+    }
+  });
+});
+
+describe('stop when the state cannot be recorded (read-only)', () => {
+  test('refused before anything stops, unless --supervisor names what wake must start', async () => {
+    const host = await SidekiqHost.start({ heartbeat: BEAT });
+    try {
+      const pid = await host.startUnit('worker.service');
+      // a read-only bind mount, in the host's own mount namespace only
+      const ro = join(host.dir, 'ro');
+      mkdirSync(ro);
+      await new Promise<void>((res, rej) =>
+        host
+          .exec('sh', ['-c', `mount --bind ${ro} ${ro} && mount -o remount,bind,ro ${ro}`])
+          .on('exit', (c) => (c === 0 ? res() : rej(new Error(`mount: ${c}`)))),
+      );
+      const env = { SIDEKIQCTL_STATE_DIR: join(ro, 'state') };
+      const r = await host.runScript(['stop', '--timeout', '20', ...FAST], { env });
+      expect(r.code).toBe(2);
+      expect(r.json?.result).toBe('refused');
+      expect(r.stderr).toMatch(/cannot write \S+\/ro\/state\/stopped \(read-only\?\)/);
+      expect(changes(host)).toEqual(['start worker.service']);
+      expect(host.isLive(pid)).toBe(true);
+
+      const s = await host.runScript(
+        ['stop', '--supervisor', 'systemd:worker.service', '--timeout', '20', ...FAST],
+        { env },
+      );
+      expect(s.code).toBe(0);
+      expect(s.json?.result).toBe('stopped');
+      expect(s.stderr).toMatch(/warning: could not record/);
+      const w = await host.runScript(['wake', '--supervisor', 'systemd:worker.service'], { env });
+      expect(w.code).toBe(0);
+      expect(w.json?.result).toBe('woken');
     } finally {
       await host.cleanup();
     }
