@@ -4,6 +4,8 @@
  * (2.5 s on average); polling adds up to one poll interval on top. Compared in the same run with the
  * old tool's way, a check every 10 s (the same script with `--poll 10`).
  * Each approach runs in two lanes at once, each lane its own host (PID namespace, Redis, Sidekiq).
+ * With Sidekiq 6 on Ruby <= 3.2 the script's answer mostly comes from the job threads ending, which
+ * Ruby shows about 3 s late (its native thread cache): about 3 s, with little spread.
  * BENCH_BASELINE_SCRIPT=PATH adds a third approach in the same run: another copy of the script (e.g.
  * an earlier version: `git show REV:ssm/sidekiqctl.sh > /tmp/prev.sh`), polled like this one.
  */
