@@ -12,7 +12,8 @@
 #
 # Titles (/proc/PID/cmdline, rewritten by Sidekiq at every heartbeat: 5 s in 5.x/6.x, 10 s in 7.x/8.x):
 #   sidekiq <version> <tag> [<busy> of <concurrency> busy] <words>...
-# The tag may be empty (two spaces) or absent (nil tag in 5.x: one space). <words> are what follows:
+# The tag may be empty (two spaces: every version from 4.2 to 8.x writes `tag || ""`); one space is
+# accepted too (a replaced PROCTITLES). <words> are what follows:
 # `stopping` once quiet (after TSTP, or TERM), and anything an extension appends (Enterprise's
 # `leader`, PROCTITLES); `stopping` among them means quiet. A title is untrusted data (any local user
 # can set any title): parsed strictly (version [0-9][0-9A-Za-z.]*, counts of 1-9 digits), never
@@ -23,9 +24,12 @@
 #
 # Supervisor: who restarts a process decides how it is stopped and woken. Found per process: an
 # ancestor supervisord (the program, from the SUPERVISOR_* variables supervisord puts in its
-# environment), runsv (runit: the service directory), a sidekiqswarm parent (Enterprise; if the swarm
-# itself is in a systemd service, that service); else the systemd service of its cgroup
-# (/proc/PID/cgroup, any *.service: sidekiq@2.service, an Elastic Beanstalk Procfile unit); else none.
+# environment), runsv (runit: the service directory), a sidekiqswarm parent (Enterprise: by its comm,
+# or by its title `sidekiqswarm, ...` under ruby/bundle; if the swarm itself is in a systemd service,
+# that service); else the systemd service of its cgroup
+# (/proc/PID/cgroup, any *.service: sidekiq@2.service, an Elastic Beanstalk Procfile unit; one under
+# a per-user manager, .../user@N.service/.../U.service, is refused: systemctl --user is not driven);
+# else none.
 # --supervisor SUP overrides discovery: systemd:UNIT | supervisord:PROGRAM | runit:DIR | none
 # (--service UNIT = --supervisor systemd:UNIT).
 #
@@ -38,9 +42,10 @@
 # stop   quiet as above; then, one call per distinct supervisor: `systemctl stop UNIT`,
 #        `supervisorctl stop PROGRAM`, `sv down DIR`, TERM to the swarm parent; TERM to each process
 #        with none. Refused (exit 2, result "refused", nothing stopped) when the supervisor also runs
-#        a Sidekiq process that is not drained, when its control command is missing, or when the
-#        supervisord program cannot be told. What was stopped is recorded in
-#        $SIDEKIQCTL_STATE_DIR/stopped (default /var/lib/sidekiqctl) for wake. Then waits for the exits
+#        a Sidekiq process that is not drained, when its control command is missing, when the
+#        supervisord program cannot be told, or when what it stops cannot be recorded for wake
+#        (read-only state; fine with --supervisor, which wake can be given too). What was stopped is
+#        recorded in $SIDEKIQCTL_STATE_DIR/stopped (default /var/lib/sidekiqctl) for wake. Then waits for the exits
 #        and watches one heartbeat more: a Sidekiq process that came back is "respawned" (exit 1).
 #        If the drain times out, nothing is shut down (exit 2).
 # wake   a quiet process cannot be woken, only restarted. Restarts the supervisors of the quiet idle
@@ -150,16 +155,26 @@ live() { # a process counts only if it exists and is neither a zombie nor dead
   case $_state in Z | X | x | '') return 1 ;; esac
 }
 matches() { [ -z "$MATCH" ] || printf '%s\n' "$1" | grep -E -q -e "$MATCH"; }
-is_starting() { # argv0 is sidekiq, or ruby/bundle running sidekiq (words 1-3)
+runs() { # runs NAME CMDLINE: argv0 is NAME, or ruby/bundle running NAME (words 2-4)
+  _rn=$1
   set -f
   # shellcheck disable=SC2086 # splitting the command line into words is the point
-  set -- $1
+  set -- $2
   set +f
   [ $# -gt 0 ] || return 1
-  [ "${1##*/}" = sidekiq ] && return 0
+  [ "${1##*/}" = "$_rn" ] && return 0
   case ${1##*/} in ruby* | bundle* | jruby*) ;; *) return 1 ;; esac
-  for _w in "${2:-}" "${3:-}" "${4:-}"; do [ "${_w##*/}" = sidekiq ] && return 0; done
+  for _w in "${2:-}" "${3:-}" "${4:-}"; do [ "${_w##*/}" = "$_rn" ] && return 0; done
   return 1
+}
+is_starting() { runs sidekiq "$1"; }
+# A sidekiqswarm parent: its comm is `ruby` or `bundle` when started as `bundle exec sidekiqswarm`
+# (Ruby's $0= leaves comm alone), so its command line decides: `sidekiqswarm, managing N processes`
+# (Enterprise's title), or sidekiqswarm run by ruby/bundle before that title is set.
+is_swarm() {
+  _sc=$({ tr '\0' ' ' <"/proc/$1/cmdline"; } 2>/dev/null) || return 1
+  case $_sc in 'sidekiqswarm, '*) return 0 ;; esac
+  runs sidekiqswarm "$_sc"
 }
 digits() { case $1 in '' | *[!0-9]* | ??????????*) return 1 ;; esac; }
 # parse TITLE: 0 and _ver _busy _conc _q _tag (JSON-escaped) when it is a Sidekiq title; 1 when it
@@ -302,8 +317,10 @@ job_threads() { # sets _nt to the number of PID's threads named `processor` (Sid
 # A supervisor is a key "KIND ID [URL]": systemd UNIT | supervisord PROGRAM URL|- | runit DIR |
 # swarm PID | none -. IDs come from /proc; they are checked against safe characters, never evaluated.
 safe() { case $1 in '' | *[!A-Za-z0-9@:/._-]*) return 1 ;; esac; }
-svc_of() { # sets SVC to the systemd service whose cgroup PID is in (innermost `*.service`), or ''
-  SVC=""
+# svc_of PID: sets SVC to the systemd service whose cgroup PID is in (innermost `*.service`), or '';
+# SVC_UID to N when that service belongs to the per-user manager user@N.service (else '')
+svc_of() {
+  SVC="" SVC_UID=""
   _cg=$(cat "/proc/$1/cgroup" 2>/dev/null) || return 0
   while IFS= read -r _l; do
     _l=${_l#*:}
@@ -313,6 +330,12 @@ svc_of() { # sets SVC to the systemd service whose cgroup PID is in (innermost `
         *.service)
           SVC=${_l##*/}
           safe "$SVC" || SVC=""
+          case $_l in */user@*.service/*)
+            SVC_UID=${_l#*/user@}
+            SVC_UID=${SVC_UID%%.service/*}
+            digits "$SVC_UID" || SVC_UID="?"
+            ;;
+          esac
           return 0
           ;;
         *.scope | *.slice) break ;;
@@ -352,10 +375,13 @@ discover() { # discover PID: sets SUP, the key of who restarts PID (see above), 
         return 0
         ;;
       sidekiqswarm*) [ -n "$_sw" ] || _sw=$_a ;;
+      ruby* | bundle* | jruby*) [ -n "$_sw" ] || ! is_swarm "$_a" || _sw=$_a ;;
     esac
   done
   svc_of "${_sw:-$1}"
-  if [ -n "$SVC" ]; then
+  if [ -n "$SVC_UID" ]; then
+    SUP="systemd-user $SVC_UID:${SVC:-?}"
+  elif [ -n "$SVC" ]; then
     SUP="systemd $SVC"
   elif [ -n "$_sw" ]; then
     SUP="swarm $_sw"
@@ -392,6 +418,7 @@ sup_name() { # human text for a key
   set +f
   case $1 in
     systemd) SN="systemd unit $2" ;;
+    systemd-user) SN="systemd user unit ${2#*:} of user@${2%%:*}.service" ;;
     supervisord) SN="supervisord program $2" ;;
     runit) SN="runit service $2" ;;
     swarm) SN="sidekiqswarm pid $2" ;;
@@ -411,10 +438,11 @@ sup_cmd() {
     supervisord)
       if [ "$3" = - ]; then set -- supervisorctl "$_v" "$2"; else set -- supervisorctl -s "$3" "$_v" "$2"; fi
       ;;
-    runit)
+    runit) # sv restart waits 7 s by default, less than Sidekiq's -t: wait up to the deadline instead
       [ "$_v" != stop ] || _v=down
       [ "$_v" != start ] || _v=up
-      set -- sv "$_v" "$2"
+      now_cs
+      set -- sv -w $(((DEADLINE - NOW) / 100 + 1)) "$_v" "$2"
       ;;
     *) return 1 ;;
   esac
@@ -436,6 +464,7 @@ can_control() {
         esac
       fi
       ;;
+    'systemd-user '*) WHY="$SN, a per-user systemd manager, which this script does not drive (systemctl --user): use systemctl --user -M USER@ stop|restart|start ${1#*:} yourself, or give wake --restart-command" ;;
     'supervisord ? '*) WHY="supervisord, but its program or server URL is not in the process's environment" ;;
     supervisord*) command -v supervisorctl >/dev/null 2>&1 || WHY="$SN, but no supervisorctl here" ;;
     'runit ?') WHY="runsv, but its service directory is unreadable" ;;
@@ -449,12 +478,12 @@ refuse() {
   finish refused 2
 }
 HELP_FLAG='--supervisor systemd:UNIT|supervisord:PROGRAM|runit:DIR|none'
-# group_by_sup PIDS: sets SUPS (distinct keys, one a line) and, with ALL set to every live Sidekiq
-# process (any title), OTHERS_OF_ALL: "pid key" lines for ALL minus PIDS
+# group_by_sup PIDS: sets SUPS (distinct keys, one a line) and UNSUP (those of PIDS with no supervisor)
 group_by_sup() {
-  SUPS=""
+  SUPS="" UNSUP=""
   for _gp in $1; do
     sup_of "$_gp"
+    [ "$SUP" != "none -" ] || UNSUP="$UNSUP $_gp"
     case "$NL$SUPS" in *"$NL$SUP$NL"*) ;; *) SUPS="$SUPS$SUP$NL" ;; esac
   done
 }
@@ -631,6 +660,14 @@ do_stop() {
   done <<EOF
 $SUPS
 EOF
+  # wake starts what stop recorded: a supervised stop that cannot be recorded could not be undone by
+  # a plain wake, so it is refused, unless --supervisor named it (wake can be told the same).
+  case $SUPS in
+    *systemd\ * | *supervisord\ * | *runit\ *)
+      [ -n "$SUP_GIVEN" ] || { mkdir -p "$STATE_DIR" && : >"$STATE_DIR/stopped.new" && rm -f "$STATE_DIR/stopped.new"; } 2>/dev/null ||
+        refuse "cannot write $STATE_DIR/stopped (read-only?), so wake could not start what stop stops; set SIDEKIQCTL_STATE_DIR to a writable directory, or give --supervisor (and the same to wake)"
+      ;;
+  esac
   _before=$(MATCH="" && scan && echo "$PIDS $STARTING $UNPARSED")
   while IFS= read -r _k; do
     [ -n "$_k" ] || continue
@@ -647,7 +684,9 @@ EOF
   done <<EOF
 $SUPS
 EOF
-  for _pid in $_pids; do
+  # A supervisor's stop may return before the exit (`sv down` does): the wait below covers it, and
+  # a second TERM from here would only race the supervisor. TERM goes to unsupervised ones alone.
+  for _pid in $UNSUP; do
     if live "$_pid"; then
       log "pid $_pid: sending TERM"
       kill -s TERM "$_pid" 2>/dev/null || :

@@ -4,6 +4,10 @@
  * (2.5 s on average); polling adds up to one poll interval on top. Compared in the same run with the
  * old tool's way, a check every 10 s (the same script with `--poll 10`).
  * Each approach runs in two lanes at once, each lane its own host (PID namespace, Redis, Sidekiq).
+ * With Sidekiq 6 on Ruby <= 3.2 the script's answer mostly comes from the job threads ending, which
+ * Ruby shows about 3 s late (its native thread cache): about 3 s, with little spread.
+ * BENCH_BASELINE_SCRIPT=PATH adds a third approach in the same run: another copy of the script (e.g.
+ * an earlier version: `git show REV:ssm/sidekiqctl.sh > /tmp/prev.sh`), polled like this one.
  */
 import { SidekiqHost } from '../support/sidekiq-host';
 
@@ -14,7 +18,7 @@ export const name = 'drain overhead (real 5 s heartbeat)';
 const RUNS_PER_LANE = 12;
 const LANES = 2;
 
-async function lane(pollArgs: string[]): Promise<number[]> {
+async function lane(pollArgs: string[], script?: string): Promise<number[]> {
   const host = await SidekiqHost.start(); // real heartbeat
   const overheads: number[] = [];
   try {
@@ -26,7 +30,7 @@ async function lane(pollArgs: string[]): Promise<number[]> {
         ...(await host.enqueue(1 + Math.random() * 5, 1)),
       ];
       await host.waitForRunning(2);
-      const r = await host.runScript(['quiet', '--timeout', '60', ...pollArgs]);
+      const r = await host.runScript(['quiet', '--timeout', '60', ...pollArgs], { script });
       const exitedAt = Date.now() / 1000;
       if (r.code !== 0) throw new Error(`quiet failed (${r.code}): ${r.stderr}`);
       const done = host.doneTimes();
@@ -50,13 +54,15 @@ const median = (xs: number[]) => {
 };
 
 export async function run(): Promise<void> {
-  const approaches: Array<[string, string[]]> = [
+  const approaches: Array<[string, string[], string?]> = [
     ['sidekiqctl.sh (poll 0.5 s)', []],
     ['old way (poll every 10 s)', ['--poll', '10']],
   ];
+  const baseline = process.env.BENCH_BASELINE_SCRIPT;
+  if (baseline) approaches.push(['baseline script (poll 0.5 s)', [], baseline]);
   const results = await Promise.all(
-    approaches.map(async ([label, args]) => {
-      const lanes = await Promise.all(Array.from({ length: LANES }, () => lane(args)));
+    approaches.map(async ([label, args, script]) => {
+      const lanes = await Promise.all(Array.from({ length: LANES }, () => lane(args, script)));
       return { label, xs: lanes.flat() };
     }),
   );

@@ -2,10 +2,10 @@
  * ssm/sidekiqctl.sh stop and wake through the supervisor that runs each Sidekiq, on real parts:
  * real Sidekiq 6.4.1 in a real cgroup (`worker.service`, `sidekiq@2.service`) under a Restart=always
  * systemctl stand-in (test/support/sidekiq-app/bin/systemctl), and a real supervisord with
- * autorestart=true. The promise under test: stop never reports `stopped` while an awake worker comes
+ * autorestart=true, and a real runit (runsvdir, runsv, sv). The promise under test: stop never reports `stopped` while an awake worker comes
  * back; wake after quiet gives a fresh awake worker; wake after stop starts what stop stopped.
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { SidekiqHost, cleanupAllHosts, type Shell } from '../support/sidekiq-host';
 
@@ -154,6 +154,149 @@ describe('supervisord, autorestart=true', () => {
       expect(r.json?.result).toBe('respawned');
       expect(host.isLive(pid)).toBe(false);
       await host.waitFor('the respawned worker', () => awake(host).length === 1);
+    } finally {
+      await host.cleanup();
+    }
+  });
+});
+
+describe('runit (runsvdir -> runsv -> sidekiq)', () => {
+  test('stop goes through `sv down` and stays down; wake starts it with `sv up`; quiet + wake: a fresh awake worker', async () => {
+    const host = await SidekiqHost.start({ heartbeat: BEAT });
+    try {
+      const { svDir, pid } = await host.startRunit('sidekiq', { concurrency: 2 });
+      await host.enqueue(1, 2);
+      await host.waitForRunning(2);
+      const r = await host.runScript(['stop', '--timeout', '30', ...FAST]);
+      expect(r.code).toBe(0);
+      expect(r.json).toMatchObject({ result: 'stopped', processes: [{ pid, quiet: true }] });
+      // the physical service directory, although runsvdir reached it through a symlink
+      expect(r.stderr).toMatch(new RegExp(`sv -w \\d+ down ${svDir}\n`));
+      expect(r.stderr).not.toMatch(/sending TERM/);
+      expect(readFileSync(join(host.stateDir, 'stopped'), 'utf8')).toBe(`runit ${svDir}\n`);
+      await new Promise((res) => setTimeout(res, 2500)); // runsv restarts a dead worker after 1 s
+      expect(host.processes()).toEqual([]);
+      expect(host.sv(['status', svDir])).toMatch(/^down: /);
+      expect(await host.accounting()).toMatchObject({ completed: 2, lost: 0 });
+
+      const w = await host.runScript(['wake']);
+      expect(w.code).toBe(0);
+      expect(w.json?.result).toBe('woken');
+      expect(w.stderr).toMatch(new RegExp(`sv -w \\d+ up ${svDir}\n`));
+      expect(w.json?.processes).toEqual([expect.objectContaining({ quiet: false, pid: host.svPid(svDir) })]);
+
+      const q = await host.runScript(['quiet', ...FAST]);
+      expect(q.code).toBe(0);
+      const quietPid = q.json!.processes[0]!.pid;
+      const w2 = await host.runScript(['wake']);
+      expect(w2.code).toBe(0);
+      expect(w2.json?.result).toBe('woken');
+      expect(w2.stderr).toMatch(new RegExp(`sv -w \\d+ restart ${svDir}\n`));
+      expect(w2.json?.processes).toEqual([expect.objectContaining({ quiet: false })]);
+      expect(w2.json?.processes[0]?.pid).not.toBe(quietPid);
+      expect(host.isLive(quietPid)).toBe(false);
+      expect(awake(host).map((p) => p.pid)).toEqual([host.svPid(svDir)]);
+    } finally {
+      await host.cleanup();
+    }
+  });
+
+  test('wake --force of a quiet worker still busy: `sv restart` waits past its default 7 s for -t, no job lost', async () => {
+    const host = await SidekiqHost.start({ heartbeat: BEAT });
+    try {
+      const { svDir, pid } = await host.startRunit('sidekiq', { concurrency: 1, shutdownTimeout: 9 });
+      await host.enqueue(60, 1);
+      await host.waitForRunning(1);
+      expect((await host.runScript(['quiet', '--timeout', '2', ...FAST])).code).toBe(2);
+      const w = await host.runScript(['wake', '--force', '--timeout', '60']);
+      expect(w.code).toBe(0);
+      expect(w.json?.result).toBe('woken');
+      expect(w.seconds).toBeGreaterThan(8); // Sidekiq used its -t before pushing the job back
+      expect(host.isLive(pid)).toBe(false);
+      expect(awake(host).map((p) => p.pid)).toEqual([host.svPid(svDir)]);
+      // the job went back to Redis and the fresh worker took it again
+      expect(await host.accounting()).toMatchObject({ lost: 0, completed: 0 });
+    } finally {
+      await host.cleanup();
+    }
+  });
+
+  test('a plain TERM (--supervisor none) is undone by runsv: respawned, exit 1', async () => {
+    const host = await SidekiqHost.start({ heartbeat: BEAT });
+    try {
+      const { pid } = await host.startRunit('worker');
+      const r = await host.runScript(['stop', '--supervisor', 'none', '--timeout', '30', ...FAST]);
+      expect(r.code).toBe(1);
+      expect(r.json?.result).toBe('respawned');
+      expect(r.json?.processes.map((p) => p.pid)).not.toContain(pid);
+      expect(host.isLive(pid)).toBe(false);
+      await host.waitFor('the respawned worker', () => awake(host).length === 1);
+    } finally {
+      await host.cleanup();
+    }
+  });
+});
+
+describe('a unit of a per-user systemd manager (user@UID.service)', () => {
+  test('stop and wake refuse, naming the user manager, and never call the system systemctl on a same-named unit', async () => {
+    const host = await SidekiqHost.start({ heartbeat: BEAT });
+    try {
+      // A system unit sidekiq.service is loaded too: `systemctl stop sidekiq.service` would hit it.
+      mkdirSync(join(host.dir, 'systemd', 'units', 'sidekiq.service'));
+      const sk = await host.startSidekiq();
+      host.joinCgroup(sk.pid, 'user.slice/user-1000.slice/user@1000.service/app.slice/sidekiq.service');
+      const r = await host.runScript(['stop', '--timeout', '20', ...FAST]);
+      expect(r.code).toBe(2);
+      expect(r.json?.result).toBe('refused');
+      expect(r.stderr).toMatch(
+        /refused: systemd user unit sidekiq\.service of user@1000\.service, a per-user systemd manager/,
+      );
+      expect(changes(host)).toEqual([]);
+      expect(host.isLive(sk.pid)).toBe(true);
+      const w = await host.runScript(['wake']); // the stop above left it quiet
+      expect(w.code).toBe(2);
+      expect(w.json?.result).toBe('refused');
+      expect(changes(host)).toEqual([]);
+      const w2 = await host.runScript(['wake', '--restart-command', `sh ${sk.ctl} restart`]);
+      expect(w2.code).toBe(0);
+      expect(w2.json?.result).toBe('woken');
+    } finally {
+      await host.cleanup();
+    }
+  });
+});
+
+describe('stop when the state cannot be recorded (read-only)', () => {
+  test('refused before anything stops, unless --supervisor names what wake must start', async () => {
+    const host = await SidekiqHost.start({ heartbeat: BEAT });
+    try {
+      const pid = await host.startUnit('worker.service');
+      // a read-only bind mount, in the host's own mount namespace only
+      const ro = join(host.dir, 'ro');
+      mkdirSync(ro);
+      await new Promise<void>((res, rej) =>
+        host
+          .exec('sh', ['-c', `mount --bind ${ro} ${ro} && mount -o remount,bind,ro ${ro}`])
+          .on('exit', (c) => (c === 0 ? res() : rej(new Error(`mount: ${c}`)))),
+      );
+      const env = { SIDEKIQCTL_STATE_DIR: join(ro, 'state') };
+      const r = await host.runScript(['stop', '--timeout', '20', ...FAST], { env });
+      expect(r.code).toBe(2);
+      expect(r.json?.result).toBe('refused');
+      expect(r.stderr).toMatch(/cannot write \S+\/ro\/state\/stopped \(read-only\?\)/);
+      expect(changes(host)).toEqual(['start worker.service']);
+      expect(host.isLive(pid)).toBe(true);
+
+      const s = await host.runScript(
+        ['stop', '--supervisor', 'systemd:worker.service', '--timeout', '20', ...FAST],
+        { env },
+      );
+      expect(s.code).toBe(0);
+      expect(s.json?.result).toBe('stopped');
+      expect(s.stderr).toMatch(/warning: could not record/);
+      const w = await host.runScript(['wake', '--supervisor', 'systemd:worker.service'], { env });
+      expect(w.code).toBe(0);
+      expect(w.json?.result).toBe('woken');
     } finally {
       await host.cleanup();
     }

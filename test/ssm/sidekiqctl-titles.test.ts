@@ -1,7 +1,13 @@
 /**
  * Titles and signals of Sidekiq versions other than the installed 6.4.1, through a stand-in process
- * (test/support/sidekiq-app/fake-sidekiq.rb) that titles itself and reacts to signals like they do.
- * The real-Sidekiq scenarios are in the other test files; these only add the other shapes.
+ * (test/support/sidekiq-app/fake-sidekiq.rb) that titles itself, beats and reacts to signals as they
+ * do. Read in sidekiq/sidekiq at v4.2.8-v4.2.10, v5.0.0, v5.2.10, v6.0.0, v6.5.12, v7.0.0, v7.3.9,
+ * v8.0.0 and v8.1.7: PROCTITLES (lib/sidekiq/cli.rb to 5.x, lib/sidekiq/launcher.rb from 6.0) joins
+ * "sidekiq", VERSION, data["tag"], "[busy of concurrency busy]" and "stopping" (when stopping?) with
+ * one space after compact; data["tag"] is `options[:tag] || ""` (launcher.rb `to_data`) in all of
+ * them, so a process without -g has two spaces before "[". Signals from cli.rb: TSTP quiets from
+ * 4.2.9, USR1 quiets up to 5.x and is untrapped (kills) from 6.0. The heartbeat is 5 s to 6.x and
+ * BEAT_PAUSE = 10 in 7.x and 8.x. The real-Sidekiq scenarios are in the other test files.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,7 +23,7 @@ afterEach(() => host.cleanup());
 
 async function fake(env: Record<string, string>): Promise<{ log: string; signals: () => string[] }> {
   const log = join(host.dir, `signals-${env.FAKE_VERSION}`);
-  host.spawnFake({ FAKE_SIGNAL_LOG: log, ...env });
+  host.spawnFake({ FAKE_SIGNAL_LOG: log, FAKE_BEAT: '0.5', ...env });
   await host.waitFor('fake title', () => host.processes().some((p) => p.title.includes(env.FAKE_VERSION!)));
   return {
     log,
@@ -32,11 +38,12 @@ async function fake(env: Record<string, string>): Promise<{ log: string; signals
 }
 
 test.each([
-  // version, tag (undefined = none: one space), expected signal
+  // version, -g tag (undefined: none, an empty word), expected signal
   ['4.2.10', 'legacy', 'USR1'],
-  ['5.2.9', 'my app', 'TSTP'],
-  ['7.2.4', undefined, 'TSTP'],
-  ['8.0.7', 'app', 'TSTP'],
+  ['5.2.10', 'my app', 'TSTP'],
+  ['5.2.10', undefined, 'TSTP'],
+  ['7.3.9', undefined, 'TSTP'],
+  ['8.1.7', 'app', 'TSTP'],
   // A major that is not a plain number: TSTP (USR1 would kill a Sidekiq 6 or 7).
   ['7beta1', undefined, 'TSTP'],
 ])(
@@ -49,6 +56,8 @@ test.each([
       FAKE_JOB_SECONDS: '2',
       FAKE_CONCURRENCY: '4',
     });
+    // the title as that version writes it: no tag leaves an empty word, two spaces
+    expect(host.processes().map((p) => p.title)).toEqual([`sidekiq ${version} ${tag ?? ''} [1 of 4 busy]`]);
     const r = await host.runScript(['quiet', '--timeout', '20', '--heartbeat', '0.5']);
     expect(r.code).toBe(0);
     expect(r.json?.processes).toEqual([

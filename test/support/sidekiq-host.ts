@@ -28,15 +28,20 @@
  *       `sidekiq@2.service`) under the systemctl stand-in (bin/systemctl): a real cgroup
  *       `…/system.slice/<unit>` and Restart=always; returns its main pid once it has its title
  *   host.unitMainPid(unit): number          the unit's current main pid (0: none)
+ *   host.startSwarm(count, opts?, unit?): Promise<{ parent, children }>   a `sidekiqswarm` stand-in
+ *       (sidekiq-app/sidekiqswarm) forking `count` real Sidekiqs, in systemd unit `unit` if given;
+ *       host.swarmChildren(parent): the live titled children of that swarm now
  *   host.startSupervisord(program, opts?): Promise<number>   a real supervisord (nodaemon) running one
  *       Sidekiq as [program:<program>] with autorestart=true; returns the Sidekiq's pid
  *   host.supervisorctl(args): string        supervisorctl against that supervisord, from outside
+ *   host.startRunit(name, opts?): Promise<{ svDir, pid }>   a real runit (runsvdir -> runsv -> sidekiq)
+ *       with the service directory `svDir`; host.svPid(svDir) its current pid (0: down); host.sv(args)
  *   host.spawnHostile(title): ChildProcess  an unprivileged process (nobody, via setpriv) titled `title`
  *   host.joinCgroup(pid, path): void      moves a process into a real cgroup `…/path` (e.g.
  *       `system.slice/sidekiq.service`: what /proc/PID/cgroup shows for a process of that unit)
  *   host.systemctlCalls(): string[]                            what the stand-in was asked, in order
  *   host.stateDir                           SIDEKIQCTL_STATE_DIR of runScript (what stop recorded)
- *   host.spawnFake(env: Record<string, string>): ChildProcess  sidekiq-app/fake-sidekiq.rb (4/5/7 titles)
+ *   host.spawnFake(env: Record<string, string>): ChildProcess  sidekiq-app/fake-sidekiq.rb (4.x, 5.x, 7.x, 8.x)
  *   host.exec(cmd, args, opts?): ChildProcess                  any command inside the host
  *   host.shellInside(script): string       shell text that runs `script` inside the host from outside it
  *   host.processes(): ProcInfo[]            live Sidekiq-titled processes: { pid, hostPid, title, state }
@@ -66,6 +71,7 @@ import {
   readlinkSync,
   rmSync,
   rmdirSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { createServer } from 'node:net';
@@ -77,6 +83,7 @@ export const SCRIPT = process.env.SIDEKIQCTL_SCRIPT ?? resolve(__dirname, '../..
 const APP_DIR = resolve(__dirname, 'sidekiq-app');
 const APP = join(APP_DIR, 'app.rb');
 const FAKE_BIN = join(APP_DIR, 'bin');
+const SWARM = join(APP_DIR, 'sidekiqswarm');
 
 export type Shell = 'dash' | 'bash' | 'busybox';
 const SHELL_ARGV: Record<Shell, string[]> = { dash: ['dash'], bash: ['bash'], busybox: ['busybox', 'sh'] };
@@ -166,6 +173,7 @@ export class SidekiqHost {
   private sidekiqCount = 0;
   private closed = false;
   private readonly cgroupRoots: string[] = [];
+  private runsvdir: ChildProcess | undefined;
 
   private constructor(
     readonly dir: string,
@@ -344,6 +352,67 @@ esac
     return pid;
   }
 
+  /**
+   * A `sidekiqswarm` stand-in (sidekiq-app/sidekiqswarm: the Enterprise parent's title, signals and
+   * restarts) forking `count` real Sidekiq children; in systemd unit `unit` when given. Returns the
+   * parent's pid and its children's once every child has its title.
+   */
+  async startSwarm(
+    count: number,
+    opts: SidekiqOptions = {},
+    unit?: string,
+  ): Promise<{ parent: number; children: number[] }> {
+    const { d, env, argv } = this.sidekiqSetup(opts);
+    const cmd = `cd ${shq(d)} && exec env SIDEKIQ_COUNT=${count} ${env.join(' ')} ruby ${shq(SWARM)} ${argv
+      .slice(1)
+      .join(' ')} >>log 2>&1`;
+    if (unit) {
+      const u = join(this.dir, 'systemd', 'units', unit);
+      mkdirSync(u);
+      writeFileSync(join(u, 'exec'), cmd);
+      writeFileSync(join(u, 'cgroup'), this.cgroupDir(`system.slice/${unit}`));
+      await this.runOk('systemctl', ['start', unit]);
+    } else {
+      this.exec('sh', ['-c', cmd], { stdio: 'ignore' });
+    }
+    let swarm = { parent: 0, children: [] as number[] };
+    await this.waitFor(`sidekiqswarm with ${count} titled children`, () => {
+      swarm = this.swarm(d);
+      return swarm.children.length === count;
+    });
+    return swarm;
+  }
+
+  /** The swarm started in `d` (its parent's cwd): its pid and its live children with a Sidekiq title. */
+  private swarm(d: string): { parent: number; children: number[] } {
+    const all = this.allProcs();
+    const parent = all.find((p) => p.title.startsWith('sidekiqswarm, ') && this.cwdOf(p.hostPid) === d);
+    if (!parent) return { parent: 0, children: [] };
+    const titled = new Set(this.processes().map((p) => p.hostPid));
+    const kids = (readProc(`/proc/${parent.hostPid}/task/${parent.hostPid}/children`) ?? '')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number)
+      .filter((h) => titled.has(h));
+    return { parent: parent.pid, children: kids.map((h) => this.nsPidOf(h)) };
+  }
+
+  /** The live titled Sidekiq children of the swarm whose parent is `parent` (pid inside the host). */
+  swarmChildren(parent: number): number[] {
+    const hp = this.allProcs().find((p) => p.pid === parent)?.hostPid;
+    if (!hp) return [];
+    return this.swarm(this.cwdOf(hp)).children;
+  }
+
+  private cwdOf(hostPid: number): string {
+    try {
+      return readlinkSync(`/proc/${hostPid}/cwd`);
+    } catch {
+      return '';
+    }
+  }
+
   unitMainPid(unit: string): number {
     const pid = Number(readProc(join(this.dir, 'systemd', 'units', unit, 'main.pid'))?.trim() ?? 0);
     return pid && this.isLive(pid) ? pid : 0;
@@ -393,6 +462,44 @@ stdout_logfile=${d}/log
       return pid !== 0 && this.processes().some((p) => p.pid === pid);
     });
     return pid;
+  }
+
+  /**
+   * A real runit (Debian `runit`): `runsvdir` over `<dir>/service`, where `<name>` is a symlink to the
+   * service directory `<dir>/sv/<name>` (as /etc/service -> /etc/sv on a host), whose `run` execs one
+   * Sidekiq: runsvdir -> runsv -> sidekiq. Returns the service directory and the Sidekiq's pid.
+   */
+  async startRunit(name: string, opts: SidekiqOptions = {}): Promise<{ svDir: string; pid: number }> {
+    const { d, env, argv } = this.sidekiqSetup(opts);
+    const svDir = join(this.dir, 'sv', name);
+    const serviceDir = join(this.dir, 'service');
+    mkdirSync(svDir, { recursive: true });
+    mkdirSync(serviceDir, { recursive: true });
+    writeFileSync(
+      join(svDir, 'run'),
+      `#!/bin/sh\ncd ${shq(d)} && exec env ${env.join(' ')} ${argv.join(' ')} >>log 2>&1\n`,
+    );
+    chmodSync(join(svDir, 'run'), 0o755);
+    symlinkSync(svDir, join(serviceDir, name));
+    if (!this.runsvdir) this.runsvdir = this.exec('runsvdir', ['-P', serviceDir], { stdio: 'ignore' });
+    let pid = 0;
+    await this.waitFor(`runsv to run sidekiq in ${svDir}`, () => {
+      pid = this.svPid(svDir);
+      return pid !== 0 && this.processes().some((p) => p.pid === pid);
+    });
+    return { svDir, pid };
+  }
+
+  /** The pid (inside the host) runsv reports for the service directory now; 0 when down. */
+  svPid(svDir: string): number {
+    const pid = Number(readProc(join(svDir, 'supervise', 'pid'))?.trim() || 0);
+    return pid && this.isLive(pid) ? pid : 0;
+  }
+
+  /** `sv ARGS` against this host's runsv processes (status files; no pid namespace needed). */
+  sv(args: string[]): string {
+    const r = spawnSync('sv', args, { encoding: 'utf8' });
+    return (r.stdout ?? '') + (r.stderr ?? '');
   }
 
   /** supervisorctl against this host's supervisord (its pids are the host's own, not the namespace's). */
