@@ -67,8 +67,8 @@ export function acknowledgeNagFindings(s: NagSubjects): void {
   iam5(
     s.botRole,
     runnerTaskArn(stack, s.cluster),
-    'The bot tags the runner task it starts (run id, action, requester); the task id is unknown before ' +
-      'RunTask, so the ARN is task/<cluster>/*, and only for RunTask (ecs:CreateAction).',
+    'The bot tags the runner task it starts (run id, action, requester; only for RunTask, ecs:CreateAction) ' +
+      'and describes or stops it on Cancel; task ids are unknown before RunTask, so the ARN is task/<cluster>/*.',
   );
   iam5(
     s.taskDefinition.obtainExecutionRole(),

@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import * as z from 'zod';
 import { applicationNameSchema, runIdSchema, slackUserIdSchema } from '../../runner/request';
+import { cancelRunButtonValueSchema } from '../../runner/slack/buttons';
 import { buttonValueSchema } from '../slack/buttons';
 
 /**
@@ -37,6 +38,17 @@ const buttonWork = z.object({
   value: buttonValueSchema,
 });
 
+/**
+ * A click on a run's Cancel (progress message or App Home). `reply` is absent for App Home, whose
+ * clicks carry no response_url: the answer then goes by direct message.
+ */
+const cancelWork = z.object({
+  kind: z.literal('cancel'),
+  slackUserId: slackUserIdSchema,
+  reply: z.object({ channelId: z.string().min(1).max(64), responseUrl: z.url() }).optional(),
+  value: cancelRunButtonValueSchema,
+});
+
 /** Someone opened the Home tab: read the ledger, publish their view. */
 const homeWork = z.object({ kind: z.literal('home'), slackUserId: slackUserIdSchema });
 
@@ -53,6 +65,7 @@ export const workSchema = z.discriminatedUnion('kind', [
   commandWork,
   requestWork,
   buttonWork,
+  cancelWork,
   homeWork,
   historyWork,
 ]);
@@ -61,6 +74,7 @@ export type HomeWork = z.infer<typeof homeWork>;
 export type HistoryWork = z.infer<typeof historyWork>;
 export type CommandWork = z.infer<typeof commandWork> | z.infer<typeof requestWork>;
 export type ButtonWork = z.infer<typeof buttonWork>;
+export type CancelWork = z.infer<typeof cancelWork>;
 
 export const internalEventSchema = z.object({
   snowwhiteInternal: z.literal(1),

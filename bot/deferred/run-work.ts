@@ -3,6 +3,7 @@ import type { WorkDeps } from './deps';
 import { newErrorId } from './error-id';
 import type { Work } from './handoff';
 import { runButtonWork } from './on-button';
+import { answerCanceller, runCancelWork } from './cancel-run';
 import { runCommandWork } from './on-command';
 import { answerHistory } from '../memory/history';
 import { publishHome } from '../memory/home';
@@ -13,6 +14,7 @@ export async function runWork(deps: WorkDeps, work: Work): Promise<void> {
     // A request button is the clicker typing the command: the same door, the same prompt.
     if (work.kind === 'command' || work.kind === 'request') await runCommandWork(deps, work);
     else if (work.kind === 'button') await runButtonWork(deps, work);
+    else if (work.kind === 'cancel') await runCancelWork(deps, work);
     else if (work.kind === 'home') await publishHome(deps, work);
     else await answerHistory(deps, work);
   } catch (err) {
@@ -21,9 +23,9 @@ export async function runWork(deps: WorkDeps, work: Work): Promise<void> {
     // The Home tab has nobody to tell through a response URL; the failure is logged.
     if (work.kind === 'home') return;
     try {
-      await deps.slack.tell(work, {
-        text: `:x: Something went wrong; nothing more was done. The logs have the details (error id \`${errorId}\`).`,
-      });
+      const text = `:x: Something went wrong; nothing more was done. The logs have the details (error id \`${errorId}\`).`;
+      if (work.kind === 'cancel') await answerCanceller(deps, work, { text });
+      else await deps.slack.tell(work, { text });
     } catch (tellErr) {
       deps.logger.error('tell_failed', { error: describeError(tellErr) });
     }

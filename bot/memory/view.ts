@@ -68,6 +68,16 @@ function cancelButton(run: RunItem): types.Button | undefined {
     text: { type: 'plain_text', text: 'Cancel' },
     style: 'danger',
     value: encodeButtonValue(value.data),
+    // As on the progress message's Cancel: it cannot be undone, so Slack asks once more.
+    confirm: {
+      title: { type: 'plain_text', text: 'Cancel this run?' },
+      text: {
+        type: 'mrkdwn',
+        text: 'The runner stops and cancels its SSM commands. Workers already quiet stay quiet until woken.',
+      },
+      confirm: { type: 'plain_text', text: 'Cancel the run' },
+      deny: { type: 'plain_text', text: 'Keep going' },
+    },
   };
 }
 

@@ -8,6 +8,8 @@ import type { APIGatewayProxyResult } from 'aws-lambda';
 import { CANCEL_ACTION_ID, CONFIRM_ACTION_ID, openButtonValue } from './buttons';
 import { parseCommand } from './command';
 import {
+  CANCEL_RUN_ACTION_ID,
+  cancelRunButtonValueSchema,
   decodeButtonValue as decodeRunnerButtonValue,
   REQUEST_ACTION_ID,
   requestButtonValueSchema,
@@ -236,6 +238,31 @@ export function createBot(deps: BotDeps): Bot {
       }
     },
   );
+
+  // Cancel on a run's progress message or in App Home. An App Home click has no response_url nor
+  // channel: the slow half then answers by direct message.
+  app.action<BlockAction<ButtonAction>>(CANCEL_RUN_ACTION_ID, async ({ body, action, ack, respond }) => {
+    await ack();
+    const channelId = body.channel?.id ?? body.container?.channel_id;
+    const reply = body.response_url && channelId ? { responseUrl: body.response_url, channelId } : undefined;
+    const answer = (text: string) =>
+      reply
+        ? respond({ text, replace_original: false, response_type: 'ephemeral' }).catch((e: unknown) =>
+            logger.error('respond_failed', { error: describeError(e) }),
+          )
+        : undefined;
+    const value = decodeRunnerButtonValue(cancelRunButtonValueSchema, action.value);
+    if (!value) {
+      logger.warn('button_rejected', { slackUserId: body.user.id, reason: 'invalid cancel button' });
+      return void (await answer('This Cancel button is not valid; nothing was stopped.'));
+    }
+    try {
+      await deps.handOff({ kind: 'cancel', slackUserId: body.user.id, ...(reply ? { reply } : {}), value });
+    } catch (err) {
+      logger.error('handoff_failed', { kind: 'cancel', runId: value.runId, error: describeError(err) });
+      await answer(':x: Could not cancel; nothing was stopped. Press Cancel again.');
+    }
+  });
 
   // Events API (same URL). Bolt acknowledges events itself; the ledger read and views.publish are
   // handed off like every other slow step, so Slack gets its answer at once and does not retry.

@@ -59,7 +59,7 @@ export function grantRunnerTask(
 
 /**
  * What the bot does: find and simulate IAM users, start the runner task (tagged, with its roles),
- * read Elastic Beanstalk for the preview, and read the Slack secret.
+ * stop it on Cancel, read Elastic Beanstalk for the preview, and read the Slack secret.
  */
 export function grantBot(
   botRole: iam.IRole,
@@ -95,6 +95,14 @@ export function grantBot(
       actions: ['ecs:TagResource'],
       resources: [runnerTaskArn(stack, cluster)],
       conditions: { StringEquals: { 'ecs:CreateAction': 'RunTask' } },
+    }),
+    new iam.PolicyStatement({
+      // Cancel: check the task is a runner of the run (tags, run request), then stop it. Runner
+      // tasks only: the cluster holds nothing else, and the condition keeps it to that cluster.
+      sid: 'StopRunnerTasks',
+      actions: ['ecs:DescribeTasks', 'ecs:StopTask'],
+      resources: [runnerTaskArn(stack, cluster)],
+      conditions: { ArnEquals: { 'ecs:cluster': cluster.clusterArn } },
     }),
     new iam.PolicyStatement({
       sid: 'PassRunnerRoles',

@@ -4,7 +4,16 @@
  * Manager; Slack is the local FakeSlack server. The bot under test is the real Lambda handler.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ECSClient, RunTaskCommand, type RunTaskCommandInput } from '@aws-sdk/client-ecs';
+import {
+  DescribeTasksCommand,
+  ECSClient,
+  RunTaskCommand,
+  StopTaskCommand,
+  type DescribeTasksCommandInput,
+  type RunTaskCommandInput,
+  type StopTaskCommandInput,
+  type Task,
+} from '@aws-sdk/client-ecs';
 import {
   DescribeEnvironmentResourcesCommand,
   DescribeEnvironmentsCommand,
@@ -28,7 +37,13 @@ import type { BotAwsClients } from '../../bot/aws-clients';
 import { createLogger } from '../../runner/log';
 import { awsError, throttlingError, timeoutError } from '../support/aws-errors';
 import { FakeSlack, type SlackCall } from '../support/fake-slack';
-import { buttonClickBody, httpApiEvent, restApiEvent, slashCommandBody } from '../support/slack-signing';
+import {
+  buttonClickBody,
+  homeClickBody,
+  httpApiEvent,
+  restApiEvent,
+  slashCommandBody,
+} from '../support/slack-signing';
 
 export const SIGNING_SECRET = 'test-signing-secret-0123456789abcdef';
 export const BOT_TOKEN = 'xoxb-test-bot-token-000111222';
@@ -239,6 +254,10 @@ export class World {
   /** ECS tasks by client token, with the input that launched them. */
   readonly tasks = new Map<string, { input: string; taskArn: string }>();
   readonly runTaskInputs: RunTaskCommandInput[] = [];
+  /** Tasks ECS holds that this world did not launch (another service's, another cluster's). */
+  readonly otherTasks: Task[] = [];
+  /** StopTask's effect (desired STOPPED) and tasks that ended by themselves (last STOPPED), by ARN. */
+  readonly taskStops = new Map<string, { reason?: string; ended?: boolean }>();
   /** RunTask calls whose answer is lost after ECS started the task (a network timeout, say). */
   ecsLoseAnswers = 0;
   readonly logs: string[] = [];
@@ -402,10 +421,55 @@ export class World {
       }
       return { tasks: [{ taskArn, lastStatus: 'PROVISIONING' }], failures: [] };
     });
+    // DescribeTasks and StopTask see a task only in the cluster it runs in, as ECS does.
+    const clusterArn = (c = 'default') =>
+      c.startsWith('arn:') ? c : `arn:aws:ecs:us-east-1:123456789012:cluster/${c}`;
+    const findTask = (cluster: string | undefined, arn: string) =>
+      this.allTasks().find((t) => t.taskArn === arn && t.clusterArn === clusterArn(cluster));
+    ecsMock.on(DescribeTasksCommand).callsFake((input: DescribeTasksCommandInput) => {
+      const found = (input.tasks ?? []).map((arn) => ({ arn, task: findTask(input.cluster, arn) }));
+      return {
+        tasks: found.flatMap(({ task }) =>
+          task ? [input.include?.includes('TAGS') ? task : { ...task, tags: [] }] : [],
+        ),
+        failures: found.filter((f) => !f.task).map(({ arn }) => ({ arn, reason: 'MISSING' })),
+      };
+    });
+    ecsMock.on(StopTaskCommand).callsFake((input: StopTaskCommandInput) => {
+      const task = input.task ? findTask(input.cluster, input.task) : undefined;
+      if (!task?.taskArn) throw awsError('InvalidParameterException', 'The referenced task was not found.');
+      const known = this.taskStops.get(task.taskArn);
+      this.taskStops.set(task.taskArn, { ...known, ...(input.reason ? { reason: input.reason } : {}) });
+      return { task: findTask(input.cluster, task.taskArn) };
+    });
     lambdaMock.on(InvokeCommand).resolves({ StatusCode: 202 });
     secretsMock
       .on(GetSecretValueCommand)
       .resolves({ SecretString: JSON.stringify({ signingSecret: SIGNING_SECRET, botToken: BOT_TOKEN }) });
+  }
+
+  /** Every task ECS would describe: those launched here (as RunTask made them), then `otherTasks`. */
+  allTasks(): Task[] {
+    const launched = [...this.tasks.values()].map(({ input, taskArn }): Task => {
+      const run = JSON.parse(input) as RunTaskCommandInput;
+      return {
+        taskArn,
+        clusterArn: `arn:aws:ecs:us-east-1:123456789012:cluster/${run.cluster ?? 'default'}`,
+        taskDefinitionArn: run.taskDefinition,
+        startedBy: run.startedBy,
+        overrides: run.overrides,
+        tags: run.tags,
+      } as Task;
+    });
+    return [...launched, ...this.otherTasks].map((t) => {
+      const stop = t.taskArn ? this.taskStops.get(t.taskArn) : undefined;
+      return {
+        ...t,
+        lastStatus: stop?.ended ? 'STOPPED' : (t.lastStatus ?? 'RUNNING'),
+        desiredStatus: stop ? 'STOPPED' : (t.desiredStatus ?? 'RUNNING'),
+        ...(stop?.reason ? { stoppedReason: stop.reason } : {}),
+      };
+    });
   }
 
   /** Distinct launches (tasks actually started). */
@@ -481,6 +545,22 @@ export class World {
       body: string;
     };
     return { result, responseId: response.id };
+  }
+
+  /** A click on a button of App Home (no channel, no response_url). */
+  async clickInHome(
+    value: string,
+    actionId: string,
+    options: { userId?: string; handler?: LambdaHandler } = {},
+  ) {
+    const body = homeClickBody({ actionId, value, ...(options.userId ? { userId: options.userId } : {}) });
+    return (await (options.handler ?? this.handler)(
+      httpApiEvent({ signingSecret: SIGNING_SECRET, body }),
+      {},
+    )) as {
+      statusCode: number;
+      body: string;
+    };
   }
 
   /** Internal events the bot sent to itself (Lambda Invoke payloads) and not yet played. */

@@ -404,6 +404,7 @@ describe('IAM: least privilege', () => {
         'ReadIamRoles',
         'ReadIamUsers',
         'RunRunnerTask',
+        'StopRunnerTasks',
         'TagRunnerTasks',
       ].sort(),
     );
@@ -437,6 +438,15 @@ describe('IAM: least privilege', () => {
         stack.formatArn({ service: 'ecs', resource: 'task', resourceName: `${sw.cluster.clusterName}/*` }),
       ),
       Condition: { StringEquals: { 'ecs:CreateAction': 'RunTask' } },
+    });
+    expect(byId.StopRunnerTasks).toEqual({
+      Sid: 'StopRunnerTasks',
+      Effect: 'Allow',
+      Action: ['ecs:DescribeTasks', 'ecs:StopTask'],
+      Resource: r(
+        stack.formatArn({ service: 'ecs', resource: 'task', resourceName: `${sw.cluster.clusterName}/*` }),
+      ),
+      Condition: { ArnEquals: { 'ecs:cluster': r(sw.cluster.clusterArn) } },
     });
     expect(byId.PassRunnerRoles).toEqual({
       Sid: 'PassRunnerRoles',

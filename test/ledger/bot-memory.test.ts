@@ -4,12 +4,17 @@ import { LedgerReporter } from '../../runner/ledger/reporter';
 import { runKey, type FleetItem } from '../../runner/ledger/schema';
 import { createLedger, createLedgerClient, type Ledger } from '../../runner/ledger/store';
 import { silentLogger } from '../../runner/log';
-import { REQUEST_ACTION_ID, requestButtonValueSchema } from '../../runner/slack/buttons';
+import {
+  CANCEL_RUN_ACTION_ID,
+  REQUEST_ACTION_ID,
+  requestButtonValueSchema,
+} from '../../runner/slack/buttons';
 import type { InstanceOutcome } from '../../runner/drain/outcome';
 import type { Action } from '../../ssm/actions';
 import { startLedgerTable, type LedgerTable } from '../support/ledger-table';
 import { httpApiEvent } from '../support/slack-signing';
-import { SIGNING_SECRET, World } from '../bot/world';
+import { StopTaskCommand } from '@aws-sdk/client-ecs';
+import { ecsMock, SIGNING_SECRET, World } from '../bot/world';
 
 /**
  * Fleet memory through the bot, end to end: the real Lambda handler (signed Slack requests, its own
@@ -334,5 +339,42 @@ describe('/snowwhite history', () => {
     expect(String(world.lastResponse(responseId)!.text)).toContain(
       'no IAM user has the tag slack_userid=U0MALLORY',
     );
+  });
+});
+
+describe('Cancel', () => {
+  test('App Home lists the run in progress with Cancel; the click stops it and the ledger says cancelled, by whom, for good', async () => {
+    const { responseId } = await world.slash('quiet workers MY-APP us-east-1');
+    await world.playHandoffs();
+    await world.click(world.confirmValue(responseId), 'confirm');
+    await world.playHandoffs();
+    const request = world.runRequestOf(0);
+
+    await world.handler(homeOpened(), {});
+    await world.playHandoffs();
+    const home = blocksOf(world.slack.callsOf('views.publish').at(-1)!);
+    const cancel = home.find((b) => b.accessory?.action_id === CANCEL_RUN_ACTION_ID);
+    expect(cancel?.text?.text).toContain('*quiet* `workers` in MY-APP (us-east-1)');
+
+    await world.clickInHome(cancel!.accessory!.value, CANCEL_RUN_ACTION_ID);
+    await world.playHandoffs();
+    expect(ecsMock).toHaveReceivedCommandTimes(StopTaskCommand, 1);
+    const read = async () =>
+      (
+        await createLedgerClient(db.client).send(
+          new GetCommand({ TableName: table, Key: { pk: runKey(request.runId) } }),
+        )
+      ).Item;
+    expect(await read()).toMatchObject({ state: 'cancelled', cancelledBy: 'U0ALICE' });
+
+    // The stopped runner reports its interruption; cancelled stays.
+    await ledger.recordEnd(request, { state: 'interrupted', exitCode: 143 }, Date.now());
+    expect(await read()).toMatchObject({ state: 'cancelled', cancelledBy: 'U0ALICE' });
+
+    // Home no longer offers Cancel for it.
+    await world.handler(homeOpened(), {});
+    await world.playHandoffs();
+    const again = blocksOf(world.slack.callsOf('views.publish').at(-1)!);
+    expect(again.some((b) => b.accessory?.action_id === CANCEL_RUN_ACTION_ID)).toBe(false);
   });
 });

@@ -143,3 +143,28 @@ export function buttonClickBody(fields: {
   };
   return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
 }
+
+/** A button click in App Home: the container is the Home view, with no channel and no response_url. */
+export function homeClickBody(fields: { actionId: string; value: string; userId?: string }): string {
+  const payload = {
+    type: 'block_actions',
+    user: { id: fields.userId ?? 'U0ALICE', username: 'alice', team_id: 'T0TEAM' },
+    api_app_id: 'A0APP',
+    token: 'deprecated-verification-token',
+    container: { type: 'view', view_id: 'V0HOME' },
+    trigger_id: '1.2.5',
+    team: { id: 'T0TEAM', domain: 'example' },
+    view: { id: 'V0HOME', type: 'home', blocks: [] },
+    actions: [
+      {
+        type: 'button',
+        action_id: fields.actionId,
+        block_id: 'home_run',
+        text: { type: 'plain_text', text: 'Cancel' },
+        value: fields.value,
+        action_ts: '1700000001.000300',
+      },
+    ],
+  };
+  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+}
