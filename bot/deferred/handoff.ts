@@ -25,8 +25,12 @@ const commandWork = z.object({
   command: buttonValueSchema.omit({ v: true, runId: true }),
 });
 
-/** A click on a Wake, Retry or Status button: handled as if the clicker had typed the command. */
-const requestWork = commandWork.extend({ kind: z.literal('request') });
+/**
+ * A click on a Wake, Retry or Status button: handled as if the clicker had typed the command. From
+ * App Home there is no response URL: the answers (the prompt among them) go to the clicker's direct
+ * messages with the app, and `channelId` is the clicker's user id.
+ */
+const requestWork = commandWork.extend({ kind: z.literal('request'), responseUrl: z.url().optional() });
 
 const buttonWork = z.object({
   kind: z.literal('button'),

@@ -18,6 +18,7 @@ import { slackErrorCode } from '../../runner/slack/errors';
 import { CANNOT_POST_HERE, type ReplyTarget } from '../slack/out';
 import type { WorkDeps } from './deps';
 import { newErrorId } from './error-id';
+import { slackUserIdSchema } from '../../runner/request';
 
 /**
  * Announce and launch one authorized run: thread root (in the channel, or the notification channel
@@ -59,7 +60,12 @@ export async function startRun(deps: WorkDeps, run: RunToStart): Promise<void> {
       preview: run.preview,
     });
     try {
-      root = await slack.post(run.reply.channelId, { text });
+      // A request from a direct message or App Home (whose replies go to the person's DM, addressed
+      // by user id) is announced where others see it: a thread in a DM would be the asker's alone.
+      const privately =
+        slackUserIdSchema.safeParse(run.reply.channelId).success || run.reply.channelId.startsWith('D');
+      const rootChannel = privately ? deps.notifyChannel : run.reply.channelId;
+      root = await slack.post(rootChannel, { text });
     } catch (err) {
       const code = slackErrorCode(err);
       if (!code || !CANNOT_POST_HERE.has(code)) throw err;

@@ -208,9 +208,12 @@ export function createBot(deps: BotDeps): Bot {
     async ({ body, action, ack, respond }) => {
       await ack();
       const value = decodeRunnerButtonValue(requestButtonValueSchema, action.value);
-      const channelId = body.channel?.id ?? body.container?.channel_id;
+      // App Home has neither channel nor response URL: the answers go to the clicker's DM.
+      const fromHome = !body.response_url;
+      const channelId = fromHome ? body.user.id : (body.channel?.id ?? body.container?.channel_id);
       if (!value || !channelId) {
         logger.warn('button_rejected', { slackUserId: body.user.id, reason: 'invalid request button' });
+        if (fromHome) return;
         return void (await respond({
           text: 'This button is not valid; type the command instead.',
           replace_original: false,
@@ -225,11 +228,12 @@ export function createBot(deps: BotDeps): Bot {
           runId,
           slackUserId: body.user.id,
           channelId,
-          responseUrl: body.response_url,
+          ...(fromHome ? {} : { responseUrl: body.response_url }),
           command,
         });
       } catch (err) {
         logger.error('handoff_failed', { runId, error: describeError(err) });
+        if (fromHome) return;
         await respond({
           text: ':x: Could not start the check; nothing was launched. Press the button again.',
           replace_original: false,

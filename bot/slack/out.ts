@@ -11,7 +11,8 @@ import type { SlackMessage } from './messages';
 type HomeView = types.HomeView;
 
 export interface ReplyTarget {
-  responseUrl: string;
+  /** Absent for clicks in App Home: the answer is then a direct message in `channelId` (the user's id). */
+  responseUrl?: string | undefined;
   channelId: string;
   slackUserId: string;
 }
@@ -45,6 +46,10 @@ export function createSlackOut(deps: { web: WebClient; logger: Logger; fetch?: t
   const doFetch = deps.fetch ?? fetch;
   return {
     async tell(target, message, options = {}) {
+      if (!target.responseUrl) {
+        await web.chat.postMessage({ channel: target.channelId, ...message, unfurl_links: false });
+        return;
+      }
       const body = options.replace
         ? { ...message, replace_original: true }
         : { ...message, response_type: 'ephemeral', replace_original: false };

@@ -307,6 +307,38 @@ describe('where the bot cannot post', () => {
 });
 
 describe('buttons under a summary (Wake, Retry, Status)', () => {
+  test('Wake from App Home (no response URL): the prompt comes as a direct message; its Confirm launches, announced in the notification channel', async () => {
+    const wake = encodeButtonValue({
+      v: 1,
+      action: 'wake',
+      envPattern: 'workers-prod',
+      application: 'MY-APP',
+      region: 'us-east-1',
+    });
+    expect((await world.clickInHome(wake, REQUEST_ACTION_ID)).statusCode).toBe(200);
+    await world.playHandoffs();
+    const dm = world.slack.callsOf('chat.postMessage').filter((c) => c.args.channel === 'U0ALICE');
+    expect(dm).toHaveLength(1);
+    const raw = dm[0]!.args.blocks;
+    const blocks = (typeof raw === 'string' ? JSON.parse(raw) : raw) as Array<{
+      elements?: Array<{ action_id?: string; value?: string }>;
+    }>;
+    const confirm = blocks.flatMap((b) => b.elements ?? []).find((e) => e.action_id === 'snowwhite_confirm');
+    expect(confirm?.value).toEqual(expect.any(String));
+    expect(ecsMock).not.toHaveReceivedCommand(RunTaskCommand);
+
+    await world.click(String(confirm!.value), 'confirm', { channelId: 'D0ALICE' });
+    await world.playHandoffs();
+    expect(ecsMock).toHaveReceivedCommandTimes(RunTaskCommand, 1);
+    expect(world.runRequestOf(0)).toMatchObject({ action: 'wake', slack: { channel: NOTIFY } });
+  });
+
+  test('an invalid request button in App Home is dropped without an answer it could not deliver', async () => {
+    expect((await world.clickInHome('{"v":1,"action":"rm -rf"}', REQUEST_ACTION_ID)).statusCode).toBe(200);
+    expect(lambdaMock).not.toHaveReceivedCommand(InvokeCommand);
+    expect(world.logs.some((l) => l.includes('bolt_error'))).toBe(false);
+  });
+
   const retryValue = encodeButtonValue({
     v: 1,
     action: 'quiet',
