@@ -42,8 +42,8 @@ options:
   -h, --help               this help
   --version                the version of snowwhite
 
-exit codes: 0 done · 2 some workers still busy at the deadline · 1 failure (quiet or stop that found
-no Sidekiq at all included) · 64 usage error, or a launch that was not confirmed`;
+exit codes: 0 done · 2 some workers still busy at the deadline · 1 failure (a quiet or stop that
+found no Sidekiq at all, a declined launch) · 64 usage error (no --yes without a terminal included)`;
 
 /** Appended to every usage error: one line, not the whole help again. */
 export const SEE_HELP = "see 'snowwhite --help'";
