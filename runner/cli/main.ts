@@ -205,7 +205,15 @@ async function runOnFargate(
 ): Promise<number> {
   const { io } = deps;
   const clients = deps.clients(regions);
-  const question = { ...options, region: regions.fleet };
+  const question = {
+    action: options.action,
+    envPattern: options.envPattern,
+    application: options.application,
+    region: regions.fleet,
+    ...(options.drainTimeoutSeconds !== undefined
+      ? { drainTimeoutSeconds: options.drainTimeoutSeconds }
+      : {}),
+  };
 
   const preview: TargetPreview = await previewTargets(clients.elasticBeanstalk, options);
   if (preview.environments.length === 0) {

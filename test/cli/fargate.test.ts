@@ -346,6 +346,15 @@ test('--json --follow: one JSON event per line on stdout, the summary object las
     'progress',
     'summary',
   ]);
+  expect(events[0]).toEqual({
+    event: 'preview',
+    action: 'quiet',
+    envPattern: 'workers',
+    application: 'MY-APP',
+    region: 'us-east-1',
+    environments: [expect.objectContaining({ name: 'MY-APP-workers', instanceCount: 2 })],
+    totalInstances: 2,
+  });
   expect(events[1]).toMatchObject({ runId: 'cli-test-run', taskArn: TASK_ARN });
   expect(events.at(-1)).toMatchObject({
     action: 'quiet',
