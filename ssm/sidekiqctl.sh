@@ -60,6 +60,7 @@
 #
 # --match ERE   only processes whose title (or, while starting, command line) matches (grep -E).
 # --poll S      seconds between looks (default 0.5).   --heartbeat S  Sidekiq's heartbeat if changed.
+# SIDEKIQCTL_OWN_PID_NS=1 in the environment: only processes of this PID namespace (not containers').
 #
 # Exit codes: 0 done; 2 --timeout passed with jobs still running, or refused (nothing killed);
 #             3 no Sidekiq process found and nothing could be done; 1 any other failure (including
@@ -228,6 +229,11 @@ EOF
     _pid=${_f#/proc/}
     _pid=${_pid%/cmdline}
     digits "$_pid" && [ "$_pid" != "$$" ] || continue
+    # Other PID namespaces' processes (containers) are left out when asked; an unreadable link is kept.
+    if [ -n "$OWN_NS" ]; then
+      _ns=$(readlink "/proc/$_pid/ns/pid" 2>/dev/null) || _ns=""
+      [ -z "$_ns" ] || [ "$_ns" = "$OWN_NS" ] || continue
+    fi
     _t=$({ tr -c '\040-\176\200-\377' ' ' <"$_f"; } 2>/dev/null) || continue
     _trail=${_t##*[! ]}
     _t=${_t%"$_trail"}
@@ -922,6 +928,8 @@ RESTART_CMD=""
 FORCE=0
 HEARTBEAT=""
 STATE_DIR=${SIDEKIQCTL_STATE_DIR:-/var/lib/sidekiqctl}
+OWN_NS=""
+[ -z "${SIDEKIQCTL_OWN_PID_NS:-}" ] || OWN_NS=$(readlink /proc/$$/ns/pid) || fail "cannot read this shell's PID namespace"
 allowed() { # allowed FLAG ACTIONS...
   _flag=$1
   shift

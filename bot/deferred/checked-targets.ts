@@ -5,7 +5,7 @@ import type { AuthorizationDecision } from '../auth/rules';
 import { escapeMrkdwn, noTargetsText, refusalText } from '../slack/messages';
 import type { ReplyTarget } from '../slack/out';
 import type { WorkDeps } from './deps';
-import { previewTargets, type TargetPreview } from './preview';
+import { previewTargets, type TargetPreview } from '../../runner/aws/environments';
 
 export interface RunWhat {
   action: Action;

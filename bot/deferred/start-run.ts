@@ -4,7 +4,7 @@ import { clientTokenFor, launchRunner, RunnerLaunchError } from '../../runner/la
 import { describeError } from '../../runner/log';
 import { launchedRunItem } from '../../runner/ledger/items';
 import { writeOrLog } from '../../runner/ledger/store';
-import type { TargetPreview } from './preview';
+import type { TargetPreview } from '../../runner/aws/environments';
 import {
   alreadyLaunchedText,
   launchedText,

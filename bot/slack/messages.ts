@@ -2,7 +2,7 @@ import type { types } from '@slack/bolt';
 import { escapeMrkdwn } from '../../runner/slack/mrkdwn';
 import type { Action } from '../../ssm/actions';
 import { CANCEL_ACTION_ID, CONFIRM_ACTION_ID, type ButtonValue } from './buttons';
-import type { TargetPreview } from '../deferred/preview';
+import type { TargetPreview } from '../../runner/aws/environments';
 import { DEFAULT_DRAIN_TIMEOUT_SECONDS } from '../../runner/request';
 import { formatDuration } from '../../runner/slack/text';
 import type { AuthorizationDecision } from '../auth/rules';

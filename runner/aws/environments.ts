@@ -3,6 +3,7 @@ import {
   DescribeEnvironmentsCommand,
   type ElasticBeanstalkClient,
 } from '@aws-sdk/client-elastic-beanstalk';
+import pLimit from 'p-limit';
 import { matchesPattern } from '../drain/targets';
 
 /** A live (not terminated) Elastic Beanstalk environment. */
@@ -58,4 +59,39 @@ export async function instancesOf(eb: ElasticBeanstalkClient, environmentId: str
   const res = await eb.send(new DescribeEnvironmentResourcesCommand({ EnvironmentId: environmentId }));
   const ids = (res.EnvironmentResources?.Instances ?? []).map((i) => i.Id).filter((id): id is string => !!id);
   return [...new Set(ids)].sort();
+}
+
+/** An environment a run would touch, with its instance count (what the Slack prompt and the terminal list). */
+export interface TargetEnvironment extends LiveEnvironment {
+  instanceCount: number;
+  /** The EC2 instances now (authorization asks about each). */
+  instanceIds: string[];
+}
+export interface TargetPreview {
+  environments: TargetEnvironment[];
+  totalInstances: number;
+  /** Live environments of the application that the pattern does not select (to spot a typo). */
+  others: string[];
+}
+
+/**
+ * What a run would act on, before it is launched: the bot's prompt and `snowwhite`'s preview, by the
+ * runner's own lister and rule.
+ */
+export async function previewTargets(
+  eb: ElasticBeanstalkClient,
+  target: { application: string; envPattern: string },
+  concurrency = 5,
+): Promise<TargetPreview> {
+  const { matching, others } = await matchingEnvironments(eb, target);
+  const limit = pLimit(concurrency);
+  const environments = await Promise.all(
+    matching.map((e) =>
+      limit(async () => {
+        const instanceIds = await instancesOf(eb, e.id);
+        return { ...e, instanceIds, instanceCount: instanceIds.length };
+      }),
+    ),
+  );
+  return { environments, totalInstances: environments.reduce((n, e) => n + e.instanceCount, 0), others };
 }

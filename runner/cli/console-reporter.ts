@@ -7,6 +7,7 @@ import {
   sidekiqCounts,
   sidekiqCountsText,
 } from '../slack/text';
+import { printable } from './printable';
 
 /**
  * The command line's Reporter: a live progress line (redrawn in place on a terminal, printed when it
@@ -42,9 +43,15 @@ export class ConsoleReporter implements Reporter {
     this.draw();
   }
 
+  /** A line for the person, above the live progress line (the runner's task state, a warning). */
+  note(text: string): void {
+    this.println(text);
+    if (this.lastSnapshot) this.draw();
+  }
+
   /** What the script on an instance last said (its per-poll view of the Sidekiq processes). */
   scriptSaid(instanceId: string, line: string): void {
-    this.lastSeen = `${instanceId}: ${line.replace(/^sidekiqctl: /, '')}`;
+    this.lastSeen = printable(`${instanceId}: ${line.replace(/^sidekiqctl: /, '')}`);
     if (!this.out.isTTY) {
       this.println(`  ${this.lastSeen}`);
       return;
@@ -94,8 +101,9 @@ export class ConsoleReporter implements Reporter {
     this.drawn = false;
   }
 
+  /** Everything printed passes `printable`: names, reasons and titles come from outside. */
   private println(text: string): void {
     this.clearLine();
-    this.out.write(`${text}\n`);
+    this.out.write(`${printable(text)}\n`);
   }
 }

@@ -214,8 +214,10 @@ function failureReason(run: FinishedRun, report: ScriptReport | undefined): stri
 
 /**
  * The runner's exit code: 0 every instance done, 2 some still busy at the deadline (and nothing
- * worse), 1 any failure. "No Sidekiq" counts as done when draining or reporting (nothing to drain)
- * but as a failure for wake (nothing was woken).
+ * worse), 1 any failure. "No Sidekiq" on some instances counts as done when draining or reporting
+ * (a web instance has nothing to drain), but a quiet or stop that found no Sidekiq anywhere fails:
+ * a deploy script must not read "drained" into a typo'd --match or the wrong fleet. For wake it is
+ * always a failure (nothing was woken).
  */
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -233,5 +235,7 @@ export function exitCodeFor(action: Action, outcomes: readonly InstanceOutcome[]
       (o.kind === 'no_sidekiq' && action === 'wake'),
   );
   if (failed) return EXIT_FAILURE;
+  if ((action === 'quiet' || action === 'stop') && outcomes.every((o) => o.kind === 'no_sidekiq'))
+    return EXIT_FAILURE;
   return outcomes.some((o) => o.kind === 'busy_at_deadline') ? EXIT_BUSY : EXIT_OK;
 }

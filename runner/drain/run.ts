@@ -117,11 +117,16 @@ export async function runDrain(opts: RunDrainOptions): Promise<RunResult> {
       ...(extra.noMatch ? { noMatch: extra.noMatch } : {}),
       ...(extra.monitoringStopped ? { monitoringStopped: extra.monitoringStopped } : {}),
     };
+    // With 'targets resolved' and 'instance finished', enough for `snowwhite --follow` to redraw
+    // the summary from the log.
     log[exitCode === 0 ? 'info' : 'warn']('run finished', {
       exitCode,
       error: extra.error,
       counts: countByKind(list),
       commandIds,
+      elapsedMs: summary.elapsedMs,
+      ...(extra.noMatch ? { otherEnvironments: extra.noMatch.otherEnvironments } : {}),
+      ...(extra.monitoringStopped ? { monitoringStopped: extra.monitoringStopped } : {}),
     });
     await safely(log, 'finished', () => reporter.finished(summary));
     return {
@@ -166,14 +171,23 @@ export async function runDrain(opts: RunDrainOptions): Promise<RunResult> {
     return finish({ noMatch: { otherEnvironments: plan.otherEnvironments } });
 
   planned = plan.environments.map((e) => ({ name: e.name, targets: [...e.reachable, ...e.unreachable] }));
-  for (const e of plan.environments)
-    for (const u of e.unreachable) outcomes.set(u.instanceId, { ...u, kind: 'unreachable' });
   const reachable = plan.environments.flatMap((e) => e.reachable);
   log.info('targets resolved', {
     environments: plan.environments.map((e) => e.name),
     reachable: reachable.length,
-    unreachable: outcomes.size,
+    unreachable: plan.environments.reduce((n, e) => n + e.unreachable.length, 0),
+    plan: plan.environments.map((e) => ({
+      name: e.name,
+      reachable: e.reachable.length,
+      unreachable: e.unreachable.length,
+    })),
   });
+  for (const e of plan.environments)
+    for (const u of e.unreachable) {
+      const outcome: InstanceOutcome = { ...u, kind: 'unreachable' };
+      outcomes.set(u.instanceId, outcome);
+      log.info('instance finished', { ...outcome });
+    }
   await safely(log, 'started', () =>
     reporter.started({
       request,

@@ -7,8 +7,9 @@ import { sidekiqctlArgs } from '../../ssm/actions';
 
 /**
  * Runs ssm/sidekiqctl.sh on this host, for `snowwhite --local`: the same script the SSM documents
- * run on EC2, against the Sidekiq processes this machine can see. Each target is one run of the
- * script (there is normally one: this host).
+ * run on EC2, against the Sidekiq processes of this process's PID namespace (SIDEKIQCTL_OWN_PID_NS;
+ * the SSM documents do not set it: on an Elastic Beanstalk Docker host Sidekiq runs in containers).
+ * Each target is one run of the script (there is normally one: this host).
  */
 
 /** The script: `../../ssm` from both runner/local (source) and dist/runner (the bundle). */
@@ -51,7 +52,8 @@ export class LocalExecutor implements InstanceExecutor {
     });
     const child = spawn(this.options.shell ?? 'sh', [this.options.scriptPath ?? SIDEKIQCTL_PATH, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: this.options.env ?? process.env,
+      // Only this PID namespace: a host's /proc also shows its containers' processes, which are not "this host".
+      env: { ...(this.options.env ?? process.env), SIDEKIQCTL_OWN_PID_NS: '1' },
     });
     listener.dispatched(`local:${child.pid ?? 'unknown'}`, [target.instanceId]);
     listener.running(target.instanceId);

@@ -3,6 +3,11 @@ import { callerNameFromArn } from '../../runner/cli/caller';
 import { formatRunnerLogLine, logStreamFor } from '../../runner/cli/follow';
 import { summaryTable } from '../../runner/cli/console-reporter';
 import { runRequest } from '../support/run-request';
+import { resolveRegions } from '../../runner/cli/regions';
+import { cliMain } from '../../runner/cli/main';
+import { isYes, previewText } from '../../runner/cli/preview';
+import packageJson from '../../package.json';
+import { captureIo } from './support/capture-io';
 
 const errorOf = (argv: string[]): string => {
   const r = parseCli(argv);
@@ -40,14 +45,63 @@ describe('snowwhite command line arguments', () => {
     });
   });
 
-  test('--help and -h', () => {
+  test('--help, -h, help and --version', () => {
     expect(parseCli(['--help'])).toEqual({ kind: 'help' });
     expect(parseCli(['quiet', '-h'])).toEqual({ kind: 'help' });
+    expect(parseCli(['help'])).toEqual({ kind: 'help' });
+    expect(parseCli(['HELP'])).toEqual({ kind: 'help' });
+    expect(parseCli(['--version'])).toEqual({ kind: 'version' });
   });
 
-  test('says precisely what is wrong', () => {
-    expect(errorOf([])).toBe('expected 4 arguments (action, env-pattern, eb-application, region), got 0');
-    expect(errorOf(['quiet', 'workers', 'MY-APP'])).toMatch(/got 3/);
+  test('action and region in any case, as Slack takes them', () => {
+    const r = parseCli(['QUIET', 'workers', 'MY-APP', 'US-EAST-1']);
+    expect(r).toMatchObject({ kind: 'run', options: { action: 'quiet', region: 'us-east-1' } });
+    // The application and pattern keep their case: Elastic Beanstalk names are case-sensitive.
+    expect(r).toMatchObject({ options: { application: 'MY-APP', envPattern: 'workers' } });
+  });
+
+  test('the region may come from the environment later: three arguments are enough', () => {
+    const r = parseCli(['status', 'workers', 'MY-APP']);
+    expect(r).toMatchObject({ kind: 'run', options: { action: 'status' } });
+    expect(r.kind === 'run' && r.options.region).toBeUndefined();
+  });
+
+  test('--timeout in seconds, minutes or hours, raising the execution timeout with it', () => {
+    const opts = (t: string) => {
+      const r = parseCli(['quiet', 'workers', 'MY-APP', 'us-east-1', '--timeout', t]);
+      if (r.kind !== 'run') throw new Error(r.kind === 'error' ? r.message : r.kind);
+      return [r.options.drainTimeoutSeconds, r.options.executionTimeoutSeconds];
+    };
+    expect(opts('900')).toEqual([900, 7200]);
+    expect(opts('90s')).toEqual([90, 7200]);
+    expect(opts('15m')).toEqual([900, 7200]);
+    expect(opts('4h')).toEqual([14400, 15000]);
+    // The help allowed it and it crashed with a ZodError dump: now the execution timeout follows.
+    expect(opts('8000')).toEqual([8000, 8600]);
+    expect(opts('47h')).toEqual([169200, 169800]);
+    expect(errorOf(['quiet', 'workers', 'MY-APP', 'us-east-1', '--timeout', '48h'])).toBe(
+      '--timeout: must be between 1s and 47h 50m (172200 seconds)',
+    );
+    expect(
+      errorOf(['quiet', 'w', 'A', 'us-east-1', '--timeout', '9000', '--execution-timeout', '8000']),
+    ).toBe(
+      '--execution-timeout: must be longer than --timeout, or SSM stops the script before the drain ends',
+    );
+  });
+
+  test('--yes, --dry-run and --json', () => {
+    expect(parseCli(['stop', 'w', 'A', 'us-east-1', '--yes', '--json'])).toMatchObject({
+      options: { yes: true, json: true, dryRun: false },
+    });
+    expect(parseCli(['stop', 'w', 'A', 'us-east-1', '--dry-run'])).toMatchObject({
+      options: { dryRun: true },
+    });
+    expect(errorOf(['stop', 'w', 'A', 'us-east-1', '--dry-run', '--local'])).toMatch(/^--dry-run goes with/);
+  });
+
+  test('says precisely what is wrong, in one line', () => {
+    expect(errorOf([])).toBe('expected <action> <env-pattern> <eb-application> [<region>], got 0 arguments');
+    expect(errorOf(['quiet', 'workers'])).toMatch(/got 2 arguments/);
     expect(errorOf(['quiet', 'workers', 'MY-APP', 'us-east-1', 'extra'])).toBe('too many arguments: extra');
     expect(errorOf(['reboot', 'workers', 'MY-APP', 'us-east-1'])).toBe(
       'unknown action "reboot" (quiet, stop, wake or status)',
@@ -57,10 +111,14 @@ describe('snowwhite command line arguments', () => {
     );
     expect(errorOf(['quiet', 'work ers', 'MY-APP', 'us-east-1'])).toMatch(/^<env-pattern>: /);
     expect(errorOf(['quiet', 'workers', 'MY/APP', 'us-east-1'])).toMatch(/^<eb-application>: .*"\/"/);
-    expect(errorOf(['quiet', 'workers', 'MY-APP', 'us-east-1', '--timeout', 'soon'])).toMatch(/^--timeout: /);
-    expect(errorOf(['quiet', 'workers', 'MY-APP', 'us-east-1', '--timeout', '0'])).toMatch(
-      /^--timeout: must be at least 1/,
+    expect(errorOf(['quiet', 'workers', 'MY-APP', 'us-east-1', '--timeout', 'soon'])).toBe(
+      '--timeout: "soon" is not a duration: use seconds, minutes or hours, for example 90, 90s, 15m or 4h',
     );
+    expect(errorOf(['quiet', 'workers', 'MY-APP', 'us-east-1', '--timeout', '0'])).toMatch(
+      /^--timeout: must be between 1s/,
+    );
+    // Several problems: the first, on one line.
+    expect(errorOf(['quiet', 'work ers', 'MY/APP', 'nowhere-1'])).not.toContain('\n');
     expect(errorOf(['quiet', 'workers', 'MY-APP', 'us-east-1', '--frobnicate'])).toMatch(/--frobnicate/);
     expect(errorOf(['quiet', 'workers', 'MY-APP', 'us-east-1', '--local', '--follow'])).toMatch(
       /--follow goes with/,
@@ -154,4 +212,117 @@ test('the summary table has one row per instance, columns aligned', () => {
   expect(lines[2]).toMatch(/^A-workers\s+i-1\s+drained\s+0\s+7\.9\s+drained$/);
   expect(lines[3]).toMatch(/^A-workers\s+i-22\s+still busy at the deadline\s+2\s+-\s+2 jobs still running$/);
   expect(lines[2]!.indexOf('drained')).toBe(lines[3]!.indexOf('still busy'));
+});
+
+describe('which regions', () => {
+  test('the argument is the fleet; the clients use the configured region, else the fleet', () => {
+    expect(resolveRegions({ argument: 'eu-west-1', env: {} })).toEqual({
+      fleet: 'eu-west-1',
+      aws: 'eu-west-1',
+    });
+    expect(resolveRegions({ argument: 'eu-west-1', env: { AWS_REGION: 'us-east-1' } })).toEqual({
+      fleet: 'eu-west-1',
+      aws: 'us-east-1',
+    });
+    expect(resolveRegions({ env: { AWS_DEFAULT_REGION: 'US-WEST-2' } })).toEqual({
+      fleet: 'us-west-2',
+      aws: 'us-west-2',
+    });
+    expect(resolveRegions({ env: {}, profile: 'ap-south-1' })).toEqual({
+      fleet: 'ap-south-1',
+      aws: 'ap-south-1',
+    });
+  });
+
+  test('none anywhere, or an invalid one configured: a message that says where to put one', () => {
+    expect(resolveRegions({ env: {} })).toEqual({
+      error:
+        'no AWS region: give the fleet region as the 4th argument (for example us-east-1), or set AWS_REGION or a region in your AWS profile',
+    });
+    expect(resolveRegions({ argument: 'us-east-1', env: { AWS_REGION: 'mars-1' } })).toEqual({
+      error: 'AWS_REGION is "mars-1", which is not an AWS region (for example us-east-1)',
+    });
+  });
+});
+
+describe('the command line speaks in one line', () => {
+  const cli = async (argv: string[], env: NodeJS.ProcessEnv = {}) => {
+    const { io, out, err } = captureIo();
+    const code = await cliMain(argv, {
+      io,
+      env,
+      clients: () => {
+        throw new Error('must not reach AWS');
+      },
+      profileRegion: async () => undefined,
+    });
+    return { code, out: out(), err: err() };
+  };
+
+  test('a usage error: one line, "see --help", exit 64', async () => {
+    const r = await cli(['quiet', 'workers', 'MY-APP', 'us-middle-1']);
+    expect(r).toEqual({
+      code: 64,
+      out: '',
+      err: `snowwhite: <region>: "us-middle-1" is not an AWS region (for example us-east-1, eu-west-1) (see 'snowwhite --help')\n`,
+    });
+  });
+
+  test('a typed but invalid region is named, never "Region is missing"; none at all says where to put one', async () => {
+    expect((await cli(['quiet', 'workers', 'MY-APP', 'US-MIDDLE-1'])).err).toMatch(
+      /"US-MIDDLE-1" is not an AWS region/,
+    );
+    const none = await cli(['quiet', 'workers', 'MY-APP']);
+    expect(none.code).toBe(64);
+    expect(none.err).toBe(
+      "snowwhite: no AWS region: give the fleet region as the 4th argument (for example us-east-1), or set AWS_REGION or a region in your AWS profile (see 'snowwhite --help')\n",
+    );
+  });
+
+  test('help and --version', async () => {
+    const help = await cli(['help']);
+    expect(help.code).toBe(0);
+    expect(help.out).toMatch(/^usage: snowwhite/);
+    const version = await cli(['--version']);
+    expect(version).toEqual({ code: 0, out: `snowwhite ${packageJson.version}\n`, err: '' });
+  });
+});
+
+describe('the preview', () => {
+  const env = (name: string, instanceCount: number, status = 'Ready') => ({
+    id: `e-${name}`,
+    name,
+    status,
+    instanceCount,
+    instanceIds: [],
+  });
+  test('lists the environments, the totals, what happens and the drain timeout; names from outside are made printable', () => {
+    const text = previewText(
+      {
+        action: 'quiet',
+        envPattern: 'workers',
+        application: 'MY-APP',
+        region: 'us-east-1',
+        drainTimeoutSeconds: 14400,
+      },
+      {
+        environments: [env('MY-APP-workers', 3), env('MY-APP-workers-b\x1b[2J', 1, 'Updating')],
+        totalInstances: 4,
+        others: [],
+      },
+    );
+    expect(text.split('\n')).toEqual([
+      'quiet on the environments of MY-APP in us-east-1 whose name contains "workers":',
+      '  MY-APP-workers: 3 instances',
+      '  MY-APP-workers-b?[2J: 1 instance (Updating)',
+      '  2 environments, 4 instances',
+      expect.stringMatching(/^Every Sidekiq process stops taking new jobs/),
+      'Drain timeout: 4h 0m (workers still busy then are left running and reported; nothing is killed).',
+    ]);
+    expect(isYes('y')).toBe(true);
+    expect(isYes(' YES ')).toBe(true);
+    expect(isYes('')).toBe(false);
+    expect(isYes('yep')).toBe(false);
+    expect(isYes(undefined)).toBe(false);
+  });
 });

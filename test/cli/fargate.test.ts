@@ -5,12 +5,21 @@ import { IAMClient, ListUserTagsCommand } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import {
+  DescribeEnvironmentResourcesCommand,
+  DescribeEnvironmentsCommand,
+  ElasticBeanstalkClient,
+} from '@aws-sdk/client-elastic-beanstalk';
 import { mockClient } from 'aws-sdk-client-mock';
 import { STACK_OUTPUTS } from '../../runner/stack-outputs';
 import type { Clock } from '../../runner/drain/clock';
 import { cliMain, type CliClients } from '../../runner/cli/main';
 import { parseRunRequest } from '../../runner/request';
 import { awsError } from '../support/aws-errors';
+import { runRequest } from '../support/run-request';
+import { createLogger } from '../../runner/log';
+import { runDrain } from '../../runner/drain/run';
+import { outcomeOf } from '../../runner/drain/outcome';
 import { captureIo } from './support/capture-io';
 
 /** `snowwhite` launching the runner on Fargate: AWS SDK clients mocked with aws-sdk-client-mock. */
@@ -63,6 +72,7 @@ function setup() {
     ecs: new ECSClient({ region: 'us-east-1' }),
     cloudFormation: new CloudFormationClient({ region: 'us-east-1' }),
     logs: new CloudWatchLogsClient({ region: 'us-east-1' }),
+    elasticBeanstalk: new ElasticBeanstalkClient({ region: 'us-east-1' }),
   };
   const mocks = {
     sts: mockClient(clients.sts),
@@ -70,7 +80,17 @@ function setup() {
     ecs: mockClient(clients.ecs),
     cfn: mockClient(clients.cloudFormation),
     logs: mockClient(clients.logs),
+    eb: mockClient(clients.elasticBeanstalk),
   };
+  mocks.eb.on(DescribeEnvironmentsCommand, { ApplicationName: 'MY-APP' }).resolves({
+    Environments: [
+      { EnvironmentId: 'e-1', EnvironmentName: 'MY-APP-workers', Status: 'Ready' },
+      { EnvironmentId: 'e-2', EnvironmentName: 'MY-APP-web', Status: 'Ready' },
+    ],
+  });
+  mocks.eb.on(DescribeEnvironmentResourcesCommand, { EnvironmentId: 'e-1' }).resolves({
+    EnvironmentResources: { Instances: [{ Id: 'i-0aaaaaaaaaaaaaaa1' }, { Id: 'i-0aaaaaaaaaaaaaaa2' }] },
+  });
   mocks.sts
     .on(GetCallerIdentityCommand)
     .resolves({ Arn: 'arn:aws:iam::123456789012:user/ops/alice', Account: '123456789012' });
@@ -100,20 +120,40 @@ function setup() {
   mocks.ecs.on(RunTaskCommand).resolves({ tasks: [{ taskArn: TASK_ARN }], failures: [] });
   const { io, out, err } = captureIo();
   const clock: Clock = { now: () => Date.now(), sleep: async () => undefined };
-  const run = (argv: string[], env: NodeJS.ProcessEnv = {}) =>
+  const regions: Array<{ aws: string; fleet: string }> = [];
+  const asked: string[] = [];
+  /** `answer`: a person at a terminal who types it; absent: no terminal (a script, a pipe). */
+  const run = (argv: string[], env: NodeJS.ProcessEnv = {}, answer?: string) =>
     cliMain(argv, {
-      io,
+      io: {
+        ...io,
+        ...(answer !== undefined
+          ? {
+              stdin: {
+                isTTY: true,
+                readLine: async () => {
+                  asked.push(err());
+                  return answer;
+                },
+              },
+            }
+          : {}),
+      },
       env,
-      clients: () => clients,
+      clients: (r) => {
+        regions.push(r);
+        return clients;
+      },
+      profileRegion: async () => undefined,
       clock,
       newRunId: () => 'cli-test-run',
     });
-  return { mocks, run, out, err };
+  return { mocks, run, out, err, regions, asked };
 }
 
 test("launches through the bot: a request to the stack's /cli/runs signed with the caller's credentials, no RunTask of its own", async () => {
   const t = setup();
-  expect(await t.run(['quiet', 'workers', 'MY-APP', 'us-east-1', '--timeout', '600'])).toBe(0);
+  expect(await t.run(['quiet', 'workers', 'MY-APP', 'us-east-1', '--timeout', '600', '--yes'])).toBe(0);
   expect(t.mocks.ecs.commandCalls(RunTaskCommand)).toHaveLength(0);
   expect(received).toHaveLength(1);
   const [req] = received;
@@ -148,7 +188,7 @@ test('a refusal from the bot is shown with its reason; exit 1', async () => {
       detail: 'payments-oncall may not ssm:SendCommand to the instances of myapp-workers-prod (not allowed)',
     },
   };
-  expect(await t.run(['stop', 'workers', 'MY-APP', 'us-east-1'])).toBe(1);
+  expect(await t.run(['stop', 'workers', 'MY-APP', 'us-east-1', '--yes'])).toBe(1);
   expect(t.err()).toContain('refused (not_allowed): payments-oncall may not ssm:SendCommand');
   expect(t.mocks.ecs.commandCalls(RunTaskCommand)).toHaveLength(0);
 });
@@ -156,7 +196,7 @@ test('a refusal from the bot is shown with its reason; exit 1', async () => {
 test("API Gateway's own refusal (no execute-api:Invoke) is shown as is", async () => {
   const t = setup();
   answer = { status: 403, body: { message: 'Forbidden' } };
-  expect(await t.run(['status', 'workers', 'MY-APP', 'us-east-1'])).toBe(1);
+  expect(await t.run(['status', 'workers', 'MY-APP', 'us-east-1', '--yes'])).toBe(1);
   expect(t.err()).toContain('403');
   expect(t.err()).toContain('Forbidden');
 });
@@ -169,14 +209,14 @@ test('RUNNER_* variables take precedence over the stack', async () => {
     RUNNER_SUBNET_IDS: 'subnet-0dd',
     RUNNER_SECURITY_GROUP_IDS: 'sg-0ee',
   };
-  expect(await t.run(['status', 'workers', 'MY-APP', 'us-east-1'], env)).toBe(0);
+  expect(await t.run(['status', 'workers', 'MY-APP', 'us-east-1', '--yes'], env)).toBe(0);
   expect(t.mocks.cfn.commandCalls(DescribeStacksCommand)).toHaveLength(0);
   expect(t.mocks.ecs.commandCalls(RunTaskCommand)[0]!.args[0].input.cluster).toBe('other');
 });
 
 test('incomplete RUNNER_* variables are named, nothing launched', async () => {
   const t = setup();
-  expect(await t.run(['status', 'workers', 'MY-APP', 'us-east-1'], { RUNNER_CLUSTER: 'x' })).toBe(1);
+  expect(await t.run(['status', 'workers', 'MY-APP', 'us-east-1', '--yes'], { RUNNER_CLUSTER: 'x' })).toBe(1);
   expect(t.err()).toMatch(
     /RUNNER_TASK_DEFINITION_ARN is missing[\s\S]*RUNNER_SUBNET_IDS is missing[\s\S]*RUNNER_SECURITY_GROUP_IDS is missing/,
   );
@@ -196,7 +236,7 @@ test('direct launch: a role session has no Slack id: the run goes on and the use
   t.mocks.sts
     .on(GetCallerIdentityCommand)
     .resolves({ Arn: 'arn:aws:sts::123456789012:assumed-role/Ops/carol@example.com' });
-  expect(await t.run(['wake', 'workers', 'MY-APP', 'us-east-1'], DIRECT)).toBe(0);
+  expect(await t.run(['wake', 'workers', 'MY-APP', 'us-east-1', '--yes'], DIRECT)).toBe(0);
   const input = t.mocks.ecs.commandCalls(RunTaskCommand)[0]!.args[0].input;
   const request = parseRunRequest(input.overrides?.containerOverrides?.[0]?.environment?.[0]?.value);
   expect(request.requestedBy).toEqual({ iamUserName: 'carol@example.com' });
@@ -209,7 +249,7 @@ test('AWS refusing the launch is a clear error and exit 1', async () => {
   t.mocks.ecs
     .on(RunTaskCommand)
     .rejects(awsError('AccessDeniedException', 'User alice is not authorized to perform ecs:RunTask'));
-  expect(await t.run(['stop', 'workers', 'MY-APP', 'us-east-1'], DIRECT)).toBe(1);
+  expect(await t.run(['stop', 'workers', 'MY-APP', 'us-east-1', '--yes'], DIRECT)).toBe(1);
   expect(t.err()).toBe(
     'snowwhite: AccessDeniedException: User alice is not authorized to perform ecs:RunTask\n',
   );
@@ -220,45 +260,175 @@ test('a missing stack is a clear error', async () => {
   t.mocks.cfn
     .on(DescribeStacksCommand)
     .rejects(awsError('ValidationError', 'Stack with id SnowWhite does not exist'));
-  expect(await t.run(['quiet', 'workers', 'MY-APP', 'us-east-1'])).toBe(1);
+  expect(await t.run(['quiet', 'workers', 'MY-APP', 'us-east-1', '--yes'])).toBe(1);
   expect(t.err()).toContain('Stack with id SnowWhite does not exist');
   expect(t.mocks.ecs.commandCalls(RunTaskCommand)).toHaveLength(0);
 });
 
-test('--follow prints the runner log until the task stops and exits with the runner exit code', async () => {
+/**
+ * The runner's own log lines for a quiet on 3 instances (one drained, one still busy, one not
+ * reachable by SSM): runDrain and the logger are the runner's, only targets and SSM are stand-ins.
+ */
+async function runnerLogLines(): Promise<string[]> {
+  const lines: string[] = [];
+  const log = createLogger({
+    fields: { program: 'snowwhite-runner' },
+    write: (l) => void lines.push(l),
+  }).with({
+    runId: 'cli-test-run',
+  });
+  const request = runRequest({
+    runId: 'cli-test-run',
+    action: 'quiet',
+    application: 'MY-APP',
+    envPattern: 'workers',
+  });
+  log.info('run starting', { action: 'quiet' });
+  const environment = 'MY-APP-workers';
+  await runDrain({
+    request,
+    log,
+    targets: {
+      resolve: async () => ({
+        environments: [
+          {
+            name: environment,
+            reachable: [
+              { instanceId: 'i-0aaaaaaaaaaaaaaa1', environment },
+              { instanceId: 'i-0aaaaaaaaaaaaaaa2', environment },
+            ],
+            unreachable: [
+              { instanceId: 'i-0aaaaaaaaaaaaaaa3', environment, reason: 'SSM agent lost its connection' },
+            ],
+          },
+        ],
+        otherEnvironments: [],
+      }),
+    },
+    executor: {
+      execute: async (req, listener) => {
+        listener.dispatched(
+          'cmd-1',
+          req.targets.map((t) => t.instanceId),
+        );
+        const [drained, busy] = req.targets;
+        listener.finished(
+          outcomeOf(drained!, {
+            status: 'Success',
+            exitCode: 0,
+            stdout: drainedJsonLine({ busy: 0, quiet: true }),
+          }),
+        );
+        listener.finished(
+          outcomeOf(busy!, {
+            status: 'Failed',
+            exitCode: 2,
+            stdout: drainedJsonLine({ busy: 2, quiet: true }, 'timeout'),
+          }),
+        );
+      },
+    },
+    reporter: {
+      started: async () => {},
+      progress: () => {},
+      finished: async () => {},
+      interrupted: async () => {},
+    },
+  });
+  return lines;
+}
+
+const drainedJsonLine = (p: { busy: number; quiet: boolean }, result = 'drained') =>
+  JSON.stringify({
+    action: 'quiet',
+    result,
+    elapsed_seconds: 7.9,
+    processes: [{ pid: 4242, version: '6.4.1', tag: '', concurrency: 3, ...p }],
+  });
+
+test('--follow shows the same progress bar and summary table as --local, and exits with the runner exit code', async () => {
   const t = setup();
-  const line = (event: string, extra: Record<string, unknown> = {}) =>
-    JSON.stringify({
-      time: '2026-11-21T10:00:00.000Z',
-      level: 'info',
-      event,
-      program: 'snowwhite-runner',
-      ...extra,
-    });
+  const lines = await runnerLogLines();
   t.mocks.ecs
     .on(DescribeTasksCommand)
     .resolvesOnce({ tasks: [{ taskArn: TASK_ARN, lastStatus: 'PROVISIONING' }] })
     .resolvesOnce({ tasks: [{ taskArn: TASK_ARN, lastStatus: 'RUNNING' }] })
     .resolves({
-      tasks: [{ taskArn: TASK_ARN, lastStatus: 'STOPPED', containers: [{ name: 'runner', exitCode: 2 }] }],
+      tasks: [{ taskArn: TASK_ARN, lastStatus: 'STOPPED', containers: [{ name: 'runner', exitCode: 1 }] }],
     });
   t.mocks.logs
     .on(GetLogEventsCommand)
     .rejectsOnce(awsError('ResourceNotFoundException', 'The specified log stream does not exist.'))
-    .resolvesOnce({
-      events: [{ message: line('run starting', { action: 'quiet' }) }],
-      nextForwardToken: 'f1',
-    })
+    .resolvesOnce({ events: lines.slice(0, 3).map((message) => ({ message })), nextForwardToken: 'f1' })
     .resolvesOnce({ events: [], nextForwardToken: 'f1' })
-    .resolvesOnce({ events: [{ message: line('run finished', { exitCode: 2 }) }], nextForwardToken: 'f2' })
+    .resolvesOnce({ events: lines.slice(3).map((message) => ({ message })), nextForwardToken: 'f2' })
     .resolves({ events: [], nextForwardToken: 'f2' });
-  expect(await t.run(['quiet', 'workers', 'MY-APP', 'us-east-1', '--follow'])).toBe(2);
-  expect(t.out()).toContain('runner task provisioning');
-  expect(t.out()).toContain('10:00:00 run starting {"action":"quiet"}');
-  expect(t.out()).toContain('10:00:00 run finished {"exitCode":2}');
-  expect(t.out()).toContain('runner task stopped');
+  expect(await t.run(['quiet', 'workers', 'MY-APP', 'us-east-1', '--follow', '--yes'])).toBe(1);
+  const out = t.out();
+  expect(out).toContain('runner task provisioning');
+  expect(out).toContain('snowwhite quiet workers MY-APP us-east-1: 3 instances in MY-APP-workers');
+  expect(out).toMatch(/1\/3 done/); // the unreachable one is known at once
+  expect(out).toMatch(/3\/3 done/);
+  expect(out).toMatch(/quiet workers in MY-APP \(us-east-1\) finished in .*1 drained/);
+  expect(out).toContain('sidekiq: 2 quiet · 0 awake · 2 busy of 6 threads');
+  expect(out).toMatch(/MY-APP-workers\s+i-0aaaaaaaaaaaaaaa2\s+still busy at the deadline\s+2/);
+  expect(out).toMatch(/MY-APP-workers\s+i-0aaaaaaaaaaaaaaa3\s+\S.*SSM agent lost its connection/);
+  expect(out).toContain('runner task stopped');
+  // No raw log fields: the lines were read, not echoed.
+  expect(out).not.toContain('"event"');
+  expect(out).not.toContain('targets resolved');
   const streams = t.mocks.logs.commandCalls(GetLogEventsCommand).map((c) => c.args[0].input.logStreamName);
   expect(new Set(streams)).toEqual(new Set(['runner/runner/0123456789abcdef']));
+});
+
+test('--json --follow: one JSON event per line on stdout, the summary object last, nothing else', async () => {
+  const t = setup();
+  const lines = await runnerLogLines();
+  t.mocks.ecs.on(DescribeTasksCommand).resolves({
+    tasks: [{ taskArn: TASK_ARN, lastStatus: 'STOPPED', containers: [{ name: 'runner', exitCode: 1 }] }],
+  });
+  t.mocks.logs
+    .on(GetLogEventsCommand)
+    .resolvesOnce({ events: lines.map((message) => ({ message })), nextForwardToken: 'f1' })
+    .resolves({ events: [], nextForwardToken: 'f1' });
+  expect(await t.run(['quiet', 'workers', 'MY-APP', 'us-east-1', '--follow', '--yes', '--json'])).toBe(1);
+  const events = t
+    .out()
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  expect(events.map((e) => e.event)).toEqual([
+    'preview',
+    'launched',
+    'started',
+    'progress', // 0 of 3
+    'progress', // the unreachable one
+    'progress',
+    'progress',
+    'summary',
+  ]);
+  expect(events[0]).toEqual({
+    event: 'preview',
+    action: 'quiet',
+    envPattern: 'workers',
+    application: 'MY-APP',
+    region: 'us-east-1',
+    environments: [expect.objectContaining({ name: 'MY-APP-workers', instanceCount: 2 })],
+    totalInstances: 2,
+  });
+  expect(events[1]).toMatchObject({ runId: 'cli-test-run', taskArn: TASK_ARN });
+  expect(events.at(-1)).toMatchObject({
+    action: 'quiet',
+    exitCode: 1,
+    counts: { drained: 1, busy_at_deadline: 1, unreachable: 1 },
+    sidekiq: { quiet: 2, awake: 0, busy: 2, threads: 6 },
+    outcomes: expect.arrayContaining([
+      expect.objectContaining({ instanceId: 'i-0aaaaaaaaaaaaaaa3', kind: 'unreachable' }),
+    ]),
+  });
+  // The preview and the task's state are for people: stderr.
+  expect(t.err()).toContain('2 instances');
+  expect(t.err()).toContain('runner task stopped');
 });
 
 test('--follow: a task that stops without running the program says why, exit 1', async () => {
@@ -274,6 +444,81 @@ test('--follow: a task that stops without running the program says why, exit 1',
     ],
   });
   t.mocks.logs.on(GetLogEventsCommand).rejects(awsError('ResourceNotFoundException', 'no stream'));
-  expect(await t.run(['quiet', 'workers', 'MY-APP', 'us-east-1', '--follow'])).toBe(1);
+  expect(await t.run(['quiet', 'workers', 'MY-APP', 'us-east-1', '--follow', '--yes'])).toBe(1);
   expect(t.out()).toContain('CannotPullContainerError: pull access denied');
+});
+
+/** The run the command line asked the bot for (the signed request's body). */
+const requestOf = (_t: ReturnType<typeof setup>) => JSON.parse(received[0]!.body) as Record<string, unknown>;
+
+describe('the preview and the confirmation before a launch', () => {
+  test('the preview, then a question on the terminal: yes launches', async () => {
+    const t = setup();
+    expect(await t.run(['stop', 'workers', 'MY-APP', 'us-east-1'], {}, 'y')).toBe(0);
+    expect(t.out()).toMatch(
+      /^stop on the environments of MY-APP in us-east-1 whose name contains "workers":\n {2}MY-APP-workers: 2 instances\n {2}1 environment, 2 instances\n/,
+    );
+    expect(t.out()).toContain('Drain timeout: 1h 0m');
+    expect(t.asked).toEqual(['Launch stop on 2 instances in 1 environment? [y/N] ']);
+    expect(received).toHaveLength(1);
+  });
+
+  test('anything but yes launches nothing, and says so', async () => {
+    const t = setup();
+    expect(await t.run(['stop', 'workers', 'MY-APP', 'us-east-1'], {}, '')).toBe(1);
+    expect(t.err()).toMatch(/snowwhite: not launched\n$/);
+    expect(t.mocks.ecs.commandCalls(RunTaskCommand)).toHaveLength(0);
+    expect(received).toHaveLength(0);
+    expect(t.mocks.cfn.commandCalls(DescribeStacksCommand)).toHaveLength(0);
+  });
+
+  test('no terminal and no --yes: one clear line, exit 64, nothing launched', async () => {
+    const t = setup();
+    expect(await t.run(['quiet', 'workers', 'MY-APP', 'us-east-1'])).toBe(64);
+    expect(t.err()).toBe(
+      "snowwhite: not launched: stdin is not a terminal, so nobody can confirm; add --yes to launch (see 'snowwhite --help')\n",
+    );
+    expect(t.mocks.ecs.commandCalls(RunTaskCommand)).toHaveLength(0);
+  });
+
+  test('--dry-run stops after the preview: no stack, caller or launch', async () => {
+    const t = setup();
+    expect(await t.run(['stop', 'workers', 'MY-APP', 'us-east-1', '--dry-run'])).toBe(0);
+    expect(t.out()).toContain('MY-APP-workers: 2 instances');
+    expect(t.err()).toBe('snowwhite: dry run: nothing was launched\n');
+    expect(t.mocks.ecs.commandCalls(RunTaskCommand)).toHaveLength(0);
+    expect(received).toHaveLength(0);
+    expect(t.mocks.cfn.commandCalls(DescribeStacksCommand)).toHaveLength(0);
+    expect(t.mocks.sts.commandCalls(GetCallerIdentityCommand)).toHaveLength(0);
+  });
+
+  test('no matching environment: the other environments are named, nothing launched, exit 1', async () => {
+    const t = setup();
+    expect(await t.run(['quiet', 'wrokers', 'MY-APP', 'us-east-1', '--yes'])).toBe(1);
+    expect(t.err()).toBe(
+      'snowwhite: nothing to quiet: no running environment of MY-APP in us-east-1 has a name containing "wrokers" (other environments: MY-APP-web, MY-APP-workers); nothing was launched\n',
+    );
+    expect(t.mocks.ecs.commandCalls(RunTaskCommand)).toHaveLength(0);
+  });
+});
+
+test('--timeout 8000 launches with the execution timeout raised with it', async () => {
+  const t = setup();
+  expect(await t.run(['quiet', 'workers', 'MY-APP', 'us-east-1', '--timeout', '8000', '--yes'])).toBe(0);
+  expect(requestOf(t)).toMatchObject({ drainTimeoutSeconds: 8000, executionTimeoutSeconds: 8600 });
+});
+
+test('regions: the fleet from the argument or AWS_REGION; the clients where the SDK is configured, else the fleet', async () => {
+  const t = setup();
+  expect(await t.run(['QUIET', 'workers', 'MY-APP', '--yes'], { AWS_REGION: 'eu-west-1' })).toBe(0);
+  expect(requestOf(t)).toMatchObject({ action: 'quiet', region: 'eu-west-1' });
+  expect(
+    await t.run(['quiet', 'workers', 'MY-APP', 'US-WEST-2', '--yes'], { AWS_DEFAULT_REGION: 'eu-west-1' }),
+  ).toBe(0);
+  expect(await t.run(['quiet', 'workers', 'MY-APP', 'us-west-2', '--yes'])).toBe(0);
+  expect(t.regions).toEqual([
+    { fleet: 'eu-west-1', aws: 'eu-west-1' },
+    { fleet: 'us-west-2', aws: 'eu-west-1' },
+    { fleet: 'us-west-2', aws: 'us-west-2' },
+  ]);
 });

@@ -1,14 +1,19 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { cliMain } from '../../runner/cli/main';
-import { cleanupAllHosts, shq, SidekiqHost } from '../support/sidekiq-host';
+import { cleanupAllHosts, SidekiqHost } from '../support/sidekiq-host';
 import { captureIo } from './support/capture-io';
 
 /**
- * `snowwhite … --local` against real Sidekiq: the command line runs the runner in process with the
- * local executor, which runs ssm/sidekiqctl.sh on this machine. The Sidekiqs live in a private PID
- * namespace (which this machine's /proc still shows), and --match keeps other tests' Sidekiqs out.
+ * `snowwhite … --local` against real Sidekiq: the command line runs the runner with the local
+ * executor, which runs ssm/sidekiqctl.sh on this machine, and acts only on the Sidekiq processes
+ * of its own PID namespace. The workers live in a private PID namespace (a SidekiqHost), so the
+ * command line is run inside it (the real bin, through tsx); --match keeps other tests' Sidekiqs out.
  */
 jest.setTimeout(90_000);
 
+const ROOT = resolve(__dirname, '../..');
 const TAG = `cli-local-${process.pid}`;
 let host: SidekiqHost;
 
@@ -17,7 +22,23 @@ beforeAll(async () => {
 });
 afterAll(() => cleanupAllHosts());
 
-async function snowwhite(argv: string[]) {
+/** The `snowwhite` program, run inside the host's PID namespace as a person there would run it. */
+function snowwhite(argv: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  const child = host.exec(resolve(ROOT, 'node_modules/.bin/tsx'), [resolve(ROOT, 'runner/cli.ts'), ...argv], {
+    cwd: ROOT,
+    // Any AWS call would fail at once: --local must not make one.
+    env: { ...process.env, AWS_ENDPOINT_URL: 'http://127.0.0.1:9', AWS_REGION: 'us-east-1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  return new Promise((res) => child.on('close', (code) => res({ code, out, err })));
+}
+
+/** The command line in this test's own process (and PID namespace). */
+async function snowwhiteHere(argv: string[]) {
   const { io, out, err } = captureIo();
   const code = await cliMain(argv, {
     io,
@@ -25,6 +46,7 @@ async function snowwhite(argv: string[]) {
     clients: () => {
       throw new Error('--local must not touch AWS');
     },
+    profileRegion: async () => undefined,
   });
   return { code, out: out(), err: err() };
 }
@@ -56,7 +78,7 @@ test('quiet drains real workers, then wake restarts them; every job accounted fo
     '--match',
     TAG,
     '--restart-command',
-    host.shellInside(`sh ${shq(worker.ctl)} restart`),
+    `sh '${worker.ctl}' restart`,
   ]);
   expect(wake.code).toBe(0);
   expect(wake.out).toMatch(/1 awake/);
@@ -65,21 +87,57 @@ test('quiet drains real workers, then wake restarts them; every job accounted fo
   expect(host.processes().every((p) => !p.title.endsWith('stopping'))).toBe(true);
 });
 
-test('wake with no matching Sidekiq reports it and fails; quiet with none has nothing to do', async () => {
+test('no matching Sidekiq: wake, quiet and stop say so and exit 1; status reports it and exits 0', async () => {
   const none = `nothing-${process.pid}`;
-  const wake = await snowwhite(['wake', 'workers', 'MY-APP', 'us-east-1', '--local', '--match', none]);
-  expect(wake.code).toBe(1);
-  expect(wake.out).toContain('no Sidekiq found');
-  const quiet = await snowwhite(['quiet', 'workers', 'MY-APP', 'us-east-1', '--local', '--match', none]);
-  expect(quiet.code).toBe(0);
-  expect(quiet.out).toContain('no Sidekiq found');
+  for (const action of ['wake', 'quiet', 'stop']) {
+    const r = await snowwhiteHere([action, 'workers', 'MY-APP', 'us-east-1', '--local', '--match', none]);
+    expect({ action, code: r.code }).toEqual({ action, code: 1 });
+    expect(r.out).toContain('no Sidekiq found');
+  }
+  const status = await snowwhiteHere([
+    'status',
+    'workers',
+    'MY-APP',
+    'us-east-1',
+    '--local',
+    '--match',
+    none,
+  ]);
+  expect(status.code).toBe(0);
 });
 
-test('bad input: exit 64 and the usage, nothing run', async () => {
-  const r = await snowwhite(['quiet', 'workers', 'MY-APP', 'nowhere-1', '--local']);
+test('--json: only JSON on stdout, one event per line, the summary object last', async () => {
+  const none = `nothing-${process.pid}`;
+  const r = await snowwhiteHere([
+    'quiet',
+    'workers',
+    'MY-APP',
+    'us-east-1',
+    '--local',
+    '--match',
+    none,
+    '--json',
+  ]);
+  expect(r.code).toBe(1);
+  const events = r.out
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  expect(events.map((e) => e.event)).toEqual(['started', 'progress', 'progress', 'summary']);
+  expect(events.at(-1)).toMatchObject({
+    action: 'quiet',
+    exitCode: 1,
+    counts: { no_sidekiq: 1 },
+    outcomes: [expect.objectContaining({ kind: 'no_sidekiq' })],
+  });
+});
+
+test('bad input: one line, exit 64, nothing run', async () => {
+  const r = await snowwhiteHere(['quiet', 'workers', 'MY-APP', 'nowhere-1', '--local']);
   expect(r.code).toBe(64);
-  expect(r.err).toMatch(/^snowwhite: <region>: "nowhere-1" is not an AWS region/);
-  expect(r.err).toContain('usage: snowwhite');
+  expect(r.err).toBe(
+    `snowwhite: <region>: "nowhere-1" is not an AWS region (for example us-east-1, eu-west-1) (see 'snowwhite --help')\n`,
+  );
 });
 
 test('status counts one quiet and one awake real worker, per environment and per process', async () => {
@@ -96,7 +154,61 @@ test('status counts one quiet and one awake real worker, per environment and per
   expect(status.out).toContain('sidekiq: 1 quiet · 1 awake · 0 busy of 5 threads');
   // The table keeps each process: which is quiet, which is awake.
   expect(status.out).toMatch(/\(this host\)\s+\S+\s+reported\s+0\s+\S+\s+1 quiet · 1 awake\s/);
-  expect(status.out).toContain(`pid ${quiet.hostPid} (${tag}) quiet 0/2 busy`);
-  expect(status.out).toContain(`pid ${awake.hostPid} (${tag}) awake 0/3 busy`);
+  expect(status.out).toContain(`pid ${quiet.pid} (${tag}) quiet 0/2 busy`);
+  expect(status.out).toContain(`pid ${awake.pid} (${tag}) awake 0/3 busy`);
   for (const w of [quiet, awake]) host.exec('sh', [w.ctl, 'stop']);
+});
+
+/** A real Sidekiq in this test's own PID namespace, on the host's Redis (the network is shared). */
+async function sidekiqHere(tag: string): Promise<{ pid: number; title: () => string; child: ChildProcess }> {
+  const child = spawn(
+    '/usr/bin/sidekiq',
+    ['-r', resolve(ROOT, 'test/support/sidekiq-app/app.rb'), '-c', '2', '-g', tag],
+    {
+      cwd: host.dir,
+      env: {
+        ...process.env,
+        REDIS_URL: host.redisUrl,
+        MARKER_DIR: host.markerDir,
+        SIDEKIQ_BEAT_PAUSE: '0.5',
+      },
+      stdio: 'ignore',
+    },
+  );
+  const pid = child.pid!;
+  const title = () => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0+$/, '').replace(/\0/g, ' ');
+    } catch {
+      return '';
+    }
+  };
+  await host.waitFor('the Sidekiq of this namespace to have its title', () =>
+    title().startsWith('sidekiq 6'),
+  );
+  return { pid, title, child };
+}
+
+test('--local acts only on its own PID namespace: a worker of another (a container) is left alone', async () => {
+  const tag = `cli-ns-${process.pid}`;
+  const mine = await sidekiqHere(tag);
+  const container = await host.startSidekiq({ concurrency: 2, tag });
+  try {
+    // Both are visible from here, with the same kind of title: only the namespace tells them apart.
+    expect(readFileSync(`/proc/${container.hostPid}/cmdline`, 'utf8')).toContain(tag);
+
+    const quiet = await snowwhiteHere(['quiet', 'workers', 'MY-APP', 'us-east-1', '--local', '--match', tag]);
+    expect(quiet.code).toBe(0);
+    expect(quiet.out).toMatch(/1 drained/);
+    expect(quiet.out).toContain(`pid ${mine.pid} (${tag}) quiet 0/2 busy`);
+    expect(quiet.out).not.toContain(`pid ${container.hostPid} `);
+    expect(mine.title()).toMatch(/ stopping$/);
+    // The other namespace's worker, through a heartbeat and more: still awake.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(host.processes().find((p) => p.pid === container.pid)?.title).toMatch(/busy\]$/);
+  } finally {
+    mine.child.kill('SIGTERM');
+    host.exec('sh', [container.ctl, 'stop']);
+    await new Promise((r) => (mine.child.exitCode !== null ? r(undefined) : mine.child.once('exit', r)));
+  }
 });

@@ -74,9 +74,12 @@ describe('exitCodeFor', () => {
     expect(exitCodeFor('quiet', [o('failed')])).toBe(1);
     expect(exitCodeFor('quiet', [])).toBe(1);
   });
-  it('treats "no Sidekiq" as a failure only when waking', () => {
+  it('treats "no Sidekiq" as a failure when waking, or when a quiet or stop found none anywhere', () => {
     expect(exitCodeFor('wake', [o('no_sidekiq')])).toBe(1);
     expect(exitCodeFor('status', [o('no_sidekiq')])).toBe(0);
+    expect(exitCodeFor('quiet', [o('no_sidekiq'), o('no_sidekiq')])).toBe(1);
+    expect(exitCodeFor('stop', [o('no_sidekiq')])).toBe(1);
+    expect(exitCodeFor('stop', [o('no_sidekiq'), o('drained')])).toBe(0);
   });
 });
 
