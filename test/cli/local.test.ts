@@ -53,7 +53,9 @@ async function snowwhiteHere(argv: string[]) {
 
 test('quiet drains real workers, then wake restarts them; every job accounted for', async () => {
   const worker = await host.startSidekiq({ concurrency: 2, tag: TAG });
-  await host.enqueue(2, 3);
+  // Jobs long enough that the quiet lands while the first two run, even when starting the command
+  // line through tsx takes seconds on a loaded machine: the third must still be queued after it.
+  await host.enqueue(8, 3);
   await host.waitForRunning(2);
 
   const quiet = await snowwhite(['quiet', 'workers', 'MY-APP', 'us-east-1', '--local', '--match', TAG]);
