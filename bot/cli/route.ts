@@ -13,10 +13,11 @@ import {
   runRequestSchema,
 } from '../../runner/request';
 import { CLI_ROUTE_PATH } from '../../runner/stack-outputs';
-import { parseCallerArn, principalOf } from '../auth/principal';
+import { parseCallerArn, principalKeyOf, principalOf } from '../auth/principal';
 import { checkRun } from '../deferred/checked-targets';
 import type { WorkDeps } from '../deferred/deps';
 import { newErrorId } from '../deferred/error-id';
+import type { RateLimiter } from '../slack/rate-limit';
 
 /**
  * The command line's door: `POST /cli/runs` on the stack's HTTP API, with IAM authorization. API
@@ -52,9 +53,13 @@ export interface CliRouteResponse {
   headers: Record<string, string>;
   body: string;
 }
-const answer = (statusCode: number, body: object): CliRouteResponse => ({
+const answer = (
+  statusCode: number,
+  body: object,
+  headers: Record<string, string> = {},
+): CliRouteResponse => ({
   statusCode,
-  headers: { 'content-type': 'application/json' },
+  headers: { 'content-type': 'application/json', ...headers },
   body: JSON.stringify(body),
 });
 
@@ -77,7 +82,13 @@ function bodyOf(event: Obj): unknown {
 }
 
 export async function handleCliRun(
-  deps: WorkDeps & { iam: IAMClient; account: string; newRunId?: () => string },
+  deps: WorkDeps & {
+    iam: IAMClient;
+    account: string;
+    newRunId?: () => string;
+    /** The Slack commands' per-minute budget, here keyed by the caller's principal ARN. */
+    commandLimit?: RateLimiter;
+  },
   event: unknown,
 ): Promise<CliRouteResponse> {
   const e = isObj(event) ? event : {};
@@ -107,6 +118,22 @@ export async function handleCliRun(
   if (!request.success) {
     const problems = request.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`);
     return answer(400, { error: 'bad_request', problems });
+  }
+
+  // Before any IAM call: the flood this brakes is of simulations and Fargate tasks.
+  const principalKey = principalKeyOf(callerArn);
+  const limited = deps.commandLimit?.take(principalKey);
+  if (limited && !limited.ok) {
+    deps.logger.warn('cli_request_rejected', { callerArn, runId, reason: 'rate limited' });
+    return answer(
+      429,
+      {
+        error: 'rate_limited',
+        detail: `too many Snow White requests from ${principalKey} in the last minute; nothing was done. Try again in ${limited.retryAfterSeconds} s`,
+        retryAfterSeconds: limited.retryAfterSeconds,
+      },
+      { 'retry-after': String(limited.retryAfterSeconds) },
+    );
   }
 
   const caller = parseCallerArn(callerArn, deps.account);
