@@ -11,6 +11,7 @@ import {
   regionSchema,
   runIdSchema,
   runRequestSchema,
+  slackUserIdSchema,
 } from '../../runner/request';
 import { CLI_ROUTE_PATH } from '../../runner/stack-outputs';
 import { parseCallerArn, principalKeyOf, principalOf } from '../auth/principal';
@@ -172,6 +173,10 @@ export async function handleCliRun(
     }
   }
 
+  const requestedBy = {
+    iamUserName: principal.userName,
+    ...(caller.kind === 'user' ? await slackUserIdFor(deps, principal.userName, runId) : {}),
+  };
   const environments = checked.preview.environments.map((env) => ({
     name: env.name,
     instances: env.instanceCount,
@@ -180,7 +185,7 @@ export async function handleCliRun(
     const taskArn = await launchRunner(
       deps.ecs,
       deps.launch,
-      { runId, ...what, ...body, requestedBy: { iamUserName: principal.userName } },
+      { runId, ...what, ...body, requestedBy },
       { clientToken: clientTokenFor(runId) },
     );
     deps.logger.info('run_launched', {
@@ -190,6 +195,7 @@ export async function handleCliRun(
       via: 'cli',
       callerArn,
       principalArn: principal.arn,
+      ...requestedBy,
       instances: checked.preview.totalInstances,
     });
     return answer(200, { runId, taskArn, requestedBy: principal.userName, environments });
@@ -203,5 +209,24 @@ export async function handleCliRun(
     const errorId = newErrorId();
     deps.logger.error('launch_failed', { runId, errorId, via: 'cli', error: describeError(err) });
     return answer(502, { error: 'launch_failed', runId, errorId, detail: describeError(err) });
+  }
+}
+
+/**
+ * The Slack id an IAM user caller's `slack_userid` tag names (the bot's tag index), so the runner DMs
+ * them the summary and the ledger lists the run as theirs. An assumed role has no tag to go by. A
+ * failed look-up costs only the DM: the run goes ahead without it.
+ */
+async function slackUserIdFor(
+  deps: Pick<WorkDeps, 'directory' | 'logger'>,
+  iamUserName: string,
+  runId: string,
+): Promise<{ slackUserId?: string }> {
+  try {
+    const tag = await deps.directory.slackUserIdOf(iamUserName);
+    return tag !== undefined && slackUserIdSchema.safeParse(tag).success ? { slackUserId: tag } : {};
+  } catch (err) {
+    deps.logger.warn('slack_user_lookup_failed', { runId, iamUserName, error: describeError(err) });
+    return {};
   }
 }

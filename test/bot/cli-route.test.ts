@@ -1,5 +1,5 @@
 import { RunTaskCommand } from '@aws-sdk/client-ecs';
-import { GetRoleCommand, SimulatePrincipalPolicyCommand } from '@aws-sdk/client-iam';
+import { GetRoleCommand, ListUsersCommand, SimulatePrincipalPolicyCommand } from '@aws-sdk/client-iam';
 import { clientTokenFor } from '../../runner/launch';
 import { iamSignedEvent } from '../support/iam-signed-event';
 import { ecsMock, iamMock, World, type FakeIamUser } from './world';
@@ -72,6 +72,7 @@ test('an assumed role allowed on the targets launches, simulated as its role (pa
     requestedBy: { iamUserName: 'payments-oncall' },
   });
   expect(request.slack).toBeUndefined();
+  expect(request.requestedBy.slackUserId).toBeUndefined(); // a role carries no slack_userid to go by
   // A retry of the same request launches nothing new.
   const again = await post(
     { ...run, runId: 'cli-run-1' },
@@ -170,4 +171,31 @@ test('a burst from one principal gets 429 past COMMANDS_PER_MINUTE, before IAM i
 
   // Another principal has its own budget.
   expect((await post(run, 'arn:aws:iam::123456789012:user/alice', handler)).status).toBe(200);
+});
+
+test("an IAM user caller tagged slack_userid gets the runner's DM: the Slack id is in the run request; untagged or ambiguous, none", async () => {
+  world.users.push(
+    { name: 'dave', allow: ['ecs:RunTask *', 'ssm:SendCommand *'] },
+    { name: 'erin', tags: { slack_userid: 'U0SHARED' }, allow: ['ecs:RunTask *', 'ssm:SendCommand *'] },
+    { name: 'frank', tags: { slack_userid: 'U0SHARED' }, allow: ['ecs:RunTask *', 'ssm:SendCommand *'] },
+  );
+  const launch = async (user: string) => {
+    const res = await post(run, `arn:aws:iam::123456789012:user/${user}`);
+    expect(res.status).toBe(200);
+    return world.runRequestOf(world.runTaskInputs.length - 1).requestedBy;
+  };
+  expect(await launch('alice')).toEqual({ iamUserName: 'alice', slackUserId: 'U0ALICE' });
+  expect(await launch('dave')).toEqual({ iamUserName: 'dave' });
+  // Two IAM users on one Slack id: the bot would not act for that id, so it DMs nobody either.
+  expect(await launch('erin')).toEqual({ iamUserName: 'erin' });
+  expect(world.logs.join('\n')).toContain('"slackUserId":"U0ALICE"');
+});
+
+test('the Slack id look-up failing costs only the DM: the run launches without it', async () => {
+  world.users.push({ name: 'dave', allow: ['ecs:RunTask *', 'ssm:SendCommand *'] });
+  iamMock.on(ListUsersCommand).rejects(new Error('ListUsers is down'));
+  const res = await post(run, 'arn:aws:iam::123456789012:user/dave');
+  expect(res.status).toBe(200);
+  expect(world.runRequestOf(0).requestedBy).toEqual({ iamUserName: 'dave' });
+  expect(world.logs.join('\n')).toContain('slack_user_lookup_failed');
 });

@@ -13,6 +13,7 @@ import type { InstanceOutcome } from '../../runner/drain/outcome';
 import type { Action } from '../../ssm/actions';
 import { startLedgerTable, type LedgerTable } from '../support/ledger-table';
 import { httpApiEvent } from '../support/slack-signing';
+import { iamSignedEvent } from '../support/iam-signed-event';
 import { StopTaskCommand } from '@aws-sdk/client-ecs';
 import { ecsMock, SIGNING_SECRET, World } from '../bot/world';
 
@@ -184,6 +185,42 @@ describe('launch', () => {
     expect(lost).toEqual([
       expect.objectContaining({ runId: (JSON.parse(value) as { runId: string }).runId, write: 'launched' }),
     ]);
+  });
+});
+
+describe('command-line runs', () => {
+  test("a run from the command line by an IAM user tagged slack_userid is in the ledger under their Slack id, and in their Home's recent runs", async () => {
+    const res = (await world.handler(
+      iamSignedEvent({
+        body: JSON.stringify({
+          action: 'quiet',
+          envPattern: 'staging',
+          application: 'MY-APP',
+          region: 'us-east-1',
+          runId: 'cli-run-tagged',
+        }),
+        userArn: 'arn:aws:iam::123456789012:user/alice',
+      }),
+      {},
+    )) as { statusCode: number };
+    expect(res.statusCode).toBe(200);
+    const request = world.runRequestOf(0);
+    expect(request.requestedBy).toEqual({ iamUserName: 'alice', slackUserId: 'U0ALICE' });
+
+    // The runner's first ledger write, from the request the bot launched it with.
+    await ledger.markRunning(request, { environments: ['myapp-workers-staging'], instances: 1 }, T0);
+    const item = (
+      await createLedgerClient(db.client).send(
+        new GetCommand({ TableName: table, Key: { pk: runKey('cli-run-tagged') } }),
+      )
+    ).Item;
+    expect(item).toMatchObject({ iamUserName: 'alice', slackUserId: 'U0ALICE', gsiUser: 'U0ALICE' });
+
+    await world.handler(homeOpened('U0ALICE'), {});
+    await world.playHandoffs();
+    const blocks = blocksOf(world.slack.callsOf('views.publish').at(-1)!);
+    const mine = blocks[blocks.findIndex((b) => b.text?.text === 'Your recent runs') + 1];
+    expect(mine?.text?.text).toContain('*quiet* `staging` in MY-APP (us-east-1) by <@U0ALICE>');
   });
 });
 
