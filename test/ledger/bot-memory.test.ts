@@ -15,7 +15,8 @@ import { startLedgerTable, type LedgerTable } from '../support/ledger-table';
 import { httpApiEvent } from '../support/slack-signing';
 import { iamSignedEvent } from '../support/iam-signed-event';
 import { StopTaskCommand } from '@aws-sdk/client-ecs';
-import { ecsMock, SIGNING_SECRET, World } from '../bot/world';
+import { DescribeEnvironmentsCommand } from '@aws-sdk/client-elastic-beanstalk';
+import { ebMock, ecsMock, SIGNING_SECRET, World } from '../bot/world';
 
 /**
  * Fleet memory through the bot, end to end: the real Lambda handler (signed Slack requests, its own
@@ -267,6 +268,45 @@ describe('App Home', () => {
     ]);
     expect(text).toContain('Your recent runs');
     expect(text).toContain('Latest runs in this workspace');
+  });
+
+  test('a fleet redeployed since it was quieted shows as probably awake, without Wake; the ledger still has it as Snow White left it', async () => {
+    await runnerFinished('quiet', 'myapp-workers-prod', T0);
+    await runnerFinished('quiet', 'myapp-workers-staging', T0);
+    // Deployed 30 minutes after the quiet: before any reminder was due, so only Home can notice.
+    world.environments.find((e) => e.name === 'myapp-workers-prod')!.updatedAt = new Date(T0 + HOUR / 2);
+    world.environments.find((e) => e.name === 'myapp-workers-staging')!.updatedAt = new Date(T0 - HOUR);
+    const handler = botAt(T0 + HOUR);
+    await handler(homeOpened(), {});
+    await world.playHandoffs(handler);
+
+    const blocks = blocksOf(world.slack.callsOf('views.publish').at(-1)!);
+    expect(wakeButtons(blocks).map((b) => b.value.envPattern)).toEqual(['myapp-workers-staging']);
+    const prod = blocks.find((b) => b.text?.text.startsWith('*myapp-workers-prod*'));
+    expect(prod?.accessory).toBeUndefined();
+    expect(prod?.text?.text).toContain('quiet by <@U0ALICE> 1h 0m ago, but redeployed since');
+    expect(prod?.text?.text).toContain('probably awake');
+    expect(prod?.text?.text).toContain('`/snowwhite status myapp-workers-prod MY-APP us-east-1`');
+    // Listed after the fleets still quiet.
+    expect(blocks.indexOf(prod!)).toBeGreaterThan(
+      blocks.findIndex((b) => b.text?.text.startsWith('*myapp-workers-staging*')),
+    );
+    expect((await ledger.notAwakeFleets()).map((f) => [f.environment, f.state])).toEqual([
+      ['myapp-workers-prod', 'quiet'],
+      ['myapp-workers-staging', 'quiet'],
+    ]);
+  });
+
+  test('Elastic Beanstalk unreachable: Home shows the fleets as the ledger has them, with Wake', async () => {
+    await runnerFinished('quiet', 'myapp-workers-prod', T0);
+    world.environments.find((e) => e.name === 'myapp-workers-prod')!.updatedAt = new Date(T0 + HOUR / 2);
+    ebMock.on(DescribeEnvironmentsCommand).rejects(new Error('EB is down'));
+    const handler = botAt(T0 + HOUR);
+    await handler(homeOpened(), {});
+    await world.playHandoffs(handler);
+    const blocks = blocksOf(world.slack.callsOf('views.publish').at(-1)!);
+    expect(wakeButtons(blocks).map((b) => b.value.envPattern)).toEqual(['myapp-workers-prod']);
+    expect(world.logs.join('\n')).toContain('home_lookup_failed');
   });
 
   test('Events API handshake: a signed url_verification gets its challenge back; an unsigned one gets 401', async () => {
