@@ -1,5 +1,6 @@
 import type { types } from '@slack/bolt';
 import type { FleetItem, RunItem } from '../../runner/ledger/schema';
+import { HISTORY_SEARCHED_RUNS } from '../../runner/ledger/store';
 import {
   CANCEL_RUN_ACTION_ID,
   cancelRunButtonValueSchema,
@@ -220,7 +221,9 @@ export function historyMessage(runs: RunItem[], application?: string): SlackMess
   const title = application ? `Last runs for *${escapeMrkdwn(application)}*` : 'Last runs';
   const body = lines(
     runs.map(runLine),
-    application ? 'No runs of this application in the recent history.' : 'No runs yet.',
+    application
+      ? `No runs of this application among the workspace's latest ${HISTORY_SEARCHED_RUNS.toLocaleString('en-US')} runs (older ones are not searched).`
+      : 'No runs yet.',
   );
   return { text: `${title}\n${body}` };
 }

@@ -407,7 +407,9 @@ describe('/snowwhite history', () => {
     expect(text.indexOf('*wake*')).toBeLessThan(text.indexOf('*quiet*')); // newest first
     const other = await world.slash('history OTHER-APP');
     await world.playHandoffs();
-    expect(String(world.lastResponse(other.responseId)!.text)).toContain('No runs of this application');
+    expect(String(world.lastResponse(other.responseId)!.text)).toContain(
+      "No runs of this application among the workspace's latest 1,000 runs",
+    );
   });
 
   test('someone who is not a known IAM user is refused', async () => {
