@@ -21,7 +21,7 @@ import { createLedger, createLedgerClient } from '../runner/ledger/store';
 import { sendReminders } from './memory/remind';
 import { handleCliRun, isCliRouteEvent } from './cli/route';
 import { sealButtonValue } from './slack/buttons';
-import { createRateLimiter } from './slack/rate-limit';
+import { createRateLimiter, type RateLimiter } from './slack/rate-limit';
 
 /**
  * The bot's Lambda entry (`dist/bot/lambda.js`, export `handler`). Four kinds of event:
@@ -55,6 +55,7 @@ interface Container {
   refreshCredentials: () => Promise<SlackCredentials | undefined>;
   bot: (credentials: SlackCredentials) => Bot;
   workDeps: () => Promise<WorkDeps>;
+  commandLimit: RateLimiter;
 }
 
 /** The account of an ARN (the runner's task definition: the account the bot serves). */
@@ -163,7 +164,8 @@ export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler 
       );
       if (out.StatusCode !== 202) throw new Error(`asynchronous invoke answered ${String(out.StatusCode)}`);
     };
-    // Shared by every Bolt app of this container, so a rotation does not reset anyone's budget.
+    // Shared by every Bolt app of this container (so a rotation does not reset anyone's budget) and by
+    // the command line's route; keys cannot collide (Slack user ids, principal ARNs).
     const commandLimit = createRateLimiter({
       perMinute: settings.COMMANDS_PER_MINUTE,
       now: () => nowSeconds() * 1000,
@@ -185,7 +187,7 @@ export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler 
         ...(options.newRunId ? { newRunId: options.newRunId } : {}),
       }),
     );
-    container = { settings, clients, credentials, refreshCredentials, bot, workDeps };
+    container = { settings, clients, credentials, refreshCredentials, bot, workDeps, commandLimit };
     return container;
   };
 
@@ -208,6 +210,7 @@ export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler 
             ...(await c.workDeps()),
             iam: c.clients.iam,
             account: accountOf(c.settings.RUNNER_TASK_DEFINITION_ARN),
+            commandLimit: c.commandLimit,
             ...(options.newRunId ? { newRunId: options.newRunId } : {}),
           },
           event,

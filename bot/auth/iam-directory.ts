@@ -51,6 +51,12 @@ export async function buildSlackUserIndex(
 export interface IamDirectory {
   /** The IAM users tagged with this Slack user id (zero, one or several). */
   usersFor(slackUserId: string): Promise<readonly IamUserRef[]>;
+  /**
+   * The Slack user id an IAM user's tag names, only when no other IAM user carries the same id: the
+   * same one-to-one rule as `usersFor` for acting, so a summary never goes to a person the bot would
+   * refuse to act for.
+   */
+  slackUserIdOf(iamUserName: string): Promise<string | undefined>;
 }
 
 export interface IamDirectoryOptions extends IndexBuildOptions {
@@ -64,5 +70,13 @@ export function createIamDirectory(options: IamDirectoryOptions): IamDirectory {
     maxAgeMs: options.cacheSeconds * 1000,
     ...(options.now ? { now: options.now } : {}),
   });
-  return { usersFor: async (slackUserId) => (await index()).get(slackUserId) ?? [] };
+  return {
+    usersFor: async (slackUserId) => (await index()).get(slackUserId) ?? [],
+    slackUserIdOf: async (iamUserName) => {
+      for (const [slackUserId, users] of await index())
+        if (users.some((u) => u.userName === iamUserName))
+          return users.length === 1 ? slackUserId : undefined;
+      return undefined;
+    },
+  };
 }

@@ -28,6 +28,13 @@ export function parseCallerArn(callerArn: string, account: string): CallerKind {
   };
 }
 
+/**
+ * Pure: the principal an ARN stands for, as a key (per-caller limits): an assumed role's session
+ * name is the caller's choice, so every session of a role counts as the role.
+ */
+export const principalKeyOf = (callerArn: string): string =>
+  callerArn.replace(/^(arn:[\w-]+:sts::\d{12}:assumed-role\/[^/]+)\/.*$/, '$1');
+
 export async function principalOf(iam: IAMClient, caller: CallerKind): Promise<IamUserRef> {
   if (caller.kind === 'user') return { userName: caller.name, arn: caller.arn };
   if (caller.kind === 'unsupported') throw new Error(caller.why);

@@ -11,12 +11,14 @@ import {
   regionSchema,
   runIdSchema,
   runRequestSchema,
+  slackUserIdSchema,
 } from '../../runner/request';
 import { CLI_ROUTE_PATH } from '../../runner/stack-outputs';
-import { parseCallerArn, principalOf } from '../auth/principal';
+import { parseCallerArn, principalKeyOf, principalOf } from '../auth/principal';
 import { checkRun } from '../deferred/checked-targets';
 import type { WorkDeps } from '../deferred/deps';
 import { newErrorId } from '../deferred/error-id';
+import type { RateLimiter } from '../slack/rate-limit';
 
 /**
  * The command line's door: `POST /cli/runs` on the stack's HTTP API, with IAM authorization. API
@@ -52,9 +54,13 @@ export interface CliRouteResponse {
   headers: Record<string, string>;
   body: string;
 }
-const answer = (statusCode: number, body: object): CliRouteResponse => ({
+const answer = (
+  statusCode: number,
+  body: object,
+  headers: Record<string, string> = {},
+): CliRouteResponse => ({
   statusCode,
-  headers: { 'content-type': 'application/json' },
+  headers: { 'content-type': 'application/json', ...headers },
   body: JSON.stringify(body),
 });
 
@@ -77,7 +83,13 @@ function bodyOf(event: Obj): unknown {
 }
 
 export async function handleCliRun(
-  deps: WorkDeps & { iam: IAMClient; account: string; newRunId?: () => string },
+  deps: WorkDeps & {
+    iam: IAMClient;
+    account: string;
+    newRunId?: () => string;
+    /** The Slack commands' per-minute budget, here keyed by the caller's principal ARN. */
+    commandLimit?: RateLimiter;
+  },
   event: unknown,
 ): Promise<CliRouteResponse> {
   const e = isObj(event) ? event : {};
@@ -107,6 +119,22 @@ export async function handleCliRun(
   if (!request.success) {
     const problems = request.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`);
     return answer(400, { error: 'bad_request', problems });
+  }
+
+  // Before any IAM call: the flood this brakes is of simulations and Fargate tasks.
+  const principalKey = principalKeyOf(callerArn);
+  const limited = deps.commandLimit?.take(principalKey);
+  if (limited && !limited.ok) {
+    deps.logger.warn('cli_request_rejected', { callerArn, runId, reason: 'rate limited' });
+    return answer(
+      429,
+      {
+        error: 'rate_limited',
+        detail: `too many Snow White requests from ${principalKey} in the last minute; nothing was done. Try again in ${limited.retryAfterSeconds} s`,
+        retryAfterSeconds: limited.retryAfterSeconds,
+      },
+      { 'retry-after': String(limited.retryAfterSeconds) },
+    );
   }
 
   const caller = parseCallerArn(callerArn, deps.account);
@@ -145,6 +173,10 @@ export async function handleCliRun(
     }
   }
 
+  const requestedBy = {
+    iamUserName: principal.userName,
+    ...(caller.kind === 'user' ? await slackUserIdFor(deps, principal.userName, runId) : {}),
+  };
   const environments = checked.preview.environments.map((env) => ({
     name: env.name,
     instances: env.instanceCount,
@@ -153,7 +185,7 @@ export async function handleCliRun(
     const taskArn = await launchRunner(
       deps.ecs,
       deps.launch,
-      { runId, ...what, ...body, requestedBy: { iamUserName: principal.userName } },
+      { runId, ...what, ...body, requestedBy },
       { clientToken: clientTokenFor(runId) },
     );
     deps.logger.info('run_launched', {
@@ -163,6 +195,7 @@ export async function handleCliRun(
       via: 'cli',
       callerArn,
       principalArn: principal.arn,
+      ...requestedBy,
       instances: checked.preview.totalInstances,
     });
     return answer(200, { runId, taskArn, requestedBy: principal.userName, environments });
@@ -176,5 +209,24 @@ export async function handleCliRun(
     const errorId = newErrorId();
     deps.logger.error('launch_failed', { runId, errorId, via: 'cli', error: describeError(err) });
     return answer(502, { error: 'launch_failed', runId, errorId, detail: describeError(err) });
+  }
+}
+
+/**
+ * The Slack id an IAM user caller's `slack_userid` tag names (the bot's tag index), so the runner DMs
+ * them the summary and the ledger lists the run as theirs. An assumed role has no tag to go by. A
+ * failed look-up costs only the DM: the run goes ahead without it.
+ */
+async function slackUserIdFor(
+  deps: Pick<WorkDeps, 'directory' | 'logger'>,
+  iamUserName: string,
+  runId: string,
+): Promise<{ slackUserId?: string }> {
+  try {
+    const tag = await deps.directory.slackUserIdOf(iamUserName);
+    return tag !== undefined && slackUserIdSchema.safeParse(tag).success ? { slackUserId: tag } : {};
+  } catch (err) {
+    deps.logger.warn('slack_user_lookup_failed', { runId, iamUserName, error: describeError(err) });
+    return {};
   }
 }

@@ -3,6 +3,9 @@ import { DEFAULT_DEADLINE_MARGIN_SECONDS } from '../../runner/drain/run';
 import { describeError } from '../../runner/log';
 import type { WorkDeps } from '../deferred/deps';
 import type { HomeWork } from '../deferred/handoff';
+import type { FleetItem } from '../../runner/ledger/schema';
+import { environmentsNow } from './fleet-environments';
+import { redeployedSince } from './reminders';
 import { homeView, type HomeState } from './view';
 
 /** A run started longer ago than this has ended, whatever its item says (its runner was lost). */
@@ -12,7 +15,10 @@ export const IN_PROGRESS_WINDOW_SECONDS =
 const RECENT_RUNS = 10;
 const MY_RUNS = 5;
 
-/** App Home: four Queries (no Scan), then views.publish; a ledger failure still publishes a view that says so. */
+/**
+ * App Home: four Queries (no Scan) and one DescribeEnvironments per application with a fleet not
+ * awake, then views.publish; a ledger failure still publishes a view that says so.
+ */
 export async function publishHome(deps: WorkDeps, work: HomeWork): Promise<void> {
   const nowMs = deps.nowMs();
   let state: HomeState;
@@ -27,7 +33,10 @@ export async function publishHome(deps: WorkDeps, work: HomeWork): Promise<void>
         ledger.recentRuns(RECENT_RUNS),
       ]);
       fleets.sort((a, b) => a.since.localeCompare(b.since));
-      state = { kind: 'ok', data: { fleets, inProgress, mine, recent } };
+      state = {
+        kind: 'ok',
+        data: { fleets, redeployedAt: await redeployedFleets(deps, fleets), inProgress, mine, recent },
+      };
     } catch (err) {
       deps.logger.warn('home_read_failed', { slackUserId: work.slackUserId, error: describeError(err) });
       state = { kind: 'unavailable' };
@@ -35,4 +44,20 @@ export async function publishHome(deps: WorkDeps, work: HomeWork): Promise<void>
   }
   await deps.slack.publishHome(work.slackUserId, homeView(state, nowMs));
   deps.logger.info('home_published', { slackUserId: work.slackUserId, view: state.kind });
+}
+
+/**
+ * The fleets whose environment was redeployed since Snow White left them quiet or stopped, read from
+ * Elastic Beanstalk each time Home opens rather than written to the ledger as awake: the ledger keeps
+ * what Snow White did, and a configuration update also moves DateUpdated without always restarting
+ * the workers, so "awake" would be a guess recorded as a fact, and the fleet would leave Home for good.
+ */
+async function redeployedFleets(deps: WorkDeps, fleets: FleetItem[]): Promise<Record<string, string>> {
+  const now = await environmentsNow(deps, fleets, 'home');
+  const out: Record<string, string> = {};
+  for (const f of fleets) {
+    const at = redeployedSince(f, now(f));
+    if (at) out[f.pk] = at.toISOString();
+  }
+  return out;
 }

@@ -1,9 +1,9 @@
-import { listLiveEnvironments, type LiveEnvironment } from '../../runner/aws/environments';
 import { writeOrLog } from '../../runner/ledger/store';
 import type { FleetItem } from '../../runner/ledger/schema';
 import { describeError } from '../../runner/log';
 import type { WorkDeps } from '../deferred/deps';
-import { decideReminders, reminderCandidates, type EnvironmentNow } from './reminders';
+import { environmentsNow } from './fleet-environments';
+import { decideReminders, reminderCandidates } from './reminders';
 import { reminderMessage } from './view';
 
 /**
@@ -25,31 +25,7 @@ export async function sendReminders(deps: WorkDeps): Promise<{ reminded: number;
   }
   const candidates = reminderCandidates(fleets, nowMs, deps.reminders);
 
-  const lookups = new Map<string, Promise<LiveEnvironment[] | undefined>>();
-  for (const f of candidates) {
-    const key = `${f.region}\n${f.application}`;
-    if (!lookups.has(key))
-      lookups.set(
-        key,
-        listLiveEnvironments(deps.elasticBeanstalk(f.region), f.application).catch((err: unknown) => {
-          logger.warn('reminder_lookup_failed', {
-            region: f.region,
-            application: f.application,
-            error: describeError(err),
-          });
-          return undefined;
-        }),
-      );
-  }
-  const live = new Map<string, LiveEnvironment[] | undefined>();
-  for (const [key, p] of lookups) live.set(key, await p);
-  const environmentNow = (f: FleetItem): EnvironmentNow => {
-    const list = live.get(`${f.region}\n${f.application}`);
-    if (!list) return 'unknown';
-    const env = list.find((e) => e.name === f.environment);
-    if (!env) return 'gone';
-    return env.updatedAt ? { updatedAt: env.updatedAt } : {};
-  };
+  const environmentNow = await environmentsNow(deps, candidates, 'reminder');
   const { remind, skip } = decideReminders(candidates, environmentNow);
   for (const { fleet, reason } of skip)
     logger.info('reminder_skipped', {

@@ -34,6 +34,15 @@ export type EnvironmentNow = { updatedAt?: Date } | 'gone' | 'unknown';
 
 export type SkipReason = 'redeployed' | 'gone' | 'unknown';
 
+/**
+ * When Elastic Beanstalk updated the fleet's environment after Snow White left it quiet or stopped
+ * (a deploy restarts Procfile processes, so its workers are probably awake), else undefined.
+ */
+export function redeployedSince(fleet: FleetItem, env: EnvironmentNow): Date | undefined {
+  if (typeof env === 'string' || !env.updatedAt) return undefined;
+  return env.updatedAt.getTime() > ms(fleet.since) ? env.updatedAt : undefined;
+}
+
 export function decideReminders(
   candidates: readonly FleetItem[],
   environmentNow: (fleet: FleetItem) => EnvironmentNow,
@@ -43,8 +52,7 @@ export function decideReminders(
   for (const fleet of candidates) {
     const env = environmentNow(fleet);
     if (env === 'gone' || env === 'unknown') skip.push({ fleet, reason: env });
-    else if (env.updatedAt && env.updatedAt.getTime() > ms(fleet.since))
-      skip.push({ fleet, reason: 'redeployed' });
+    else if (redeployedSince(fleet, env)) skip.push({ fleet, reason: 'redeployed' });
     else remind.push(fleet);
   }
   return { remind, skip };

@@ -1,5 +1,6 @@
 import type { types } from '@slack/bolt';
 import type { FleetItem, RunItem } from '../../runner/ledger/schema';
+import { HISTORY_SEARCHED_RUNS } from '../../runner/ledger/store';
 import {
   CANCEL_RUN_ACTION_ID,
   cancelRunButtonValueSchema,
@@ -81,6 +82,21 @@ function cancelButton(run: RunItem): types.Button | undefined {
   };
 }
 
+/**
+ * A fleet Elastic Beanstalk updated after Snow White quieted it: a deploy restarts Procfile processes,
+ * so its workers are probably awake. Not "awake": a configuration change updates the environment too,
+ * without always restarting them, so the line says how to check instead of offering Wake.
+ */
+export function redeployedFleetLine(f: FleetItem, redeployedAt: string, nowMs: number): string {
+  return (
+    `*${escapeMrkdwn(f.environment)}* · ${place(f)}\n` +
+    `${f.state} by ${who(f)} ${formatDuration(nowMs - Date.parse(f.since))} ago, but redeployed since ` +
+    `(${when(redeployedAt)}) — probably awake. To check: \`/snowwhite status ${escapeMrkdwn(f.environment)} ` +
+    `${escapeMrkdwn(f.application)} ${f.region}\`` +
+    link(f.permalink, 'run thread')
+  );
+}
+
 export function fleetLine(f: FleetItem, nowMs: number): string {
   return (
     `*${escapeMrkdwn(f.environment)}* · ${place(f)}\n` +
@@ -119,6 +135,8 @@ function lines(list: string[], empty: string, max = 2800): string {
 
 export interface HomeData {
   fleets: FleetItem[];
+  /** Fleets (by `pk`) whose environment Elastic Beanstalk updated after their `since` (ISO time). */
+  redeployedAt?: Readonly<Record<string, string>>;
   inProgress: RunItem[];
   mine: RunItem[];
   recent: RunItem[];
@@ -148,11 +166,23 @@ export function homeView(state: HomeState, nowMs: number): types.HomeView {
       ),
     );
   } else {
-    const { fleets, inProgress, mine, recent } = state.data;
+    const { inProgress, mine, recent, redeployedAt = {} } = state.data;
+    // Those still quiet first, with Wake; the probably awake after them, without.
+    const fleets = [
+      ...state.data.fleets.filter((f) => !redeployedAt[f.pk]),
+      ...state.data.fleets.filter((f) => redeployedAt[f.pk]),
+    ];
     blocks.push(header('Fleets left quiet or stopped'));
     if (fleets.length === 0)
       blocks.push(section('None: every fleet Snow White quieted or stopped has been woken.'));
-    for (const f of fleets.slice(0, MAX_FLEETS)) blocks.push(section(fleetLine(f, nowMs), wakeButton(f)));
+    for (const f of fleets.slice(0, MAX_FLEETS)) {
+      const redeployed = redeployedAt[f.pk];
+      blocks.push(
+        redeployed
+          ? section(redeployedFleetLine(f, redeployed, nowMs))
+          : section(fleetLine(f, nowMs), wakeButton(f)),
+      );
+    }
     if (fleets.length > MAX_FLEETS) blocks.push(section(`…and ${fleets.length - MAX_FLEETS} more.`));
 
     blocks.push({ type: 'divider' }, header('Runs in progress'));
@@ -191,7 +221,9 @@ export function historyMessage(runs: RunItem[], application?: string): SlackMess
   const title = application ? `Last runs for *${escapeMrkdwn(application)}*` : 'Last runs';
   const body = lines(
     runs.map(runLine),
-    application ? 'No runs of this application in the recent history.' : 'No runs yet.',
+    application
+      ? `No runs of this application among the workspace's latest ${HISTORY_SEARCHED_RUNS.toLocaleString('en-US')} runs (older ones are not searched).`
+      : 'No runs yet.',
   );
   return { text: `${title}\n${body}` };
 }

@@ -24,7 +24,7 @@ import { JsonReporter } from './json-reporter';
 import { confirmQuestion, isYes, noTargetsText, previewText } from './preview';
 import { resolveRegions } from './regions';
 import { cliRunsUrlOf, launchSettingsFromEnv, launchSettingsFromStack } from './launch-settings';
-import { requestRunThroughBot } from './signed-route';
+import { BotRefusedError, requestRunThroughBot } from './signed-route';
 import { printable } from './printable';
 
 /**
@@ -134,7 +134,8 @@ export async function cliMain(argv: string[], deps: CliDeps): Promise<number> {
       ? await runLocal(options, regions.fleet, runId, output, deps)
       : await runOnFargate(options, regions, runId, output, deps);
   } catch (err) {
-    io.stderr.write(`snowwhite: ${describeError(err)}\n`);
+    // The bot's answer already says what it is (refused, rate_limited…): the class name is noise.
+    io.stderr.write(`snowwhite: ${err instanceof BotRefusedError ? err.message : describeError(err)}\n`);
     return EXIT_FAILURE;
   }
 }

@@ -82,6 +82,8 @@ const isConditionFailure = (err: unknown) =>
 const MAX_FLEETS = 500;
 const HISTORY_PAGE = 200;
 const HISTORY_PAGES = 5;
+/** How many of the workspace's newest runs a history filtered by application looks through, at most. */
+export const HISTORY_SEARCHED_RUNS = HISTORY_PAGE * HISTORY_PAGES;
 
 export function createLedger(deps: {
   client: DynamoDBDocumentClient;

@@ -1,5 +1,5 @@
 import { RunTaskCommand } from '@aws-sdk/client-ecs';
-import { GetRoleCommand, SimulatePrincipalPolicyCommand } from '@aws-sdk/client-iam';
+import { GetRoleCommand, ListUsersCommand, SimulatePrincipalPolicyCommand } from '@aws-sdk/client-iam';
 import { clientTokenFor } from '../../runner/launch';
 import { iamSignedEvent } from '../support/iam-signed-event';
 import { ecsMock, iamMock, World, type FakeIamUser } from './world';
@@ -27,13 +27,21 @@ const teamRole = (name: string, pattern = 'myapp-workers-s*'): FakeIamUser & { p
   ],
 });
 
-async function post(body: unknown, userArn?: string) {
+async function post(body: unknown, userArn?: string, handler = world.handler) {
   const event = iamSignedEvent({
     body: typeof body === 'string' ? body : JSON.stringify(body),
     ...(userArn ? { userArn } : {}),
   });
-  const res = (await world.handler(event, {})) as { statusCode: number; body: string };
-  return { status: res.statusCode, body: JSON.parse(res.body) as Record<string, unknown> };
+  const res = (await handler(event, {})) as {
+    statusCode: number;
+    body: string;
+    headers: Record<string, string>;
+  };
+  return {
+    status: res.statusCode,
+    body: JSON.parse(res.body) as Record<string, unknown>,
+    headers: res.headers,
+  };
 }
 const run = { action: 'quiet', envPattern: 'staging', application: 'MY-APP', region: 'us-east-1' };
 
@@ -64,6 +72,7 @@ test('an assumed role allowed on the targets launches, simulated as its role (pa
     requestedBy: { iamUserName: 'payments-oncall' },
   });
   expect(request.slack).toBeUndefined();
+  expect(request.requestedBy.slackUserId).toBeUndefined(); // a role carries no slack_userid to go by
   // A retry of the same request launches nothing new.
   const again = await post(
     { ...run, runId: 'cli-run-1' },
@@ -136,4 +145,57 @@ test.each([
   expect(res.body.error).toBe('bad_request');
   expect(iamMock.commandCalls(SimulatePrincipalPolicyCommand)).toHaveLength(0);
   expect(ecsMock).not.toHaveReceivedCommand(RunTaskCommand);
+});
+
+test('a burst from one principal gets 429 past COMMANDS_PER_MINUTE, before IAM is asked; every session of a role counts as the role', async () => {
+  const handler = world.newContainer({ COMMANDS_PER_MINUTE: '2' });
+  world.roles.push(teamRole('payments-oncall'));
+  const session = (name: string) => `arn:aws:sts::123456789012:assumed-role/payments-oncall/${name}`;
+  expect((await post(run, session('alice-session'), handler)).status).toBe(200);
+  expect((await post(run, session('bob-session'), handler)).status).toBe(200);
+  const simulations = iamMock.commandCalls(SimulatePrincipalPolicyCommand).length;
+  const getRoles = iamMock.commandCalls(GetRoleCommand).length;
+
+  // A third session name is the same role: refused, with the wait, and nothing asked of IAM or ECS.
+  const limited = await post(run, session('fresh-session'), handler);
+  expect(limited.status).toBe(429);
+  expect(limited.body).toMatchObject({ error: 'rate_limited', retryAfterSeconds: expect.any(Number) });
+  expect(String(limited.body.detail)).toMatch(
+    /^too many Snow White requests from arn:aws:sts::123456789012:assumed-role\/payments-oncall in the last minute; nothing was done\. Try again in \d+ s$/,
+  );
+  expect(limited.headers['retry-after']).toBe(String(limited.body.retryAfterSeconds));
+  expect(iamMock.commandCalls(SimulatePrincipalPolicyCommand)).toHaveLength(simulations);
+  expect(iamMock.commandCalls(GetRoleCommand)).toHaveLength(getRoles);
+  expect(world.launchedTasks).toBe(2);
+  expect(world.logs.join('\n')).toContain('"reason":"rate limited"');
+
+  // Another principal has its own budget.
+  expect((await post(run, 'arn:aws:iam::123456789012:user/alice', handler)).status).toBe(200);
+});
+
+test("an IAM user caller tagged slack_userid gets the runner's DM: the Slack id is in the run request; untagged or ambiguous, none", async () => {
+  world.users.push(
+    { name: 'dave', allow: ['ecs:RunTask *', 'ssm:SendCommand *'] },
+    { name: 'erin', tags: { slack_userid: 'U0SHARED' }, allow: ['ecs:RunTask *', 'ssm:SendCommand *'] },
+    { name: 'frank', tags: { slack_userid: 'U0SHARED' }, allow: ['ecs:RunTask *', 'ssm:SendCommand *'] },
+  );
+  const launch = async (user: string) => {
+    const res = await post(run, `arn:aws:iam::123456789012:user/${user}`);
+    expect(res.status).toBe(200);
+    return world.runRequestOf(world.runTaskInputs.length - 1).requestedBy;
+  };
+  expect(await launch('alice')).toEqual({ iamUserName: 'alice', slackUserId: 'U0ALICE' });
+  expect(await launch('dave')).toEqual({ iamUserName: 'dave' });
+  // Two IAM users on one Slack id: the bot would not act for that id, so it DMs nobody either.
+  expect(await launch('erin')).toEqual({ iamUserName: 'erin' });
+  expect(world.logs.join('\n')).toContain('"slackUserId":"U0ALICE"');
+});
+
+test('the Slack id look-up failing costs only the DM: the run launches without it', async () => {
+  world.users.push({ name: 'dave', allow: ['ecs:RunTask *', 'ssm:SendCommand *'] });
+  iamMock.on(ListUsersCommand).rejects(new Error('ListUsers is down'));
+  const res = await post(run, 'arn:aws:iam::123456789012:user/dave');
+  expect(res.status).toBe(200);
+  expect(world.runRequestOf(0).requestedBy).toEqual({ iamUserName: 'dave' });
+  expect(world.logs.join('\n')).toContain('slack_user_lookup_failed');
 });

@@ -193,6 +193,29 @@ test('a refusal from the bot is shown with its reason; exit 1', async () => {
   expect(t.mocks.ecs.commandCalls(RunTaskCommand)).toHaveLength(0);
 });
 
+test("the bot's per-caller limit (429) is one line saying when to try again; exit 1", async () => {
+  const t = setup();
+  answer = {
+    status: 429,
+    body: {
+      error: 'rate_limited',
+      detail:
+        'too many Snow White requests from arn:aws:iam::123456789012:user/alice in the last minute; nothing was done. Try again in 6 s',
+      retryAfterSeconds: 6,
+    },
+  };
+  expect(await t.run(['quiet', 'workers', 'MY-APP', 'us-east-1', '--yes'])).toBe(1);
+  expect(
+    t
+      .err()
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith('snowwhite: ')),
+  ).toEqual([
+    'snowwhite: rate_limited: too many Snow White requests from arn:aws:iam::123456789012:user/alice in the last minute; nothing was done. Try again in 6 s',
+  ]);
+});
+
 test("API Gateway's own refusal (no execute-api:Invoke) is shown as is", async () => {
   const t = setup();
   answer = { status: 403, body: { message: 'Forbidden' } };

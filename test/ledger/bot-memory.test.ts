@@ -13,8 +13,10 @@ import type { InstanceOutcome } from '../../runner/drain/outcome';
 import type { Action } from '../../ssm/actions';
 import { startLedgerTable, type LedgerTable } from '../support/ledger-table';
 import { httpApiEvent } from '../support/slack-signing';
+import { iamSignedEvent } from '../support/iam-signed-event';
 import { StopTaskCommand } from '@aws-sdk/client-ecs';
-import { ecsMock, SIGNING_SECRET, World } from '../bot/world';
+import { DescribeEnvironmentsCommand } from '@aws-sdk/client-elastic-beanstalk';
+import { ebMock, ecsMock, SIGNING_SECRET, World } from '../bot/world';
 
 /**
  * Fleet memory through the bot, end to end: the real Lambda handler (signed Slack requests, its own
@@ -187,6 +189,42 @@ describe('launch', () => {
   });
 });
 
+describe('command-line runs', () => {
+  test("a run from the command line by an IAM user tagged slack_userid is in the ledger under their Slack id, and in their Home's recent runs", async () => {
+    const res = (await world.handler(
+      iamSignedEvent({
+        body: JSON.stringify({
+          action: 'quiet',
+          envPattern: 'staging',
+          application: 'MY-APP',
+          region: 'us-east-1',
+          runId: 'cli-run-tagged',
+        }),
+        userArn: 'arn:aws:iam::123456789012:user/alice',
+      }),
+      {},
+    )) as { statusCode: number };
+    expect(res.statusCode).toBe(200);
+    const request = world.runRequestOf(0);
+    expect(request.requestedBy).toEqual({ iamUserName: 'alice', slackUserId: 'U0ALICE' });
+
+    // The runner's first ledger write, from the request the bot launched it with.
+    await ledger.markRunning(request, { environments: ['myapp-workers-staging'], instances: 1 }, T0);
+    const item = (
+      await createLedgerClient(db.client).send(
+        new GetCommand({ TableName: table, Key: { pk: runKey('cli-run-tagged') } }),
+      )
+    ).Item;
+    expect(item).toMatchObject({ iamUserName: 'alice', slackUserId: 'U0ALICE', gsiUser: 'U0ALICE' });
+
+    await world.handler(homeOpened('U0ALICE'), {});
+    await world.playHandoffs();
+    const blocks = blocksOf(world.slack.callsOf('views.publish').at(-1)!);
+    const mine = blocks[blocks.findIndex((b) => b.text?.text === 'Your recent runs') + 1];
+    expect(mine?.text?.text).toContain('*quiet* `staging` in MY-APP (us-east-1) by <@U0ALICE>');
+  });
+});
+
 describe('App Home', () => {
   test('app_home_opened publishes a Home view naming the quiet environments, each with Wake', async () => {
     await runnerFinished('quiet', 'myapp-workers-prod', T0);
@@ -230,6 +268,45 @@ describe('App Home', () => {
     ]);
     expect(text).toContain('Your recent runs');
     expect(text).toContain('Latest runs in this workspace');
+  });
+
+  test('a fleet redeployed since it was quieted shows as probably awake, without Wake; the ledger still has it as Snow White left it', async () => {
+    await runnerFinished('quiet', 'myapp-workers-prod', T0);
+    await runnerFinished('quiet', 'myapp-workers-staging', T0);
+    // Deployed 30 minutes after the quiet: before any reminder was due, so only Home can notice.
+    world.environments.find((e) => e.name === 'myapp-workers-prod')!.updatedAt = new Date(T0 + HOUR / 2);
+    world.environments.find((e) => e.name === 'myapp-workers-staging')!.updatedAt = new Date(T0 - HOUR);
+    const handler = botAt(T0 + HOUR);
+    await handler(homeOpened(), {});
+    await world.playHandoffs(handler);
+
+    const blocks = blocksOf(world.slack.callsOf('views.publish').at(-1)!);
+    expect(wakeButtons(blocks).map((b) => b.value.envPattern)).toEqual(['myapp-workers-staging']);
+    const prod = blocks.find((b) => b.text?.text.startsWith('*myapp-workers-prod*'));
+    expect(prod?.accessory).toBeUndefined();
+    expect(prod?.text?.text).toContain('quiet by <@U0ALICE> 1h 0m ago, but redeployed since');
+    expect(prod?.text?.text).toContain('probably awake');
+    expect(prod?.text?.text).toContain('`/snowwhite status myapp-workers-prod MY-APP us-east-1`');
+    // Listed after the fleets still quiet.
+    expect(blocks.indexOf(prod!)).toBeGreaterThan(
+      blocks.findIndex((b) => b.text?.text.startsWith('*myapp-workers-staging*')),
+    );
+    expect((await ledger.notAwakeFleets()).map((f) => [f.environment, f.state])).toEqual([
+      ['myapp-workers-prod', 'quiet'],
+      ['myapp-workers-staging', 'quiet'],
+    ]);
+  });
+
+  test('Elastic Beanstalk unreachable: Home shows the fleets as the ledger has them, with Wake', async () => {
+    await runnerFinished('quiet', 'myapp-workers-prod', T0);
+    world.environments.find((e) => e.name === 'myapp-workers-prod')!.updatedAt = new Date(T0 + HOUR / 2);
+    ebMock.on(DescribeEnvironmentsCommand).rejects(new Error('EB is down'));
+    const handler = botAt(T0 + HOUR);
+    await handler(homeOpened(), {});
+    await world.playHandoffs(handler);
+    const blocks = blocksOf(world.slack.callsOf('views.publish').at(-1)!);
+    expect(wakeButtons(blocks).map((b) => b.value.envPattern)).toEqual(['myapp-workers-prod']);
+    expect(world.logs.join('\n')).toContain('home_lookup_failed');
   });
 
   test('Events API handshake: a signed url_verification gets its challenge back; an unsigned one gets 401', async () => {
@@ -330,7 +407,9 @@ describe('/snowwhite history', () => {
     expect(text.indexOf('*wake*')).toBeLessThan(text.indexOf('*quiet*')); // newest first
     const other = await world.slash('history OTHER-APP');
     await world.playHandoffs();
-    expect(String(world.lastResponse(other.responseId)!.text)).toContain('No runs of this application');
+    expect(String(world.lastResponse(other.responseId)!.text)).toContain(
+      "No runs of this application among the workspace's latest 1,000 runs",
+    );
   });
 
   test('someone who is not a known IAM user is refused', async () => {
