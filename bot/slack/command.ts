@@ -1,8 +1,7 @@
 import * as z from 'zod';
 import {
-  actionSchema,
   applicationNameSchema,
-  envPatternSchema,
+  commandFieldsShape,
   MAX_DRAIN_TIMEOUT_SECONDS,
   parseDuration,
   regionSchema,
@@ -30,12 +29,7 @@ export interface HistoryCommand {
 export type Command = { kind: 'help' } | RunCommand | HistoryCommand;
 export type CommandParse = { ok: true; command: Command } | { ok: false; problems: string[] };
 
-const runCommandSchema = z.object({
-  action: actionSchema,
-  envPattern: envPatternSchema,
-  application: applicationNameSchema,
-  region: regionSchema,
-});
+const runCommandSchema = z.object(commandFieldsShape);
 
 /** Longest piece of user input echoed back in a reply. */
 const ECHO_LIMIT = 40;

@@ -1,13 +1,5 @@
 import * as z from 'zod';
-import {
-  actionSchema,
-  applicationNameSchema,
-  envPatternSchema,
-  instanceIdSchema,
-  MAX_INSTANCE_IDS,
-  regionSchema,
-  runIdSchema,
-} from '../request';
+import { commandFieldsShape, instanceIdsSchema, runIdSchema } from '../request';
 
 /**
  * Buttons that messages outside the confirmation prompt carry (run summaries and progress posted by
@@ -25,22 +17,16 @@ export const CANCEL_RUN_ACTION_ID = 'snowwhite_cancel_run';
 
 export const requestButtonValueSchema = z.object({
   v: z.literal(1),
-  action: actionSchema,
-  envPattern: envPatternSchema,
-  application: applicationNameSchema,
-  region: regionSchema,
+  ...commandFieldsShape,
   /** Retry: only these instances of the matched environments. */
-  instanceIds: z.array(instanceIdSchema).min(1).max(MAX_INSTANCE_IDS).optional(),
+  instanceIds: instanceIdsSchema.optional(),
 });
 export type RequestButtonValue = z.infer<typeof requestButtonValueSchema>;
 
 export const cancelRunButtonValueSchema = z.object({
   v: z.literal(1),
   runId: runIdSchema,
-  action: actionSchema,
-  envPattern: envPatternSchema,
-  application: applicationNameSchema,
-  region: regionSchema,
+  ...commandFieldsShape,
   /** The runner's ECS task; the bot checks it is a Snow White runner of this run before stopping it. */
   taskArn: z
     .string()
