@@ -2,7 +2,7 @@ import { GetLogEventsCommand, type CloudWatchLogsClient } from '@aws-sdk/client-
 import { DescribeTasksCommand, type ECSClient } from '@aws-sdk/client-ecs';
 import * as z from 'zod';
 import type { Clock } from '../drain/clock';
-import { OUTCOME_KINDS, type InstanceOutcome } from '../drain/outcome';
+import { OUTCOME_KINDS, sidekiqProcessSchema, type InstanceOutcome } from '../drain/outcome';
 import type { PlannedEnvironment, ProgressSnapshot, Reporter, RunSummary } from '../drain/reporter';
 import type { RunRequest } from '../request';
 
@@ -68,17 +68,7 @@ const outcomeSchema = z.object({
   busyJobs: count.optional(),
   processes: count.optional(),
   elapsedSeconds: z.number().optional(),
-  sidekiq: z
-    .array(
-      z.object({
-        pid: z.number().optional(),
-        tag: z.string().optional(),
-        busy: z.number().optional(),
-        concurrency: z.number().optional(),
-        quiet: z.boolean().optional(),
-      }),
-    )
-    .optional(),
+  sidekiq: z.array(sidekiqProcessSchema).optional(),
 });
 const finishedSchema = z.object({
   exitCode: z.number().int(),
