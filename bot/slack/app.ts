@@ -23,11 +23,6 @@ import { usageReply } from './usage';
 import { foreignOrigin, type Installation } from './workspace';
 import type { RateLimiter } from './rate-limit';
 
-/**
- * The HTTP side: a Bolt app behind AwsLambdaReceiver whose listeners only acknowledge. Anything
- * slow (IAM, Elastic Beanstalk, ECS) is handed off through `handOff` (lambda.ts: the function
- * invoking itself asynchronously) and answers later through the response_url.
- */
 export interface BotDeps {
   signingSecret: string;
   botToken: string;
@@ -59,6 +54,11 @@ const tooManyText = (retryAfterSeconds: number) => ({
 const SLOW_START_TEXT = (action: string, whereText: string) =>
   `:hourglass_flowing_sand: Checking your permissions and looking up ${whereText} for \`${action}\`…`;
 
+/**
+ * The HTTP side: a Bolt app behind AwsLambdaReceiver whose listeners only acknowledge. Anything
+ * slow (IAM, Elastic Beanstalk, ECS) is handed off through `handOff` (bot/lambda.ts: the function
+ * invoking itself asynchronously) and answers later through the response_url.
+ */
 export function createBot(deps: BotDeps): Bot {
   const { logger } = deps;
   const nowSeconds = deps.nowSeconds ?? (() => Math.floor(Date.now() / 1000));
@@ -205,7 +205,8 @@ export function createBot(deps: BotDeps): Bot {
           replace_original: true,
         }));
       }
-      // On failure the prompt stays, so pressing the button again retries with the same run id (and client token).
+      // On failure the prompt stays: pressing the button again retries with the same run id (and
+      // client token).
       await handOffClick(
         {
           kind: 'button',

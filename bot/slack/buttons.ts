@@ -8,13 +8,14 @@ import {
 } from '../../runner/request';
 import { decodeButtonValue } from '../../runner/slack/buttons';
 
-/**
- * The confirmation prompt's buttons. Their `value` carries what was asked (Slack gives it back on
- * click, at most 2,000 characters); it is validated again on the way back in, never trusted as-is.
- */
+/** The confirmation prompt's buttons. */
 export const CONFIRM_ACTION_ID = 'snowwhite_confirm';
 export const CANCEL_ACTION_ID = 'snowwhite_cancel';
 
+/**
+ * What a confirmation prompt's button carries in its `value`: what was asked (Slack gives it back
+ * on click, at most 2,000 characters). It is validated again on the way back in, never trusted as-is.
+ */
 export const buttonValueSchema = z.object({
   v: z.literal(1),
   runId: runIdSchema,

@@ -9,9 +9,6 @@ import {
 import { formatDuration } from '../../runner/slack/text';
 import { ACTIONS, type Action } from '../../ssm/actions';
 
-/**
- * Parses the text after `/snowwhite` (grammar in DESIGN.md). Pure: never throws, whatever the text.
- */
 export interface RunCommand {
   kind: 'run';
   action: Action;
@@ -40,6 +37,9 @@ export function echo(input: string): string {
   return `"${short.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/`/g, "'")}"`;
 }
 
+/**
+ * Parses the text after `/snowwhite` (grammar in the usage, usage.ts). Pure: never throws, whatever the text.
+ */
 export function parseCommand(text: unknown): CommandParse {
   if (typeof text !== 'string') return { ok: false, problems: ['the command text is missing'] };
   const words = text.split(/\s+/u).filter((w) => w !== '');
