@@ -1,10 +1,8 @@
 import * as z from 'zod';
 import { ACTIONS } from '../ssm/actions';
 
-/**
- * The run request: what the bot (or the `snowwhite` command line) asks the runner to do.
- * It crosses a process boundary (ECS container overrides), so it is validated on both sides.
- */
+// The run request: what the bot (or the `snowwhite` command line) asks the runner to do.
+// It crosses a process boundary (ECS container overrides), so it is validated on both sides.
 
 export const actionSchema = z.enum(ACTIONS);
 

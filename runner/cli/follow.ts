@@ -6,12 +6,6 @@ import { OUTCOME_KINDS, sidekiqProcessSchema, type InstanceOutcome } from '../dr
 import type { PlannedEnvironment, ProgressSnapshot, Reporter, RunSummary } from '../drain/reporter';
 import type { RunRequest } from '../request';
 
-/**
- * `snowwhite --follow`: reads the runner's log (its awslogs stream) until the task stops, rebuilds
- * from it the same live progress and summary `--local` shows (or the same --json events), and
- * returns the runner's own exit code, so a script can chain on `snowwhite quiet … --follow`.
- */
-
 export interface FollowTarget {
   cluster: string;
   taskArn: string;
@@ -210,6 +204,11 @@ export class RunReplay {
   }
 }
 
+/**
+ * `snowwhite --follow`: reads the runner's log (its awslogs stream) until the task stops, rebuilds
+ * from it the same live progress and summary `--local` shows (or the same --json events), and
+ * returns the runner's own exit code, so a script can chain on `snowwhite quiet … --follow`.
+ */
 export async function followRunner(target: FollowTarget, deps: FollowDeps): Promise<number> {
   const stream = logStreamFor(target.taskArn, target.containerName);
   const replay = new RunReplay(deps.request, deps.reporter);

@@ -2,11 +2,9 @@ import * as z from 'zod';
 import type { Target } from './targets';
 import type { Action } from '../../ssm/actions';
 
-/**
- * Pure: what happened on one instance, from what SSM (or a local run) says about the script
- * run there — status, exit code and the JSON object sidekiqctl.sh prints as stdout's last line —
- * and the run's exit code from all instances' outcomes.
- */
+// Pure: what happened on one instance, from what SSM (or a local run) says about the script
+// run there — status, exit code and the JSON object sidekiqctl.sh prints as stdout's last line —
+// and the run's exit code from all instances' outcomes.
 
 export const OUTCOME_KINDS = [
   'drained',
