@@ -23,16 +23,6 @@ import { handleCliRun, isCliRouteEvent } from './cli/route';
 import { sealButtonValue } from './slack/buttons';
 import { createRateLimiter, type RateLimiter } from './slack/rate-limit';
 
-/**
- * The bot's Lambda entry (`dist/bot/lambda.js`, export `handler`). Four kinds of event:
- * - the command line's SigV4-signed `POST /cli/runs` (HTTP API, IAM authorization) → authorize, launch;
- * - API Gateway HTTP API (v2) and REST (v1) requests from Slack → Bolt, which only acknowledges;
- * - the bot's own asynchronous self-invocations (signed internal events) → the slow work;
- * - EventBridge's standard `Scheduled Event` (every 15 minutes) → the reminder check. Anyone who may
- *   invoke the function could send one too: it only makes the same idempotent check run early;
- * - anything else → refused.
- * Settings, credentials and AWS clients are built once per container, on first use.
- */
 export interface LambdaOptions {
   env?: NodeJS.ProcessEnv;
   logger?: Logger;
@@ -71,6 +61,17 @@ function perCredentials<T>(make: (c: SlackCredentials) => T): (c: SlackCredentia
   };
 }
 
+/**
+ * The bot's Lambda handler (exported as `handler`, bundled to dist/bot/lambda.js). Four kinds of
+ * event:
+ * - the command line's SigV4-signed `POST /cli/runs` (HTTP API, IAM authorization) → authorize, launch;
+ * - API Gateway HTTP API (v2) and REST (v1) requests from Slack → Bolt, which only acknowledges;
+ * - the bot's own asynchronous self-invocations (signed internal events) → the slow work;
+ * - EventBridge's standard `Scheduled Event` (every 15 minutes) → the reminder check. Anyone who may
+ *   invoke the function could send one too: it only makes the same idempotent check run early;
+ * - anything else → refused.
+ * Settings, credentials and AWS clients are built once per container, on first use.
+ */
 export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler {
   const logger = options.logger ?? createLogger({ fields: { program: 'snowwhite-bot' } });
   const nowSeconds = options.nowSeconds ?? (() => Date.now() / 1000);
@@ -250,4 +251,5 @@ export const isScheduledEvent = (event: unknown): boolean =>
   (event as Record<string, unknown>)['detail-type'] === 'Scheduled Event' &&
   (event as Record<string, unknown>).source === 'aws.events';
 
+/** The Lambda entry point (dist/bot/lambda.js): see createLambdaHandler. */
 export const handler: LambdaHandler = createLambdaHandler();

@@ -22,7 +22,7 @@ export interface FleetMemoryProps {
 }
 
 /**
- * Fleet memory (DESIGN.md): the ledger table (runs and fleet states; keys in runner/ledger/schema.ts),
+ * Fleet memory: the ledger table (runs and fleet states; keys in runner/ledger/schema.ts),
  * the schedule that makes the bot check for forgotten fleets, and each role's rights on the table:
  * only the actions it uses, on the table and the indexes it reads, nothing on `*`.
  */

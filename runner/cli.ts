@@ -1,8 +1,6 @@
 #!/usr/bin/env node
-/**
- * The `snowwhite` command line (package.json `bin`, bundled to dist/runner/cli.js).
- * See runner/cli/main.ts; `snowwhite --help` for usage.
- */
+// The `snowwhite` command line (package.json `bin`, bundled to dist/runner/cli.js).
+// See runner/cli/main.ts; `snowwhite --help` for usage.
 import { createInterface } from 'node:readline';
 import { cliMain, defaultClients } from './cli/main';
 

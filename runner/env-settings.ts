@@ -1,10 +1,6 @@
 import * as z from 'zod';
 
-/**
- * Reads a program's settings from environment variables through a zod schema whose keys are the
- * variable names. Fails fast with every missing or invalid variable named at once, never its value
- * (values may be secrets).
- */
+/** Settings that are missing or invalid, each named (never its value). */
 export class SettingsError extends Error {
   constructor(
     readonly program: string,
@@ -15,6 +11,11 @@ export class SettingsError extends Error {
   }
 }
 
+/**
+ * Reads a program's settings from environment variables through a zod schema whose keys are the
+ * variable names. Fails fast with every missing or invalid variable named at once, never its value
+ * (values may be secrets).
+ */
 export function loadSettings<S extends z.ZodType>(
   program: string,
   schema: S,

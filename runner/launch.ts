@@ -4,10 +4,6 @@ import { runRequestSchema, type RunRequestInput } from './request';
 import * as z from 'zod';
 import { commaList } from './env-settings';
 
-/**
- * Starts the Fargate runner for one run request. Shared by the bot and the `snowwhite` command line:
- * `launchRunner(ecs, launchSettings, request, { clientToken })` → the task ARN.
- */
 export interface LaunchSettings {
   cluster: string;
   taskDefinitionArn: string;
@@ -116,6 +112,10 @@ export class RunnerLaunchError extends Error {
   }
 }
 
+/**
+ * Starts the Fargate runner for one run request. Shared by the bot and the `snowwhite` command line:
+ * `launchRunner(ecs, launchSettings, request, { clientToken })` → the task ARN.
+ */
 export async function launchRunner(
   ecs: ECSClient,
   launch: LaunchSettings,

@@ -1,15 +1,13 @@
-/**
- * The Fargate runner's entry point (bundled to dist/runner/main.js).
- *
- *   settings (env) → run request (RUN_REQUEST JSON) → AWS clients for the request's region →
- *   runDrain(Elastic Beanstalk targets, SSM executor, Slack reporter) → exit code.
- *
- * Exit codes: 0 every instance done · 2 some still busy at the drain timeout · 1 failure or
- * interruption · 64 bad request or settings. SIGTERM (Fargate stopping the task) aborts the drain:
- * the thread is told which SSM commands keep running, then the process exits.
- *
- * `main(env, options)` is callable in-process so tests can pass mocked clients and a clock.
- */
+// The Fargate runner's entry point (bundled to dist/runner/main.js).
+//
+//   settings (env) → run request (RUN_REQUEST JSON) → AWS clients for the request's region →
+//   runDrain(Elastic Beanstalk targets, SSM executor, Slack reporter) → exit code.
+//
+// Exit codes: 0 every instance done · 2 some still busy at the drain timeout · 1 failure or
+// interruption · 64 bad request or settings. SIGTERM (Fargate stopping the task) aborts the drain:
+// the thread is told which SSM commands keep running, then the process exits.
+//
+// `main(env, options)` is callable in-process so tests can pass mocked clients and a clock.
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LogLevel as SlackLogLevel, WebClient } from '@slack/web-api';
 import { createAwsClients, type RunnerAwsClients } from './aws/clients';

@@ -1,10 +1,8 @@
 import * as z from 'zod';
 import { ACTIONS } from '../ssm/actions';
 
-/**
- * The run request: what the bot (or the `snowwhite` command line) asks the runner to do.
- * It crosses a process boundary (ECS container overrides), so it is validated on both sides.
- */
+// The run request: what the bot (or the `snowwhite` command line) asks the runner to do.
+// It crosses a process boundary (ECS container overrides), so it is validated on both sides.
 
 export const actionSchema = z.enum(ACTIONS);
 
@@ -119,6 +117,20 @@ export const runIdSchema = z
   .string()
   .regex(/^[A-Za-z0-9_-]{1,64}$/, 'a run id is 1–64 letters, digits, "-" or "_"');
 
+/** Instances one run is narrowed to (Retry on those that failed). */
+export const instanceIdsSchema = z.array(instanceIdSchema).min(1).max(MAX_INSTANCE_IDS);
+
+/**
+ * What a command names — the action and where it runs — as the run request, the confirmation
+ * prompt's buttons and the runner's request buttons all carry it: spread into their `z.object`s.
+ */
+export const commandFieldsShape = {
+  action: actionSchema,
+  envPattern: envPatternSchema,
+  application: applicationNameSchema,
+  region: regionSchema,
+};
+
 /** Without an execution timeout, a long drain gets one long enough for it. */
 const withExecutionTimeoutDefault = (raw: unknown): unknown => {
   if (typeof raw !== 'object' || raw === null) return raw;
@@ -133,10 +145,7 @@ const withExecutionTimeoutDefault = (raw: unknown): unknown => {
 const runRequestObject = z
   .object({
     runId: runIdSchema,
-    action: actionSchema,
-    envPattern: envPatternSchema,
-    application: applicationNameSchema,
-    region: regionSchema,
+    ...commandFieldsShape,
     requestedBy: z.object({
       iamUserName: iamUserNameSchema,
       slackUserId: slackUserIdSchema.optional(),
@@ -149,7 +158,7 @@ const runRequestObject = z
       })
       .optional(),
     /** Only these instances of the matched environments (Retry on those that failed). */
-    instanceIds: z.array(instanceIdSchema).min(1).max(MAX_INSTANCE_IDS).optional(),
+    instanceIds: instanceIdsSchema.optional(),
     drainTimeoutSeconds: z
       .number()
       .int()

@@ -4,9 +4,9 @@ import { slackChannelIdSchema } from './request';
 import { ledgerSettingsShape } from './ledger/schema';
 import { type Action } from '../ssm/actions';
 
-/** The Fargate runner's environment. The run request itself comes in RUN_REQUEST (JSON). */
 export const SLACK_OWN_API_URL = 'https://slack.com/api/';
 
+/** The Fargate runner's environment. The run request itself comes in RUN_REQUEST (JSON). */
 export const runnerSettingsSchema = z
   .object({
     RUN_REQUEST: z.string().min(2, 'must hold the run request as JSON'),

@@ -1,10 +1,5 @@
 import { sidekiqctlArgs, type Action } from './actions';
 
-/**
- * The SSM Command documents, one per action, so IAM can allow one action without the others.
- * Each embeds ssm/sidekiqctl.sh itself: nothing is downloaded on the instance at run time.
- */
-
 /** The document's one step; GetCommandInvocation needs it as PluginName to return that step's output. */
 export const SIDEKIQCTL_STEP_NAME = 'sidekiqctl';
 export const DEFAULT_EXECUTION_TIMEOUT = 7200;
@@ -43,6 +38,11 @@ const DESCRIPTIONS: Record<Action, string> = {
   status: 'Snow White: report the busy/quiet state of every Sidekiq process; changes nothing.',
 };
 
+/**
+ * The SSM Command document of one action: one per action, so IAM can allow one action without the
+ * others. It embeds `scriptText` (ssm/sidekiqctl.sh) itself: nothing is downloaded on the instance
+ * at run time.
+ */
 export function sidekiqctlDocument(action: Action, scriptText: string): SsmCommandDocument {
   // SSM substitutes {{…}} anywhere in runCommand, and the heredoc must end only where we end it.
   if (scriptText.includes('{{'))

@@ -3,11 +3,6 @@ import { slackUserIdTagOf } from '../../runner/aws/slack-user-tag';
 import { memoize } from '../../runner/memo';
 import pLimit from 'p-limit';
 
-/**
- * The Slack-user → IAM-user index: every IAM user carrying the tag `slack_userid`, keyed by its
- * value. Built from ListUsers pages and one ListUserTags per user, at most `concurrency` at a time,
- * (throttled calls are retried by the client's own retry strategy); kept for `cacheSeconds`; concurrent look-ups share one build.
- */
 export interface IamUserRef {
   userName: string;
   arn: string;
@@ -18,6 +13,11 @@ export interface IndexBuildOptions {
   concurrency?: number;
 }
 
+/**
+ * The Slack-user → IAM-user index: every IAM user carrying the tag `slack_userid`, keyed by its
+ * value. Built from ListUsers pages and one ListUserTags per user, at most `concurrency` at a time
+ * (throttled calls are retried by the client's own retry strategy).
+ */
 export async function buildSlackUserIndex(
   iam: IAMClient,
   options: IndexBuildOptions = {},
@@ -65,6 +65,7 @@ export interface IamDirectoryOptions extends IndexBuildOptions {
   now?: () => number;
 }
 
+/** The Slack-user → IAM-user index, kept for `cacheSeconds`; concurrent look-ups share one build. */
 export function createIamDirectory(options: IamDirectoryOptions): IamDirectory {
   const index = memoize(() => buildSlackUserIndex(options.iam, options), {
     maxAgeMs: options.cacheSeconds * 1000,

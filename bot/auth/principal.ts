@@ -1,11 +1,6 @@
 import { GetRoleCommand, type IAMClient } from '@aws-sdk/client-iam';
 import type { IamUserRef } from './iam-directory';
 
-/**
- * The IAM principal to simulate for a caller API Gateway verified (SigV4, `AWS_IAM` route): an IAM
- * user as itself, an assumed role as its role. The simulator needs the role's own ARN, path included,
- * which an assumed-role ARN leaves out: IAM's GetRole gives it.
- */
 export type CallerKind =
   | { kind: 'user'; name: string; arn: string }
   | { kind: 'role'; name: string; session: string }
@@ -35,6 +30,11 @@ export function parseCallerArn(callerArn: string, account: string): CallerKind {
 export const principalKeyOf = (callerArn: string): string =>
   callerArn.replace(/^(arn:[\w-]+:sts::\d{12}:assumed-role\/[^/]+)\/.*$/, '$1');
 
+/**
+ * The IAM principal to simulate for a caller API Gateway verified (SigV4, `AWS_IAM` route): an IAM
+ * user as itself, an assumed role as its role. The simulator needs the role's own ARN, path included,
+ * which an assumed-role ARN leaves out: IAM's GetRole gives it.
+ */
 export async function principalOf(iam: IAMClient, caller: CallerKind): Promise<IamUserRef> {
   if (caller.kind === 'user') return { userName: caller.name, arn: caller.arn };
   if (caller.kind === 'unsupported') throw new Error(caller.why);

@@ -1,10 +1,8 @@
 import type { Action } from '../../ssm/actions';
 import type { IamUserRef } from './iam-directory';
 
-/**
- * The authorization rule, as pure functions: which simulations a run needs, and the decision from
- * what IAM answered. The adapter (authorizer.ts) asks IAM and logs the decision.
- */
+// The authorization rule, as pure functions: which simulations a run needs, and the decision from
+// what IAM answered. The adapter (authorizer.ts) asks IAM and logs the decision.
 export interface AuthorizationRequest {
   /** Absent for the command line, whose caller is an AWS principal. */
   slackUserId?: string;

@@ -20,12 +20,7 @@ import type { WorkDeps } from '../deferred/deps';
 import { newErrorId } from '../deferred/error-id';
 import type { RateLimiter } from '../slack/rate-limit';
 
-/**
- * The command line's door: `POST /cli/runs` on the stack's HTTP API, with IAM authorization. API
- * Gateway has verified the SigV4 signature and puts the caller in `requestContext.authorizer.iam`;
- * the caller is authorized by the same rules as a Slack user (checkRun), and the bot launches the
- * runner with its own rights, so operators need only `execute-api:Invoke` on this route.
- */
+/** The command line's route as API Gateway names it (method and path). */
 export const CLI_ROUTE_KEY = `POST ${CLI_ROUTE_PATH}`;
 
 type Obj = Record<string, unknown>;
@@ -82,6 +77,12 @@ function bodyOf(event: Obj): unknown {
   }
 }
 
+/**
+ * The command line's door: `POST /cli/runs` on the stack's HTTP API, with IAM authorization. API
+ * Gateway has verified the SigV4 signature and puts the caller in `requestContext.authorizer.iam`;
+ * the caller is authorized by the same rules as a Slack user (checkRun), and the bot launches the
+ * runner with its own rights, so operators need only `execute-api:Invoke` on this route.
+ */
 export async function handleCliRun(
   deps: WorkDeps & {
     iam: IAMClient;

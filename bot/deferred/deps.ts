@@ -10,7 +10,7 @@ import type { ButtonValue } from '../slack/buttons';
 import type { SlackOut } from '../slack/out';
 import type { RunMemo } from './run-memo';
 
-/** What the slow part (after the acknowledgement) needs; built once per container by lambda.ts. */
+/** What the slow part (after the acknowledgement) needs; built once per container by bot/lambda.ts. */
 export interface WorkDeps {
   authorize: Authorizer;
   /** Elastic Beanstalk client for a region (the command names the region). */

@@ -4,15 +4,6 @@ import { applicationNameSchema, runIdSchema, slackUserIdSchema } from '../../run
 import { cancelRunButtonValueSchema } from '../../runner/slack/buttons';
 import { buttonValueSchema } from '../slack/buttons';
 
-/**
- * The event the bot sends to itself (Lambda `InvocationType: 'Event'`) to do slow work after the
- * HTTP acknowledgement. It is not an API Gateway event, so nothing arriving over HTTP can be one;
- * it is also signed with the Slack signing secret, so whoever may invoke the function directly
- * cannot make one up either (it would otherwise let them act as any Slack user). The signature
- * covers when it was issued, so a captured event cannot be replayed later (after ECS's 24-hour
- * client-token window it would start a second runner).
- */
-
 /** Lambda delivers async events within seconds; retries (off for this function) within minutes. */
 export const INTERNAL_EVENT_MAX_AGE_SECONDS = 15 * 60;
 const CLOCK_SKEW_SECONDS = 60;
@@ -80,6 +71,14 @@ export type CommandWork = z.infer<typeof commandWork> | z.infer<typeof requestWo
 export type ButtonWork = z.infer<typeof buttonWork>;
 export type CancelWork = z.infer<typeof cancelWork>;
 
+/**
+ * The event the bot sends to itself (Lambda `InvocationType: 'Event'`) to do slow work after the
+ * HTTP acknowledgement. It is not an API Gateway event, so nothing arriving over HTTP can be one;
+ * it is also signed with the Slack signing secret, so whoever may invoke the function directly
+ * cannot make one up either (it would otherwise let them act as any Slack user). The signature
+ * covers when it was issued, so a captured event cannot be replayed later (after ECS's 24-hour
+ * client-token window it would start a second runner).
+ */
 export const internalEventSchema = z.object({
   snowwhiteInternal: z.literal(1),
   work: workSchema,

@@ -1,15 +1,15 @@
-/**
- * What this Lambda container remembers about runs it launched: the thread root it posted and
- * whether the launch finished. Lets a retried delivery in the same container reuse the thread root
- * (so RunTask sees identical parameters and returns the same task) instead of posting a second one.
- * Across containers, RunTask's client token is the arbiter (see start-run.ts).
- */
 export interface RunMemoEntry {
   root?: { channel: string; ts: string; fallbackReason?: string };
   taskArn?: string;
   permalink?: string;
 }
 
+/**
+ * What this Lambda container remembers about runs it launched: the thread root it posted and
+ * whether the launch finished. Lets a retried delivery in the same container reuse the thread root
+ * (so RunTask sees identical parameters and returns the same task) instead of posting a second one.
+ * Across containers, RunTask's client token is the arbiter (see start-run.ts).
+ */
 export class RunMemo {
   private readonly entries = new Map<string, RunMemoEntry>();
   constructor(private readonly capacity = 500) {}

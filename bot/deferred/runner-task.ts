@@ -2,12 +2,6 @@ import type { Failure, Task } from '@aws-sdk/client-ecs';
 import { runRequestSchema, type RunRequest } from '../../runner/request';
 import type { CancelRunButtonValue } from '../../runner/slack/buttons';
 
-/**
- * Pure: is the task a Cancel button names the Snow White runner of that very run, still going? The
- * button's value is outside input (a forged one could name any task ARN, another run, another
- * cluster), so everything is checked against what ECS says of the task: the cluster, the task
- * definition family, the run-id and action tags, and the run request it was launched with.
- */
 export type RunnerTaskCheck =
   | { ok: true; request: RunRequest }
   | {
@@ -53,6 +47,12 @@ function runRequestOf(task: Task, containerName: string): RunRequest | undefined
   }
 }
 
+/**
+ * Pure: is the task a Cancel button names the Snow White runner of that very run, still going? The
+ * button's value is outside input (a forged one could name any task ARN, another run, another
+ * cluster), so everything is checked against what ECS says of the task: the cluster, the task
+ * definition family, the run-id and action tags, and the run request it was launched with.
+ */
 export function checkRunnerTask(
   answer: { tasks?: Task[] | undefined; failures?: Failure[] | undefined },
   runner: RunnerIdentity,

@@ -20,17 +20,6 @@ import type { WorkDeps } from './deps';
 import { newErrorId } from './error-id';
 import { slackUserIdSchema } from '../../runner/request';
 
-/**
- * Announce and launch one authorized run: thread root (in the channel, or the notification channel
- * where the bot cannot post), RunTask with a client token derived from the run id, the task in the
- * thread, a line in the notification channel, and where to follow for the person.
- *
- * Exactly one runner per run id: RunTask's client token makes repeats return the same task. A
- * repeat in the same container reuses the memoised thread root, so its RunTask parameters are
- * identical and ECS answers with the original task. A repeat in another container posted its own
- * root, so its parameters differ and ECS answers ConflictException: that repeat deletes its root
- * and says the run was already launched. No database needed.
- */
 export interface RunToStart {
   runId: string;
   slackUserId: string;
@@ -45,6 +34,17 @@ export interface RunToStart {
   replacePrompt: boolean;
 }
 
+/**
+ * Announce and launch one authorized run: thread root (in the channel, or the notification channel
+ * where the bot cannot post), RunTask with a client token derived from the run id, the task in the
+ * thread, a line in the notification channel, and where to follow for the person.
+ *
+ * Exactly one runner per run id: RunTask's client token makes repeats return the same task. A
+ * repeat in the same container reuses the memoised thread root, so its RunTask parameters are
+ * identical and ECS answers with the original task. A repeat in another container posted its own
+ * root, so its parameters differ and ECS answers ConflictException: that repeat deletes its root
+ * and says the run was already launched. No database needed.
+ */
 export async function startRun(deps: WorkDeps, run: RunToStart): Promise<void> {
   const { slack, logger, memo } = deps;
   const { action } = run.command;

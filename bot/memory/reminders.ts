@@ -1,10 +1,8 @@
 import type { FleetItem } from '../../runner/ledger/schema';
 
 /**
- * Pure: which fleets left quiet or stopped get a reminder now. A fleet is reminded once it has been
- * not awake for `afterSeconds`, then at most once per `everySeconds`, and never when Elastic
- * Beanstalk updated the environment since (a deploy restarts its Procfile processes: the workers
- * are awake again) or the environment is gone.
+ * When a fleet left quiet or stopped is reminded of: once it has been not awake for `afterSeconds`,
+ * then at most once per `everySeconds`.
  */
 export interface ReminderPolicy {
   afterSeconds: number;
@@ -43,6 +41,10 @@ export function redeployedSince(fleet: FleetItem, env: EnvironmentNow): Date | u
   return env.updatedAt.getTime() > ms(fleet.since) ? env.updatedAt : undefined;
 }
 
+/**
+ * Pure: which of the fleets due get a reminder now: none whose environment Elastic Beanstalk updated
+ * since (a deploy restarts its Procfile processes: the workers are awake again) or that is gone.
+ */
 export function decideReminders(
   candidates: readonly FleetItem[],
   environmentNow: (fleet: FleetItem) => EnvironmentNow,

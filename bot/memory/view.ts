@@ -11,10 +11,8 @@ import {
 import { formatDuration } from '../../runner/slack/text';
 import { escapeMrkdwn, type SlackMessage } from '../slack/messages';
 
-/**
- * Pure: what App Home, reminders and `/snowwhite history` show, from ledger items. Every string from
- * the table is escaped (names come from AWS, ids were validated when parsed back).
- */
+// Pure: what App Home, reminders and `/snowwhite history` show, from ledger items. Every string from
+// the table is escaped (names come from AWS, ids were validated when parsed back).
 
 /** Slack renders it in the reader's time zone; the fallback is UTC. */
 const when = (iso: string) => {

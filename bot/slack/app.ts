@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 // about 330 kB of bundle this Lambda never uses.
 import App from '@slack/bolt/dist/App';
 import AwsLambdaReceiver from '@slack/bolt/dist/receivers/AwsLambdaReceiver';
-import type { BlockAction, ButtonAction } from '@slack/bolt';
+import type { BlockAction, ButtonAction, RespondFn } from '@slack/bolt';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { CANCEL_ACTION_ID, CONFIRM_ACTION_ID, openButtonValue } from './buttons';
 import { parseCommand } from './command';
@@ -23,11 +23,6 @@ import { usageReply } from './usage';
 import { foreignOrigin, type Installation } from './workspace';
 import type { RateLimiter } from './rate-limit';
 
-/**
- * The HTTP side: a Bolt app behind AwsLambdaReceiver whose listeners only acknowledge. Anything
- * slow (IAM, Elastic Beanstalk, ECS) is handed off through `handOff` (lambda.ts: the function
- * invoking itself asynchronously) and answers later through the response_url.
- */
 export interface BotDeps {
   signingSecret: string;
   botToken: string;
@@ -59,6 +54,11 @@ const tooManyText = (retryAfterSeconds: number) => ({
 const SLOW_START_TEXT = (action: string, whereText: string) =>
   `:hourglass_flowing_sand: Checking your permissions and looking up ${whereText} for \`${action}\`…`;
 
+/**
+ * The HTTP side: a Bolt app behind AwsLambdaReceiver whose listeners only acknowledge. Anything
+ * slow (IAM, Elastic Beanstalk, ECS) is handed off through `handOff` (bot/lambda.ts: the function
+ * invoking itself asynchronously) and answers later through the response_url.
+ */
 export function createBot(deps: BotDeps): Bot {
   const { logger } = deps;
   const nowSeconds = deps.nowSeconds ?? (() => Math.floor(Date.now() / 1000));
@@ -143,6 +143,31 @@ export function createBot(deps: BotDeps): Bot {
     return ack({ response_type: 'ephemeral', text: SLOW_START_TEXT(what.action, where(what)) });
   });
 
+  /** A reply below the clicked message (ephemeral: seen by the clicker only); not delivered is logged. */
+  const replyBelow =
+    (respond: RespondFn, ephemeral = false) =>
+    (text: string): Promise<unknown> =>
+      respond({
+        text,
+        replace_original: false,
+        ...(ephemeral ? { response_type: 'ephemeral' as const } : {}),
+      }).catch((e: unknown) => logger.error('respond_failed', { error: describeError(e) }));
+
+  /** Hands a click's work off; when that fails, logs it and tells the clicker through `tell`, if anywhere. */
+  const handOffClick = async (
+    work: Work,
+    logFields: Record<string, unknown>,
+    tell: ((text: string) => Promise<unknown>) | undefined,
+    failureText: string,
+  ): Promise<void> => {
+    try {
+      await deps.handOff(work);
+    } catch (err) {
+      logger.error('handoff_failed', { ...logFields, error: describeError(err) });
+      await tell?.(failureText);
+    }
+  };
+
   const onButton = (choice: 'confirm' | 'cancel') =>
     (async ({ body, action, ack, respond }) => {
       await ack();
@@ -180,23 +205,21 @@ export function createBot(deps: BotDeps): Bot {
           replace_original: true,
         }));
       }
-      try {
-        await deps.handOff({
+      // On failure the prompt stays: pressing the button again retries with the same run id (and
+      // client token).
+      await handOffClick(
+        {
           kind: 'button',
           choice,
           slackUserId: body.user.id,
           channelId,
           responseUrl: body.response_url,
           value,
-        });
-      } catch (err) {
-        // The prompt stays, so pressing the button again retries with the same run id (and client token).
-        logger.error('handoff_failed', { runId: value.runId, error: describeError(err) });
-        await respond({
-          text: `:x: Could not ${choice === 'confirm' ? 'start the run' : 'cancel'}; nothing was launched. Press the button again.`,
-          replace_original: false,
-        }).catch((e: unknown) => logger.error('respond_failed', { error: describeError(e) }));
-      }
+        },
+        { runId: value.runId },
+        replyBelow(respond),
+        `:x: Could not ${choice === 'confirm' ? 'start the run' : 'cancel'}; nothing was launched. Press the button again.`,
+      );
     }) satisfies Parameters<typeof app.action<BlockAction<ButtonAction>>>[1];
   app.action<BlockAction<ButtonAction>>(CONFIRM_ACTION_ID, onButton('confirm'));
   app.action<BlockAction<ButtonAction>>(CANCEL_ACTION_ID, onButton('cancel'));
@@ -222,24 +245,19 @@ export function createBot(deps: BotDeps): Bot {
       }
       const { v: _v, ...command } = value;
       const runId = newRunId();
-      try {
-        await deps.handOff({
+      await handOffClick(
+        {
           kind: 'request',
           runId,
           slackUserId: body.user.id,
           channelId,
           ...(fromHome ? {} : { responseUrl: body.response_url }),
           command,
-        });
-      } catch (err) {
-        logger.error('handoff_failed', { runId, error: describeError(err) });
-        if (fromHome) return;
-        await respond({
-          text: ':x: Could not start the check; nothing was launched. Press the button again.',
-          replace_original: false,
-          response_type: 'ephemeral',
-        }).catch((e: unknown) => logger.error('respond_failed', { error: describeError(e) }));
-      }
+        },
+        { runId },
+        fromHome ? undefined : replyBelow(respond, true),
+        ':x: Could not start the check; nothing was launched. Press the button again.',
+      );
     },
   );
 
@@ -249,23 +267,18 @@ export function createBot(deps: BotDeps): Bot {
     await ack();
     const channelId = body.channel?.id ?? body.container?.channel_id;
     const reply = body.response_url && channelId ? { responseUrl: body.response_url, channelId } : undefined;
-    const answer = (text: string) =>
-      reply
-        ? respond({ text, replace_original: false, response_type: 'ephemeral' }).catch((e: unknown) =>
-            logger.error('respond_failed', { error: describeError(e) }),
-          )
-        : undefined;
+    const answer = reply ? replyBelow(respond, true) : undefined;
     const value = decodeRunnerButtonValue(cancelRunButtonValueSchema, action.value);
     if (!value) {
       logger.warn('button_rejected', { slackUserId: body.user.id, reason: 'invalid cancel button' });
-      return void (await answer('This Cancel button is not valid; nothing was stopped.'));
+      return void (await answer?.('This Cancel button is not valid; nothing was stopped.'));
     }
-    try {
-      await deps.handOff({ kind: 'cancel', slackUserId: body.user.id, ...(reply ? { reply } : {}), value });
-    } catch (err) {
-      logger.error('handoff_failed', { kind: 'cancel', runId: value.runId, error: describeError(err) });
-      await answer(':x: Could not cancel; nothing was stopped. Press Cancel again.');
-    }
+    await handOffClick(
+      { kind: 'cancel', slackUserId: body.user.id, ...(reply ? { reply } : {}), value },
+      { kind: 'cancel', runId: value.runId },
+      answer,
+      ':x: Could not cancel; nothing was stopped. Press Cancel again.',
+    );
   });
 
   // Events API (same URL). Bolt acknowledges events itself; the ledger read and views.publish are

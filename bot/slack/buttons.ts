@@ -1,32 +1,27 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import * as z from 'zod';
 import {
-  actionSchema,
-  applicationNameSchema,
-  envPatternSchema,
-  instanceIdSchema,
+  commandFieldsShape,
+  instanceIdsSchema,
   MAX_EXECUTION_TIMEOUT_SECONDS,
-  MAX_INSTANCE_IDS,
-  regionSchema,
   runIdSchema,
 } from '../../runner/request';
+import { decodeButtonValue } from '../../runner/slack/buttons';
 
-/**
- * The confirmation prompt's buttons. Their `value` carries what was asked (Slack gives it back on
- * click, at most 2,000 characters); it is validated again on the way back in, never trusted as-is.
- */
+/** The confirmation prompt's buttons. */
 export const CONFIRM_ACTION_ID = 'snowwhite_confirm';
 export const CANCEL_ACTION_ID = 'snowwhite_cancel';
 
+/**
+ * What a confirmation prompt's button carries in its `value`: what was asked (Slack gives it back
+ * on click, at most 2,000 characters). It is validated again on the way back in, never trusted as-is.
+ */
 export const buttonValueSchema = z.object({
   v: z.literal(1),
   runId: runIdSchema,
-  action: actionSchema,
-  envPattern: envPatternSchema,
-  application: applicationNameSchema,
-  region: regionSchema,
+  ...commandFieldsShape,
   /** A Retry: only these instances. */
-  instanceIds: z.array(instanceIdSchema).min(1).max(MAX_INSTANCE_IDS).optional(),
+  instanceIds: instanceIdsSchema.optional(),
   /** `--timeout`: how long the drain may wait for busy workers. */
   drainTimeoutSeconds: z.number().int().min(1).max(MAX_EXECUTION_TIMEOUT_SECONDS).optional(),
 });
@@ -63,16 +58,9 @@ export type OpenedButton =
   { ok: true; value: ButtonValue } | { ok: false; reason: 'invalid' | 'forged' | 'expired'; runId?: string };
 
 export function openButtonValue(raw: unknown, secret: string, nowSeconds: number): OpenedButton {
-  if (typeof raw !== 'string' || raw.length > 2000) return { ok: false, reason: 'invalid' };
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch {
-    return { ok: false, reason: 'invalid' };
-  }
-  const parsed = sealedSchema.safeParse(json);
-  if (!parsed.success) return { ok: false, reason: 'invalid' };
-  const { iat, mac, ...value } = parsed.data;
+  const sealed = decodeButtonValue(sealedSchema, raw);
+  if (!sealed) return { ok: false, reason: 'invalid' };
+  const { iat, mac, ...value } = sealed;
   const expected = Buffer.from(macOf(value, iat, secret), 'hex');
   const given = Buffer.from(mac, 'hex');
   if (expected.length !== given.length || !timingSafeEqual(expected, given))

@@ -1,8 +1,7 @@
 import * as z from 'zod';
 import {
-  actionSchema,
   applicationNameSchema,
-  envPatternSchema,
+  commandFieldsShape,
   MAX_DRAIN_TIMEOUT_SECONDS,
   parseDuration,
   regionSchema,
@@ -10,9 +9,6 @@ import {
 import { formatDuration } from '../../runner/slack/text';
 import { ACTIONS, type Action } from '../../ssm/actions';
 
-/**
- * Parses the text after `/snowwhite` (grammar in DESIGN.md). Pure: never throws, whatever the text.
- */
 export interface RunCommand {
   kind: 'run';
   action: Action;
@@ -30,12 +26,7 @@ export interface HistoryCommand {
 export type Command = { kind: 'help' } | RunCommand | HistoryCommand;
 export type CommandParse = { ok: true; command: Command } | { ok: false; problems: string[] };
 
-const runCommandSchema = z.object({
-  action: actionSchema,
-  envPattern: envPatternSchema,
-  application: applicationNameSchema,
-  region: regionSchema,
-});
+const runCommandSchema = z.object(commandFieldsShape);
 
 /** Longest piece of user input echoed back in a reply. */
 const ECHO_LIMIT = 40;
@@ -46,6 +37,9 @@ export function echo(input: string): string {
   return `"${short.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/`/g, "'")}"`;
 }
 
+/**
+ * Parses the text after `/snowwhite` (grammar in the usage, usage.ts). Pure: never throws, whatever the text.
+ */
 export function parseCommand(text: unknown): CommandParse {
   if (typeof text !== 'string') return { ok: false, problems: ['the command text is missing'] };
   const words = text.split(/\s+/u).filter((w) => w !== '');

@@ -3,11 +3,6 @@ import * as z from 'zod';
 import { memoize } from '../../runner/memo';
 import type { BotSettings } from '../settings';
 
-/**
- * The Slack signing secret and bot token: from the environment when both are set (local runs,
- * tests), otherwise from the Secrets Manager secret `{"signingSecret": "...", "botToken": "xoxb-..."}`,
- * kept for 5 minutes, so a rotation reaches warm containers. Errors name what is wrong, never a value.
- */
 export interface SlackCredentials {
   signingSecret: string;
   botToken: string;
@@ -35,6 +30,11 @@ export interface SlackCredentialsSource {
   refresh(): Promise<SlackCredentials | undefined>;
 }
 
+/**
+ * The Slack signing secret and bot token: from the environment when both are set (local runs,
+ * tests), otherwise from the Secrets Manager secret `{"signingSecret": "...", "botToken": "xoxb-..."}`,
+ * kept for 5 minutes, so a rotation reaches warm containers. Errors name what is wrong, never a value.
+ */
 export function createSlackCredentialsSource(
   settings: Pick<BotSettings, 'SLACK_SECRET_ARN' | 'SLACK_SIGNING_SECRET' | 'SLACK_BOT_TOKEN'>,
   secretsManager: () => SecretsManagerClient,

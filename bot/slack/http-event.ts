@@ -1,11 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
-/**
- * API Gateway events (HTTP API v2 and REST v1) → the v1-like shape Bolt's AwsLambdaReceiver reads.
- * The receiver decodes base64 bodies as ASCII, needs a `headers` object, and throws on a Content-Type
- * with parameters (`; charset=utf-8`); here the body is decoded as UTF-8, headers are lower-cased
- * and the media type is reduced to its bare name.
- */
 export interface NormalizedHttpEvent {
   httpMethod: string;
   path: string;
@@ -34,6 +28,12 @@ export function isHttpEvent(event: unknown): boolean {
   );
 }
 
+/**
+ * API Gateway events (HTTP API v2 and REST v1) → the v1-like shape Bolt's AwsLambdaReceiver reads.
+ * The receiver decodes base64 bodies as ASCII, needs a `headers` object, and throws on a Content-Type
+ * with parameters (`; charset=utf-8`); here the body is decoded as UTF-8, headers are lower-cased
+ * and the media type is reduced to its bare name.
+ */
 export function normalizeHttpEvent(event: unknown): NormalizedHttpEvent {
   const e = isObj(event) ? event : {};
   const headers: Record<string, string> = {};

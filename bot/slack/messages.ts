@@ -7,7 +7,9 @@ import { DEFAULT_DRAIN_TIMEOUT_SECONDS } from '../../runner/request';
 import { formatDuration } from '../../runner/slack/text';
 import type { AuthorizationDecision } from '../auth/rules';
 
-/** Every Slack message the bot writes (Block Kit and text). Pure. */
+// Every Slack message the bot writes (Block Kit and text). Pure.
+
+/** A message as the bot sends it: the text, and its Block Kit blocks when it has any. */
 export interface SlackMessage {
   text: string;
   blocks?: types.KnownBlock[];

@@ -3,11 +3,6 @@ import type { WebClient } from '@slack/web-api';
 import { describeError, type Logger } from '../../runner/log';
 import type { SlackMessage } from './messages';
 
-/**
- * Everything the bot sends to Slack after the acknowledgement: ephemeral answers through the
- * `response_url` (works in any channel, even where the bot is not a member; falls back to
- * chat.postEphemeral), and public messages through the Web API.
- */
 type HomeView = types.HomeView;
 
 export interface ReplyTarget {
@@ -41,6 +36,11 @@ export interface SlackOut {
   publishHome(userId: string, view: HomeView): Promise<void>;
 }
 
+/**
+ * Everything the bot sends to Slack after the acknowledgement: ephemeral answers through the
+ * `response_url` (works in any channel, even where the bot is not a member; falls back to
+ * chat.postEphemeral), and public messages through the Web API.
+ */
 export function createSlackOut(deps: { web: WebClient; logger: Logger; fetch?: typeof fetch }): SlackOut {
   const { web, logger } = deps;
   const doFetch = deps.fetch ?? fetch;

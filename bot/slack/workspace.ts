@@ -1,7 +1,7 @@
 /**
- * Which Slack installation a signed request comes from. A valid signature only says Slack sent it
- * to this app's URL; with an org-wide install or Slack Connect, user ids from other workspaces
- * would arrive too, and IAM users are tagged with ids of one workspace. Pure.
+ * The one Slack installation served. A valid signature only says Slack sent a request to this app's
+ * URL; with an org-wide install or Slack Connect, user ids from other workspaces would arrive too,
+ * and IAM users are tagged with ids of one workspace.
  */
 export interface Installation {
   /** The workspace (T…) the app is installed in. */

@@ -3,16 +3,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { AdaptiveRetryStrategy } from '@smithy/core/retry';
 import { certainlyNotCarriedOut } from './errors';
 
-/**
- * The runner's AWS clients, built once in main and passed down. Adaptive retry mode: the SDK
- * backs off exponentially on throttling and also slows its own sending rate for the whole client,
- * which matters when a round polls a hundred commands. Endpoints come from the SDK's standard
- * configuration (AWS_ENDPOINT_URL…), or `endpoint` in tests.
- *
- * SendCommand gets a client of its own: it is not idempotent (each call runs the script once
- * more on every instance — for `wake`, a second restart could kill the fresh process the first one
- * started), so it must never be re-sent after a failure that may have created the command.
- */
+/** The runner's AWS clients, built once in main and passed down. */
 export interface RunnerAwsClients {
   /** Reads (targets, polling): every retryable error is retried. */
   ssm: SSMClient;
@@ -75,6 +66,16 @@ export interface AwsClientOverrides {
   maxAttempts?: number;
 }
 
+/**
+ * The runner's AWS clients for one region. Adaptive retry mode: the SDK backs off exponentially on
+ * throttling and also slows its own sending rate for the whole client, which matters when a round
+ * polls a hundred commands. Endpoints come from the SDK's standard
+ * configuration (AWS_ENDPOINT_URL…), or `endpoint` in tests.
+ *
+ * SendCommand gets a client of its own: it is not idempotent (each call runs the script once
+ * more on every instance — for `wake`, a second restart could kill the fresh process the first one
+ * started), so it must never be re-sent after a failure that may have created the command.
+ */
 export function createAwsClients(region: string, overrides: AwsClientOverrides = {}): RunnerAwsClients {
   const maxAttempts = overrides.maxAttempts ?? AWS_MAX_ATTEMPTS;
   const config = {

@@ -1,9 +1,7 @@
 import { isServerError, isThrottlingError as sdkIsThrottling, isTransientError } from '@smithy/core/retry';
 
-/**
- * How an AWS error should be treated, by the AWS SDK's own classification (the one its retry
- * strategies use), so the bot's and the runner's extra backoff agree with the SDK's.
- */
+// How an AWS error should be treated, by the AWS SDK's own classification (the one its retry
+// strategies use), so the bot's and the runner's extra backoff agree with the SDK's.
 type SdkErrorLike = Parameters<typeof sdkIsThrottling>[0];
 
 const asSdkError = (err: unknown): SdkErrorLike | undefined =>

@@ -9,11 +9,6 @@ import {
 } from '../slack/text';
 import { printable } from './printable';
 
-/**
- * The command line's Reporter: a live progress line (redrawn in place on a terminal, printed when it
- * changes otherwise) that also shows what sidekiqctl.sh last saw, then a summary table.
- */
-
 export interface ConsoleOutput {
   write(text: string): void;
   isTTY?: boolean;
@@ -22,6 +17,10 @@ export interface ConsoleOutput {
 /** The summary as a fixed-width table, one row per instance (the same table the Slack file holds). */
 export const summaryTable = instanceTable;
 
+/**
+ * The command line's Reporter: a live progress line (redrawn in place on a terminal, printed when it
+ * changes otherwise) that also shows what sidekiqctl.sh last saw, then a summary table.
+ */
 export class ConsoleReporter implements Reporter {
   private lastProgress = '';
   private lastSeen = '';

@@ -2,15 +2,9 @@ import { GetLogEventsCommand, type CloudWatchLogsClient } from '@aws-sdk/client-
 import { DescribeTasksCommand, type ECSClient } from '@aws-sdk/client-ecs';
 import * as z from 'zod';
 import type { Clock } from '../drain/clock';
-import { OUTCOME_KINDS, type InstanceOutcome } from '../drain/outcome';
+import { OUTCOME_KINDS, sidekiqProcessSchema, type InstanceOutcome } from '../drain/outcome';
 import type { PlannedEnvironment, ProgressSnapshot, Reporter, RunSummary } from '../drain/reporter';
 import type { RunRequest } from '../request';
-
-/**
- * `snowwhite --follow`: reads the runner's log (its awslogs stream) until the task stops, rebuilds
- * from it the same live progress and summary `--local` shows (or the same --json events), and
- * returns the runner's own exit code, so a script can chain on `snowwhite quiet … --follow`.
- */
 
 export interface FollowTarget {
   cluster: string;
@@ -68,17 +62,7 @@ const outcomeSchema = z.object({
   busyJobs: count.optional(),
   processes: count.optional(),
   elapsedSeconds: z.number().optional(),
-  sidekiq: z
-    .array(
-      z.object({
-        pid: z.number().optional(),
-        tag: z.string().optional(),
-        busy: z.number().optional(),
-        concurrency: z.number().optional(),
-        quiet: z.boolean().optional(),
-      }),
-    )
-    .optional(),
+  sidekiq: z.array(sidekiqProcessSchema).optional(),
 });
 const finishedSchema = z.object({
   exitCode: z.number().int(),
@@ -220,6 +204,11 @@ export class RunReplay {
   }
 }
 
+/**
+ * `snowwhite --follow`: reads the runner's log (its awslogs stream) until the task stops, rebuilds
+ * from it the same live progress and summary `--local` shows (or the same --json events), and
+ * returns the runner's own exit code, so a script can chain on `snowwhite quiet … --follow`.
+ */
 export async function followRunner(target: FollowTarget, deps: FollowDeps): Promise<number> {
   const stream = logStreamFor(target.taskArn, target.containerName);
   const replay = new RunReplay(deps.request, deps.reporter);

@@ -4,10 +4,9 @@ import { launchSettingsFrom, runnerLaunchSettingsShape, type LaunchSettings } fr
 import { STACK_OUTPUTS } from '../stack-outputs';
 import { loadSettings } from '../env-settings';
 
-/**
- * Where the command line launches the runner: the bot's own RUNNER_* variables when set, otherwise
- * the deployed SnowWhite stack's outputs — both read through the bot's schema for those variables.
- */
+// Where the command line launches the runner: the RUNNER_* variables (the bot's own) when set,
+// otherwise the deployed SnowWhite stack's outputs — both read through the runner's schema for
+// those variables (runnerLaunchSettingsShape).
 
 const cliLaunchSchema = z.object({
   ...runnerLaunchSettingsShape,

@@ -27,12 +27,6 @@ import { cliRunsUrlOf, launchSettingsFromEnv, launchSettingsFromStack } from './
 import { BotRefusedError, requestRunThroughBot } from './signed-route';
 import { printable } from './printable';
 
-/**
- * `snowwhite`, the command line: the old snow-white.sh helper's successor. It launches the same
- * runner the Slack bot launches (same launch code, same run request), or with --local runs that
- * runner in this process against this host's Sidekiq processes.
- */
-
 export interface CliClients {
   sts: STSClient;
   iam: IAMClient;
@@ -106,6 +100,11 @@ function outputFor(options: CliOptions, io: CliIo): Output & { scriptSaid?: Cons
   });
 }
 
+/**
+ * `snowwhite`, the command line, run with `argv`; resolves to the exit code. It launches the same
+ * runner the Slack bot launches (same launch code, same run request), or with --local runs that
+ * runner in this process against this host's Sidekiq processes.
+ */
 export async function cliMain(argv: string[], deps: CliDeps): Promise<number> {
   const { io } = deps;
   const parsed = parseCli(argv);

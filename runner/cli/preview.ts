@@ -4,11 +4,6 @@ import { DEFAULT_DRAIN_TIMEOUT_SECONDS } from '../request';
 import { formatDuration } from '../slack/text';
 import { printable } from './printable';
 
-/**
- * Pure: the terminal's preview before a Fargate launch — the same facts as the Slack prompt: what
- * will happen, on which environments (at most 20 listed) and how many instances, the drain timeout.
- */
-
 const EXPLAIN: Record<Action, string> = {
   quiet:
     'Every Sidekiq process stops taking new jobs and finishes those it runs; nothing is shut down, queued jobs stay in Redis.',
@@ -28,6 +23,10 @@ export interface PreviewQuestion {
   drainTimeoutSeconds?: number;
 }
 
+/**
+ * Pure: the terminal's preview before a Fargate launch — the same facts as the Slack prompt: what
+ * will happen, on which environments (at most 20 listed) and how many instances, the drain timeout.
+ */
 export function previewText(q: PreviewQuestion, preview: TargetPreview): string {
   const lines = [
     `${q.action} on the environments of ${printable(q.application)} in ${q.region} whose name contains "${q.envPattern}":`,

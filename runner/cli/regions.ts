@@ -1,10 +1,8 @@
 import { regionSchema } from '../request';
 
-/**
- * Which regions the command line works in: the fleet's (where its Elastic Beanstalk environments
- * are) and the one its AWS clients use for the SnowWhite stack. Without this, a person with no
- * AWS_REGION got the SDK's "Region is missing" though they had typed one.
- */
+// Which regions the command line works in: the fleet's (where its Elastic Beanstalk environments
+// are) and the one its AWS clients use for the SnowWhite stack. Without this, a person with no
+// AWS_REGION got the SDK's "Region is missing" though they had typed one.
 
 export interface RegionSources {
   /** The <region> argument, already checked by the argument parser. */

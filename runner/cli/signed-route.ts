@@ -4,12 +4,6 @@ import type { AwsCredentialIdentity, Provider } from '@smithy/types';
 import * as z from 'zod';
 import type { RunRequest } from '../request';
 
-/**
- * The command line's way in: a run request POSTed to the stack's `/cli/runs` route, signed (SigV4,
- * service `execute-api`) with the caller's own credentials. API Gateway checks the signature and
- * `execute-api:Invoke`; the bot then authorizes the caller like a Slack user and launches the runner
- * itself, so the caller needs neither ecs:RunTask nor iam:PassRole.
- */
 export interface SignedRouteDeps {
   credentials: Provider<AwsCredentialIdentity>;
   /** The region of the stack's API. */
@@ -45,6 +39,12 @@ export class BotRefusedError extends Error {
   }
 }
 
+/**
+ * The command line's way in: a run request POSTed to the stack's `/cli/runs` route, signed (SigV4,
+ * service `execute-api`) with the caller's own credentials. API Gateway checks the signature and
+ * `execute-api:Invoke`; the bot then authorizes the caller like a Slack user and launches the runner
+ * itself, so the caller needs neither ecs:RunTask nor iam:PassRole.
+ */
 export async function requestRunThroughBot(
   url: string,
   request: Pick<RunRequest, 'runId' | 'action' | 'envPattern' | 'application' | 'region'> &

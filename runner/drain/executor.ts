@@ -2,12 +2,6 @@ import type { InstanceOutcome } from './outcome';
 import type { Target } from './targets';
 import type { Action } from '../../ssm/actions';
 
-/**
- * The seam between "what to run where" and "how it gets there". SSM Run Command is one
- * implementation (aws/ssm-executor/); the command line adds one that runs ssm/sidekiqctl.sh on
- * this host. runDrain only ever sees this interface.
- */
-
 export interface ExecutionRequest {
   runId: string;
   action: Action;
@@ -29,6 +23,11 @@ export interface ExecutionListener {
   cycle?(): void;
 }
 
+/**
+ * The seam between "what to run where" and "how it gets there". SSM Run Command is one
+ * implementation (runner/aws/ssm-executor/); the command line adds one that runs ssm/sidekiqctl.sh
+ * on this host. runDrain only ever sees this interface.
+ */
 export interface InstanceExecutor {
   /**
    * Runs `request.action` on every target and reports through `listener` as results come in.

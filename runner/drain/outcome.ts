@@ -2,11 +2,9 @@ import * as z from 'zod';
 import type { Target } from './targets';
 import type { Action } from '../../ssm/actions';
 
-/**
- * Pure: what happened on one instance, from what SSM (or a local run) says about the script
- * run there — status, exit code and the JSON object sidekiqctl.sh prints as stdout's last line —
- * and the run's exit code from all instances' outcomes.
- */
+// Pure: what happened on one instance, from what SSM (or a local run) says about the script
+// run there — status, exit code and the JSON object sidekiqctl.sh prints as stdout's last line —
+// and the run's exit code from all instances' outcomes.
 
 export const OUTCOME_KINDS = [
   'drained',
@@ -35,13 +33,14 @@ export interface InstanceOutcome extends Target {
 }
 
 /** One Sidekiq process as the script reported it; `tag` comes from a process title (untrusted). */
-export interface SidekiqProcess {
-  pid?: number;
-  tag?: string;
-  busy?: number;
-  concurrency?: number;
-  quiet?: boolean;
-}
+export const sidekiqProcessSchema = z.object({
+  pid: z.number().optional(),
+  tag: z.string().optional(),
+  busy: z.number().optional(),
+  concurrency: z.number().optional(),
+  quiet: z.boolean().optional(),
+});
+export type SidekiqProcess = z.infer<typeof sidekiqProcessSchema>;
 
 /** sidekiqctl.sh's last stdout line. Lenient: fields the runner does not use may change freely. */
 export const scriptReportSchema = z.object({
@@ -50,17 +49,7 @@ export const scriptReportSchema = z.object({
   elapsed_seconds: z.number().optional(),
   error: z.string().optional(),
   message: z.string().optional(),
-  processes: z
-    .array(
-      z.object({
-        pid: z.number().optional(),
-        tag: z.string().optional(),
-        busy: z.number().optional(),
-        concurrency: z.number().optional(),
-        quiet: z.boolean().optional(),
-      }),
-    )
-    .optional(),
+  processes: z.array(sidekiqProcessSchema).optional(),
   /** Titles that start like Sidekiq's but do not parse (hostile, or cut short): never signalled. */
   unparseable: z.array(z.object({ pid: z.number().optional(), title: z.string() })).optional(),
 });
@@ -173,7 +162,7 @@ export function outcomeOf(target: Target, run: FinishedRun): InstanceOutcome {
   }
 }
 
-const sidekiqProcess = (p: NonNullable<ScriptReport['processes']>[number]): SidekiqProcess => ({
+const sidekiqProcess = (p: SidekiqProcess): SidekiqProcess => ({
   ...(p.pid !== undefined ? { pid: p.pid } : {}),
   ...(p.tag ? { tag: p.tag } : {}),
   ...(p.busy !== undefined ? { busy: p.busy } : {}),

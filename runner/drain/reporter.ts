@@ -1,12 +1,6 @@
 import type { InstanceOutcome } from './outcome';
 import type { RunRequest } from '../request';
 
-/**
- * Where a run tells people what it does. Slack here (slack-reporter.ts); the command line adds a
- * console one. Implementations must never throw or block the drain for long: a reporting failure
- * is logged, never a reason to stop waiting for the instances.
- */
-
 export interface PlannedEnvironment {
   name: string;
   /** Instances the command is sent to. */
@@ -60,6 +54,11 @@ export interface Interruption {
   snapshot: ProgressSnapshot;
 }
 
+/**
+ * Where a run tells people what it does: Slack (runner/slack/reporter.ts) and the ledger for the
+ * runner; the console and --json for the command line. Implementations must never throw or block the
+ * drain for long: a reporting failure is logged, never a reason to stop waiting for the instances.
+ */
 export interface Reporter {
   started(plan: RunPlan): Promise<void>;
   /** Called often; implementations rate-limit. Not awaited by the drain. */

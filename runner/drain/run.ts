@@ -7,16 +7,6 @@ import type { ProgressSnapshot, Reporter, RunSummary } from './reporter';
 import type { RunRequest } from '../request';
 import type { TargetSource } from './targets';
 
-/**
- * The drain, independent of how instances are found (TargetSource), reached (InstanceExecutor)
- * or told about (Reporter): resolve targets → report the plan → execute → collect one outcome per
- * instance → summary and exit code. The Fargate runner wires SSM and Slack into it; the command
- * line wires a local executor and a console reporter.
- *
- * Exit codes: 0 every instance done · 2 some still busy at the drain timeout · 1 any failure
- * (including no matching environment, an AWS error, an interruption).
- */
-
 export interface RunDrainOptions {
   request: RunRequest;
   targets: TargetSource;
@@ -77,6 +67,15 @@ export const deadlineFor = (
   marginSeconds = DEFAULT_DEADLINE_MARGIN_SECONDS,
 ): number => startedAt + (executionTimeoutSeconds + marginSeconds) * 1000;
 
+/**
+ * The drain, independent of how instances are found (TargetSource), reached (InstanceExecutor)
+ * or told about (Reporter): resolve targets → report the plan → execute → collect one outcome per
+ * instance → summary and exit code. The Fargate runner wires SSM and Slack into it; the command
+ * line wires a local executor and a console reporter.
+ *
+ * Exit codes: 0 every instance done · 2 some still busy at the drain timeout · 1 any failure
+ * (including no matching environment, an AWS error, an interruption).
+ */
 export async function runDrain(opts: RunDrainOptions): Promise<RunResult> {
   const { request, reporter } = opts;
   const clock = opts.clock ?? systemClock;

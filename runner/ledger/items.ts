@@ -13,7 +13,7 @@ import {
   type RunItem,
 } from './schema';
 
-/** Pure: the items the bot and the runner write, from what they know. Times are epoch milliseconds. */
+// Pure: the items the bot and the runner write, from what they know. Times are epoch milliseconds.
 
 const iso = (ms: number) => new Date(ms).toISOString();
 export const expiresAtFor = (nowMs: number) => Math.floor(nowMs / 1000) + RUN_RETENTION_SECONDS;

@@ -5,13 +5,6 @@ import { outcomeOf } from '../drain/outcome';
 import { type Target } from '../drain/targets';
 import { sidekiqctlArgs } from '../../ssm/actions';
 
-/**
- * Runs ssm/sidekiqctl.sh on this host, for `snowwhite --local`: the same script the SSM documents
- * run on EC2, against the Sidekiq processes of this process's PID namespace (SIDEKIQCTL_OWN_PID_NS;
- * the SSM documents do not set it: on an Elastic Beanstalk Docker host Sidekiq runs in containers).
- * Each target is one run of the script (there is normally one: this host).
- */
-
 /** The script: `../../ssm` from both runner/local (source) and dist/runner (the bundle). */
 export const SIDEKIQCTL_PATH = resolve(__dirname, '../../ssm/sidekiqctl.sh');
 
@@ -31,6 +24,12 @@ export interface LocalExecutorOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+/**
+ * Runs ssm/sidekiqctl.sh on this host, for `snowwhite --local`: the same script the SSM documents
+ * run on EC2, against the Sidekiq processes of this process's PID namespace (SIDEKIQCTL_OWN_PID_NS;
+ * the SSM documents do not set it: on an Elastic Beanstalk Docker host Sidekiq runs in containers).
+ * Each target is one run of the script (there is normally one: this host).
+ */
 export class LocalExecutor implements InstanceExecutor {
   constructor(private readonly options: LocalExecutorOptions = {}) {}
 

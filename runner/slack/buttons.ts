@@ -1,46 +1,33 @@
 import * as z from 'zod';
-import {
-  actionSchema,
-  applicationNameSchema,
-  envPatternSchema,
-  instanceIdSchema,
-  MAX_INSTANCE_IDS,
-  regionSchema,
-  runIdSchema,
-} from '../request';
+import { commandFieldsShape, instanceIdsSchema, runIdSchema } from '../request';
 
-/**
- * Buttons that messages outside the confirmation prompt carry (run summaries and progress posted by
- * the runner; App Home and reminders posted by the bot). The bot handles their clicks; the ids and
- * value shapes live here because the runner, which cannot import the bot, posts them too.
- *
- * A request button (Wake, Retry, Status) acts exactly like the clicker typing the command: it is
- * authorized for the person who clicked and leads to the usual confirmation prompt, so its value
- * needs no signature. Slack returns `value` on click (at most 2,000 characters); it is parsed again,
- * never trusted as is.
- */
+// Buttons that messages outside the confirmation prompt carry (run summaries and progress posted by
+// the runner; App Home and reminders posted by the bot). The bot handles their clicks; the ids and
+// value shapes live here because the runner, which cannot import the bot, posts them too. Slack
+// returns `value` on click (at most 2,000 characters); it is parsed again, never trusted as is.
+
+/** A request button's action id (Wake, Retry, Status); the bot also accepts it with a suffix (`:wake`). */
 export const REQUEST_ACTION_ID = 'snowwhite_request';
 /** Cancel a run in progress (stops its runner task after authorizing the clicker for the run's action). */
 export const CANCEL_RUN_ACTION_ID = 'snowwhite_cancel_run';
 
+/**
+ * A request button's value. The button acts exactly like the clicker typing the command: it is
+ * authorized for the person who clicked and leads to the usual confirmation prompt, so its value
+ * needs no signature.
+ */
 export const requestButtonValueSchema = z.object({
   v: z.literal(1),
-  action: actionSchema,
-  envPattern: envPatternSchema,
-  application: applicationNameSchema,
-  region: regionSchema,
+  ...commandFieldsShape,
   /** Retry: only these instances of the matched environments. */
-  instanceIds: z.array(instanceIdSchema).min(1).max(MAX_INSTANCE_IDS).optional(),
+  instanceIds: instanceIdsSchema.optional(),
 });
 export type RequestButtonValue = z.infer<typeof requestButtonValueSchema>;
 
 export const cancelRunButtonValueSchema = z.object({
   v: z.literal(1),
   runId: runIdSchema,
-  action: actionSchema,
-  envPattern: envPatternSchema,
-  application: applicationNameSchema,
-  region: regionSchema,
+  ...commandFieldsShape,
   /** The runner's ECS task; the bot checks it is a Snow White runner of this run before stopping it. */
   taskArn: z
     .string()

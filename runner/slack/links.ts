@@ -1,7 +1,3 @@
-/**
- * Where a person follows a run in the AWS console: its ECS task, its log stream and its SSM
- * commands. Pure: built from the region, the account and the ids alone (no AWS call).
- */
 export interface RunLocation {
   runId: string;
   /** The run request's region: where the SSM commands run. */
@@ -35,6 +31,10 @@ const partitionOf = (region: string) =>
 /** CloudWatch's console URL fragment escapes `%` itself as `$25` (so "/" is "$252F"). */
 const logsFragment = (s: string) => encodeURIComponent(s).replace(/%/g, '$25');
 
+/**
+ * Where a person follows a run in the AWS console: its ECS task, its log stream and its SSM
+ * commands. Pure: built from the region, the account and the ids alone (no AWS call).
+ */
 export function runLinks(at: RunLocation): RunLinks {
   const task = at.taskArn ? TASK_ARN.exec(at.taskArn) : null;
   const [, partition = partitionOf(at.region), taskRegion = at.region, , cluster, taskId] = task ?? [];

@@ -19,17 +19,6 @@ import {
   threadRootOutcomeText,
 } from './text';
 
-/**
- * Reporter to Slack: a progress message in the run's thread (edited at most every
- * `minUpdateIntervalMs`), the summary in the thread (with the complete list as a file when it does
- * not fit), the thread's first message updated with the outcome, and the headline with a link to
- * the thread in the notification channel and as a DM to the requester. Every call is retried a few
- * times, then logged and dropped: Slack being down never stops or fails a drain. No thread
- * (command-line runs): the notification channel (else the DM) takes the thread's place. The
- * interruption report (SIGTERM) is the exception: one quick attempt per call, within a wall-clock
- * budget (see interrupted).
- */
-
 export interface SlackReporterOptions {
   /** Built by the caller with the bot token and `slackApiUrl`; never logged. */
   client: WebClient;
@@ -72,6 +61,16 @@ const PERMANENT = new Set([
   'user_not_found',
 ]);
 
+/**
+ * Reporter to Slack: a progress message in the run's thread (edited at most every
+ * `minUpdateIntervalMs`), the summary in the thread (with the complete list as a file when it does
+ * not fit), the thread's first message updated with the outcome, and the headline with a link to
+ * the thread in the notification channel and as a DM to the requester. Every call is retried a few
+ * times, then logged and dropped: Slack being down never stops or fails a drain. No thread
+ * (command-line runs): the notification channel (else the DM) takes the thread's place. The
+ * interruption report (SIGTERM) is the exception: one quick attempt per call, within a wall-clock
+ * budget (see interrupted).
+ */
 export class SlackReporter implements Reporter {
   private readonly clock: Clock;
   private readonly log: Logger;

@@ -13,11 +13,9 @@ import {
 import { instanceIdSchema, MAX_INSTANCE_IDS } from '../request';
 import type { Action } from '../../ssm/actions';
 
-/**
- * Pure: the words and bars people read (Slack mrkdwn; plain variants for a terminal and files).
- * Every message fits Slack's advised 4,000 characters at any fleet size: counts per environment,
- * instances that need attention first, and a complete list to attach when not everything fits.
- */
+// Pure: the words and bars people read (Slack mrkdwn; plain variants for a terminal and files).
+// Every message fits Slack's advised 4,000 characters at any fleet size: counts per environment,
+// instances that need attention first, and a complete list to attach when not everything fits.
 
 const DOING: Record<Action, string> = {
   quiet: 'Quieting',

@@ -963,6 +963,44 @@ describe('hand-off failures', () => {
     await world.playHandoffs();
     expect(world.launchedTasks).toBe(1);
   });
+
+  test('Retry and Cancel-run whose hand-off fails: the clicker alone is told, the failure is logged', async () => {
+    const retry = encodeButtonValue({
+      v: 1,
+      action: 'quiet',
+      envPattern: 'workers',
+      application: 'MY-APP',
+      region: 'us-east-1',
+    });
+    const cancel = encodeButtonValue({
+      v: 1,
+      runId: 'run-1',
+      action: 'quiet',
+      envPattern: 'workers',
+      application: 'MY-APP',
+      region: 'us-east-1',
+      taskArn: `arn:aws:ecs:us-east-1:123456789012:task/snowwhite/${'a'.repeat(32)}`,
+    });
+    for (const [value, actionId, text] of [
+      [
+        retry,
+        `${REQUEST_ACTION_ID}:retry`,
+        ':x: Could not start the check; nothing was launched. Press the button again.',
+      ],
+      [cancel, 'snowwhite_cancel_run', ':x: Could not cancel; nothing was stopped. Press Cancel again.'],
+    ] as const) {
+      lambdaMock.on(InvokeCommand).rejectsOnce(throttlingError('TooManyRequestsException'));
+      const { result, responseId } = await world.click(value, 'confirm', { actionId });
+      expect(result.statusCode).toBe(200);
+      expect(world.lastResponse(responseId)).toMatchObject({
+        text,
+        replace_original: false,
+        response_type: 'ephemeral',
+      });
+    }
+    expect(world.logs.filter((l) => l.includes('handoff_failed'))).toHaveLength(2);
+    expect(world.launchedTasks).toBe(0);
+  });
 });
 
 describe('credentials and logs', () => {

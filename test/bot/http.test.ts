@@ -227,7 +227,8 @@ describe('slash command text', () => {
     }
     texts.push('', ' '.repeat(10_000), 'a'.repeat(100_000));
     world.users = [operator('alice', 'U0ALICE')];
-    // An oracle written from DESIGN.md's grammar, independent of bot/command.ts.
+    // An oracle written from the documented grammar (the README, the usage), independent of
+    // bot/slack/command.ts.
     const isValid = (text: string) => {
       const w = text.split(/\s+/u).filter(Boolean);
       return (

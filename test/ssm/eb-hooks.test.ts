@@ -1,31 +1,44 @@
 /**
- * The Elastic Beanstalk platform hooks in ssm/eb-hooks/, laid out as in an application bundle
- * (.platform/sidekiqctl.sh, .platform/hooks/predeploy/…), run on real Sidekiq 6.4.1 in a real cgroup
- * unit with jobs in flight; then the unit is restarted as Elastic Beanstalk does on a deploy.
+ * The Elastic Beanstalk platform hooks in ssm/eb-hooks/<phase>/, laid out as the README says for an
+ * application bundle (.platform/sidekiqctl.sh, each hook in .platform/hooks/<phase>/ and
+ * .platform/confighooks/<phase>/), run on real Sidekiq 6.4.1 in a real cgroup unit with jobs in
+ * flight; then the unit is restarted as Elastic Beanstalk does on a deploy.
  */
-import { cpSync, copyFileSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { SidekiqHost, cleanupAllHosts } from '../support/sidekiq-host';
 
 const HOOKS = resolve(__dirname, '../../ssm/eb-hooks');
+const PHASES = ['predeploy', 'postdeploy'];
+/** Elastic Beanstalk runs hooks/ on code deploys and confighooks/ on configuration deploys. */
+const HOOK_DIRS = ['hooks', 'confighooks'];
 afterAll(cleanupAllHosts);
 
 function bundle(host: SidekiqHost): string {
   const platform = join(host.dir, 'app', '.platform');
-  mkdirSync(platform, { recursive: true });
-  cpSync(HOOKS, platform, { recursive: true });
+  for (const dir of HOOK_DIRS)
+    for (const phase of PHASES) {
+      mkdirSync(join(platform, dir, phase), { recursive: true });
+      for (const n of readdirSync(join(HOOKS, phase)))
+        copyFileSync(join(HOOKS, phase, n), join(platform, dir, phase, n));
+    }
   copyFileSync(resolve(__dirname, '../../ssm/sidekiqctl.sh'), join(platform, 'sidekiqctl.sh'));
   return platform;
 }
 
-test('hooks and confighooks run the same scripts', () => {
-  for (const phase of ['predeploy', 'postdeploy']) {
-    const names = readdirSync(join(HOOKS, 'hooks', phase));
-    expect(readdirSync(join(HOOKS, 'confighooks', phase))).toEqual(names);
+test('hooks and confighooks run the same scripts: the README copies each hook into both', () => {
+  const readme = readFileSync(resolve(__dirname, '../../README.md'), 'utf8');
+  expect(readdirSync(HOOKS).sort()).toEqual([...PHASES].sort());
+  for (const phase of PHASES) {
+    const names = readdirSync(join(HOOKS, phase));
+    expect(names.length).toBeGreaterThan(0);
     for (const n of names)
-      expect(readFileSync(join(HOOKS, 'confighooks', phase, n), 'utf8')).toBe(
-        readFileSync(join(HOOKS, 'hooks', phase, n), 'utf8'),
-      );
+      for (const dir of HOOK_DIRS)
+        expect(readme).toMatch(
+          new RegExp(
+            `\\.platform/${dir}/${phase}/${n.replace('.', '\\.')}\\s+ssm/eb-hooks/${phase}/${n.replace('.', '\\.')}`,
+          ),
+        );
   }
 });
 

@@ -1,7 +1,7 @@
 /**
  * AWS SDK errors as tests need them, shaped as the SDK surfaces them: a `name` (the service's error
  * code), a message, and `$metadata.httpStatusCode` when the service answered. The runner's error
- * classification (runner/aws-errors.ts) reads exactly these fields.
+ * classification (runner/aws/errors.ts) reads exactly these fields.
  */
 
 /** The service refused or failed the call with this HTTP status (4xx: refused, nothing done). */

@@ -69,8 +69,8 @@ export interface DispatchContext {
 /**
  * SendCommand in batches of at most `batchSize` instance ids, MaxConcurrency and MaxErrors at 100%
  * so one failing instance never stops the others. SendCommand is never re-sent after a failure that
- * may have created the command (see clients.ts): the batch's command is looked up by its Comment
- * instead, and followed if SSM did create it. Batches that did not start are reported finished
+ * may have created the command (see runner/aws/clients.ts): the batch's command is looked up by its
+ * Comment instead, and followed if SSM did create it. Batches that did not start are reported finished
  * ('failed', or 'unknown' when nobody could tell); if none started at all, the first error is thrown.
  */
 export async function dispatch(

@@ -11,6 +11,8 @@ if [ -z "$limit" ] && [ -x /opt/elasticbeanstalk/bin/get-config ]; then
   limit=$(/opt/elasticbeanstalk/bin/get-config environment -k SIDEKIQ_DRAIN_LIMIT 2>/dev/null) || limit=""
 fi
 case $limit in '' | *[!0-9]*) limit=240 ;; esac
+# Installed twice, as .platform/hooks/predeploy/ and .platform/confighooks/predeploy/ (code and
+# configuration deploys): sidekiqctl.sh is two folders up from either.
 ctl="$(dirname "$0")/../../sidekiqctl.sh"
 rc=0
 sh "$ctl" quiet --timeout "$limit" || rc=$?
