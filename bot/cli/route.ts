@@ -4,11 +4,8 @@ import * as z from 'zod';
 import { clientTokenFor, launchRunner, RunnerLaunchError } from '../../runner/launch';
 import { describeError } from '../../runner/log';
 import {
-  actionSchema,
-  applicationNameSchema,
-  envPatternSchema,
+  commandFieldsShape,
   MAX_EXECUTION_TIMEOUT_SECONDS,
-  regionSchema,
   runIdSchema,
   runRequestSchema,
   slackUserIdSchema,
@@ -32,10 +29,7 @@ export const isCliRouteEvent = (event: unknown): boolean =>
 
 export const cliRunBodySchema = z
   .object({
-    action: actionSchema,
-    envPattern: envPatternSchema,
-    application: applicationNameSchema,
-    region: regionSchema,
+    ...commandFieldsShape,
     /** The caller's own id for the run, so that a retried request launches nothing twice. */
     runId: runIdSchema.optional(),
     drainTimeoutSeconds: z.number().int().min(1).max(MAX_EXECUTION_TIMEOUT_SECONDS).optional(),

@@ -12,6 +12,7 @@ import {
 } from './buttons';
 import { instanceIdSchema, MAX_INSTANCE_IDS } from '../request';
 import type { Action } from '../../ssm/actions';
+import { escapeMrkdwn } from './mrkdwn';
 
 // Pure: the words and bars people read (Slack mrkdwn; plain variants for a terminal and files).
 // Every message fits Slack's advised 4,000 characters at any fleet size: counts per environment,
@@ -78,9 +79,6 @@ const MAX_SECTION_CHARS = 3_000;
 /** SSM command ids named in a message; the attached list has them all. */
 const MAX_COMMANDS_INLINE = 2;
 
-/** Text from outside (instance output, names, error messages) made inert for mrkdwn. */
-export const escapeMrkdwn = (s: string): string =>
-  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const esc = escapeMrkdwn;
 
 export function progressBar(done: number, total: number, width = 20): string {
