@@ -7,7 +7,6 @@
  * `snowwhite wake … --local` restarts the workers, which take the queued jobs. Everything it starts
  * lives in a private PID namespace that dies with this process, Ctrl-C included.
  */
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { cleanupAllHosts, shq, SidekiqHost, type Accounting } from '../support/sidekiq-host';
@@ -23,10 +22,11 @@ const JOBS = 10;
 const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
 const step = (n: number, text: string) => console.log(`\n${bold(`${n}. ${text}`)}`);
 
-function snowwhite(args: string[]): Promise<number> {
+/** `snowwhite` run on the demo's "machine": inside its PID namespace, where --local acts. */
+function snowwhite(host: SidekiqHost, args: string[]): Promise<number> {
   console.log(`$ snowwhite ${args.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : shq(a))).join(' ')}`);
   return new Promise((done) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: 'inherit' });
+    const child = host.exec(process.execPath, [CLI, ...args], { stdio: 'inherit' });
     child.once('close', (code) => done(code ?? 1));
   });
 }
@@ -57,7 +57,15 @@ async function main(): Promise<number> {
   console.log(`   ${describe(await host.accounting())}`);
 
   step(3, 'Quieting them: no new jobs, wait until the jobs in flight have finished');
-  const quiet = await snowwhite(['quiet', 'workers', 'DEMO-APP', 'us-east-1', '--local', '--match', TAG]);
+  const quiet = await snowwhite(host, [
+    'quiet',
+    'workers',
+    'DEMO-APP',
+    'us-east-1',
+    '--local',
+    '--match',
+    TAG,
+  ]);
   const afterQuiet = await host.accounting();
   console.log(`\n   accounting: ${describe(afterQuiet)}`);
   const quietOk =
@@ -71,11 +79,8 @@ async function main(): Promise<number> {
   step(4, 'Waking them: quiet workers are restarted; the fresh ones take the queued jobs');
   // No systemd here: a supervisor-like script restarts each worker (as `supervisorctl restart` would).
   const restartScript = join(host.dir, 'restart-workers.sh');
-  writeFileSync(
-    restartScript,
-    `${workers.map((w) => host.shellInside(`sh ${shq(w.ctl)} restart`)).join('\n')}\n`,
-  );
-  const wake = await snowwhite([
+  writeFileSync(restartScript, `${workers.map((w) => `sh ${shq(w.ctl)} restart`).join('\n')}\n`);
+  const wake = await snowwhite(host, [
     'wake',
     'workers',
     'DEMO-APP',
