@@ -46,7 +46,7 @@
 #        supervisord program cannot be told, or when what it stops cannot be recorded for wake
 #        (read-only state; fine with --supervisor, which wake can be given too). What was stopped is
 #        recorded in $SIDEKIQCTL_STATE_DIR/stopped (default /var/lib/sidekiqctl) for wake. Then waits for the exits
-#        and watches one heartbeat more: a Sidekiq process that came back is "respawned" (exit 1).
+#        and watches one heartbeat more (at least 5 s): a Sidekiq process that came back is "respawned" (exit 1).
 #        If the drain times out, nothing is shut down (exit 2).
 # wake   a quiet process cannot be woken, only restarted. Restarts the supervisors of the quiet idle
 #        processes (`systemctl restart`, `supervisorctl restart`, `sv restart`; TERM to a swarm child,
@@ -713,10 +713,13 @@ EOF
     sleep_poll
   done
   log "[$(fmt_cs $((NOW - START)))s] exited:$_pids; watching one heartbeat for a respawn"
-  # One heartbeat more: a supervisor we did not know of may bring a worker back.
+  # One heartbeat more: a supervisor we did not know of may bring a worker back. At least 5 s:
+  # supervisord restarts from a 1 s loop, and a busy host takes seconds to exec the new Ruby.
   _stopped=$PROCS_JSON
   now_cs
-  _until=$((NOW + MAXBEAT + GUARD_CS))
+  _watch=$((MAXBEAT + GUARD_CS))
+  [ "$_watch" -ge 500 ] || _watch=500
+  _until=$((NOW + _watch))
   while :; do
     scan
     _back=""
