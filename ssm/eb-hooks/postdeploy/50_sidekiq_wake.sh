@@ -3,6 +3,7 @@
 # quiet for good; restart any quiet one (wake leaves awake processes alone). Always exits 0.
 # Installed twice, as .platform/hooks/postdeploy/ and .platform/confighooks/postdeploy/ (code and
 # configuration deploys): sidekiqctl.sh is two folders up from either.
+set -eu
 ctl="$(dirname "$0")/../../sidekiqctl.sh"
 rc=0
 sh "$ctl" wake --timeout 120 || rc=$?

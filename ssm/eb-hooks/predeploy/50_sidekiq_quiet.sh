@@ -6,6 +6,7 @@
 # platform's restart TERMs Sidekiq, which pushes unfinished jobs back to Redis after its -t.
 # Keep SIDEKIQ_DRAIN_LIMIT + Sidekiq's -t (25 s) under the environment's command timeout (600 s).
 # Needs sidekiqctl.sh at .platform/sidekiqctl.sh in the application bundle.
+set -eu
 limit=${SIDEKIQ_DRAIN_LIMIT:-}
 if [ -z "$limit" ] && [ -x /opt/elasticbeanstalk/bin/get-config ]; then
   limit=$(/opt/elasticbeanstalk/bin/get-config environment -k SIDEKIQ_DRAIN_LIMIT 2>/dev/null) || limit=""
