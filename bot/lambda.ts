@@ -62,8 +62,7 @@ function perCredentials<T>(make: (c: SlackCredentials) => T): (c: SlackCredentia
 }
 
 /**
- * The bot's Lambda handler (exported as `handler`, bundled to dist/bot/lambda.js). Four kinds of
- * event:
+ * The bot's Lambda handler (exported as `handler`, bundled to dist/bot/lambda.js), by kind of event:
  * - the command line's SigV4-signed `POST /cli/runs` (HTTP API, IAM authorization) → authorize, launch;
  * - API Gateway HTTP API (v2) and REST (v1) requests from Slack → Bolt, which only acknowledges;
  * - the bot's own asynchronous self-invocations (signed internal events) → the slow work;
