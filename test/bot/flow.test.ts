@@ -1,6 +1,7 @@
 import { RunTaskCommand } from '@aws-sdk/client-ecs';
 import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import type { LambdaHandler } from '../../bot/lambda';
 import { clientTokenFor } from '../../runner/launch';
 import { encodeButtonValue, REQUEST_ACTION_ID } from '../../runner/slack/buttons';
 import { buttonClickBody, httpApiEvent, slashCommandBody } from '../support/slack-signing';
@@ -877,21 +878,23 @@ describe('credentials rotation', () => {
     secretsMock
       .on(GetSecretValueCommand)
       .resolves({ SecretString: JSON.stringify({ signingSecret: ROTATED, botToken: BOT_TOKEN }) });
+  /** The HTTP status a signed `/snowwhite help` gets, signed with `secret` at `now`. */
+  const signedHelp = async (handler: LambdaHandler, secret: string, now: number) =>
+    (
+      (await handler(
+        httpApiEvent({
+          signingSecret: secret,
+          timestamp: now,
+          body: slashCommandBody({ text: 'help', responseUrl: world.newResponseUrl().url }),
+        }),
+        {},
+      )) as { statusCode: number }
+    ).statusCode;
 
   test('a signature made with a just-rotated secret: read once more, then served; a bad one stays 401 without more reads', async () => {
     let now = Math.floor(Date.now() / 1000);
     const handler = world.newContainer(SECRET_ENV, { nowSeconds: () => now });
-    const send = async (secret: string) =>
-      (
-        (await handler(
-          httpApiEvent({
-            signingSecret: secret,
-            timestamp: now,
-            body: slashCommandBody({ text: 'help', responseUrl: world.newResponseUrl().url }),
-          }),
-          {},
-        )) as { statusCode: number }
-      ).statusCode;
+    const send = (secret: string) => signedHelp(handler, secret, now);
     expect(await send(SIGNING_SECRET)).toBe(200);
     rotate();
     expect(await send(ROTATED)).toBe(200);
@@ -908,17 +911,7 @@ describe('credentials rotation', () => {
   test('credentials are kept 5 minutes, then read again', async () => {
     let now = Math.floor(Date.now() / 1000);
     const handler = world.newContainer(SECRET_ENV, { nowSeconds: () => now });
-    const send = async (secret: string) =>
-      (
-        (await handler(
-          httpApiEvent({
-            signingSecret: secret,
-            timestamp: now,
-            body: slashCommandBody({ text: 'help', responseUrl: world.newResponseUrl().url }),
-          }),
-          {},
-        )) as { statusCode: number }
-      ).statusCode;
+    const send = (secret: string) => signedHelp(handler, secret, now);
     expect(await send(SIGNING_SECRET)).toBe(200);
     now += 299;
     expect(await send(SIGNING_SECRET)).toBe(200);
