@@ -24,29 +24,13 @@ import { createLambdaHandler } from '../../bot/lambda';
 import { createLogger } from '../../runner/log';
 import { createPolicySimulator } from '../../bot/auth/policy-simulator';
 import { httpApiEvent, slashCommandBody } from '../support/slack-signing';
+import { standaloneBotEnv } from '../support/bot-bundle-env';
 
 export const name = 'bot';
 
 const ROOT = join(__dirname, '../..');
 const SECRET = 'bench-signing-secret-0123456789';
-const ENV: Record<string, string> = {
-  AWS_REGION: 'us-east-1',
-  AWS_ACCESS_KEY_ID: 'AKIDBENCH',
-  AWS_SECRET_ACCESS_KEY: 'bench',
-  SLACK_SIGNING_SECRET: SECRET,
-  SLACK_BOT_TOKEN: 'xoxb-bench',
-  SLACK_API_URL: 'http://127.0.0.1:9/api/',
-  SLACK_NOTIFY_CHANNEL: 'C0NOTIFY',
-  RUNNER_CLUSTER: 'snowwhite',
-  RUNNER_TASK_DEFINITION_ARN: 'arn:aws:ecs:us-east-1:123456789012:task-definition/runner:1',
-  RUNNER_SUBNET_IDS: 'subnet-0a1',
-  RUNNER_SECURITY_GROUP_IDS: 'sg-0c3',
-  SSM_DOCUMENT_QUIET: 'q-doc',
-  SSM_DOCUMENT_STOP: 's-doc',
-  SSM_DOCUMENT_WAKE: 'w-doc',
-  SSM_DOCUMENT_STATUS: 'st-doc',
-  AWS_LAMBDA_FUNCTION_NAME: 'snowwhite-bot',
-};
+const ENV = standaloneBotEnv(SECRET);
 
 const percentile = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build, type Metafile } from 'esbuild';
 import { botBuild } from '../../esbuild.config';
+import { standaloneBotEnv } from '../support/bot-bundle-env';
 import { httpApiEvent, slashCommandBody } from '../support/slack-signing';
 
 // The bot's bundle as `npm run build` and the stack make it: what it leaves out, and that it still answers.
@@ -42,25 +43,7 @@ test('the bundle answers a signed slash command', () => {
     .then((r) => process.stdout.write(JSON.stringify(r)))`;
   const out = execFileSync(process.execPath, ['-e', script, bundle, JSON.stringify(event)], {
     encoding: 'utf8',
-    env: {
-      PATH: process.env.PATH,
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'AKIDTEST',
-      AWS_SECRET_ACCESS_KEY: 'secret',
-      SLACK_SIGNING_SECRET: SECRET,
-      SLACK_BOT_TOKEN: 'xoxb-test',
-      SLACK_API_URL: 'http://127.0.0.1:9/api/',
-      SLACK_NOTIFY_CHANNEL: 'C0NOTIFY',
-      RUNNER_CLUSTER: 'snowwhite',
-      RUNNER_TASK_DEFINITION_ARN: 'arn:aws:ecs:us-east-1:123456789012:task-definition/runner:1',
-      RUNNER_SUBNET_IDS: 'subnet-0a1',
-      RUNNER_SECURITY_GROUP_IDS: 'sg-0c3',
-      SSM_DOCUMENT_QUIET: 'q-doc',
-      SSM_DOCUMENT_STOP: 's-doc',
-      SSM_DOCUMENT_WAKE: 'w-doc',
-      SSM_DOCUMENT_STATUS: 'st-doc',
-      AWS_LAMBDA_FUNCTION_NAME: 'snowwhite-bot',
-    },
+    env: { PATH: process.env.PATH, ...standaloneBotEnv(SECRET) },
   });
   const response = JSON.parse(out) as { statusCode: number; body: string };
   expect(response.statusCode).toBe(200);
