@@ -56,7 +56,7 @@ export type FleetState = (typeof FLEET_STATES)[number];
 
 const isoTime = z.iso.datetime();
 /** Elastic Beanstalk environment names: 4–40 letters, digits and hyphens. */
-const environmentNameSchema = z.string().regex(/^[A-Za-z0-9-]{1,40}$/);
+export const environmentNameSchema = z.string().regex(/^[A-Za-z0-9-]{1,40}$/);
 
 export const runItemSchema = z.object({
   pk: z.string(),
