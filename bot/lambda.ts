@@ -18,6 +18,7 @@ import { createSlackOut } from './slack/out';
 import type { WorkDeps } from './deferred/deps';
 import { runWork } from './deferred/run-work';
 import { createLedger, createLedgerClient } from '../runner/ledger/store';
+import { createLocks } from '../runner/ledger/locks';
 import { sendReminders } from './memory/remind';
 import { handleCliRun, isCliRouteEvent } from './cli/route';
 import { sealButtonValue } from './slack/buttons';
@@ -113,13 +114,13 @@ export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler 
       logger,
     });
     const memo = new RunMemo();
-    const ledger = settings.LEDGER_TABLE_NAME
-      ? createLedger({
-          client: createLedgerClient(clients.dynamodb),
-          tableName: settings.LEDGER_TABLE_NAME,
-          logger,
-        })
-      : undefined;
+    const ledgerClient = settings.LEDGER_TABLE_NAME ? createLedgerClient(clients.dynamodb) : undefined;
+    const ledgerTable =
+      settings.LEDGER_TABLE_NAME && ledgerClient
+        ? { client: ledgerClient, tableName: settings.LEDGER_TABLE_NAME, logger }
+        : undefined;
+    const ledger = ledgerTable ? createLedger(ledgerTable) : undefined;
+    const locks = ledgerTable ? createLocks(ledgerTable) : undefined;
     const depsFor = perCredentials(({ botToken, signingSecret }): WorkDeps => {
       const web = new WebClient(botToken, {
         slackApiUrl: settings.SLACK_API_URL,
@@ -138,6 +139,7 @@ export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler 
         logger,
         directory,
         ...(ledger ? { ledger } : {}),
+        ...(locks ? { locks } : {}),
         reminders: {
           afterSeconds: settings.REMINDER_AFTER_SECONDS,
           everySeconds: settings.REMINDER_EVERY_SECONDS,

@@ -55,7 +55,7 @@ export type LockItem = z.infer<typeof lockItemSchema>;
 export interface LockOwner {
   runId: string;
   action: LockItem['action'];
-  region: LockItem['region'];
+  region: string;
   application: string;
   iamUserName: string;
   slackUserId?: string | undefined;
@@ -143,9 +143,9 @@ export function createLocks(deps: {
       const nowSeconds = Math.floor(nowMs / 1000);
       const taken: string[] = [];
       for (const environment of unique(environments)) {
-        const item: LockItem = {
+        const item = {
           pk: lockKey({ ...owner, environment }),
-          kind: 'lock',
+          kind: 'lock' as const,
           region: owner.region,
           application: owner.application,
           environment,
