@@ -22,7 +22,7 @@ import { createLocks } from '../runner/ledger/locks';
 import { sendReminders } from './memory/remind';
 import { handleCliRun, isCliRouteEvent } from './cli/route';
 import { sealButtonValue } from './slack/buttons';
-import { createRateLimiter, type RateLimiter } from './slack/rate-limit';
+import { createRateLimiter, type RateLimiter } from '../runner/ledger/limits';
 
 export interface LambdaOptions {
   env?: NodeJS.ProcessEnv;
@@ -46,7 +46,7 @@ interface Container {
   refreshCredentials: () => Promise<SlackCredentials | undefined>;
   bot: (credentials: SlackCredentials) => Bot;
   workDeps: () => Promise<WorkDeps>;
-  commandLimit: RateLimiter;
+  commandLimit: RateLimiter | undefined;
 }
 
 /** The account of an ARN (the runner's task definition: the account the bot serves). */
@@ -166,12 +166,15 @@ export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler 
       );
       if (out.StatusCode !== 202) throw new Error(`asynchronous invoke answered ${String(out.StatusCode)}`);
     };
-    // Shared by every Bolt app of this container (so a rotation does not reset anyone's budget) and by
-    // the command line's route; keys cannot collide (Slack user ids, principal ARNs).
-    const commandLimit = createRateLimiter({
-      perMinute: settings.COMMANDS_PER_MINUTE,
-      now: () => nowSeconds() * 1000,
-    });
+    // Kept in the ledger table: one budget per person across every container and door (Slack user
+    // ids and principal ARNs cannot collide). Without a ledger table there is no limit (logged).
+    const limiter = (budget: string, perMinute: number) =>
+      ledgerTable
+        ? createRateLimiter({ ...ledgerTable, budget, perMinute, nowMs: options.nowMs ?? Date.now })
+        : undefined;
+    const commandLimit = limiter('commands', settings.COMMANDS_PER_MINUTE);
+    const homeLimit = limiter('home', settings.HOME_OPENS_PER_MINUTE);
+    if (!ledgerTable) logger.warn('rate_limit_disabled', { reason: 'LEDGER_TABLE_NAME is not set' });
     const bot = perCredentials(({ signingSecret, botToken }) =>
       createBot({
         signingSecret,
@@ -179,7 +182,8 @@ export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler 
         slackApiUrl: settings.SLACK_API_URL,
         handOff,
         logger,
-        commandLimit,
+        ...(commandLimit ? { commandLimit } : {}),
+        ...(homeLimit ? { homeLimit } : {}),
         ...(settings.FLEET_REGIONS ? { fleetRegions: settings.FLEET_REGIONS } : {}),
         installation: {
           ...(settings.SLACK_TEAM_ID ? { teamId: settings.SLACK_TEAM_ID } : {}),
@@ -212,7 +216,7 @@ export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler 
             ...(await c.workDeps()),
             iam: c.clients.iam,
             account: accountOf(c.settings.RUNNER_TASK_DEFINITION_ARN),
-            commandLimit: c.commandLimit,
+            ...(c.commandLimit ? { commandLimit: c.commandLimit } : {}),
             ...(options.newRunId ? { newRunId: options.newRunId } : {}),
           },
           event,

@@ -15,7 +15,7 @@ import { parseCallerArn, principalKeyOf, principalOf } from '../auth/principal';
 import { checkRun } from '../deferred/checked-targets';
 import type { WorkDeps } from '../deferred/deps';
 import { newErrorId } from '../deferred/error-id';
-import type { RateLimiter } from '../slack/rate-limit';
+import type { RateLimiter } from '../../runner/ledger/limits';
 
 /** The command line's route as API Gateway names it (method and path). */
 export const CLI_ROUTE_KEY = `POST ${CLI_ROUTE_PATH}`;
@@ -118,7 +118,7 @@ export async function handleCliRun(
 
   // Before any IAM call: the flood this brakes is of simulations and Fargate tasks.
   const principalKey = principalKeyOf(callerArn);
-  const limited = deps.commandLimit?.take(principalKey);
+  const limited = await deps.commandLimit?.take(principalKey);
   if (limited && !limited.ok) {
     deps.logger.warn('cli_request_rejected', { callerArn, runId, reason: 'rate limited' });
     return answer(

@@ -147,32 +147,6 @@ test.each([
   expect(ecsMock).not.toHaveReceivedCommand(RunTaskCommand);
 });
 
-test('a burst from one principal gets 429 past COMMANDS_PER_MINUTE, before IAM is asked; every session of a role counts as the role', async () => {
-  const handler = world.newContainer({ COMMANDS_PER_MINUTE: '2' });
-  world.roles.push(teamRole('payments-oncall'));
-  const session = (name: string) => `arn:aws:sts::123456789012:assumed-role/payments-oncall/${name}`;
-  expect((await post(run, session('alice-session'), handler)).status).toBe(200);
-  expect((await post(run, session('bob-session'), handler)).status).toBe(200);
-  const simulations = iamMock.commandCalls(SimulatePrincipalPolicyCommand).length;
-  const getRoles = iamMock.commandCalls(GetRoleCommand).length;
-
-  // A third session name is the same role: refused, with the wait, and nothing asked of IAM or ECS.
-  const limited = await post(run, session('fresh-session'), handler);
-  expect(limited.status).toBe(429);
-  expect(limited.body).toMatchObject({ error: 'rate_limited', retryAfterSeconds: expect.any(Number) });
-  expect(String(limited.body.detail)).toMatch(
-    /^too many Snow White requests from arn:aws:sts::123456789012:assumed-role\/payments-oncall in the last minute; nothing was done\. Try again in \d+ s$/,
-  );
-  expect(limited.headers['retry-after']).toBe(String(limited.body.retryAfterSeconds));
-  expect(iamMock.commandCalls(SimulatePrincipalPolicyCommand)).toHaveLength(simulations);
-  expect(iamMock.commandCalls(GetRoleCommand)).toHaveLength(getRoles);
-  expect(world.launchedTasks).toBe(2);
-  expect(world.logs.join('\n')).toContain('"reason":"rate limited"');
-
-  // Another principal has its own budget.
-  expect((await post(run, 'arn:aws:iam::123456789012:user/alice', handler)).status).toBe(200);
-});
-
 test("an IAM user caller tagged slack_userid gets the runner's DM: the Slack id is in the run request; untagged or ambiguous, none", async () => {
   world.users.push(
     { name: 'dave', allow: ['ecs:RunTask *', 'ssm:SendCommand *'] },
