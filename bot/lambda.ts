@@ -20,6 +20,7 @@ import { runWork } from './deferred/run-work';
 import { createLedger, createLedgerClient } from '../runner/ledger/store';
 import { createLocks } from '../runner/ledger/locks';
 import { sendReminders } from './memory/remind';
+import { reconcile } from './memory/reconcile';
 import { handleCliRun, isCliRouteEvent } from './cli/route';
 import { sealButtonValue } from './slack/buttons';
 import { createRateLimiter, type RateLimiter } from '../runner/ledger/limits';
@@ -174,7 +175,7 @@ export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler 
         : undefined;
     const commandLimit = limiter('commands', settings.COMMANDS_PER_MINUTE);
     const homeLimit = limiter('home', settings.HOME_OPENS_PER_MINUTE);
-    if (!ledgerTable) logger.warn('rate_limit_disabled', { reason: 'LEDGER_TABLE_NAME is not set' });
+    if (!ledgerTable) logger.debug('rate_limit_disabled', { reason: 'LEDGER_TABLE_NAME is not set' });
     const bot = perCredentials(({ signingSecret, botToken }) =>
       createBot({
         signingSecret,
@@ -234,9 +235,13 @@ export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler 
         return { ok: true };
       }
       if (isScheduledEvent(event)) {
-        const result = await sendReminders(await getContainer().workDeps());
+        const deps = await getContainer().workDeps();
+        // First make the ledger agree with ECS and Elastic Beanstalk, then remind from it.
+        const reconciled = await reconcile(deps);
+        logger.info('reconcile', { ...reconciled });
+        const result = await sendReminders(deps);
         logger.info('reminder_check', result);
-        return { ok: true, ...result };
+        return { ok: true, ...result, ...reconciled };
       }
       logger.warn('unknown_event', {
         note: 'neither an API Gateway request, an internal event nor a scheduled event',

@@ -112,6 +112,8 @@ export const fleetItemSchema = z.object({
   lastReminderAt: isoTime.optional(),
   reminders: z.number().int().min(0).optional(),
   gsiNotAwake: z.literal(NOT_AWAKE).optional(),
+  /** When the reconciliation found its environment terminated (it then left the not-awake list). */
+  goneAt: isoTime.optional(),
   expiresAt: z.number().int().positive().optional(),
 });
 export type FleetItem = z.infer<typeof fleetItemSchema>;

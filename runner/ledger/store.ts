@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DynamoDBDocumentClient,
+  GetCommand,
   PutCommand,
   QueryCommand,
   UpdateCommand,
@@ -44,6 +45,13 @@ export interface Ledger {
    * launched or running; the run as it now is, or undefined when it had ended meanwhile.
    */
   markInterrupted(runId: string, reason: string, nowMs: number): Promise<RunItem | undefined>;
+  /** One run, read back (parsed), or undefined. */
+  getRun(runId: string): Promise<RunItem | undefined>;
+  /**
+   * Takes a fleet whose environment is gone (terminated) off the not-awake list, while it is still in
+   * the state (and run) it was read in; it then expires like a run. False when it had changed.
+   */
+  dropGoneFleet(fleet: FleetItem, nowMs: number): Promise<boolean>;
   /** Writes a fleet's state unless a later state is already there; false when it was. */
   putFleetState(item: FleetItem): Promise<boolean>;
   notAwakeFleets(): Promise<FleetItem[]>;
@@ -285,6 +293,40 @@ export function createLedger(deps: {
         ':why': reason.slice(0, 500),
         ':now': iso(nowMs),
       });
+    },
+
+    async getRun(runId) {
+      const res = await client.send(
+        new GetCommand({ TableName, Key: { [LEDGER.partitionKey]: runKey(runId) }, ConsistentRead: true }),
+      );
+      if (!res.Item) return undefined;
+      const parsed = runItemSchema.safeParse(res.Item);
+      if (!parsed.success) logger.warn('ledger_items_rejected', { count: 1, runId });
+      return parsed.success ? parsed.data : undefined;
+    },
+
+    async dropGoneFleet(fleet, nowMs) {
+      try {
+        await client.send(
+          new UpdateCommand({
+            TableName,
+            Key: { [LEDGER.partitionKey]: fleet.pk },
+            UpdateExpression: 'SET expiresAt = :exp, goneAt = :now REMOVE gsiNotAwake',
+            ConditionExpression: 'runId = :runId AND #state = :state',
+            ExpressionAttributeNames: { '#state': 'state' },
+            ExpressionAttributeValues: {
+              ':exp': expiresAtFor(nowMs),
+              ':now': iso(nowMs),
+              ':runId': fleet.runId,
+              ':state': fleet.state,
+            },
+          }),
+        );
+        return true;
+      } catch (err) {
+        if (isConditionFailure(err)) return false;
+        throw err;
+      }
     },
 
     async putFleetState(item) {

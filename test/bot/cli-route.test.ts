@@ -1,6 +1,7 @@
 import { RunTaskCommand } from '@aws-sdk/client-ecs';
 import { GetRoleCommand, ListUsersCommand, SimulatePrincipalPolicyCommand } from '@aws-sdk/client-iam';
 import { clientTokenFor } from '../../runner/launch';
+import { cliRunIdFor } from '../../bot/cli/route';
 import { iamSignedEvent } from '../support/iam-signed-event';
 import { ecsMock, iamMock, World, type FakeIamUser } from './world';
 
@@ -48,12 +49,14 @@ const run = { action: 'quiet', envPattern: 'staging', application: 'MY-APP', reg
 test('an assumed role allowed on the targets launches, simulated as its role (path included)', async () => {
   world.roles.push(teamRole('payments-oncall'));
   const res = await post(
-    { ...run, runId: 'cli-run-1' },
+    { ...run, idempotencyKey: 'key-1' },
     'arn:aws:sts::123456789012:assumed-role/payments-oncall/alice-session',
   );
   expect(res.status).toBe(200);
+  // The bot assigns the run id, from the principal and the caller's key.
+  const runId = cliRunIdFor('arn:aws:sts::123456789012:assumed-role/payments-oncall', 'key-1');
   expect(res.body).toMatchObject({
-    runId: 'cli-run-1',
+    runId,
     taskArn: expect.stringContaining(':task/snowwhite/'),
     requestedBy: 'payments-oncall',
     environments: [{ name: 'myapp-workers-staging', instances: 1 }],
@@ -64,18 +67,18 @@ test('an assumed role allowed on the targets launches, simulated as its role (pa
   );
   expect([...sources]).toEqual(['arn:aws:iam::123456789012:role/teams/payments-oncall']);
   expect(world.launchedTasks).toBe(1);
-  expect(world.runTaskInputs[0]).toMatchObject({ clientToken: clientTokenFor('cli-run-1') });
+  expect(world.runTaskInputs[0]).toMatchObject({ clientToken: clientTokenFor(runId) });
   const request = world.runRequestOf(0);
   expect(request).toMatchObject({
-    runId: 'cli-run-1',
+    runId,
     action: 'quiet',
     requestedBy: { iamUserName: 'payments-oncall' },
   });
   expect(request.slack).toBeUndefined();
   expect(request.requestedBy.slackUserId).toBeUndefined(); // a role carries no slack_userid to go by
-  // A retry of the same request launches nothing new.
+  // A retry of the same request (another session of the role) launches nothing new.
   const again = await post(
-    { ...run, runId: 'cli-run-1' },
+    { ...run, idempotencyKey: 'key-1' },
     'arn:aws:sts::123456789012:assumed-role/payments-oncall/alice-session',
   );
   expect(again.body.taskArn).toBe(res.body.taskArn);

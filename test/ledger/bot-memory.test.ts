@@ -201,7 +201,7 @@ describe('command-line runs', () => {
           envPattern: 'staging',
           application: 'MY-APP',
           region: 'us-east-1',
-          runId: 'cli-run-tagged',
+          idempotencyKey: 'cli-run-tagged',
         }),
         userArn: 'arn:aws:iam::123456789012:user/alice',
       }),
@@ -209,13 +209,14 @@ describe('command-line runs', () => {
     )) as { statusCode: number };
     expect(res.statusCode).toBe(200);
     const request = world.runRequestOf(0);
+    const runId = request.runId;
     expect(request.requestedBy).toEqual({ iamUserName: 'alice', slackUserId: 'U0ALICE' });
 
     // The runner's first ledger write, from the request the bot launched it with.
     await ledger.markRunning(request, { environments: ['myapp-workers-staging'], instances: 1 }, T0);
     const item = (
       await createLedgerClient(db.client).send(
-        new GetCommand({ TableName: table, Key: { pk: runKey('cli-run-tagged') } }),
+        new GetCommand({ TableName: table, Key: { pk: runKey(runId) } }),
       )
     ).Item;
     expect(item).toMatchObject({ iamUserName: 'alice', slackUserId: 'U0ALICE', gsiUser: 'U0ALICE' });
