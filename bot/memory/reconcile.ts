@@ -4,9 +4,9 @@ import type { FleetItem, RunItem } from '../../runner/ledger/schema';
 import { describeError } from '../../runner/log';
 import type { WorkDeps } from '../deferred/deps';
 import { environmentsNow } from './fleet-environments';
+// Runs older than App Home's window count as ended there already (no run outlives it).
+import { IN_PROGRESS_WINDOW_SECONDS } from './home';
 
-/** Runs this old at most are looked at: no run lives longer than SSM's 48-hour ceiling and a margin. */
-export const RECONCILE_WINDOW_SECONDS = 3 * 24 * 3600;
 /** A task RunTask just started may not be described yet (ECS is eventually consistent). */
 const GRACE_MS = 10 * 60_000;
 /** DescribeTasks takes at most 100 tasks per call. */
@@ -50,7 +50,7 @@ export async function reconcile(deps: WorkDeps): Promise<ReconcileResult> {
   const nowMs = deps.nowMs();
 
   try {
-    const runs = await ledger.runsInProgress(nowMs, RECONCILE_WINDOW_SECONDS);
+    const runs = await ledger.runsInProgress(nowMs, IN_PROGRESS_WINDOW_SECONDS);
     const arns = [...new Set(runs.flatMap((r) => (r.taskArn ? [r.taskArn] : [])))];
     const stopped = new Set<string>();
     const missing = new Set<string>();
