@@ -99,7 +99,7 @@ export function redeployedFleetLine(f: FleetItem, redeployedAt: string, nowMs: n
   return (
     `*${escapeMrkdwn(f.environment)}* · ${place(f)}\n` +
     `${fleetWord(f)} by ${who(f)} ${formatDuration(nowMs - Date.parse(f.since))} ago, but redeployed since ` +
-    `(${when(redeployedAt)}) — probably awake. To check: \`/snowwhite status ${escapeMrkdwn(f.environment)} ` +
+    `(${when(redeployedAt)}) — probably awake. To check: \`/snowwhite status =${escapeMrkdwn(f.environment)} ` +
     `${escapeMrkdwn(f.application)} ${f.region}\`` +
     link(f.permalink, 'run thread')
   );

@@ -290,7 +290,7 @@ describe('App Home', () => {
     expect(prod?.accessory).toBeUndefined();
     expect(prod?.text?.text).toContain('quiet by <@U0ALICE> 1h 0m ago, but redeployed since');
     expect(prod?.text?.text).toContain('probably awake');
-    expect(prod?.text?.text).toContain('`/snowwhite status myapp-workers-prod MY-APP us-east-1`');
+    expect(prod?.text?.text).toContain('`/snowwhite status =myapp-workers-prod MY-APP us-east-1`');
     // Listed after the fleets still quiet.
     expect(blocks.indexOf(prod!)).toBeGreaterThan(
       blocks.findIndex((b) => b.text?.text.startsWith('*myapp-workers-staging*')),

@@ -166,6 +166,26 @@ describe('reconciliation (the 15-minute scheduled event)', () => {
   });
 });
 
+describe('a run that does not finish', () => {
+  test('a runner interrupted (its task stopped by ECS, not by Cancel): interrupted, possibly quiet, locks released', async () => {
+    const { runId, request } = await confirmed('quiet workers-prod MY-APP us-east-1');
+    const locks = createLocks({ client: doc(), tableName: table, logger: silentLogger });
+    await new LedgerReporter(ledger, silentLogger, Date.now, locks).interrupted({
+      request,
+      commandIds: [],
+      snapshot: { request, elapsedMs: 1, environments: [] },
+    });
+    expect(await get(runKey(runId))).toMatchObject({ state: 'interrupted' });
+    expect(await fleetOf('myapp-workers-prod')).toMatchObject({ state: 'possibly_quiet', runId });
+    expect(
+      await get(lockKey({ region: 'us-east-1', application: 'MY-APP', environment: 'myapp-workers-prod' })),
+    ).toBe(undefined);
+    // The reconciliation then finds nothing left to do.
+    world.taskStops.set([...world.tasks.values()][0]!.taskArn, { ended: true });
+    expect(await botAt(15 * MIN)(scheduledEvent(), {})).toMatchObject({ interrupted: 0 });
+  });
+});
+
 describe('ordered writes', () => {
   test('a late finished after cancelled: still cancelled', async () => {
     const { runId, request, taskArn } = await confirmed('quiet workers-prod MY-APP us-east-1');
