@@ -77,6 +77,14 @@ describe('one budget per person, across containers and doors', () => {
     expect(String(bob.reply?.text)).toContain('Checking your permissions');
   });
 
+  test('App Home clicks over the budget: one direct message says so, nothing more is handed off', async () => {
+    const handler = container();
+    for (let i = 0; i < 12; i++) await world.clickInHome(statusButton, REQUEST_ACTION_ID, { handler });
+    expect(lambdaMock).toHaveReceivedCommandTimes(InvokeCommand, 10);
+    const dms = slowDowns().filter((c) => c.args.channel === 'U0ALICE');
+    expect(dms).toHaveLength(1);
+  });
+
   test('the next minute has a fresh budget', async () => {
     const now = container();
     for (let i = 0; i < 10; i++) await world.slash('status workers MY-APP us-east-1', { handler: now });
