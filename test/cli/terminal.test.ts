@@ -1,10 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { build } from 'esbuild';
-import { runnerBuild } from '../../esbuild.config';
+import { join } from 'node:path';
 import { cleanupAllHosts, shq, SidekiqHost } from '../support/sidekiq-host';
+import { buildCli } from './support/build-cli';
 
 /**
  * The built `snowwhite` (the bundle the package ships) as people and scripts meet it: through a
@@ -13,7 +12,6 @@ import { cleanupAllHosts, shq, SidekiqHost } from '../support/sidekiq-host';
  */
 jest.setTimeout(180_000);
 
-const ROOT = resolve(__dirname, '../..');
 let tmp: string;
 let bundle: string;
 let host: SidekiqHost;
@@ -21,14 +19,7 @@ let stateDir: string;
 
 beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'snowwhite-terminal-'));
-  await build({
-    ...runnerBuild,
-    entryPoints: [join(ROOT, 'runner', 'cli.ts')],
-    outbase: join(ROOT, 'runner'),
-    outdir: tmp,
-    sourcemap: false,
-  });
-  bundle = join(tmp, 'cli.js');
+  bundle = await buildCli(tmp);
   stateDir = mkdtempSync(join(tmpdir(), 'snowwhite-terminal-state-'));
   host = await SidekiqHost.start({ heartbeat: 0.5 });
 });
