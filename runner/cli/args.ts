@@ -353,11 +353,7 @@ export function parseCli(argv: string[]): ParsedCli {
     const r = schema.safeParse(typed);
     if (!r.success) return error(firstIssue(r.error.issues, typed));
     const options = withoutUndefined(r.data);
-    if (first === 'doctor') {
-      if ((options.application === undefined) !== (options.region === undefined) && options.application)
-        return error('doctor --application needs --region (the fleet region), or AWS_REGION');
-      return { kind: 'doctor', options };
-    }
+    if (first === 'doctor') return { kind: 'doctor', options };
     return first === 'history' ? { kind: 'history', options } : { kind: first, options };
   }
   if (values.application || values.member)

@@ -19,6 +19,7 @@ import { ACTION_HELP, parseCli, SEE_HELP, USAGE, type AwsOptions, type CliOption
 import { CliFacingError, cliErrorOf, type CliError } from './aws-errors';
 import { configPath, fileConfigStore, type ConfigStore, type SavedConfig } from './config';
 import { DEFAULT_STACK_NAME } from '../stack-outputs';
+import type { DoctorOptions as DoctorArgs } from './args';
 import { loadSharedConfigFiles } from '@smithy/core/config';
 import { asIamUserName, identifyCaller } from './caller';
 import { ConsoleReporter } from './console-reporter';
@@ -28,6 +29,12 @@ import { confirmQuestion, isYes, noTargetsText, previewText } from './preview';
 import { resolveRegions } from './regions';
 import { cliRunsUrlOf, launchSettingsFromEnv, launchSettingsFromStack } from './launch-settings';
 import { requestRunThroughBot } from './signed-route';
+import { checkLine, runDoctor, type DoctorClients } from './doctor';
+import { eventBridgeRuleState, slackAuthTest } from './doctor-adapters';
+import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { STACK_OUTPUTS } from '../stack-outputs';
 import { printable } from './printable';
 
 export interface CliClients {
@@ -58,6 +65,8 @@ export interface CliDeps {
   profileExists?: (profile: string) => Promise<boolean>;
   /** `snowwhite setup`'s saved stack and region (default: ~/.config/snowwhite/config.json). */
   config?: ConfigStore;
+  /** What `snowwhite doctor` reads through (default: real clients in the stack's region). */
+  doctorClients?: (aws: AwsContext) => DoctorClients;
   clock?: Clock;
   signal?: AbortSignal;
   newRunId?: () => string;
@@ -156,7 +165,7 @@ export async function cliMain(argv: string[], deps: CliDeps): Promise<number> {
     }
     const aws = await awsContext(
       parsed.options,
-      parsed.kind === 'run' ? parsed.options.region : undefined,
+      parsed.kind === 'run' || parsed.kind === 'doctor' ? parsed.options.region : undefined,
       parsed.kind === 'run',
       deps,
     );
@@ -169,8 +178,16 @@ export async function cliMain(argv: string[], deps: CliDeps): Promise<number> {
         }
         case 'setup':
           return await setup(aws, deps);
-        default:
-          return usageError(io, `${parsed.kind} is not available in this version`, json);
+        case 'manifest':
+          return await manifest(aws, deps);
+        case 'doctor':
+          return await doctor(parsed.options, aws, deps);
+        case 'history':
+          return usageError(
+            io,
+            'history is not available from the terminal in this version: use /snowwhite history in Slack',
+            json,
+          );
       }
     } catch (err) {
       return reportError(
@@ -270,6 +287,72 @@ function reportError(io: CliIo, json: boolean, e: CliError): number {
       `${JSON.stringify({ event: 'error', error: e.code, message: e.message, exitCode: e.exitCode })}\n`,
     );
   return e.exitCode;
+}
+
+/** `snowwhite manifest`: the stack's finished Slack app manifest, to paste into Slack. */
+async function manifest(aws: AwsContext, deps: CliDeps): Promise<number> {
+  const { cloudFormation } = deps.clients({ aws: aws.stackRegion, fleet: aws.stackRegion }, aws.profile);
+  const out = await cloudFormation.send(new DescribeStacksCommand({ StackName: aws.stack }));
+  const text = out.Stacks?.[0]?.Outputs?.find(
+    (o) => o.OutputKey === STACK_OUTPUTS.slackManifest,
+  )?.OutputValue;
+  if (!text)
+    throw new CliFacingError({
+      code: 'no_manifest',
+      message: `stack ${aws.stack} has no ${STACK_OUTPUTS.slackManifest} output: deploy this version of Snow White first`,
+      exitCode: EXIT_FAILURE,
+    });
+  deps.io.stdout.write(`${JSON.stringify(JSON.parse(text), null, 2)}\n`);
+  return 0;
+}
+
+export const defaultDoctorClients =
+  (env: NodeJS.ProcessEnv) =>
+  (aws: AwsContext): DoctorClients => {
+    const base = { ...defaultClients({ aws: aws.stackRegion, fleet: aws.fleet }, aws.profile) };
+    const config = {
+      region: aws.stackRegion,
+      retryMode: 'adaptive',
+      maxAttempts: 6,
+      ...(aws.profile ? { profile: aws.profile } : {}),
+    } as const;
+    const ssm = new Map<string, SSMClient>();
+    return {
+      cloudFormation: base.cloudFormation,
+      iam: base.iam,
+      elasticBeanstalk: base.elasticBeanstalk,
+      secretsManager: new SecretsManagerClient(config),
+      ssm: (region) => ssm.get(region) ?? ssm.set(region, new SSMClient({ ...config, region })).get(region)!,
+      ruleState: eventBridgeRuleState({
+        credentials: base.sts.config.credentials,
+        region: aws.stackRegion,
+        env,
+      }),
+      slackAuthTest: slackAuthTest(env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL } : {}),
+    };
+  };
+
+/** `snowwhite doctor`: one line per check; exit 0 only when every check passed. */
+async function doctor(options: DoctorArgs, aws: AwsContext, deps: CliDeps): Promise<number> {
+  const clients = (deps.doctorClients ?? defaultDoctorClients(deps.env))(aws);
+  const checks = await runDoctor(clients, {
+    stack: aws.stack,
+    stackRegion: aws.stackRegion,
+    ...(options.application ? { application: options.application, region: aws.fleet } : {}),
+    ...(options.member ? { member: options.member } : {}),
+  });
+  for (const c of checks)
+    deps.io.stdout.write(
+      options.json ? `${JSON.stringify({ event: 'check', ...c })}\n` : `${printable(checkLine(c))}\n`,
+    );
+  const failed = checks.filter((c) => !c.ok).length;
+  if (options.json)
+    deps.io.stdout.write(`${JSON.stringify({ event: 'doctor', ok: failed === 0, failed })}\n`);
+  else
+    deps.io.stdout.write(
+      failed ? `${failed} of ${checks.length} checks failed\n` : `all ${checks.length} checks passed\n`,
+    );
+  return failed ? EXIT_FAILURE : 0;
 }
 
 /** `snowwhite setup`: finds the stack where it was said to be, and remembers its name and region. */
