@@ -100,9 +100,12 @@ Checks a deployed stack the way a run would fail, one line per check (✔ or ✘
 stack and its outputs; the SSM documents in every fleet region; with --application, that every
 instance of its environments is online in SSM; the Slack secret set and the bot token's scopes; the
 reminder rule enabled; with --member, that exactly one IAM user carries that Slack id.`,
-  manifest: `usage: snowwhite manifest
+  manifest: `usage: snowwhite manifest [--without-events]
 Prints the Slack app manifest for the deployed stack (its request URL filled in), to paste into
-https://api.slack.com/apps → Create New App → From a manifest. Changes no file.`,
+https://api.slack.com/apps → Create New App → From a manifest. Changes no file.
+--without-events leaves out the Events API subscription: Slack verifies that URL with a request signed
+with the app's signing secret, which the bot can check only once the secret holds it. Create the app
+with this, put the secret in, then paste the full manifest into the app's App Manifest page.`,
 };
 
 /** Appended to every usage error: one line, not the whole help again. */
@@ -257,7 +260,7 @@ export type ParsedCli =
   | { kind: 'history'; options: HistoryOptions }
   | { kind: 'setup'; options: AwsOptions }
   | { kind: 'doctor'; options: DoctorOptions }
-  | { kind: 'manifest'; options: AwsOptions }
+  | { kind: 'manifest'; options: AwsOptions & { withoutEvents: boolean } }
   | { kind: 'error'; message: string; json: boolean };
 
 const FIELD_NAMES: Record<string, string> = {
@@ -338,6 +341,7 @@ export function parseCli(argv: string[]): ParsedCli {
     if (first !== 'doctor' && (values.application || values.member))
       return error(`--${values.application ? 'application' : 'member'} goes with doctor`);
     if (first !== 'doctor' && values.region) return error(`--region does not go with ${first}`);
+    if (first !== 'manifest' && values['without-events']) return error('--without-events goes with manifest');
     const schema = z.object({
       ...awsShape,
       application: applicationNameSchema.optional(),
@@ -354,10 +358,13 @@ export function parseCli(argv: string[]): ParsedCli {
     if (!r.success) return error(firstIssue(r.error.issues, typed));
     const options = withoutUndefined(r.data);
     if (first === 'doctor') return { kind: 'doctor', options };
+    if (first === 'manifest')
+      return { kind: 'manifest', options: { ...options, withoutEvents: values['without-events'] ?? false } };
     return first === 'history' ? { kind: 'history', options } : { kind: first, options };
   }
   if (values.application || values.member)
     return error(`--${values.application ? 'application' : 'member'} goes with doctor`);
+  if (values['without-events']) return error('--without-events goes with manifest');
 
   const local = values.local ?? false;
   // --local needs only the action: the pattern, the application and the region only name the run.
@@ -447,6 +454,7 @@ function parseRaw(argv: string[]) {
       force: { type: 'boolean' },
       application: { type: 'string' },
       member: { type: 'string' },
+      'without-events': { type: 'boolean' },
     },
   });
 }

@@ -179,7 +179,7 @@ export async function cliMain(argv: string[], deps: CliDeps): Promise<number> {
         case 'setup':
           return await setup(aws, deps);
         case 'manifest':
-          return await manifest(aws, deps);
+          return await manifest(aws, parsed.options.withoutEvents, deps);
         case 'doctor':
           return await doctor(parsed.options, aws, deps);
         case 'history':
@@ -290,7 +290,7 @@ function reportError(io: CliIo, json: boolean, e: CliError): number {
 }
 
 /** `snowwhite manifest`: the stack's finished Slack app manifest, to paste into Slack. */
-async function manifest(aws: AwsContext, deps: CliDeps): Promise<number> {
+async function manifest(aws: AwsContext, withoutEvents: boolean, deps: CliDeps): Promise<number> {
   const { cloudFormation } = deps.clients({ aws: aws.stackRegion, fleet: aws.stackRegion }, aws.profile);
   const out = await cloudFormation.send(new DescribeStacksCommand({ StackName: aws.stack }));
   const text = out.Stacks?.[0]?.Outputs?.find(
@@ -302,7 +302,9 @@ async function manifest(aws: AwsContext, deps: CliDeps): Promise<number> {
       message: `stack ${aws.stack} has no ${STACK_OUTPUTS.slackManifest} output: deploy this version of Snow White first`,
       exitCode: EXIT_FAILURE,
     });
-  deps.io.stdout.write(`${JSON.stringify(JSON.parse(text), null, 2)}\n`);
+  const manifest = JSON.parse(text) as { settings?: Record<string, unknown> };
+  if (withoutEvents && manifest.settings) delete manifest.settings.event_subscriptions;
+  deps.io.stdout.write(`${JSON.stringify(manifest, null, 2)}\n`);
   return 0;
 }
 

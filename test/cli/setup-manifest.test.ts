@@ -75,7 +75,10 @@ test('setup remembers the stack and its region; later commands look there, not i
   const manifest = await w.cli(['manifest']);
   expect(manifest.code).toBe(0);
   expect(JSON.parse(manifest.out)).toEqual(w.manifest);
-  expect(w.regionsAsked).toEqual(['eu-west-1', 'eu-west-1']);
+  // To create the app before the secret is set: everything but the Events URL Slack would verify.
+  const first = await w.cli(['manifest', '--without-events']);
+  expect(JSON.parse(first.out)).toEqual({ ...w.manifest, settings: {} });
+  expect(w.regionsAsked).toEqual(['eu-west-1', 'eu-west-1', 'eu-west-1']);
 });
 
 test('setup where the stack is not: nothing saved, one line saying where to look', async () => {
