@@ -16,6 +16,7 @@ import { checkRun } from '../deferred/checked-targets';
 import type { WorkDeps } from '../deferred/deps';
 import { newErrorId } from '../deferred/error-id';
 import type { RateLimiter } from '../slack/rate-limit';
+import { cliHistory, isCliHistoryRequest } from './history';
 
 /** The command line's route as API Gateway names it (method and path). */
 export const CLI_ROUTE_KEY = `POST ${CLI_ROUTE_PATH}`;
@@ -95,6 +96,11 @@ export async function handleCliRun(
       error: 'unsigned',
       message: 'this route takes requests signed with AWS SigV4 only',
     });
+  }
+  // `snowwhite history` shares the signed route (issue 21): its own handler, after the caller is known.
+  if (isCliHistoryRequest(bodyOf(e))) {
+    const history = await cliHistory(deps, callerArn, bodyOf(e));
+    return answer(history.statusCode, history.body);
   }
   const parsed = cliRunBodySchema.safeParse(bodyOf(e));
   if (!parsed.success) {
