@@ -19,7 +19,8 @@ import { ACTION_HELP, parseCli, SEE_HELP, USAGE, type AwsOptions, type CliOption
 import { CliFacingError, cliErrorOf, type CliError } from './aws-errors';
 import { configPath, fileConfigStore, type ConfigStore, type SavedConfig } from './config';
 import { DEFAULT_STACK_NAME } from '../stack-outputs';
-import type { DoctorOptions as DoctorArgs } from './args';
+import type { DoctorOptions as DoctorArgs, HistoryOptions } from './args';
+import { historyAnswerSchema, historyText } from './history';
 import { loadSharedConfigFiles } from '@smithy/core/config';
 import { asIamUserName, identifyCaller } from './caller';
 import { ConsoleReporter } from './console-reporter';
@@ -183,11 +184,7 @@ export async function cliMain(argv: string[], deps: CliDeps): Promise<number> {
         case 'doctor':
           return await doctor(parsed.options, aws, deps);
         case 'history':
-          return usageError(
-            io,
-            'history is not available from the terminal in this version: use /snowwhite history in Slack',
-            json,
-          );
+          return await history(parsed.options, aws, deps);
       }
     } catch (err) {
       return reportError(
@@ -287,6 +284,24 @@ function reportError(io: CliIo, json: boolean, e: CliError): number {
       `${JSON.stringify({ event: 'error', error: e.code, message: e.message, exitCode: e.exitCode })}\n`,
     );
   return e.exitCode;
+}
+
+/** `snowwhite history`: the last runs, asked of the bot on the signed route (as Slack's /snowwhite history). */
+async function history(options: HistoryOptions, aws: AwsContext, deps: CliDeps): Promise<number> {
+  const clients = deps.clients({ aws: aws.stackRegion, fleet: aws.stackRegion }, aws.profile);
+  const url = await cliRunsUrlOf(clients.cloudFormation, aws.stack);
+  const answer = await requestRunThroughBot(
+    url,
+    { history: true, ...(options.application ? { application: options.application } : {}) },
+    { credentials: clients.sts.config.credentials, region: regionOfApi(url) ?? aws.stackRegion },
+    historyAnswerSchema,
+  );
+  deps.io.stdout.write(
+    options.json
+      ? `${JSON.stringify({ event: 'history', runs: answer.runs })}\n`
+      : `${historyText(answer, options.application)}\n`,
+  );
+  return 0;
 }
 
 /** `snowwhite manifest`: the stack's finished Slack app manifest, to paste into Slack. */

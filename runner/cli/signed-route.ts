@@ -45,12 +45,16 @@ export class BotRefusedError extends Error {
  * `execute-api:Invoke`; the bot then authorizes the caller like a Slack user and launches the runner
  * itself, so the caller needs neither ecs:RunTask nor iam:PassRole.
  */
-export async function requestRunThroughBot(
+export async function requestRunThroughBot<T = LaunchedThroughBot>(
   url: string,
-  request: Pick<RunRequest, 'runId' | 'action' | 'envPattern' | 'application' | 'region'> &
-    Partial<Pick<RunRequest, 'drainTimeoutSeconds' | 'executionTimeoutSeconds'>>,
+  request:
+    | (Pick<RunRequest, 'runId' | 'action' | 'envPattern' | 'application' | 'region'> &
+        Partial<Pick<RunRequest, 'drainTimeoutSeconds' | 'executionTimeoutSeconds'>>)
+    // `snowwhite history` (runner/cli/history.ts) asks on the same route, with its own answer.
+    | { history: true; application?: string },
   deps: SignedRouteDeps,
-): Promise<LaunchedThroughBot> {
+  answerSchema: z.ZodType<T> = launchedSchema as unknown as z.ZodType<T>,
+): Promise<T> {
   const target = new URL(url);
   if (target.protocol !== 'https:' && target.hostname !== '127.0.0.1' && target.hostname !== 'localhost')
     throw new Error(`the command-line route must be https: ${url}`);
@@ -85,7 +89,7 @@ export async function requestRunThroughBot(
     json = undefined;
   }
   if (res.ok) {
-    const launched = launchedSchema.safeParse(json);
+    const launched = answerSchema.safeParse(json);
     if (launched.success) return launched.data;
     throw new Error(`the bot answered ${res.status} without a run: ${text.slice(0, 200)}`);
   }
