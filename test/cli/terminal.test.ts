@@ -125,6 +125,10 @@ test('a deadline, a refusal and a missing supervisor each say why, with their ow
 
   // Once idle, wake has no supervisor to restart it: exit 1, and the table (not only --json) says why.
   await host.waitForCompleted(1);
+  // The title says idle only at the next heartbeat: wait for that evidence, as the script does.
+  await host.waitFor('the quiet worker to show it is idle', () =>
+    host.processes().some((p) => p.pid === worker.pid && /\[0 of 1 busy\] stopping$/.test(p.title)),
+  );
   const noSupervisor = await insideViaPipes(['wake', '--local', '--match', tag]);
   expect(noSupervisor.code).toBe(1);
   expect(noSupervisor.out).toMatch(
@@ -151,7 +155,7 @@ test('a deadline, a refusal and a missing supervisor each say why, with their ow
 test('on a terminal: the live line ticks every second within 80 columns; Ctrl-C exits 130', async () => {
   const tag = `term-tick-${process.pid}`;
   const worker = await host.startSidekiq({ concurrency: 1, tag });
-  await host.enqueue(10);
+  await host.enqueue(15); // long enough to still run after the ticks on a loaded machine
   await host.waitForRunning(1);
 
   const run = insideTerminal(['quiet', '--local', '--match', tag, '--timeout', '5m']);
