@@ -1,5 +1,4 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as z from 'zod';
 import { regionSchema } from '../request';
@@ -21,11 +20,27 @@ export interface ConfigStore {
   write(config: SavedConfig): Promise<void>;
 }
 
-/** $SNOWWHITE_CONFIG, else $XDG_CONFIG_HOME/snowwhite/config.json, else ~/.config/snowwhite/config.json. */
-export function configPath(env: NodeJS.ProcessEnv): string {
+/**
+ * $SNOWWHITE_CONFIG, else $XDG_CONFIG_HOME/snowwhite/config.json, else $HOME/.config/snowwhite/config.json;
+ * undefined when the environment names none of them (only from the environment given, so a test's
+ * made-up environment never reads the machine's own file).
+ */
+export function configPath(env: NodeJS.ProcessEnv): string | undefined {
   if (env.SNOWWHITE_CONFIG) return env.SNOWWHITE_CONFIG;
-  const base = env.XDG_CONFIG_HOME || join(env.HOME || homedir(), '.config');
-  return join(base, 'snowwhite', 'config.json');
+  const base = env.XDG_CONFIG_HOME || (env.HOME ? join(env.HOME, '.config') : undefined);
+  return base ? join(base, 'snowwhite', 'config.json') : undefined;
+}
+
+/** The file store at `path`; with no path, one that holds nothing and cannot save. */
+export function configStoreFor(path: string | undefined): ConfigStore {
+  if (path !== undefined) return fileConfigStore(path);
+  return {
+    path: '(none)',
+    read: async () => undefined,
+    write: async () => {
+      throw new Error('no HOME, XDG_CONFIG_HOME or SNOWWHITE_CONFIG to save the config in');
+    },
+  };
 }
 
 export function fileConfigStore(path: string): ConfigStore {

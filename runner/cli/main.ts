@@ -17,7 +17,7 @@ import { regionSchema, runRequestSchema, type RunRequest } from '../request';
 import { runDrain } from '../drain/run';
 import { ACTION_HELP, parseCli, SEE_HELP, USAGE, type AwsOptions, type CliOptions } from './args';
 import { CliFacingError, cliErrorOf, type CliError } from './aws-errors';
-import { configPath, fileConfigStore, type ConfigStore, type SavedConfig } from './config';
+import { configPath, configStoreFor, type ConfigStore, type SavedConfig } from './config';
 import { DEFAULT_STACK_NAME } from '../stack-outputs';
 import type { DoctorOptions as DoctorArgs, HistoryOptions } from './args';
 import { historyAnswerSchema, historyText } from './history';
@@ -227,7 +227,7 @@ async function awsContext(
       message: `AWS profile "${profile.slice(0, 64)}"${options.profile ? '' : ' (AWS_PROFILE)'} is not in ~/.aws/config or ~/.aws/credentials: \`aws configure list-profiles\` lists those there (\`aws configure sso\` adds an SSO one)`,
       exitCode: EXIT_FAILURE,
     });
-  const saved: SavedConfig | undefined = await (deps.config ?? fileConfigStore(configPath(deps.env))).read();
+  const saved: SavedConfig | undefined = await (deps.config ?? configStoreFor(configPath(deps.env))).read();
   const stack = options.stack ?? saved?.stack ?? DEFAULT_STACK_NAME;
   const savedRegion = saved && saved.stack === stack ? saved.stackRegion : undefined;
   const regions = resolveRegions({
@@ -376,7 +376,7 @@ async function doctor(options: DoctorArgs, aws: AwsContext, deps: CliDeps): Prom
 async function setup(aws: AwsContext, deps: CliDeps): Promise<number> {
   const clients = deps.clients({ aws: aws.stackRegion, fleet: aws.stackRegion }, aws.profile);
   const url = await cliRunsUrlOf(clients.cloudFormation, aws.stack);
-  const store = deps.config ?? fileConfigStore(configPath(deps.env));
+  const store = deps.config ?? configStoreFor(configPath(deps.env));
   await store.write({ stack: aws.stack, stackRegion: aws.stackRegion as SavedConfig['stackRegion'] });
   deps.io.stdout.write(
     `found stack ${aws.stack} in ${aws.stackRegion} (${url}); saved to ${store.path}: snowwhite now finds it whatever your profile's region\n`,
