@@ -1,5 +1,6 @@
 import { DescribeStacksCommand, type CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { ElasticBeanstalkClient } from '@aws-sdk/client-elastic-beanstalk';
+import { DescribeRuleCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { ListUsersCommand, type IAMClient } from '@aws-sdk/client-iam';
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
@@ -26,8 +27,8 @@ export interface DoctorClients {
   ssm: (region: string) => SSMClient;
   /** Elastic Beanstalk in the fleet's region (for --application). */
   elasticBeanstalk: ElasticBeanstalkClient;
-  /** EventBridge's DescribeRule in the stack's region: the rule's State. */
-  ruleState: (name: string) => Promise<string | undefined>;
+  /** EventBridge in the stack's region (the reminder rule). */
+  eventBridge: EventBridgeClient;
   /** Slack's auth.test with a token: the answer and its X-OAuth-Scopes header. */
   slackAuthTest: (token: string) => Promise<{ ok: boolean; error?: string; team?: string; scopes: string[] }>;
 }
@@ -241,7 +242,7 @@ export async function runDoctor(clients: DoctorClients, options: DoctorOptions):
   if (!rule) notRun('reminder rule', 'the stack has no ReminderRuleName output');
   else
     await check('reminder rule', async () => {
-      const state = await clients.ruleState(rule);
+      const state = await ruleState(clients.eventBridge, rule);
       return state === 'ENABLED'
         ? { ok: true, detail: `${rule} enabled` }
         : {
@@ -281,6 +282,16 @@ export async function runDoctor(clients: DoctorClients, options: DoctorOptions):
     });
 
   return checks;
+}
+
+/** The rule's State; undefined when there is no such rule. */
+async function ruleState(eventBridge: EventBridgeClient, name: string): Promise<string | undefined> {
+  try {
+    return (await eventBridge.send(new DescribeRuleCommand({ Name: name }))).State;
+  } catch (err) {
+    if ((err as Error).name === 'ResourceNotFoundException') return undefined;
+    throw err;
+  }
 }
 
 /** Pure: one line per check, ✔ or ✘. */

@@ -31,7 +31,9 @@ import { resolveRegions } from './regions';
 import { cliRunsUrlOf, launchSettingsFromEnv, launchSettingsFromStack } from './launch-settings';
 import { requestRunThroughBot } from './signed-route';
 import { checkLine, runDoctor, type DoctorClients } from './doctor';
-import { eventBridgeRuleState, slackAuthTest } from './doctor-adapters';
+import { slackAuthTest } from './doctor-adapters';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { awsRetryConfig } from '../aws/clients';
 import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
@@ -73,16 +75,18 @@ export interface CliDeps {
   newRunId?: () => string;
 }
 
+/** Fewer attempts than the runner's: a person is waiting at the terminal. */
+const CLI_MAX_ATTEMPTS = 6;
+
 export const defaultClients = (
   { aws, fleet }: { aws: string; fleet: string },
   profile?: string,
 ): CliClients => {
-  // Same throttling stance as the runner: the SDK's adaptive retries. The profile goes to the SDK's
+  // The project's one retry policy, with fewer attempts. The profile goes to the SDK's
   // own credential chain, so SSO, assume-role and credential_process profiles work as in the AWS CLI.
   const config = {
     region: aws,
-    retryMode: 'adaptive',
-    maxAttempts: 6,
+    ...awsRetryConfig(CLI_MAX_ATTEMPTS),
     ...(profile ? { profile } : {}),
   } as const;
   return {
@@ -329,8 +333,7 @@ export const defaultDoctorClients =
     const base = { ...defaultClients({ aws: aws.stackRegion, fleet: aws.fleet }, aws.profile) };
     const config = {
       region: aws.stackRegion,
-      retryMode: 'adaptive',
-      maxAttempts: 6,
+      ...awsRetryConfig(CLI_MAX_ATTEMPTS),
       ...(aws.profile ? { profile: aws.profile } : {}),
     } as const;
     const ssm = new Map<string, SSMClient>();
@@ -340,11 +343,7 @@ export const defaultDoctorClients =
       elasticBeanstalk: base.elasticBeanstalk,
       secretsManager: new SecretsManagerClient(config),
       ssm: (region) => ssm.get(region) ?? ssm.set(region, new SSMClient({ ...config, region })).get(region)!,
-      ruleState: eventBridgeRuleState({
-        credentials: base.sts.config.credentials,
-        region: aws.stackRegion,
-        env,
-      }),
+      eventBridge: new EventBridgeClient(config),
       slackAuthTest: slackAuthTest(env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL } : {}),
     };
   };

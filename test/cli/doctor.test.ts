@@ -4,6 +4,7 @@ import {
   DescribeEnvironmentsCommand,
   ElasticBeanstalkClient,
 } from '@aws-sdk/client-elastic-beanstalk';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { IAMClient, ListUsersCommand, ListUserTagsCommand } from '@aws-sdk/client-iam';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DescribeDocumentCommand, DescribeInstanceInformationCommand, SSMClient } from '@aws-sdk/client-ssm';
@@ -11,7 +12,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mockClient } from 'aws-sdk-client-mock';
 import { cliMain } from '../../runner/cli/main';
-import { eventBridgeRuleState, slackAuthTest } from '../../runner/cli/doctor-adapters';
+import { slackAuthTest } from '../../runner/cli/doctor-adapters';
 import type { DoctorClients } from '../../runner/cli/doctor';
 import { STACK_OUTPUTS } from '../../runner/stack-outputs';
 import { awsError } from '../support/aws-errors';
@@ -21,7 +22,7 @@ import { captureIo } from './support/capture-io';
 /**
  * `snowwhite doctor` against the fakes the other tests use: AWS SDK clients mocked at the client,
  * the fake Slack Web API for auth.test (with its scopes header), and a local EventBridge endpoint
- * that checks the SigV4 signature is there and answers DescribeRule. Each check passes once and
+ * that the SDK's EventBridge client calls: it checks the SigV4 signature is there and answers DescribeRule. Each check passes once and
  * fails once.
  */
 
@@ -154,10 +155,12 @@ function world() {
     iam: c.iam,
     elasticBeanstalk: c.elasticBeanstalk,
     ssm: (region) => (region === 'eu-west-1' ? c.ssmEu : c.ssmHome),
-    ruleState: eventBridgeRuleState({
-      credentials: async () => credentials,
+    // The SDK's own client, signing and parsing, against the local endpoint.
+    eventBridge: new EventBridgeClient({
       region: 'us-east-1',
-      env: { AWS_ENDPOINT_URL_EVENTBRIDGE: eventsUrl },
+      credentials,
+      endpoint: eventsUrl,
+      maxAttempts: 1,
     }),
     slackAuthTest: slackAuthTest({ slackApiUrl: slack.apiUrl }),
   };
