@@ -8,11 +8,13 @@ import {
   DescribeInstanceInformationCommand,
   type SSMClient,
 } from '@aws-sdk/client-ssm';
+import type { WebClient } from '@slack/web-api';
 import pLimit from 'p-limit';
 import * as z from 'zod';
 import { ACTIONS } from '../../ssm/actions';
 import { previewTargets } from '../aws/environments';
 import { slackUserIdTagOf } from '../aws/slack-user-tag';
+import { slackErrorCode } from '../slack/errors';
 import { STACK_OUTPUTS } from '../stack-outputs';
 import { cliErrorOf } from './aws-errors';
 
@@ -29,8 +31,8 @@ export interface DoctorClients {
   elasticBeanstalk: ElasticBeanstalkClient;
   /** EventBridge in the stack's region (the reminder rule). */
   eventBridge: EventBridgeClient;
-  /** Slack's auth.test with a token: the answer and its X-OAuth-Scopes header. */
-  slackAuthTest: (token: string) => Promise<{ ok: boolean; error?: string; team?: string; scopes: string[] }>;
+  /** A Slack Web API client for the bot token found in the secret (for auth.test). */
+  slack: (token: string) => WebClient;
 }
 
 export interface DoctorOptions {
@@ -220,7 +222,7 @@ export async function runDoctor(clients: DoctorClients, options: DoctorOptions):
   else
     await check('bot token', async () => {
       const wanted = manifest ? manifestScopesSchema.safeParse(JSON.parse(manifest)) : undefined;
-      const auth = await clients.slackAuthTest(token!);
+      const auth = await authTest(clients.slack(token!));
       if (!auth.ok)
         return {
           ok: false,
@@ -282,6 +284,31 @@ export async function runDoctor(clients: DoctorClients, options: DoctorOptions):
     });
 
   return checks;
+}
+
+/**
+ * Slack's auth.test: whether the token works, and the scopes Slack lists for it (the X-OAuth-Scopes
+ * header, which the client returns as response_metadata.scopes). A refusal is an answer, not an error.
+ */
+async function authTest(
+  slack: WebClient,
+): Promise<{ ok: boolean; error?: string; team?: string; scopes: string[] }> {
+  try {
+    const answer = await slack.auth.test();
+    return {
+      ok: true,
+      ...(answer.team ? { team: answer.team } : {}),
+      scopes: answer.response_metadata?.scopes ?? [],
+    };
+  } catch (err) {
+    const error = slackErrorCode(err);
+    if (error !== undefined) return { ok: false, error, scopes: [] };
+    // No answer from Slack (network, 5xx after the client's retries): nothing is known of the token.
+    throw new Error(
+      `Slack's auth.test did not answer (${String((err as Error).message).slice(0, 120)}): the token was not checked; try again`,
+      { cause: err },
+    );
+  }
 }
 
 /** The rule's State; undefined when there is no such rule. */

@@ -31,7 +31,7 @@ import { resolveRegions } from './regions';
 import { cliRunsUrlOf, launchSettingsFromEnv, launchSettingsFromStack } from './launch-settings';
 import { requestRunThroughBot } from './signed-route';
 import { checkLine, runDoctor, type DoctorClients } from './doctor';
-import { slackAuthTest } from './doctor-adapters';
+import { LogLevel as SlackLogLevel, WebClient } from '@slack/web-api';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { awsRetryConfig } from '../aws/clients';
 import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
@@ -327,6 +327,19 @@ async function manifest(aws: AwsContext, withoutEvents: boolean, deps: CliDeps):
   return 0;
 }
 
+/**
+ * The doctor's Slack client: a person is waiting, so a short timeout and two quick retries (the
+ * client's default is ten, over half an hour).
+ */
+export function doctorSlackClient(token: string, slackApiUrl?: string): WebClient {
+  return new WebClient(token, {
+    ...(slackApiUrl ? { slackApiUrl } : {}),
+    retryConfig: { retries: 2, factor: 2, minTimeout: 500, maxTimeout: 5_000 },
+    timeout: 15_000,
+    logLevel: SlackLogLevel.ERROR,
+  });
+}
+
 export const defaultDoctorClients =
   (env: NodeJS.ProcessEnv) =>
   (aws: AwsContext): DoctorClients => {
@@ -344,7 +357,7 @@ export const defaultDoctorClients =
       secretsManager: new SecretsManagerClient(config),
       ssm: (region) => ssm.get(region) ?? ssm.set(region, new SSMClient({ ...config, region })).get(region)!,
       eventBridge: new EventBridgeClient(config),
-      slackAuthTest: slackAuthTest(env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL } : {}),
+      slack: (token) => doctorSlackClient(token, env.SLACK_API_URL),
     };
   };
 

@@ -11,8 +11,7 @@ import { DescribeDocumentCommand, DescribeInstanceInformationCommand, SSMClient 
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mockClient } from 'aws-sdk-client-mock';
-import { cliMain } from '../../runner/cli/main';
-import { slackAuthTest } from '../../runner/cli/doctor-adapters';
+import { cliMain, doctorSlackClient } from '../../runner/cli/main';
 import type { DoctorClients } from '../../runner/cli/doctor';
 import { STACK_OUTPUTS } from '../../runner/stack-outputs';
 import { awsError } from '../support/aws-errors';
@@ -162,7 +161,7 @@ function world() {
       endpoint: eventsUrl,
       maxAttempts: 1,
     }),
-    slackAuthTest: slackAuthTest({ slackApiUrl: slack.apiUrl }),
+    slack: (token) => doctorSlackClient(token, slack.apiUrl),
   };
   const doctor = async (extra: string[] = []) => {
     const { io, out, err } = captureIo();
@@ -295,6 +294,16 @@ test('the placeholder secret, a refused token, a missing rule, an untagged membe
   expect(refused.lines).toContain(
     '✘ bot token: Slack refused the token (invalid_auth): copy the Bot User OAuth Token again after installing the app (README, deploy step 2)',
   );
+
+  // A Slack that does not answer as Slack: the check fails with the status, the token still unseen.
+  for (let i = 0; i < 3; i++) slack.once('auth.test', () => ({ status: 503, body: 'upstream down' }));
+  const down = await w.doctor();
+  expect(down.lines).toContain(
+    "✘ bot token: Slack's auth.test did not answer (An HTTP protocol error occurred: statusCode = 503): the token was not checked; try again",
+  );
+  expect(slack.callsOf('auth.test')).toHaveLength(1 + 3); // the refusal above, then three attempts
+  expect(down.lines.join('\n')).not.toContain(TOKEN);
+  expect(down.code).toBe(1);
 
   // No stack at all: said once, the checks that need it say they were not run.
   w.m.cfn
