@@ -369,7 +369,7 @@ export function instanceTable(summary: RunSummary): string {
     'instance',
     'outcome',
     'busy jobs',
-    'seconds',
+    'took',
     ...(withSidekiq ? ['sidekiq'] : []),
     'detail',
   ];
@@ -380,7 +380,7 @@ export function instanceTable(summary: RunSummary): string {
       o.instanceId,
       kindLabel(summary.request.action, o.kind),
       o.busyJobs === undefined ? '-' : String(o.busyJobs),
-      o.elapsedSeconds === undefined ? '-' : o.elapsedSeconds.toFixed(1),
+      o.elapsedSeconds === undefined ? '-' : formatDuration(o.elapsedSeconds * 1000),
       ...(withSidekiq ? [c ? `${c.quiet} quiet · ${c.awake} awake` : '-'] : []),
       tableDetail(o),
     ];

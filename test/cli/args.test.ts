@@ -282,13 +282,23 @@ test('the summary table has one row per instance, columns aligned', () => {
         reason: '2 jobs still running',
         busyJobs: 2,
       },
+      {
+        instanceId: 'i-333',
+        environment: 'A-workers',
+        kind: 'drained',
+        reason: 'drained',
+        busyJobs: 0,
+        elapsedSeconds: 754.2,
+      },
     ],
   });
   const lines = table.split('\n');
-  expect(lines).toHaveLength(4);
-  expect(lines[0]).toMatch(/^environment\s+instance\s+outcome\s+busy jobs\s+seconds\s+detail$/);
-  expect(lines[2]).toMatch(/^A-workers\s+i-1\s+drained\s+0\s+7\.9\s+drained$/);
+  expect(lines).toHaveLength(5);
+  expect(lines[0]).toMatch(/^environment\s+instance\s+outcome\s+busy jobs\s+took\s+detail$/);
+  expect(lines[2]).toMatch(/^A-workers\s+i-1\s+drained\s+0\s+8s\s+drained$/);
   expect(lines[3]).toMatch(/^A-workers\s+i-22\s+still busy at the deadline\s+2\s+-\s+2 jobs still running$/);
+  // Durations as everywhere else on the command line (formatDuration), not decimal seconds.
+  expect(lines[4]).toMatch(/^A-workers\s+i-333\s+drained\s+0\s+12m 34s\s+drained$/);
   expect(lines[2]!.indexOf('drained')).toBe(lines[3]!.indexOf('still busy'));
 });
 
