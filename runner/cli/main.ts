@@ -15,7 +15,7 @@ import { LocalHostTargets } from '../local/targets';
 import { EXIT_BAD_REQUEST, EXIT_FAILURE } from '../drain/outcome';
 import { regionSchema, runRequestSchema, type RunRequest } from '../request';
 import { runDrain } from '../drain/run';
-import { ACTION_HELP, parseCli, SEE_HELP, USAGE, type AwsOptions, type CliOptions } from './args';
+import { ACTION_HELP, localNames, parseCli, SEE_HELP, USAGE, type AwsOptions, type CliOptions } from './args';
 import { CliFacingError, cliErrorOf, type CliError } from './aws-errors';
 import { configPath, configStoreFor, type ConfigStore, type SavedConfig } from './config';
 import { DEFAULT_STACK_NAME } from '../stack-outputs';
@@ -123,14 +123,18 @@ type Output = NotingReporter & {
   fact(event: string, fields: Record<string, unknown>, text: string): void;
 };
 
-function outputFor(options: CliOptions, io: CliIo): Output & { scriptSaid?: ConsoleReporter['scriptSaid'] } {
+function outputFor(
+  options: CliOptions,
+  io: CliIo,
+  where?: string,
+): Output & { scriptSaid?: ConsoleReporter['scriptSaid'] } {
   if (options.json) {
     const json = new JsonReporter(io.stdout, io.stderr);
     return Object.assign(json, {
       fact: (event: string, fields: Record<string, unknown>) => json.emit(event, fields),
     });
   }
-  const human = new ConsoleReporter(io.stdout);
+  const human = new ConsoleReporter(io.stdout, Date.now, where);
   return Object.assign(human, {
     fact: (_e: string, _f: Record<string, unknown>, text: string) => human.note(text),
   });
@@ -160,11 +164,13 @@ export async function cliMain(argv: string[], deps: CliDeps): Promise<number> {
       const options = parsed.options;
       // No AWS at all: the region only names the run (the argument, a valid AWS_REGION, else a default).
       const region = options.region ?? localRegion(deps.env);
+      const names = localNames(options);
       return await runLocal(
         options,
         region,
         deps.newRunId?.() ?? `cli-${randomUUID()}`,
-        outputFor(options, io),
+        outputFor(options, io, names.where),
+        names.environment,
         deps,
       );
     }
@@ -423,12 +429,13 @@ async function runLocal(
   region: string,
   runId: string,
   output: Output & { scriptSaid?: ConsoleReporter['scriptSaid'] },
+  environment: string,
   deps: CliDeps,
 ): Promise<number> {
   const request = requestFor(options, region, runId, { iamUserName: asIamUserName(userInfo().username) });
   const result = await runDrain({
     request,
-    targets: new LocalHostTargets(),
+    targets: new LocalHostTargets(environment),
     executor: new LocalExecutor({
       ...(options.match !== undefined ? { match: options.match } : {}),
       ...(options.service !== undefined ? { service: options.service } : {}),

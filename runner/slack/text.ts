@@ -236,8 +236,12 @@ function headlineWith(s: RunSummary, where: string, e: (x: string) => string): s
 export const headline = (s: RunSummary): string =>
   `${headlineIcon(s)} ${headlineWith(s, what(s.request), esc)}`;
 
-/** The headline for a terminal or a file: no emoji, no markup, nothing escaped. */
-export const plainHeadline = (s: RunSummary): string => headlineWith(s, plainWhat(s.request), (x) => x);
+/**
+ * The headline for a terminal or a file: no emoji, no markup, nothing escaped. `where` replaces the
+ * request's pattern, application and region (a --local run acts on this host, in no region).
+ */
+export const plainHeadline = (s: RunSummary, where: string = plainWhat(s.request)): string =>
+  headlineWith(s, where, (x) => x);
 
 export interface SummaryReport {
   /** At most MAX_MESSAGE_CHARS. */

@@ -1,4 +1,4 @@
-import { parseCli } from '../../runner/cli/args';
+import { localNames, parseCli } from '../../runner/cli/args';
 import { callerNameFromArn } from '../../runner/cli/caller';
 import { formatRunnerLogLine, logStreamFor } from '../../runner/cli/follow';
 import { summaryTable } from '../../runner/cli/console-reporter';
@@ -59,6 +59,27 @@ describe('snowwhite command line arguments', () => {
     expect(errorOf(['help', 'reboot'])).toBe(
       'no help on "reboot": quiet, stop, wake, status, history, setup, doctor, manifest',
     );
+  });
+
+  test('a --local run is named for this host, never a region; the names only when typed', () => {
+    const names = (argv: string[]) => {
+      const r = parseCli(argv);
+      if (r.kind !== 'run') throw new Error(`not a run: ${JSON.stringify(r)}`);
+      return localNames(r.options);
+    };
+    expect(names(['status', '--local'])).toEqual({ where: 'on this host', environment: 'this host' });
+    expect(names(['status', '--local', '--region', 'eu-west-1'])).toEqual({
+      where: 'on this host',
+      environment: 'this host',
+    });
+    expect(names(['quiet', 'workers', '--local'])).toEqual({
+      where: 'workers on this host',
+      environment: 'workers (this host)',
+    });
+    expect(names(['quiet', 'workers', 'MY-APP', 'us-east-1', '--local'])).toEqual({
+      where: 'workers in MY-APP on this host',
+      environment: 'MY-APP/workers (this host)',
+    });
   });
 
   test('--local needs neither a region nor an application', () => {
