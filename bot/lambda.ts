@@ -20,6 +20,7 @@ import { runWork } from './deferred/run-work';
 import { createLedger, createLedgerClient } from '../runner/ledger/store';
 import { sendReminders } from './memory/remind';
 import { handleCliRun, isCliRouteEvent } from './cli/route';
+import { createCallerIdentityVerifier, type CallerIdentityVerifier } from './cli/sts-identity';
 import { sealButtonValue } from './slack/buttons';
 import { createRateLimiter, type RateLimiter } from './slack/rate-limit';
 
@@ -46,6 +47,7 @@ interface Container {
   bot: (credentials: SlackCredentials) => Bot;
   workDeps: () => Promise<WorkDeps>;
   commandLimit: RateLimiter;
+  verifyCaller: CallerIdentityVerifier;
 }
 
 /** The account of an ARN (the runner's task definition: the account the bot serves). */
@@ -187,7 +189,22 @@ export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler 
         ...(options.newRunId ? { newRunId: options.newRunId } : {}),
       }),
     );
-    container = { settings, clients, credentials, refreshCredentials, bot, workDeps, commandLimit };
+    // One per container: the proofs it has seen (replays) are kept here.
+    const verifyCaller = createCallerIdentityVerifier({
+      sts: clients.sts,
+      installationId: settings.SNOWWHITE_INSTALLATION_ID,
+      nowMs: () => nowSeconds() * 1000,
+    });
+    container = {
+      settings,
+      clients,
+      credentials,
+      refreshCredentials,
+      bot,
+      workDeps,
+      commandLimit,
+      verifyCaller,
+    };
     return container;
   };
 
@@ -211,6 +228,8 @@ export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler 
             iam: c.clients.iam,
             account: accountOf(c.settings.RUNNER_TASK_DEFINITION_ARN),
             commandLimit: c.commandLimit,
+            verifyCaller: c.verifyCaller,
+            cliRoles: c.settings.CLI_ROLES,
             ...(options.newRunId ? { newRunId: options.newRunId } : {}),
           },
           event,

@@ -23,8 +23,9 @@ import { followRunner, logStreamFor, type NotingReporter } from './follow';
 import { JsonReporter } from './json-reporter';
 import { confirmQuestion, isYes, noTargetsText, previewText } from './preview';
 import { resolveRegions } from './regions';
-import { cliRunsUrlOf, launchSettingsFromEnv, launchSettingsFromStack } from './launch-settings';
+import { cliRouteOf, launchSettingsFromEnv, launchSettingsFromStack } from './launch-settings';
 import { BotRefusedError, requestRunThroughBot } from './signed-route';
+import { signIdentityProof } from './sts-proof';
 import { printable } from './printable';
 
 export interface CliClients {
@@ -268,7 +269,7 @@ async function runOnFargate(
   } else {
     // Checked here; the bot authorizes and names the caller from the signature.
     request = requestFor(options, regions.fleet, runId, { iamUserName: 'caller' });
-    const url = await cliRunsUrlOf(clients.cloudFormation, options.stack);
+    const { url, installationId } = await cliRouteOf(clients.cloudFormation, options.stack);
     const launched = await requestRunThroughBot(
       url,
       {
@@ -280,7 +281,11 @@ async function runOnFargate(
         drainTimeoutSeconds: request.drainTimeoutSeconds,
         executionTimeoutSeconds: request.executionTimeoutSeconds,
       },
-      { credentials: clients.sts.config.credentials, region: await clients.sts.config.region() },
+      {
+        credentials: clients.sts.config.credentials,
+        region: await clients.sts.config.region(),
+        identityProof: (body) => signIdentityProof(clients.sts, installationId, body),
+      },
     );
     taskArn = launched.taskArn;
     // Scripts read stdout as JSON with --json; people read who Snow White took them for.

@@ -30,7 +30,13 @@ import {
 } from '@aws-sdk/client-iam';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
+import { createProofStsClient } from '../../bot/cli/sts-identity';
+import { localSts, type KnownCredentials } from '../support/local-sts';
+import { iamSignedEvent } from '../support/iam-signed-event';
+import { signIdentityProof } from '../../runner/cli/sts-proof';
+import { IDENTITY_PROOF_HEADER } from '../../runner/identity-proof';
 import { createLambdaHandler, type LambdaHandler, type LambdaOptions } from '../../bot/lambda';
 import type { RunRequest } from '../../runner/request';
 import type { BotAwsClients } from '../../bot/aws-clients';
@@ -49,6 +55,7 @@ export const SIGNING_SECRET = 'test-signing-secret-0123456789abcdef';
 export const BOT_TOKEN = 'xoxb-test-bot-token-000111222';
 export const TASK_DEF = 'arn:aws:ecs:us-east-1:123456789012:task-definition/snowwhite-runner:7';
 export const NOTIFY = 'C0NOTIFY';
+export const INSTALLATION_ID = 'test-installation-0001';
 
 const eb = new ElasticBeanstalkClient({ region: 'us-east-1' });
 /** The clients every container of the world is given; each is mocked by instance, not by class. */
@@ -60,6 +67,8 @@ export const botClients: BotAwsClients = {
   // Used only with LEDGER_TABLE_NAME; ledger tests give the world a real one (dynalite) instead.
   dynamodb: new DynamoDBClient({ region: 'us-east-1' }),
   elasticBeanstalk: () => eb,
+  // Pointed at each world's local STS when the world starts (a real client: the proof goes over HTTP).
+  sts: createProofStsClient({ region: 'us-east-1' }),
 };
 export const iamMock = mockClient(botClients.iam);
 export const ecsMock = mockClient(botClients.ecs);
@@ -226,6 +235,7 @@ export function baseEnv(overrides: Record<string, string | undefined> = {}): Nod
     SSM_DOCUMENT_WAKE: 'snowwhite-wake',
     SSM_DOCUMENT_STATUS: 'snowwhite-status',
     AWS_LAMBDA_FUNCTION_NAME: 'snowwhite-bot',
+    SNOWWHITE_INSTALLATION_ID: INSTALLATION_ID,
     ...overrides,
   };
 }
@@ -267,13 +277,20 @@ export class World {
   /** DynamoDB for the ledger (dynalite), when a test sets LEDGER_TABLE_NAME. */
   dynamodb: DynamoDBClient | undefined;
 
-  private constructor(readonly slack: FakeSlack) {}
+  private constructor(
+    readonly slack: FakeSlack,
+    readonly sts: Awaited<ReturnType<typeof localSts>>,
+    /** Credentials the local STS knows: one key per caller ARN, made on first use. */
+    private readonly stsKnown: KnownCredentials[],
+  ) {}
 
   static async start(
     env: Record<string, string | undefined> = {},
     options: { dynamodb?: DynamoDBClient } = {},
   ): Promise<World> {
-    const world = new World(await FakeSlack.start());
+    const known: KnownCredentials[] = [];
+    const world = new World(await FakeSlack.start(), await localSts(known), known);
+    botClients.sts = createProofStsClient({ region: 'us-east-1', endpoint: world.sts.url });
     world.dynamodb = options.dynamodb;
     world.install();
     world.handler = world.newContainer(env);
@@ -286,18 +303,44 @@ export class World {
    */
   newContainer(
     env: Record<string, string | undefined> = {},
-    options: Pick<LambdaOptions, 'nowSeconds' | 'nowMs'> = {},
+    options: Pick<LambdaOptions, 'nowSeconds' | 'nowMs'> & { clients?: Partial<BotAwsClients> } = {},
   ): LambdaHandler {
+    const { clients, ...rest } = options;
     return createLambdaHandler({
       env: baseEnv({ SLACK_API_URL: this.slack.apiUrl, ...env }),
       logger: createLogger({ write: (line) => this.logs.push(line) }),
-      clients: this.dynamodb ? { ...botClients, dynamodb: this.dynamodb } : botClients,
-      ...options,
+      clients: {
+        ...botClients,
+        ...(this.dynamodb ? { dynamodb: this.dynamodb } : {}),
+        ...clients,
+      },
+      ...rest,
     });
   }
 
   async stop(): Promise<void> {
     await this.slack.close();
+    await this.sts.close();
+  }
+
+  /**
+   * The command line's run request as Lambda receives it: the body with an identity proof signed by
+   * the command line's own code with `callerArn`'s credentials, the request context API Gateway fills.
+   */
+  async cliEvent(body: string, callerArn: string, signedAt = new Date()) {
+    const proof = await signIdentityProof(this.callerSts(callerArn), INSTALLATION_ID, body, signedAt);
+    return iamSignedEvent({ body, userArn: callerArn, headers: { [IDENTITY_PROOF_HEADER]: proof } });
+  }
+
+  /** The command line's STS client for a caller: its own credentials, which the local STS knows as `arn`. */
+  callerSts(arn: string): STSClient {
+    let creds = this.stsKnown.find((k) => k.arn === arn);
+    if (!creds) {
+      const n = String(this.stsKnown.length + 1).padStart(12, '0');
+      creds = { accessKeyId: `AKIDCALLER${n}`, secretAccessKey: `secret-${n}`, arn };
+      this.stsKnown.push(creds);
+    }
+    return new STSClient({ region: 'us-east-1', endpoint: this.sts.url, credentials: creds });
   }
 
   private async iamCall<T>(answer: () => T): Promise<T> {
