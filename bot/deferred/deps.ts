@@ -28,6 +28,8 @@ export interface WorkDeps {
   /** Fleet memory; absent when LEDGER_TABLE_NAME is unset (then nothing is recorded or shown). */
   ledger?: Ledger;
   reminders: ReminderPolicy;
+  /** Regions the stack serves (FLEET_REGIONS); unset: every region. */
+  fleetRegions?: readonly string[];
   /** Wall-clock milliseconds (ledger times). */
   nowMs: () => number;
 }
