@@ -14,7 +14,7 @@ import { CLI_ROUTE_PATH } from '../../runner/stack-outputs';
 import { parseCallerArn, principalKeyOf, principalOf } from '../auth/principal';
 import { checkRun } from '../deferred/checked-targets';
 import type { WorkDeps } from '../deferred/deps';
-import { newErrorId } from '../deferred/error-id';
+import { newErrorId } from '../../runner/error-id';
 import type { RateLimiter } from '../slack/rate-limit';
 import { IDENTITY_PROOF_HEADER } from '../../runner/identity-proof';
 import type { CallerIdentityVerifier } from './sts-identity';
