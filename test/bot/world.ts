@@ -273,6 +273,14 @@ export class World {
     await this.simulator.close();
   }
 
+  /** The tags EC2 holds for an instance of this world's environments (IAM conditions read them). */
+  instanceTags(instanceId: string): Record<string, string> {
+    const env = this.environments.find((e) => instanceId.startsWith(`i-e-${e.name}-`));
+    return env
+      ? { 'elasticbeanstalk:environment-name': env.name, 'elasticbeanstalk:environment-id': `e-${env.name}` }
+      : {};
+  }
+
   /** The policies IAM holds for a user or role ARN of this world. */
   principalPolicies(arn: string): SimulatedPrincipal | undefined {
     const user =
