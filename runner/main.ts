@@ -25,6 +25,7 @@ import { ElasticBeanstalkTargets } from './aws/eb-targets';
 import { allOf, type Reporter } from './drain/reporter';
 import { LedgerReporter } from './ledger/reporter';
 import { createLedger, createLedgerClient } from './ledger/store';
+import { createLocks } from './ledger/locks';
 import { fetchTaskLocation } from './aws/task-metadata';
 import { runLinks } from './slack/links';
 
@@ -102,6 +103,8 @@ export async function main(env: NodeJS.ProcessEnv = process.env, options: MainOp
         new LedgerReporter(
           createLedger({ client: ledgerDb, tableName: settings.LEDGER_TABLE_NAME!, logger: runLog }),
           runLog,
+          Date.now,
+          createLocks({ client: ledgerDb, tableName: settings.LEDGER_TABLE_NAME!, logger: runLog }),
         ),
       )
     : slackReporter;

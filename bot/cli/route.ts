@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { IAMClient } from '@aws-sdk/client-iam';
 import * as z from 'zod';
 import { clientTokenFor, launchRunner, RunnerLaunchError } from '../../runner/launch';
@@ -15,8 +15,13 @@ import { parseCallerArn, principalKeyOf, principalOf } from '../auth/principal';
 import { checkRun } from '../deferred/checked-targets';
 import type { WorkDeps } from '../deferred/deps';
 import { newErrorId } from '../../runner/error-id';
-import type { RateLimiter } from '../slack/rate-limit';
+import { releaseLocks } from '../deferred/run-locks';
+import { launchedRunItem } from '../../runner/ledger/items';
+import { lockHolderPlain, lockTtlSeconds } from '../../runner/ledger/locks';
+import { writeOrLog } from '../../runner/ledger/store';
+import type { RateLimiter } from '../../runner/ledger/limits';
 import { IDENTITY_PROOF_HEADER } from '../../runner/identity-proof';
+import { regionRefusal } from '../doors/region';
 import type { CallerIdentityVerifier } from './sts-identity';
 
 /** The command line's route as API Gateway names it (method and path). */
@@ -32,7 +37,13 @@ export const isCliRouteEvent = (event: unknown): boolean =>
 export const cliRunBodySchema = z
   .object({
     ...commandFieldsShape,
-    /** The caller's own id for the run, so that a retried request launches nothing twice. */
+    /**
+     * The caller's key for this request, so that a retried request launches nothing twice. It is
+     * scoped to the caller's principal: the run id is derived from both (the bot assigns every run
+     * id), so it can never name, or rewrite, another principal's run or an older run.
+     */
+    idempotencyKey: runIdSchema.optional(),
+    /** Older command lines sent their own run id: taken as an idempotency key, never as the run id. */
     runId: runIdSchema.optional(),
     drainTimeoutSeconds: z.number().int().min(1).max(MAX_EXECUTION_TIMEOUT_SECONDS).optional(),
     executionTimeoutSeconds: z.number().int().min(60).max(MAX_EXECUTION_TIMEOUT_SECONDS).optional(),
@@ -130,7 +141,13 @@ export async function handleCliRun(
     deps.logger.info('cli_request_rejected', { callerArn, problems });
     return answer(400, { error: 'bad_request', problems });
   }
-  const { runId = (deps.newRunId ?? randomUUID)(), ...body } = parsed.data;
+  const { idempotencyKey: key, runId: legacyKey, ...body } = parsed.data;
+  const idempotencyKey = key ?? legacyKey;
+  const principalKey = principalKeyOf(callerArn);
+  const runId =
+    idempotencyKey !== undefined
+      ? cliRunIdFor(principalKey, idempotencyKey)
+      : (deps.newRunId ?? (() => `cli-${randomUUID()}`))();
   const what = {
     action: body.action,
     envPattern: body.envPattern,
@@ -144,9 +161,19 @@ export async function handleCliRun(
     return answer(400, { error: 'bad_request', problems });
   }
 
+  // The doors' order: the fleet regions, then the limit, then the person, then the simulation.
+  const notServed = regionRefusal(deps.fleetRegions, what.region);
+  if (notServed) {
+    deps.logger.info('cli_request_rejected', {
+      callerArn,
+      runId,
+      reason: 'region not served',
+      region: what.region,
+    });
+    return answer(403, { error: 'refused', reason: notServed.reason, detail: notServed.detail });
+  }
   // Before any IAM call: the flood this brakes is of simulations and Fargate tasks.
-  const principalKey = principalKeyOf(callerArn);
-  const limited = deps.commandLimit?.take(principalKey);
+  const limited = await deps.commandLimit?.take(principalKey);
   if (limited && !limited.ok) {
     deps.logger.warn('cli_request_rejected', { callerArn, runId, reason: 'rate limited' });
     return answer(
@@ -214,6 +241,62 @@ export async function handleCliRun(
     name: env.name,
     instances: env.instanceCount,
   }));
+  // A key used before: the run it launched, as answered then; never a second run under that id.
+  const earlier = deps.ledger ? await deps.ledger.getRun(runId) : undefined;
+  if (earlier) {
+    const same =
+      earlier.action === what.action &&
+      earlier.envPattern === what.envPattern &&
+      earlier.application === what.application &&
+      earlier.region === what.region &&
+      earlier.iamUserName === principal.userName;
+    if (!same || !earlier.taskArn)
+      return answer(409, {
+        error: 'conflict',
+        runId,
+        detail: 'this idempotency key was already used for another request: use a new key',
+      });
+    return answer(200, { runId, taskArn: earlier.taskArn, requestedBy: principal.userName, environments });
+  }
+
+  // One state-changing run per environment, as from Slack.
+  const locked = what.action === 'status' ? [] : checked.preview.environments.map((e) => e.name);
+  if (deps.locks && locked.length) {
+    const request = runRequestSchema.parse({ runId, ...what, ...body, requestedBy });
+    let taken;
+    try {
+      taken = await deps.locks.acquire({ runId, ...what, ...requestedBy }, locked, {
+        nowMs: deps.nowMs(),
+        ttlSeconds: lockTtlSeconds(request.executionTimeoutSeconds),
+      });
+    } catch (err) {
+      deps.logger.warn('lock_take_failed', { runId, error: describeError(err) });
+      return answer(503, {
+        error: 'ledger_unavailable',
+        detail:
+          'could not lock the environments for the run (the ledger did not answer); nothing was launched',
+      });
+    }
+    if (!taken.ok) {
+      deps.logger.info('run_locked_out', { runId, via: 'cli', heldBy: taken.holder?.runId });
+      return answer(409, {
+        error: 'locked',
+        detail: `${lockHolderPlain(taken.holder, taken.environment)}; nothing was launched`,
+        ...(taken.holder
+          ? {
+              heldBy: {
+                runId: taken.holder.runId,
+                action: taken.holder.action,
+                iamUserName: taken.holder.iamUserName,
+                since: taken.holder.since,
+                ...(taken.holder.permalink ? { thread: taken.holder.permalink } : {}),
+              },
+            }
+          : {}),
+      });
+    }
+  }
+
   try {
     const taskArn = await launchRunner(
       deps.ecs,
@@ -221,6 +304,15 @@ export async function handleCliRun(
       { runId, ...what, ...body, requestedBy },
       { clientToken: clientTokenFor(runId) },
     );
+    // Recorded before answering: the run is in App Home (with its Cancel) whatever happens next.
+    if (deps.ledger) {
+      const ledger = deps.ledger;
+      const item = launchedRunItem(
+        { runId, ...what, requestedBy },
+        { taskArn, ...(locked.length ? { locked } : {}), nowMs: deps.nowMs() },
+      );
+      await writeOrLog(deps.logger, runId, 'launched', () => ledger.recordLaunch(item));
+    }
     deps.logger.info('run_launched', {
       runId,
       taskArn,
@@ -239,11 +331,19 @@ export async function handleCliRun(
         runId,
         detail: 'this run id was already launched with other parameters',
       });
+    await releaseLocks(deps, { runId, ...what }, locked);
     const errorId = newErrorId();
     deps.logger.error('launch_failed', { runId, errorId, via: 'cli', error: describeError(err) });
     return answer(502, { error: 'launch_failed', runId, errorId, detail: describeError(err) });
   }
 }
+
+/**
+ * The run id for a command-line request with an idempotency key: derived from the caller's principal
+ * and the key, so one principal's retry finds its own run and nobody can name another's.
+ */
+export const cliRunIdFor = (principalKey: string, idempotencyKey: string): string =>
+  `cli-${createHash('sha256').update(`${principalKey}\n${idempotencyKey}`).digest('hex').slice(0, 40)}`;
 
 /**
  * The Slack id an IAM user caller's `slack_userid` tag names (the bot's tag index), so the runner DMs

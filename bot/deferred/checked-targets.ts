@@ -23,14 +23,14 @@ export type RunCheck =
 
 /**
  * The one door every request to act goes through, typed, clicked (prompt, summary, App Home,
- * reminder), Cancel, or signed by the command line, with the checks in one order. The workspace and
- * app (Slack) or the installation and STS proof (command line) were checked before the request
- * became work; here, in order:
- * 1. the fleet regions (FLEET_REGIONS);
- * 2. the per-person limit;
- * 3. the person: the Slack user's one tagged IAM user, or the command line's principal as STS vouched;
- * 4. the targets as they are now, and whether IAM lets that principal do what the run touches on
- *    exactly those targets (the simulation).
+ * reminder), Cancel, or signed by the command line, with the checks in one order:
+ * 1. the workspace and app (Slack: bot/slack/workspace.ts) or the installation and STS proof
+ *    (command line: bot/cli/sts-identity.ts), before the request becomes work;
+ * 2. the fleet regions (bot/doors/region.ts), and 3. the per-person limit, both at the door (the
+ *    acknowledgement, or the command line's route), so a refusal costs nothing;
+ * then here, in the slow half: the regions again (a signed hand-off may outlive a change of the
+ * stack), 4. the person — the Slack user's one tagged IAM user, or the command line's principal as
+ * STS vouched — and 5. the simulation on the targets as they are now.
  */
 export async function checkRun(
   deps: WorkDeps,

@@ -3,6 +3,7 @@ import type { ElasticBeanstalkClient } from '@aws-sdk/client-elastic-beanstalk';
 import type { LaunchSettings } from '../../runner/launch';
 import type { Logger } from '../../runner/log';
 import type { Ledger } from '../../runner/ledger/store';
+import type { Locks } from '../../runner/ledger/locks';
 import type { Authorizer } from '../auth/authorizer';
 import type { IamDirectory } from '../auth/iam-directory';
 import type { ReminderPolicy } from '../memory/reminders';
@@ -27,6 +28,8 @@ export interface WorkDeps {
   directory: IamDirectory;
   /** Fleet memory; absent when LEDGER_TABLE_NAME is unset (then nothing is recorded or shown). */
   ledger?: Ledger;
+  /** One state-changing run per environment (ledger table); absent with the ledger. */
+  locks?: Locks;
   reminders: ReminderPolicy;
   /** Regions the stack serves (FLEET_REGIONS); unset: every region. */
   fleetRegions?: readonly string[];

@@ -62,15 +62,45 @@ describe('another region', () => {
     const { responseId } = await world.slash('quiet staging MY-APP eu-west-1', { handler: before });
     await world.playHandoffs(before);
     const value = world.confirmValue(responseId);
+    const invokes = lambdaMock.commandCalls(InvokeCommand).length;
     const click = await world.click(value, 'confirm');
+    expect(lambdaMock.commandCalls(InvokeCommand)).toHaveLength(invokes); // not even handed off
     await world.playHandoffs();
     expect(lastText(click.responseId)).toContain('not set up for eu-west-1');
     expect(world.launchedTasks).toBe(0);
     expect(iamMock.commandCalls(SimulatePrincipalPolicyCommand).length).toBeGreaterThan(0); // the prompt's
+    // Refused at the door, before the limit is drawn on.
+    const rejected = world.logs
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => l.event === 'request_rejected');
+    expect(rejected).toMatchObject({
+      reason: 'region not served',
+      region: 'eu-west-1',
+      door: 'prompt confirm',
+    });
+  });
+
+  test('work handed off before the stack stopped serving the region is refused in the slow half too', async () => {
+    const response = world.newResponseUrl();
+    const work = signWork(
+      {
+        kind: 'request',
+        runId: 'run-before-the-change',
+        slackUserId: 'U0ALICE',
+        channelId: 'C0OPS',
+        responseUrl: response.url,
+        command: { action: 'wake', envPattern: 'staging', application: 'MY-APP', region: 'eu-west-1' },
+      },
+      SIGNING_SECRET,
+      Date.now() / 1000,
+    );
+    await world.handler(work, {});
+    expect(lastText(response.id)).toContain('not set up for eu-west-1');
     expect(world.authorizationLogs().at(-1)).toMatchObject({
       allowed: false,
       reason: expect.stringMatching(/^region_not_served/),
     });
+    expect(iamMock.commandCalls(SimulatePrincipalPolicyCommand)).toHaveLength(0);
   });
 
   test('request buttons (summary, reminder in a channel; App Home in a DM): refused, no prompt', async () => {

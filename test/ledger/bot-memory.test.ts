@@ -163,7 +163,7 @@ describe('launch', () => {
     expect(world.launchedTasks).toBe(1);
   });
 
-  test('DynamoDB unavailable: the run still launches; the lost write is logged with the run id', async () => {
+  test('DynamoDB unavailable: a quiet is refused (its locks cannot be taken); a status still launches and the lost write is logged', async () => {
     const unreachable = new DynamoDBClient({
       region: 'us-east-1',
       endpoint: 'http://127.0.0.1:9',
@@ -172,19 +172,22 @@ describe('launch', () => {
     });
     world.dynamodb = unreachable;
     const handler = world.newContainer({ LEDGER_TABLE_NAME: table });
-    const { responseId } = await world.slash('quiet workers MY-APP us-east-1', { handler });
+    const quiet = await world.slash('quiet workers MY-APP us-east-1', { handler });
     await world.playHandoffs(handler);
-    const value = world.confirmValue(responseId);
-    await world.click(value, 'confirm', { handler });
+    expect(JSON.stringify(world.lastResponse(quiet.responseId))).toContain(
+      'Could not check whether another run holds these environments',
+    );
+    expect(world.launchedTasks).toBe(0);
+
+    await world.slash('status workers MY-APP us-east-1', { handler });
     await world.playHandoffs(handler);
     unreachable.destroy();
     expect(world.launchedTasks).toBe(1);
+    const runId = world.runRequestOf(0).runId;
     const lost = world.logs
       .map((l) => JSON.parse(l) as Record<string, unknown>)
       .filter((l) => l.event === 'ledger_write_lost');
-    expect(lost).toEqual([
-      expect.objectContaining({ runId: (JSON.parse(value) as { runId: string }).runId, write: 'launched' }),
-    ]);
+    expect(lost).toEqual([expect.objectContaining({ runId, write: 'launched' })]);
   });
 });
 
@@ -197,7 +200,7 @@ describe('command-line runs', () => {
           envPattern: 'staging',
           application: 'MY-APP',
           region: 'us-east-1',
-          runId: 'cli-run-tagged',
+          idempotencyKey: 'cli-run-tagged',
         }),
         'arn:aws:iam::123456789012:user/alice',
       ),
@@ -205,13 +208,14 @@ describe('command-line runs', () => {
     )) as { statusCode: number };
     expect(res.statusCode).toBe(200);
     const request = world.runRequestOf(0);
+    const runId = request.runId;
     expect(request.requestedBy).toEqual({ iamUserName: 'alice', slackUserId: 'U0ALICE' });
 
     // The runner's first ledger write, from the request the bot launched it with.
     await ledger.markRunning(request, { environments: ['myapp-workers-staging'], instances: 1 }, T0);
     const item = (
       await createLedgerClient(db.client).send(
-        new GetCommand({ TableName: table, Key: { pk: runKey('cli-run-tagged') } }),
+        new GetCommand({ TableName: table, Key: { pk: runKey(runId) } }),
       )
     ).Item;
     expect(item).toMatchObject({ iamUserName: 'alice', slackUserId: 'U0ALICE', gsiUser: 'U0ALICE' });
@@ -249,7 +253,7 @@ describe('App Home', () => {
         value: {
           v: 1,
           action: 'wake',
-          envPattern: 'myapp-workers-prod',
+          envPattern: '=myapp-workers-prod',
           application: 'MY-APP',
           region: 'us-east-1',
         },
@@ -259,7 +263,7 @@ describe('App Home', () => {
         value: {
           v: 1,
           action: 'wake',
-          envPattern: 'myapp-workers-staging',
+          envPattern: '=myapp-workers-staging',
           application: 'MY-APP',
           region: 'us-east-1',
         },
@@ -280,12 +284,12 @@ describe('App Home', () => {
     await world.playHandoffs(handler);
 
     const blocks = blocksOf(world.slack.callsOf('views.publish').at(-1)!);
-    expect(wakeButtons(blocks).map((b) => b.value.envPattern)).toEqual(['myapp-workers-staging']);
+    expect(wakeButtons(blocks).map((b) => b.value.envPattern)).toEqual(['=myapp-workers-staging']);
     const prod = blocks.find((b) => b.text?.text.startsWith('*myapp-workers-prod*'));
     expect(prod?.accessory).toBeUndefined();
     expect(prod?.text?.text).toContain('quiet by <@U0ALICE> 1h 0m ago, but redeployed since');
     expect(prod?.text?.text).toContain('probably awake');
-    expect(prod?.text?.text).toContain('`/snowwhite status myapp-workers-prod MY-APP us-east-1`');
+    expect(prod?.text?.text).toContain('`/snowwhite status =myapp-workers-prod MY-APP us-east-1`');
     // Listed after the fleets still quiet.
     expect(blocks.indexOf(prod!)).toBeGreaterThan(
       blocks.findIndex((b) => b.text?.text.startsWith('*myapp-workers-staging*')),
@@ -304,7 +308,7 @@ describe('App Home', () => {
     await handler(homeOpened(), {});
     await world.playHandoffs(handler);
     const blocks = blocksOf(world.slack.callsOf('views.publish').at(-1)!);
-    expect(wakeButtons(blocks).map((b) => b.value.envPattern)).toEqual(['myapp-workers-prod']);
+    expect(wakeButtons(blocks).map((b) => b.value.envPattern)).toEqual(['=myapp-workers-prod']);
     expect(world.logs.join('\n')).toContain('home_lookup_failed');
   });
 
@@ -355,7 +359,7 @@ describe('reminders (EventBridge scheduled event)', () => {
     ]);
     const blocks = blocksOf(posted[0]!);
     expect(JSON.stringify(blocks)).toContain('has been quiet for 2h 1m');
-    expect(wakeButtons(blocks).map((b) => b.value.envPattern)).toEqual(['myapp-workers-prod']);
+    expect(wakeButtons(blocks).map((b) => b.value.envPattern)).toEqual(['=myapp-workers-prod']);
 
     // 15 minutes later: nothing new.
     await botAt(T0 + 2 * HOUR + 16 * 60_000)(scheduledEvent(), {});
