@@ -28,6 +28,7 @@ import { sendReminders } from './memory/remind';
 import { reconcile } from './memory/reconcile';
 import { handleCliRun, isCliRouteEvent } from './cli/route';
 import { createCallerIdentityVerifier, type CallerIdentityVerifier } from './cli/sts-identity';
+import { ledgerUsedProofs } from './cli/proof-replay';
 import { sealButtonValue } from './slack/buttons';
 import { createRateLimiter, type RateLimiter } from '../runner/ledger/limits';
 
@@ -202,11 +203,12 @@ export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler 
         ...(options.newRunId ? { newRunId: options.newRunId } : {}),
       }),
     );
-    // One per container: the proofs it has seen (replays) are kept here.
+    // One per container (its memory of proofs seen); the ledger table knows every container's.
     const verifyCaller = createCallerIdentityVerifier({
       sts: clients.sts,
       installationId: settings.SNOWWHITE_INSTALLATION_ID,
       nowMs: () => nowSeconds() * 1000,
+      ...(ledgerTable ? { used: ledgerUsedProofs(ledgerTable) } : {}),
     });
     container = {
       settings,

@@ -20,6 +20,7 @@ import {
   type IdentityProof,
 } from '../../runner/identity-proof';
 import { describeError } from '../../runner/log';
+import type { UsedProofs } from './proof-replay';
 
 /** A proof dated this far in the future is refused (clocks differ a little, never by minutes). */
 const CLOCK_SKEW_SECONDS = 60;
@@ -108,12 +109,15 @@ export const createProofStsClient = (config: Pick<STSClientConfig, 'region' | 'e
 /**
  * Checks a command line's identity proof (checkProof), then sends the signed request to this bot's
  * own STS endpoint — only when the proof was signed for that very host — and answers the ARN STS
- * gives. A proof is used once per container: a replay within its five minutes is refused.
+ * gives. A proof is used once: a replay within its five minutes is refused, in this container by
+ * memory and in every container through `used` (the ledger table) when there is one.
  */
 export function createCallerIdentityVerifier(deps: {
   sts: STSClient;
   installationId: string | undefined;
   nowMs: () => number;
+  /** Proofs used in any container (the ledger table); without it, only this container's are known. */
+  used?: UsedProofs;
 }): CallerIdentityVerifier {
   const seen = new Map<string, number>();
   return async (proofHeader, rawBody) => {
@@ -130,7 +134,18 @@ export function createCallerIdentityVerifier(deps: {
     if (seen.has(checked.signature))
       return { ok: false, status: 401, reason: 'identity proof was already used' };
     // Taken before STS is asked, so two copies sent at once cannot both pass.
-    seen.set(checked.signature, checked.signedAtMs + (PROOF_MAX_AGE_SECONDS + CLOCK_SKEW_SECONDS) * 1000);
+    const usableUntilMs = checked.signedAtMs + (PROOF_MAX_AGE_SECONDS + CLOCK_SKEW_SECONDS) * 1000;
+    seen.set(checked.signature, usableUntilMs);
+    if (deps.used) {
+      let first: boolean;
+      try {
+        first = await deps.used.firstUse(checked.signature, usableUntilMs / 1000);
+      } catch (err) {
+        // A replay cannot be ruled out: refuse rather than guess.
+        return { ok: false, status: 503, reason: `could not record the proof's use: ${describeError(err)}` };
+      }
+      if (!first) return { ok: false, status: 401, reason: 'identity proof was already used' };
+    }
 
     const command = new GetCallerIdentityCommand({});
     let hostMismatch: string | undefined;

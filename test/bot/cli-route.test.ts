@@ -188,7 +188,7 @@ test("a direct invocation with a forged request context (an admin's ARN, no proo
         userArn: 'arn:aws:iam::123456789012:user/admin',
         headers: { [IDENTITY_PROOF_HEADER]: mallorys },
       }),
-      handler,
+      world.handler, // a container without that (failing) ledger: the refusal is the simulation's
     );
     expect(mixed.status).toBe(403);
     expect(world.authorizationLogs().at(-1)).toMatchObject({

@@ -203,3 +203,23 @@ test.each([
   const checked = checkProof(header, BODY, INSTALLATION, Date.now());
   expect(checked).toMatchObject({ ok: false, reason: expect.stringContaining(words) });
 });
+
+test('when the record of used proofs cannot be written, the proof is refused (a replay cannot be ruled out)', async () => {
+  const verify = createCallerIdentityVerifier({
+    sts: createProofStsClient({ region: 'us-east-1', endpoint: sts.url }),
+    installationId: INSTALLATION,
+    nowMs: Date.now,
+    used: {
+      firstUse: async () => {
+        throw new Error('ProvisionedThroughputExceededException');
+      },
+    },
+  });
+  const before = sts.calls.length;
+  expect(await verify(await signIdentityProof(callerSts(ALICE), INSTALLATION, BODY), BODY)).toEqual({
+    ok: false,
+    status: 503,
+    reason: "could not record the proof's use: ProvisionedThroughputExceededException",
+  });
+  expect(sts.calls).toHaveLength(before);
+});
