@@ -4,6 +4,8 @@ import { ElasticBeanstalkClient } from '@aws-sdk/client-elastic-beanstalk';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { STSClient } from '@aws-sdk/client-sts';
+import { createProofStsClient } from './cli/sts-identity';
 import { awsRetryConfig } from '../runner/aws/clients';
 import { ledgerDynamoDbClient } from '../runner/ledger/store';
 
@@ -13,6 +15,8 @@ export interface BotAwsClients {
   ecs: ECSClient;
   lambda: LambdaClient;
   secretsManager: SecretsManagerClient;
+  /** Carries command-line identity proofs to this region's STS (signs nothing of the bot's). */
+  sts: STSClient;
   /** The ledger's table is in the bot's own region. */
   dynamodb: DynamoDBClient;
   /** Elastic Beanstalk in the region a command names. */
@@ -27,6 +31,7 @@ export function createBotAwsClients(): BotAwsClients {
     ecs: new ECSClient(retry),
     lambda: new LambdaClient(retry),
     secretsManager: new SecretsManagerClient(retry),
+    sts: createProofStsClient(),
     dynamodb: ledgerDynamoDbClient(),
     elasticBeanstalk: (region) => {
       let client = eb.get(region);

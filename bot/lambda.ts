@@ -3,7 +3,7 @@ import { WebClient } from '@slack/web-api';
 import { createBot, type Bot } from './slack/app';
 import { createAuthorizer } from './auth/authorizer';
 import { createIamDirectory } from './auth/iam-directory';
-import { isHttpEvent } from './slack/http-event';
+import { isHttpEvent, normalizeHttpEvent } from './slack/http-event';
 import { looksInternal, openInternalEvent, signWork, type Work } from './deferred/handoff';
 import { launchSettingsFrom } from '../runner/launch';
 import { createLogger, describeError, type Logger } from '../runner/log';
@@ -13,7 +13,12 @@ import { createPolicySimulator } from './auth/policy-simulator';
 import { RunMemo } from './deferred/run-memo';
 import { documentNames } from '../runner/settings';
 import { loadBotSettings, type BotSettings } from './settings';
-import { createSlackCredentialsSource, type SlackCredentials } from './slack/credentials';
+import {
+  createSlackCredentialsSource,
+  SECRET_PLACEHOLDER,
+  SlackSecretPlaceholderError,
+  type SlackCredentials,
+} from './slack/credentials';
 import { createSlackOut } from './slack/out';
 import type { WorkDeps } from './deferred/deps';
 import { runWork } from './deferred/run-work';
@@ -22,6 +27,8 @@ import { createLocks } from '../runner/ledger/locks';
 import { sendReminders } from './memory/remind';
 import { reconcile } from './memory/reconcile';
 import { handleCliRun, isCliRouteEvent } from './cli/route';
+import { createCallerIdentityVerifier, type CallerIdentityVerifier } from './cli/sts-identity';
+import { ledgerUsedProofs } from './cli/proof-replay';
 import { sealButtonValue } from './slack/buttons';
 import { createRateLimiter, type RateLimiter } from '../runner/ledger/limits';
 
@@ -48,6 +55,7 @@ interface Container {
   bot: (credentials: SlackCredentials) => Bot;
   workDeps: () => Promise<WorkDeps>;
   commandLimit: RateLimiter | undefined;
+  verifyCaller: CallerIdentityVerifier;
 }
 
 /** The account of an ARN (the runner's task definition: the account the bot serves). */
@@ -139,6 +147,7 @@ export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler 
         sealButton: (value) => sealButtonValue(value, signingSecret, nowSeconds()),
         logger,
         directory,
+        ...(settings.FLEET_REGIONS ? { fleetRegions: settings.FLEET_REGIONS } : {}),
         ...(ledger ? { ledger } : {}),
         ...(locks ? { locks } : {}),
         reminders: {
@@ -195,7 +204,23 @@ export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler 
         ...(options.newRunId ? { newRunId: options.newRunId } : {}),
       }),
     );
-    container = { settings, clients, credentials, refreshCredentials, bot, workDeps, commandLimit };
+    // One per container (its memory of proofs seen); the ledger table knows every container's.
+    const verifyCaller = createCallerIdentityVerifier({
+      sts: clients.sts,
+      installationId: settings.SNOWWHITE_INSTALLATION_ID,
+      nowMs: () => nowSeconds() * 1000,
+      ...(ledgerTable ? { used: ledgerUsedProofs(ledgerTable) } : {}),
+    });
+    container = {
+      settings,
+      clients,
+      credentials,
+      refreshCredentials,
+      bot,
+      workDeps,
+      commandLimit,
+      verifyCaller,
+    };
     return container;
   };
 
@@ -209,8 +234,27 @@ export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler 
     return c.bot(fresh).handle(event, context);
   };
 
+  /**
+   * The secret still holds the placeholder: the placeholder error (after one clear log line), else
+   * undefined. The placeholder is public, so nothing signed with it is believed and nothing is served.
+   */
+  const placeholderIn = async (c: Container): Promise<SlackSecretPlaceholderError | undefined> => {
+    try {
+      await c.credentials();
+      return undefined;
+    } catch (err) {
+      if (!(err instanceof SlackSecretPlaceholderError)) throw err;
+      logger.error('slack_secret_placeholder', { fields: err.fields, error: err.message });
+      return err;
+    }
+  };
+
   return async (event, context) => {
     try {
+      if (isCliRouteEvent(event) || isHttpEvent(event) || looksInternal(event) || isScheduledEvent(event)) {
+        const placeholder = await placeholderIn(getContainer());
+        if (placeholder) return placeholderAnswer(event, placeholder);
+      }
       if (isCliRouteEvent(event)) {
         const c = getContainer();
         return await handleCliRun(
@@ -219,6 +263,8 @@ export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler 
             iam: c.clients.iam,
             account: accountOf(c.settings.RUNNER_TASK_DEFINITION_ARN),
             ...(c.commandLimit ? { commandLimit: c.commandLimit } : {}),
+            verifyCaller: c.verifyCaller,
+            cliRoles: c.settings.CLI_ROLES,
             ...(options.newRunId ? { newRunId: options.newRunId } : {}),
           },
           event,
@@ -253,6 +299,36 @@ export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler 
       return { statusCode: 500, body: '' };
     }
   };
+}
+
+/** What each kind of event gets while the secret holds the placeholder: a clear refusal, nothing done. */
+function placeholderAnswer(event: unknown, err: SlackSecretPlaceholderError): unknown {
+  if (isCliRouteEvent(event))
+    return {
+      statusCode: 503,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        error: 'not_configured',
+        detail: `Snow White is not set up yet: ${err.message}`,
+      }),
+    };
+  if (isHttpEvent(event)) {
+    // The signature cannot be checked (the real secret is not there), so the answer says nothing but
+    // that the bot is not set up; a slash command shows it to the person who typed it.
+    const request = normalizeHttpEvent(event);
+    const isCommand = new URLSearchParams(request.body).has('command');
+    return isCommand
+      ? {
+          statusCode: 200,
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            response_type: 'ephemeral',
+            text: `:warning: Snow White is not set up yet: its Slack secret still holds the placeholder \`${SECRET_PLACEHOLDER}\` (${err.fields.join(' and ')}). An AWS administrator must put the Slack app's real signing secret and bot token in it (README, *Put the Slack credentials in the secret*). Nothing was done.`,
+          }),
+        }
+      : { statusCode: 503, body: '' };
+  }
+  return { ok: false, reason: 'the Slack secret holds the placeholder' };
 }
 
 /** EventBridge's standard scheduled event (`detail-type` "Scheduled Event", `source` "aws.events"). */

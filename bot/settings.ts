@@ -59,6 +59,27 @@ export const botSettingsSchema = z
       )
       .pipe(z.array(z.enum(AWS_REGIONS, { error: 'each item must be an AWS region' })).min(1))
       .optional(),
+    /**
+     * This installation's id (the stack sets it): a command-line identity proof must name it, so a
+     * proof made for another installation (or another service using the same pattern) is refused.
+     * Unset: the command line's route refuses every request.
+     */
+    SNOWWHITE_INSTALLATION_ID: z.string().min(8).max(1024).optional(),
+    /**
+     * IAM roles (names) whose sessions may use the command line, comma-separated: a session is
+     * simulated as its role, blind to any session policy, so only listed roles are accepted. IAM users
+     * need no listing. Unset: no role.
+     */
+    CLI_ROLES: z
+      .string()
+      .transform((v) =>
+        v
+          .split(',')
+          .map((r) => r.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(z.string().regex(/^[\w+=,.@-]{1,64}$/, 'each item must be an IAM role name')))
+      .default([]),
     /** The fleet-memory table; unset: no ledger, no App Home history, no reminders. */
     ...ledgerSettingsShape,
     /** A fleet quiet or stopped this long (not woken, not redeployed) gets a reminder. */

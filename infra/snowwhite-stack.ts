@@ -39,6 +39,10 @@ export class SnowWhiteStack extends Stack {
         sw.cliRunsUrl,
         'Where the snowwhite command line sends signed run requests (IAM authorization)',
       ],
+      installationId: [
+        sw.installationId,
+        'The id a command-line identity proof names (the snowwhite command line reads it)',
+      ],
       slackSecretArn: [sw.slackSecret.secretArn, 'Secret to put the Slack credentials in'],
       botFunctionName: [sw.botFunction.functionName, 'Bot Lambda function'],
       runnerCluster: [sw.cluster.clusterArn, 'ECS cluster the runner runs in'],

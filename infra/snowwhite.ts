@@ -108,6 +108,13 @@ export interface SnowWhiteProps {
    * @default 10
    */
   readonly botReservedConcurrency?: number | false;
+  /**
+   * IAM roles (by name) whose sessions may use the `snowwhite` command line through the bot. A role
+   * session is authorized as its role: a session policy that narrows it is not part of the simulation,
+   * so list only roles whose sessions are not narrowed. IAM users need no listing.
+   * @default [] — IAM users only
+   */
+  readonly cliRoles?: string[];
 }
 
 /**
@@ -125,6 +132,11 @@ export class SnowWhite extends Construct {
   /** The command line's route (`POST /cli/runs`, IAM authorization) and its URL. */
   readonly cliRoute: apigwv2.HttpRoute;
   readonly cliRunsUrl: string;
+  /**
+   * This installation's id, which every command-line identity proof must name (the stack's id and
+   * this construct's address): a proof made for another installation is refused.
+   */
+  readonly installationId: string;
   readonly botFunction: NodejsFunction;
   readonly botRole: iam.Role;
   readonly slackSecret: secretsmanager.ISecret;
@@ -153,6 +165,8 @@ export class SnowWhite extends Construct {
     checkNotifyChannelId(this, props.notifyChannelId);
     const regions = checkFleetRegions(this, props.fleetRegions ?? [Stack.of(this).region]);
     this.fleetRegions = regions;
+    const cliRoles = checkCliRoles(this, props.cliRoles ?? []);
+    this.installationId = `${Stack.of(this).stackId}#${this.node.addr}`;
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     const architecture = props.runnerArchitecture ?? ecs.CpuArchitecture.ARM64;
     const instanceTag =
@@ -220,6 +234,8 @@ export class SnowWhite extends Construct {
         ...launchEnv,
         // The bot refuses other regions at once: neither the documents nor the runner's rights are there.
         FLEET_REGIONS: regions.join(','),
+        SNOWWHITE_INSTALLATION_ID: this.installationId,
+        ...(cliRoles.length ? { CLI_ROLES: cliRoles.join(',') } : {}),
         ...(props.slackTeamId ? { SLACK_TEAM_ID: props.slackTeamId } : {}),
         ...(props.slackAppId ? { SLACK_APP_ID: props.slackAppId } : {}),
         ...sharedEnv,
@@ -274,6 +290,20 @@ function checkNotifyChannelId(scope: Construct, channelId: string): void {
       'InvalidNotifyChannelId',
       `notifyChannelId "${channelId}" is not a Slack channel id (C…, G… or D…)`,
     );
+}
+
+/** IAM's rule for role names; the bot parses CLI_ROLES with the same one. */
+const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
+
+function checkCliRoles(scope: Construct, roles: string[]): string[] {
+  for (const role of roles)
+    if (!Token.isUnresolved(role) && !ROLE_NAME.test(role))
+      throw validationError(
+        scope,
+        'InvalidCliRoles',
+        `cliRoles: "${role}" is not an IAM role name (a name, not an ARN: letters, digits and +=,.@_-, at most 64)`,
+      );
+  return roles;
 }
 
 function checkFleetRegions(scope: Construct, regions: string[]): string[] {

@@ -3,7 +3,11 @@ import type { IConstruct } from 'constructs';
 
 /** The codes of the ValidationErrors Snow White's constructs throw (CDK hands the code to its CLI). */
 export type SnowWhiteErrorCode =
-  'InvalidNotifyChannelId' | 'InvalidFleetRegions' | 'InvalidDocumentNamePrefix' | 'MissingSidekiqctlScript';
+  | 'InvalidNotifyChannelId'
+  | 'InvalidFleetRegions'
+  | 'InvalidDocumentNamePrefix'
+  | 'MissingSidekiqctlScript'
+  | 'InvalidCliRoles';
 
 /** aws-cdk-lib brands its error codes as literal strings and keeps the `lit` helper that makes them private. */
 type CdkErrorCode = ConstructorParameters<typeof ValidationError>[0];

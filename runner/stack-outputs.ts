@@ -6,6 +6,7 @@ export const STACK_OUTPUTS = {
   apiUrl: 'ApiUrl',
   slackRequestUrl: 'SlackRequestUrl',
   cliRunsUrl: 'CliRunsUrl',
+  installationId: 'InstallationId',
   slackSecretArn: 'SlackSecretArn',
   botFunctionName: 'BotFunctionName',
   runnerCluster: 'RunnerCluster',

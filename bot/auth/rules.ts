@@ -13,7 +13,7 @@ export interface AuthorizationRequest {
 }
 
 export type RefusalReason =
-  'no_iam_user' | 'several_iam_users' | 'not_allowed' | 'missing_context' | 'iam_error';
+  'region_not_served' | 'no_iam_user' | 'several_iam_users' | 'not_allowed' | 'missing_context' | 'iam_error';
 
 export type AuthorizationDecision =
   | { allowed: true; iamUser: IamUserRef; reason: 'allowed' }

@@ -14,13 +14,16 @@ import { CLI_ROUTE_PATH } from '../../runner/stack-outputs';
 import { parseCallerArn, principalKeyOf, principalOf } from '../auth/principal';
 import { checkRun } from '../deferred/checked-targets';
 import type { WorkDeps } from '../deferred/deps';
-import { newErrorId } from '../deferred/error-id';
+import { newErrorId } from '../../runner/error-id';
 import { releaseLocks } from '../deferred/run-locks';
 import { launchedRunItem } from '../../runner/ledger/items';
 import { lockHolderPlain, lockTtlSeconds } from '../../runner/ledger/locks';
 import { writeOrLog } from '../../runner/ledger/store';
 import type { RateLimiter } from '../../runner/ledger/limits';
 import { cliHistory, isCliHistoryRequest } from './history';
+import { IDENTITY_PROOF_HEADER } from '../../runner/identity-proof';
+import { regionRefusal } from '../doors/region';
+import type { CallerIdentityVerifier } from './sts-identity';
 
 /** The command line's route as API Gateway names it (method and path). */
 export const CLI_ROUTE_KEY = `POST ${CLI_ROUTE_PATH}`;
@@ -64,16 +67,23 @@ const answer = (
   body: JSON.stringify(body),
 });
 
-/** The verified caller's ARN, or undefined when the event has no IAM request context (not signed). */
-function callerArnOf(event: Obj): string | undefined {
+/**
+ * The ARN the event's request context claims (API Gateway's IAM authorizer fills it). Never believed:
+ * whoever may invoke the function can write any; it is only logged next to a refusal.
+ */
+function claimedArnOf(event: Obj): string | undefined {
   const ctx = isObj(event.requestContext) ? event.requestContext : {};
   const iam = isObj(ctx.authorizer) && isObj(ctx.authorizer.iam) ? ctx.authorizer.iam : {};
-  return typeof iam.userArn === 'string' && iam.userArn !== '' ? iam.userArn : undefined;
+  return typeof iam.userArn === 'string' && iam.userArn !== '' ? iam.userArn.slice(0, 300) : undefined;
 }
 
-function bodyOf(event: Obj): unknown {
+/** The body exactly as sent (the identity proof carries its SHA-256). */
+function rawBodyOf(event: Obj): string {
   const raw = typeof event.body === 'string' ? event.body : '';
-  const text = event.isBase64Encoded === true ? Buffer.from(raw, 'base64').toString('utf8') : raw;
+  return event.isBase64Encoded === true ? Buffer.from(raw, 'base64').toString('utf8') : raw;
+}
+
+function parseBody(text: string): unknown {
   if (text.length > 4096) return undefined;
   try {
     return JSON.parse(text);
@@ -82,16 +92,29 @@ function bodyOf(event: Obj): unknown {
   }
 }
 
+/** A header of the event, whatever the case of its name. */
+function headerOf(event: Obj, name: string): string | undefined {
+  if (!isObj(event.headers)) return undefined;
+  for (const [key, value] of Object.entries(event.headers))
+    if (key.toLowerCase() === name && typeof value === 'string') return value;
+  return undefined;
+}
+
 /**
- * The command line's door: `POST /cli/runs` on the stack's HTTP API, with IAM authorization. API
- * Gateway has verified the SigV4 signature and puts the caller in `requestContext.authorizer.iam`;
- * the caller is authorized by the same rules as a Slack user (checkRun), and the bot launches the
- * runner with its own rights, so operators need only `execute-api:Invoke` on this route.
+ * The command line's door: `POST /cli/runs` on the stack's HTTP API. API Gateway's IAM authorization
+ * is the first wall; the bot believes nothing of the event on its own: the caller is the ARN STS
+ * answers for the request's identity proof (sts-identity.ts), an assumed role only when the stack
+ * lists it (`cliRoles`). The caller is then authorized by the same rules as a Slack user (checkRun),
+ * and the bot launches the runner with its own rights, so operators need only `execute-api:Invoke`.
  */
 export async function handleCliRun(
   deps: WorkDeps & {
     iam: IAMClient;
     account: string;
+    /** Who signed the request's identity proof, as STS says. */
+    verifyCaller: CallerIdentityVerifier;
+    /** Roles whose sessions are accepted (CLI_ROLES); IAM users need no listing. */
+    cliRoles: readonly string[];
     newRunId?: () => string;
     /** The Slack commands' per-minute budget, here keyed by the caller's principal ARN. */
     commandLimit?: RateLimiter;
@@ -99,20 +122,26 @@ export async function handleCliRun(
   event: unknown,
 ): Promise<CliRouteResponse> {
   const e = isObj(event) ? event : {};
-  const callerArn = callerArnOf(e);
-  if (!callerArn) {
-    deps.logger.warn('cli_request_rejected', { reason: 'no IAM request context (unsigned request)' });
-    return answer(401, {
-      error: 'unsigned',
-      message: 'this route takes requests signed with AWS SigV4 only',
+  const rawBody = rawBodyOf(e);
+  const identity = await deps.verifyCaller(headerOf(e, IDENTITY_PROOF_HEADER), rawBody);
+  if (!identity.ok) {
+    // A direct invocation with a made-up request context ends here too: it acts as nobody.
+    deps.logger.warn('cli_request_rejected', {
+      reason: `no valid identity proof: ${identity.reason}`,
+      claimedArn: claimedArnOf(e) ?? null,
+    });
+    return answer(identity.status, {
+      error: identity.status === 401 ? 'unauthenticated' : 'unavailable',
+      detail: identity.reason,
     });
   }
+  const callerArn = identity.arn;
   // `snowwhite history` shares the signed route (issue 21): its own handler, after the caller is known.
-  if (isCliHistoryRequest(bodyOf(e))) {
-    const history = await cliHistory(deps, callerArn, bodyOf(e));
+  if (isCliHistoryRequest(parseBody(rawBody))) {
+    const history = await cliHistory(deps, callerArn, parseBody(rawBody));
     return answer(history.statusCode, history.body);
   }
-  const parsed = cliRunBodySchema.safeParse(bodyOf(e));
+  const parsed = cliRunBodySchema.safeParse(parseBody(rawBody));
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`);
     deps.logger.info('cli_request_rejected', { callerArn, problems });
@@ -138,6 +167,17 @@ export async function handleCliRun(
     return answer(400, { error: 'bad_request', problems });
   }
 
+  // The doors' order: the fleet regions, then the limit, then the person, then the simulation.
+  const notServed = regionRefusal(deps.fleetRegions, what.region);
+  if (notServed) {
+    deps.logger.info('cli_request_rejected', {
+      callerArn,
+      runId,
+      reason: 'region not served',
+      region: what.region,
+    });
+    return answer(403, { error: 'refused', reason: notServed.reason, detail: notServed.detail });
+  }
   // Before any IAM call: the flood this brakes is of simulations and Fargate tasks.
   const limited = await deps.commandLimit?.take(principalKey);
   if (limited && !limited.ok) {
@@ -154,6 +194,16 @@ export async function handleCliRun(
   }
 
   const caller = parseCallerArn(callerArn, deps.account);
+  if (caller.kind === 'role' && !deps.cliRoles.includes(caller.name)) {
+    const detail = `role ${caller.name} is not one the stack lists for the command line (cliRoles); its sessions are refused`;
+    deps.logger.info('authorization', {
+      callerArn,
+      ...what,
+      allowed: false,
+      reason: `role_not_listed: ${detail}`,
+    });
+    return answer(403, { error: 'refused', reason: 'role_not_listed', detail });
+  }
   let principal;
   try {
     principal = await principalOf(deps.iam, caller);

@@ -1,7 +1,8 @@
 import type { Action } from '../../ssm/actions';
 import { describeError } from '../../runner/log';
 import type { IamUserRef } from '../auth/iam-directory';
-import type { AuthorizationDecision } from '../auth/rules';
+import { authorizationLogFields, type AuthorizationDecision } from '../auth/rules';
+import { regionRefusal } from '../doors/region';
 import { escapeMrkdwn, noTargetsText, refusalText } from '../slack/messages';
 import type { ReplyTarget } from '../slack/out';
 import type { WorkDeps } from './deps';
@@ -21,18 +22,28 @@ export type RunCheck =
   | { ok: false; kind: 'no_targets' };
 
 /**
- * The one door every request to act goes through, typed, clicked or signed by the command line:
- * who is asking (the Slack user's one IAM user, or the command line's principal as API Gateway
- * verified it), the targets as they are now, then whether IAM lets that principal do what the run
- * touches on exactly those targets.
+ * The one door every request to act goes through, typed, clicked (prompt, summary, App Home,
+ * reminder), Cancel, or signed by the command line, with the checks in one order:
+ * 1. the workspace and app (Slack: bot/slack/workspace.ts) or the installation and STS proof
+ *    (command line: bot/cli/sts-identity.ts), before the request becomes work;
+ * 2. the fleet regions (bot/doors/region.ts), and 3. the per-person limit, both at the door (the
+ *    acknowledgement, or the command line's route), so a refusal costs nothing;
+ * then here, in the slow half: the regions again (a signed hand-off may outlive a change of the
+ * stack), 4. the person — the Slack user's one tagged IAM user, or the command line's principal as
+ * STS vouched — and 5. the simulation on the targets as they are now.
  */
 export async function checkRun(
   deps: WorkDeps,
   who: { runId: string } & ({ slackUserId: string } | { principal: IamUserRef }),
   what: RunWhat,
 ): Promise<RunCheck> {
-  let iamUser: IamUserRef;
   const request = { ...what, ...('slackUserId' in who ? { slackUserId: who.slackUserId } : {}) };
+  const region = regionRefusal(deps.fleetRegions, what.region);
+  if (region) {
+    deps.logger.info('authorization', authorizationLogFields(request, region));
+    return { ok: false, kind: 'refused', decision: region };
+  }
+  let iamUser: IamUserRef;
   if ('principal' in who) iamUser = who.principal;
   else {
     const identity = await deps.authorize.identify({ ...what, slackUserId: who.slackUserId });

@@ -31,6 +31,8 @@ export interface WorkDeps {
   /** One state-changing run per environment (ledger table); absent with the ledger. */
   locks?: Locks;
   reminders: ReminderPolicy;
+  /** Regions the stack serves (FLEET_REGIONS); unset: every region. */
+  fleetRegions?: readonly string[];
   /** Wall-clock milliseconds (ledger times). */
   nowMs: () => number;
 }

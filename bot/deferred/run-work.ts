@@ -1,6 +1,6 @@
 import { describeError } from '../../runner/log';
 import type { WorkDeps } from './deps';
-import { newErrorId } from './error-id';
+import { newErrorId } from '../../runner/error-id';
 import type { Work } from './handoff';
 import { runButtonWork } from './on-button';
 import { answerCanceller, runCancelWork } from './cancel-run';

@@ -17,7 +17,7 @@ import {
 import { slackErrorCode } from '../../runner/slack/errors';
 import { CANNOT_POST_HERE, type ReplyTarget } from '../slack/out';
 import type { WorkDeps } from './deps';
-import { newErrorId } from './error-id';
+import { newErrorId } from '../../runner/error-id';
 import { slackUserIdSchema } from '../../runner/request';
 import { cancelRunButtonValueSchema } from '../../runner/slack/buttons';
 import { progressBlocks } from '../../runner/slack/text';

@@ -1,6 +1,7 @@
 import { MAX_EXECUTION_TIMEOUT_SECONDS } from '../../runner/request';
 import { DEFAULT_DEADLINE_MARGIN_SECONDS } from '../../runner/drain/run';
 import { describeError } from '../../runner/log';
+import { identify } from '../auth/rules';
 import type { WorkDeps } from '../deferred/deps';
 import type { HomeWork } from '../deferred/handoff';
 import type { FleetItem } from '../../runner/ledger/schema';
@@ -21,6 +22,28 @@ const MY_RUNS = 5;
  */
 export async function publishHome(deps: WorkDeps, work: HomeWork): Promise<void> {
   const nowMs = deps.nowMs();
+  const state = await homeStateFor(deps, work, nowMs);
+  await deps.slack.publishHome(work.slackUserId, homeView(state, nowMs));
+  deps.logger.info('home_published', { slackUserId: work.slackUserId, view: state.kind });
+}
+
+/**
+ * The person first, as at every door: only a Slack user mapped to exactly one IAM user sees the
+ * fleets and runs (names of environments, who ran what); anyone else sees how to get mapped.
+ */
+async function homeStateFor(deps: WorkDeps, work: HomeWork, nowMs: number): Promise<HomeState> {
+  let users;
+  try {
+    users = await deps.directory.usersFor(work.slackUserId);
+  } catch (err) {
+    deps.logger.warn('home_refused', { slackUserId: work.slackUserId, error: describeError(err) });
+    return { kind: 'identity-unknown' };
+  }
+  const identity = identify(work.slackUserId, users);
+  if (!identity.ok) {
+    deps.logger.info('home_refused', { slackUserId: work.slackUserId, reason: identity.decision.reason });
+    return { kind: 'not-mapped', slackUserId: work.slackUserId, detail: identity.decision.detail };
+  }
   let state: HomeState;
   if (!deps.ledger) state = { kind: 'not-configured' };
   else {
@@ -42,8 +65,7 @@ export async function publishHome(deps: WorkDeps, work: HomeWork): Promise<void>
       state = { kind: 'unavailable' };
     }
   }
-  await deps.slack.publishHome(work.slackUserId, homeView(state, nowMs));
-  deps.logger.info('home_published', { slackUserId: work.slackUserId, view: state.kind });
+  return state;
 }
 
 /**

@@ -153,7 +153,14 @@ export interface HomeData {
   recent: RunItem[];
 }
 
-export type HomeState = { kind: 'ok'; data: HomeData } | { kind: 'unavailable' } | { kind: 'not-configured' };
+export type HomeState =
+  | { kind: 'ok'; data: HomeData }
+  | { kind: 'unavailable' }
+  | { kind: 'not-configured' }
+  /** The person is not exactly one IAM user's `slack_userid`: how to get mapped, and nothing of the fleet. */
+  | { kind: 'not-mapped'; slackUserId: string; detail: string }
+  /** IAM could not say who the person is: nothing of the fleet either. */
+  | { kind: 'identity-unknown' };
 
 /** Block Kit allows 100 blocks in a Home view; these caps keep well under it. */
 const MAX_FLEETS = 40;
@@ -168,7 +175,20 @@ const header = (text: string): types.HeaderBlock => ({ type: 'header', text: { t
 
 export function homeView(state: HomeState, nowMs: number): types.HomeView {
   const blocks: types.KnownBlock[] = [header('Snow White')];
-  if (state.kind === 'not-configured') {
+  if (state.kind === 'not-mapped') {
+    blocks.push(
+      section(
+        `:no_entry: Snow White does not know you yet: ${escapeMrkdwn(state.detail)}. It acts only for a Slack user whose member id exactly one IAM user carries in its \`slack_userid\` tag, and shows the fleets only to them.`,
+      ),
+      section(
+        `Ask an AWS administrator to tag your IAM user with your member id (\`${state.slackUserId}\`):\n\`aws iam tag-user --user-name YOUR-IAM-USER --tags Key=slack_userid,Value=${state.slackUserId}\`\nThe tag counts within 15 minutes; then open this tab again.`,
+      ),
+    );
+  } else if (state.kind === 'identity-unknown') {
+    blocks.push(
+      section(':warning: I cannot check who you are in IAM right now. Open this tab again in a minute.'),
+    );
+  } else if (state.kind === 'not-configured') {
     blocks.push(section('Fleet memory is not set up here (no `LEDGER_TABLE_NAME`): no history to show.'));
   } else if (state.kind === 'unavailable') {
     blocks.push(

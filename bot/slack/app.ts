@@ -20,6 +20,7 @@ import { describeError, type Logger } from '../../runner/log';
 import { boltLogger } from './bolt-logger';
 import { where } from './messages';
 import { usageReply } from './usage';
+import { regionRefusal } from '../doors/region';
 import { foreignOrigin, type Installation } from './workspace';
 import type { RateLimiter } from '../../runner/ledger/limits';
 
@@ -95,7 +96,15 @@ export function createBot(deps: BotDeps): Bot {
     slackUserId: string,
     door: string,
     tell: ((text: string) => Promise<unknown>) | undefined,
+    /** The region the click acts in: a region not served is refused first, as for a typed command. */
+    region?: string,
   ): Promise<boolean> => {
+    const notServed = region === undefined ? undefined : regionRefusal(deps.fleetRegions, region);
+    if (notServed) {
+      logger.info('request_rejected', { slackUserId, door, reason: 'region not served', region });
+      await tell?.(`:x: ${notServed.detail}. Nothing was launched.`);
+      return true;
+    }
     const limited = await deps.commandLimit?.take(slackUserId);
     if (!limited || limited.ok) return false;
     logger.warn('request_rejected', { slackUserId, door, reason: 'rate limited' });
@@ -219,7 +228,15 @@ export function createBot(deps: BotDeps): Bot {
       }
       const { value } = opened;
       // The prompt stays: pressing again once the wait is over works.
-      if (await overLimit(body.user.id, `prompt ${choice}`, replyBelow(respond, true))) return;
+      if (
+        await overLimit(
+          body.user.id,
+          `prompt ${choice}`,
+          replyBelow(respond, true),
+          choice === 'confirm' ? value.region : undefined,
+        )
+      )
+        return;
       const channelId = body.channel?.id ?? body.container?.channel_id;
       if (!channelId) {
         logger.warn('button_rejected', { slackUserId: body.user.id, reason: 'no channel in the payload' });
@@ -271,6 +288,7 @@ export function createBot(deps: BotDeps): Bot {
           body.user.id,
           'request button',
           fromHome ? dm(body.user.id) : replyBelow(respond, true),
+          value.region,
         )
       )
         return;
@@ -304,7 +322,7 @@ export function createBot(deps: BotDeps): Bot {
       logger.warn('button_rejected', { slackUserId: body.user.id, reason: 'invalid cancel button' });
       return void (await answer?.('This Cancel button is not valid; nothing was stopped.'));
     }
-    if (await overLimit(body.user.id, 'cancel', answer ?? dm(body.user.id))) return;
+    if (await overLimit(body.user.id, 'cancel', answer ?? dm(body.user.id), value.region)) return;
     await handOffClick(
       { kind: 'cancel', slackUserId: body.user.id, ...(reply ? { reply } : {}), value },
       { kind: 'cancel', runId: value.runId },

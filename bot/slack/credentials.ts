@@ -29,6 +29,31 @@ export class SlackCredentialsError extends Error {
   override name = 'SlackCredentialsError';
 }
 
+/**
+ * The value the stack's new secret holds until an administrator sets the real ones. It is public (it is
+ * in this repository): a bot that accepted it as a signing secret would take requests anyone can sign.
+ */
+export const SECRET_PLACEHOLDER = 'SET_AFTER_DEPLOY';
+
+/** The secret (or the environment) still holds the placeholder in one field or both: serve nothing. */
+export class SlackSecretPlaceholderError extends SlackCredentialsError {
+  override name = 'SlackSecretPlaceholderError';
+  constructor(readonly fields: string[]) {
+    super(
+      `the Slack secret still holds the placeholder ${SECRET_PLACEHOLDER} in ${fields.join(' and ')}: put the Slack app's real signing secret and bot token in it (README, Deploy step 3); nothing is served until then`,
+    );
+  }
+}
+
+/** The fields that still hold the placeholder (anywhere in the value: a half-edited one counts). */
+export const placeholderFields = (raw: unknown): string[] =>
+  typeof raw === 'object' && raw !== null
+    ? (['signingSecret', 'botToken'] as const).filter((k) => {
+        const v = (raw as Record<string, unknown>)[k];
+        return typeof v === 'string' && v.includes(SECRET_PLACEHOLDER);
+      })
+    : [];
+
 export const CREDENTIALS_MAX_AGE_MS = 5 * 60_000;
 /** A flood of badly signed requests must not become a flood of GetSecretValue calls. */
 export const MIN_REFRESH_INTERVAL_MS = 30_000;
@@ -66,8 +91,12 @@ export function createSlackCredentialsSource(
   return source;
 
   async function load(): Promise<SlackCredentials> {
-    if (settings.SLACK_SIGNING_SECRET && settings.SLACK_BOT_TOKEN)
-      return { signingSecret: settings.SLACK_SIGNING_SECRET, botToken: settings.SLACK_BOT_TOKEN };
+    if (settings.SLACK_SIGNING_SECRET && settings.SLACK_BOT_TOKEN) {
+      const fromEnv = { signingSecret: settings.SLACK_SIGNING_SECRET, botToken: settings.SLACK_BOT_TOKEN };
+      const placeholders = placeholderFields(fromEnv);
+      if (placeholders.length) throw new SlackSecretPlaceholderError(placeholders);
+      return fromEnv;
+    }
     if (!settings.SLACK_SECRET_ARN) throw new SlackCredentialsError('no Slack credentials configured');
     let text: string | undefined;
     try {
@@ -82,6 +111,9 @@ export function createSlackCredentialsSource(
     } catch {
       throw new SlackCredentialsError('the Slack secret is not JSON');
     }
+    // Before the shape: a placeholder token fails the shape too, but this says what to do.
+    const placeholders = placeholderFields(raw);
+    if (placeholders.length) throw new SlackSecretPlaceholderError(placeholders);
     const parsed = secretSchema.safeParse(raw);
     if (!parsed.success)
       throw new SlackCredentialsError(

@@ -182,6 +182,8 @@ export const launchFailedPublicText = (action: Action, errorId: string) =>
 export function refusalText(decision: AuthorizationDecision & { allowed: false }, action: Action): string {
   const detail = escapeMrkdwn(decision.detail);
   switch (decision.reason) {
+    case 'region_not_served':
+      return `:x: ${detail}. Nothing was launched.`;
     case 'no_iam_user':
       return `:no_entry: You may not run \`${action}\`: ${detail}. Ask an AWS administrator to tag your IAM user.`;
     case 'several_iam_users':

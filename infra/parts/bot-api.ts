@@ -13,6 +13,7 @@ import { REPO_ROOT } from '../repo';
 import { botEsbuildArgs, mainFields } from '../../esbuild.config';
 import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { CLI_ROUTE_PATH } from '../../runner/stack-outputs';
+import { SECRET_PLACEHOLDER } from '../../bot/slack/credentials';
 
 /** The path Slack posts slash commands and button presses to. */
 const SLACK_EVENTS_PATH = '/slack/events';
@@ -26,7 +27,7 @@ export function slackSecret(scope: Construct, existing?: secretsmanager.ISecret)
       // Placeholders only (the real values are set with put-secret-value after deploy). CloudFormation
       // writes this value again only if it changes here, so never edit it: that would wipe the real one.
       secretStringValue: SecretValue.unsafePlainText(
-        JSON.stringify({ signingSecret: 'SET_AFTER_DEPLOY', botToken: 'SET_AFTER_DEPLOY' }),
+        JSON.stringify({ signingSecret: SECRET_PLACEHOLDER, botToken: SECRET_PLACEHOLDER }),
       ),
     })
   );

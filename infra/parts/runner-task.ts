@@ -26,6 +26,7 @@ export const RUNNER_BUILD_CONTEXT_EXCLUDE = [
   '!runner/main.ts',
   '!runner/env-settings.ts',
   '!runner/log.ts',
+  '!runner/error-id.ts',
   '!runner/request.ts',
   '!runner/settings.ts',
   '!runner/aws/',

@@ -86,6 +86,8 @@ export class ConsoleReporter implements Reporter {
     this.clearLine();
     this.println('');
     this.println(plainHeadline(summary, this.where));
+    // The terminal is the requester's own: the details behind the error ids belong here.
+    for (const d of summary.errorDetails ?? []) this.println(`${d.errorId}: ${d.detail}`);
     const counts = sidekiqCounts(summary.outcomes);
     if (counts) this.println(`sidekiq: ${sidekiqCountsText(counts)}`);
     if (summary.outcomes.length) this.println(summaryTable(summary));

@@ -53,13 +53,21 @@ export async function launchSettingsFromStack(
   return parse(`outputs of stack ${stackName}`, raw);
 }
 
-/** The stack's `/cli/runs` URL (SNOWWHITE_CLI_URL is not read: a signed request goes only to the stack's own API). */
-export async function cliRunsUrlOf(cfn: CloudFormationClient, stackName: string): Promise<string> {
+/**
+ * The stack's `/cli/runs` URL and the installation id an identity proof names (SNOWWHITE_CLI_URL is
+ * not read: a signed request goes only to the stack's own API).
+ */
+export async function cliRouteOf(
+  cfn: CloudFormationClient,
+  stackName: string,
+): Promise<{ url: string; installationId: string }> {
   const out = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));
-  const url = out.Stacks?.[0]?.Outputs?.find((o) => o.OutputKey === STACK_OUTPUTS.cliRunsUrl)?.OutputValue;
-  if (!url)
+  const value = (key: string) => out.Stacks?.[0]?.Outputs?.find((o) => o.OutputKey === key)?.OutputValue;
+  const url = value(STACK_OUTPUTS.cliRunsUrl);
+  const installationId = value(STACK_OUTPUTS.installationId);
+  if (!url || !installationId)
     throw new Error(
-      `stack ${stackName} has no ${STACK_OUTPUTS.cliRunsUrl} output: deploy this version of Snow White first`,
+      `stack ${stackName} has no ${!url ? STACK_OUTPUTS.cliRunsUrl : STACK_OUTPUTS.installationId} output: deploy this version of Snow White first`,
     );
-  return url;
+  return { url, installationId };
 }

@@ -28,8 +28,9 @@ import { followRunner, logStreamFor, type NotingReporter } from './follow';
 import { JsonReporter } from './json-reporter';
 import { confirmQuestion, isYes, noTargetsText, previewText } from './preview';
 import { resolveRegions } from './regions';
-import { cliRunsUrlOf, launchSettingsFromEnv, launchSettingsFromStack } from './launch-settings';
+import { cliRouteOf, launchSettingsFromEnv, launchSettingsFromStack } from './launch-settings';
 import { requestRunThroughBot } from './signed-route';
+import { signIdentityProof } from './sts-proof';
 import { checkLine, runDoctor, type DoctorClients } from './doctor';
 import { LogLevel as SlackLogLevel, WebClient } from '@slack/web-api';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -299,11 +300,15 @@ function reportError(io: CliIo, json: boolean, e: CliError): number {
 /** `snowwhite history`: the last runs, asked of the bot on the signed route (as Slack's /snowwhite history). */
 async function history(options: HistoryOptions, aws: AwsContext, deps: CliDeps): Promise<number> {
   const clients = deps.clients({ aws: aws.stackRegion, fleet: aws.stackRegion }, aws.profile);
-  const url = await cliRunsUrlOf(clients.cloudFormation, aws.stack);
+  const { url, installationId } = await cliRouteOf(clients.cloudFormation, aws.stack);
   const answer = await requestRunThroughBot(
     url,
     { history: true, ...(options.application ? { application: options.application } : {}) },
-    { credentials: clients.sts.config.credentials, region: regionOfApi(url) ?? aws.stackRegion },
+    {
+      credentials: clients.sts.config.credentials,
+      region: regionOfApi(url) ?? aws.stackRegion,
+      identityProof: (body) => signIdentityProof(clients.sts, installationId, body),
+    },
     historyAnswerSchema,
   );
   deps.io.stdout.write(
@@ -393,7 +398,7 @@ async function doctor(options: DoctorArgs, aws: AwsContext, deps: CliDeps): Prom
 /** `snowwhite setup`: finds the stack where it was said to be, and remembers its name and region. */
 async function setup(aws: AwsContext, deps: CliDeps): Promise<number> {
   const clients = deps.clients({ aws: aws.stackRegion, fleet: aws.stackRegion }, aws.profile);
-  const url = await cliRunsUrlOf(clients.cloudFormation, aws.stack);
+  const { url } = await cliRouteOf(clients.cloudFormation, aws.stack);
   const store = deps.config ?? configStoreFor(configPath(deps.env));
   await store.write({ stack: aws.stack, stackRegion: aws.stackRegion as SavedConfig['stackRegion'] });
   deps.io.stdout.write(
@@ -529,7 +534,7 @@ async function runOnFargate(
   } else {
     // Checked here; the bot authorizes and names the caller from the signature.
     request = requestFor(options, regions.fleet, runId, { iamUserName: 'caller' });
-    const url = await cliRunsUrlOf(clients.cloudFormation, aws.stack);
+    const { url, installationId } = await cliRouteOf(clients.cloudFormation, aws.stack);
     const launched = await requestRunThroughBot(
       url,
       {
@@ -541,7 +546,11 @@ async function runOnFargate(
         drainTimeoutSeconds: request.drainTimeoutSeconds,
         executionTimeoutSeconds: request.executionTimeoutSeconds,
       },
-      { credentials: clients.sts.config.credentials, region: regionOfApi(url) ?? aws.stackRegion },
+      {
+        credentials: clients.sts.config.credentials,
+        region: regionOfApi(url) ?? aws.stackRegion,
+        identityProof: (body) => signIdentityProof(clients.sts, installationId, body),
+      },
     );
     taskArn = launched.taskArn;
     // The bot assigns the run id (ours was only the request's idempotency key).

@@ -2,12 +2,18 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, Provider } from '@smithy/types';
 import * as z from 'zod';
+import { IDENTITY_PROOF_HEADER } from '../identity-proof';
 import { runIdSchema, type RunRequest } from '../request';
 
 export interface SignedRouteDeps {
   credentials: Provider<AwsCredentialIdentity>;
   /** The region of the stack's API. */
   region: string;
+  /**
+   * The caller's identity proof for this body (sts-proof.ts): the bot believes only what STS says of
+   * it; the execute-api signature is API Gateway's wall, not the bot's.
+   */
+  identityProof: (body: string) => Promise<string>;
   fetch?: typeof fetch;
 }
 
@@ -41,9 +47,10 @@ export class BotRefusedError extends Error {
 
 /**
  * The command line's way in: a run request POSTed to the stack's `/cli/runs` route, signed (SigV4,
- * service `execute-api`) with the caller's own credentials. API Gateway checks the signature and
- * `execute-api:Invoke`; the bot then authorizes the caller like a Slack user and launches the runner
- * itself, so the caller needs neither ecs:RunTask nor iam:PassRole.
+ * service `execute-api`) with the caller's own credentials, carrying an identity proof STS vouches
+ * for. API Gateway checks the signature and `execute-api:Invoke`; the bot checks the proof with STS,
+ * authorizes the caller like a Slack user and launches the runner itself, so the caller needs neither
+ * ecs:RunTask nor iam:PassRole.
  */
 export async function requestRunThroughBot<T = LaunchedThroughBot>(
   url: string,
@@ -77,7 +84,11 @@ export async function requestRunThroughBot<T = LaunchedThroughBot>(
     ...(target.port ? { port: Number(target.port) } : {}),
     path: target.pathname,
     query: {},
-    headers: { host: target.host, 'content-type': 'application/json' },
+    headers: {
+      host: target.host,
+      'content-type': 'application/json',
+      [IDENTITY_PROOF_HEADER]: await deps.identityProof(body),
+    },
     body,
   });
   const res = await (deps.fetch ?? fetch)(url, {

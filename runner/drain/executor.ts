@@ -54,6 +54,8 @@ export class MonitoringStoppedError extends Error {
     message: string,
     /** Handles (SSM command ids) with instances whose outcome is not known. */
     readonly handles: readonly string[],
+    /** What may be shown in public: `message` without the AWS error's own text. */
+    readonly publicReason: string = message,
   ) {
     super(message);
   }

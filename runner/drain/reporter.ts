@@ -1,4 +1,5 @@
 import type { InstanceOutcome } from './outcome';
+import type { ErrorDetail } from '../error-id';
 import type { RunRequest } from '../request';
 
 export interface PlannedEnvironment {
@@ -37,6 +38,11 @@ export interface RunSummary {
   commandIds: string[];
   /** A run-level failure (AWS error, nothing could be started): shown instead of / above outcomes. */
   error?: string;
+  /**
+   * The AWS errors behind `error` or `monitoringStopped`, by error id: for the log and the requester's
+   * DM only (they name accounts and roles); public messages carry only the ids.
+   */
+  errorDetails?: ErrorDetail[];
   /** Set when no environment matched: the live environments of the application, to spot a typo. */
   noMatch?: { otherEnvironments: string[] };
   /**

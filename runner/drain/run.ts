@@ -1,6 +1,7 @@
 import { systemClock, type Clock } from './clock';
 import { MonitoringStoppedError, type InstanceExecutor } from './executor';
 import { describeError, silentLogger, type Logger } from '../log';
+import { withErrorId, type ErrorDetail } from '../error-id';
 import { EXIT_FAILURE, exitCodeFor, type InstanceOutcome } from './outcome';
 import { onlyInstances, type Target } from './targets';
 import type { ProgressSnapshot, Reporter, RunSummary } from './reporter';
@@ -100,7 +101,9 @@ export async function runDrain(opts: RunDrainOptions): Promise<RunResult> {
     })),
   });
   const finish = async (
-    extra: Pick<RunSummary, 'error' | 'noMatch' | 'monitoringStopped'> & { exitCode?: number },
+    extra: Pick<RunSummary, 'error' | 'errorDetails' | 'noMatch' | 'monitoringStopped'> & {
+      exitCode?: number;
+    },
   ): Promise<RunResult> => {
     const list = [...outcomes.values()];
     const exitCode =
@@ -113,6 +116,7 @@ export async function runDrain(opts: RunDrainOptions): Promise<RunResult> {
       outcomes: list,
       commandIds,
       ...(extra.error ? { error: extra.error } : {}),
+      ...(extra.errorDetails?.length ? { errorDetails: extra.errorDetails } : {}),
       ...(extra.noMatch ? { noMatch: extra.noMatch } : {}),
       ...(extra.monitoringStopped ? { monitoringStopped: extra.monitoringStopped } : {}),
     };
@@ -121,6 +125,7 @@ export async function runDrain(opts: RunDrainOptions): Promise<RunResult> {
     log[exitCode === 0 ? 'info' : 'warn']('run finished', {
       exitCode,
       error: extra.error,
+      ...(extra.errorDetails?.length ? { errorDetails: extra.errorDetails } : {}),
       counts: countByKind(list),
       commandIds,
       elapsedMs: summary.elapsedMs,
@@ -163,7 +168,9 @@ export async function runDrain(opts: RunDrainOptions): Promise<RunResult> {
     );
   } catch (err) {
     if (signal.aborted) return interrupted();
-    return finish({ error: `could not list the targets: ${describeError(err)}` });
+    const failed = withErrorId('could not list the targets', err);
+    log.error('could not list the targets', { errorId: failed.errorId, error: failed.detail });
+    return finish({ error: failed.text, errorDetails: [{ errorId: failed.errorId, detail: failed.detail }] });
   }
   if (signal.aborted) return interrupted();
   if (plan.environments.length === 0)
@@ -200,6 +207,8 @@ export async function runDrain(opts: RunDrainOptions): Promise<RunResult> {
 
   let error: string | undefined;
   let stopped: MonitoringStoppedError | undefined;
+  /** The public reason (with its error id) and the details of what stopped the run, if anything did. */
+  let failure: (ErrorDetail & { text: string }) | undefined;
   if (reachable.length > 0) {
     const progress = () => safelySync(log, () => reporter.progress(snapshot()));
     try {
@@ -234,10 +243,16 @@ export async function runDrain(opts: RunDrainOptions): Promise<RunResult> {
       );
     } catch (err) {
       // Stopped following is not "the run failed": the commands may still drain the instances.
-      if (err instanceof MonitoringStoppedError) stopped = err;
-      else error = describeError(err);
+      if (err instanceof MonitoringStoppedError) {
+        stopped = err;
+        failure = withErrorId(err.publicReason, err.message);
+      } else {
+        failure = withErrorId('the SSM commands could not be sent or followed', err);
+        error = failure.text;
+      }
       log.error(stopped ? 'stopped following the commands' : 'executor failed', {
-        error: stopped?.message ?? error,
+        errorId: failure.errorId,
+        error: failure.detail,
         ...(stopped ? { commandIds: stopped.handles } : {}),
       });
     }
@@ -250,15 +265,19 @@ export async function runDrain(opts: RunDrainOptions): Promise<RunResult> {
     outcomes.set(
       t.instanceId,
       unfinishedOutcome(t, {
-        ...(stopped ? { stoppedFollowing: stopped.message } : {}),
+        ...(stopped && failure ? { stoppedFollowing: failure.text } : {}),
         ...(error ? { error } : {}),
         ...(commandId ? { commandId } : {}),
       }),
     );
   }
-  if (stopped)
-    return finish({ monitoringStopped: { reason: stopped.message, commandIds: [...stopped.handles] } });
-  return finish(error ? { error } : {});
+  const errorDetails = failure ? [{ errorId: failure.errorId, detail: failure.detail }] : [];
+  if (stopped && failure)
+    return finish({
+      monitoringStopped: { reason: failure.text, commandIds: [...stopped.handles] },
+      errorDetails,
+    });
+  return finish(error ? { error, errorDetails } : {});
 }
 
 function countByKind(outcomes: readonly InstanceOutcome[]): Record<string, number> {

@@ -13,6 +13,7 @@ import {
   progressText,
   sectionBlocks,
   shortSummaryText,
+  errorDetailsText,
   summaryActions,
   summaryReport,
   threadRootInterruptedText,
@@ -196,6 +197,12 @@ export class SlackReporter implements Reporter {
     if (dm && full.channel !== dm)
       await this.call('chat.postMessage', () =>
         this.opts.client.chat.postMessage({ channel: dm, text: short }),
+      );
+    // The AWS error behind an error id: only to the person who asked (and the log).
+    const details = errorDetailsText(summary);
+    if (dm && details)
+      await this.call('chat.postMessage', () =>
+        this.opts.client.chat.postMessage({ channel: dm, text: details }),
       );
   }
 

@@ -237,6 +237,18 @@ export const headline = (s: RunSummary): string =>
   `${headlineIcon(s)} ${headlineWith(s, what(s.request), esc)}`;
 
 /**
+ * Pure: the details behind the error ids of a summary, for the requester's DM only (AWS error text
+ * names accounts and roles); undefined when there are none.
+ */
+export function errorDetailsText(s: RunSummary): string | undefined {
+  if (!s.errorDetails?.length) return undefined;
+  return [
+    ':mag: Details of the error behind this run (sent only to you):',
+    ...s.errorDetails.map((d) => `\`${d.errorId}\`: ${esc(d.detail)}`),
+  ].join('\n');
+}
+
+/**
  * The headline for a terminal or a file: no emoji, no markup, nothing escaped. `where` replaces the
  * request's pattern, application and region (a --local run acts on this host, in no region).
  */

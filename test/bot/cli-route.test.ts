@@ -1,13 +1,18 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { RunTaskCommand } from '@aws-sdk/client-ecs';
 import { GetRoleCommand, ListUsersCommand, SimulatePrincipalPolicyCommand } from '@aws-sdk/client-iam';
 import { clientTokenFor } from '../../runner/launch';
+import { IDENTITY_PROOF_HEADER } from '../../runner/identity-proof';
+import { signIdentityProof } from '../../runner/cli/sts-proof';
 import { cliRunIdFor } from '../../bot/cli/route';
 import { iamSignedEvent } from '../support/iam-signed-event';
-import { ecsMock, iamMock, World, type FakeIamUser } from './world';
+import { localAwsEndpoint } from '../support/local-aws-endpoint';
+import { ecsMock, iamMock, INSTALLATION_ID, World, type FakeIamUser } from './world';
 
 let world: World;
 beforeEach(async () => {
-  world = await World.start();
+  // The role the tests use is one the stack lists for the command line.
+  world = await World.start({ CLI_ROLES: 'payments-oncall' });
 });
 afterEach(() => world.stop());
 
@@ -28,11 +33,19 @@ const teamRole = (name: string, pattern = 'myapp-workers-s*'): FakeIamUser & { p
   ],
 });
 
-async function post(body: unknown, userArn?: string, handler = world.handler) {
-  const event = iamSignedEvent({
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-    ...(userArn ? { userArn } : {}),
-  });
+/**
+ * A request from the command line's own code: the identity proof signed with `callerArn`'s
+ * credentials (which the local STS knows), the request context as API Gateway fills it.
+ */
+async function post(body: unknown, callerArn?: string, handler = world.handler, signedAt = new Date()) {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  return send(
+    callerArn ? await world.cliEvent(text, callerArn, signedAt) : iamSignedEvent({ body: text }),
+    handler,
+  );
+}
+
+async function send(event: unknown, handler = world.handler) {
   const res = (await handler(event, {})) as {
     statusCode: number;
     body: string;
@@ -76,10 +89,13 @@ test('an assumed role allowed on the targets launches, simulated as its role (pa
   });
   expect(request.slack).toBeUndefined();
   expect(request.requestedBy.slackUserId).toBeUndefined(); // a role carries no slack_userid to go by
-  // A retry of the same request (another session of the role) launches nothing new.
+  // A retry of the same request (another session of the role, a fresh proof: the same one twice is a
+  // replay) launches nothing new.
   const again = await post(
     { ...run, idempotencyKey: 'key-1' },
     'arn:aws:sts::123456789012:assumed-role/payments-oncall/alice-session',
+    world.handler,
+    new Date(Date.now() + 1000),
   );
   expect(again.body.taskArn).toBe(res.body.taskArn);
   expect(world.launchedTasks).toBe(1);
@@ -115,9 +131,88 @@ test('an IAM user caller is simulated as that user; a denied one is refused', as
   expect(alice.status).toBe(200);
 });
 
-test('a request without the IAM request context (not signed) is rejected before anything else', async () => {
+test('a request without an identity proof is rejected before anything else', async () => {
   const res = await post(run);
   expect(res.status).toBe(401);
+  expect(res.body).toMatchObject({
+    error: 'unauthenticated',
+    detail: expect.stringContaining('no identity proof'),
+  });
+  expect(iamMock.commandCalls(SimulatePrincipalPolicyCommand)).toHaveLength(0);
+  expect(ecsMock).not.toHaveReceivedCommand(RunTaskCommand);
+});
+
+test("a direct invocation with a forged request context (an admin's ARN, no proof) acts as nobody: no launch, no ledger write, a log line", async () => {
+  const ledgerRequests: string[] = [];
+  const ledger = await localAwsEndpoint((form) => {
+    ledgerRequests.push(form.toString());
+    return { status: 500, body: '' };
+  });
+  try {
+    const handler = world.newContainer(
+      { LEDGER_TABLE_NAME: 'snowwhite-ledger' },
+      {
+        clients: { dynamodb: new DynamoDBClient({ region: 'us-east-1', endpoint: ledger.url }) },
+      },
+    );
+    world.users.push({ name: 'admin', allow: ['*'] });
+    const forged = iamSignedEvent({
+      body: JSON.stringify({ ...run, action: 'stop' }),
+      userArn: 'arn:aws:iam::123456789012:user/admin',
+    });
+    const res = await send(forged, handler);
+    expect(res.status).toBe(401);
+    expect(ecsMock).not.toHaveReceivedCommand(RunTaskCommand);
+    expect(iamMock.commandCalls(SimulatePrincipalPolicyCommand)).toHaveLength(0);
+    expect(ledgerRequests).toEqual([]);
+    const line = world.logs
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => l.event === 'cli_request_rejected');
+    expect(line).toMatchObject({
+      level: 'warn',
+      claimedArn: 'arn:aws:iam::123456789012:user/admin',
+      reason: expect.stringContaining('no valid identity proof'),
+    });
+
+    // A proof made by someone else, pasted next to the admin's forged context: the proof's signer is who acts.
+    world.users.push({ name: 'mallory', allow: ['ecs:RunTask *'] });
+    const body = JSON.stringify(run);
+    const mallorys = await signIdentityProof(
+      world.callerSts('arn:aws:iam::123456789012:user/mallory'),
+      INSTALLATION_ID,
+      body,
+    );
+    const mixed = await send(
+      iamSignedEvent({
+        body,
+        userArn: 'arn:aws:iam::123456789012:user/admin',
+        headers: { [IDENTITY_PROOF_HEADER]: mallorys },
+      }),
+      world.handler, // a container without that (failing) ledger: the refusal is the simulation's
+    );
+    expect(mixed.status).toBe(403);
+    expect(world.authorizationLogs().at(-1)).toMatchObject({
+      principalArn: 'arn:aws:iam::123456789012:user/mallory',
+      allowed: false,
+    });
+    expect(ecsMock).not.toHaveReceivedCommand(RunTaskCommand);
+  } finally {
+    await ledger.close();
+  }
+});
+
+test('an assumed role the stack does not list (cliRoles) is refused, whatever its policies allow', async () => {
+  world.roles.push({
+    ...teamRole('deploy-bot'),
+    statements: [{ effect: 'Allow', action: '*', resource: '*' }],
+  });
+  const res = await post(run, 'arn:aws:sts::123456789012:assumed-role/deploy-bot/ci-job');
+  expect(res.status).toBe(403);
+  expect(res.body).toMatchObject({
+    error: 'refused',
+    reason: 'role_not_listed',
+    detail: expect.stringContaining('deploy-bot'),
+  });
   expect(iamMock.commandCalls(SimulatePrincipalPolicyCommand)).toHaveLength(0);
   expect(ecsMock).not.toHaveReceivedCommand(RunTaskCommand);
 });
@@ -126,7 +221,7 @@ test.each([
   ['the root user', 'arn:aws:iam::123456789012:root', 'root'],
   ['a federated user', 'arn:aws:sts::123456789012:federated-user/bob', 'federated'],
   ['another account', 'arn:aws:iam::999999999999:user/alice', 'account 999999999999'],
-  ['an unknown role', 'arn:aws:sts::123456789012:assumed-role/ghost/s1', 'ghost'],
+  ['an unknown role', 'arn:aws:sts::123456789012:assumed-role/payments-oncall/s1', 'payments-oncall'],
 ])('%s is refused', async (_what, arn, words) => {
   const res = await post(run, arn);
   expect(res.status).toBe(403);

@@ -25,12 +25,22 @@ import {
   ListUsersCommand,
   ListUserTagsCommand,
   SimulatePrincipalPolicyCommand,
-  type EvaluationResult,
   type SimulatePrincipalPolicyCommandInput,
 } from '@aws-sdk/client-iam';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
+import { createProofStsClient } from '../../bot/cli/sts-identity';
+import { localSts, type KnownCredentials } from '../support/local-sts';
+import {
+  localIamSimulator,
+  type PolicyDocument,
+  type SimulatedPrincipal,
+} from '../support/local-iam-simulator';
+import { iamSignedEvent } from '../support/iam-signed-event';
+import { signIdentityProof } from '../../runner/cli/sts-proof';
+import { IDENTITY_PROOF_HEADER } from '../../runner/identity-proof';
 import { createLambdaHandler, type LambdaHandler, type LambdaOptions } from '../../bot/lambda';
 import type { RunRequest } from '../../runner/request';
 import type { BotAwsClients } from '../../bot/aws-clients';
@@ -49,6 +59,7 @@ export const SIGNING_SECRET = 'test-signing-secret-0123456789abcdef';
 export const BOT_TOKEN = 'xoxb-test-bot-token-000111222';
 export const TASK_DEF = 'arn:aws:ecs:us-east-1:123456789012:task-definition/snowwhite-runner:7';
 export const NOTIFY = 'C0NOTIFY';
+export const INSTALLATION_ID = 'test-installation-0001';
 
 const eb = new ElasticBeanstalkClient({ region: 'us-east-1' });
 /** The clients every container of the world is given; each is mocked by instance, not by class. */
@@ -60,6 +71,8 @@ export const botClients: BotAwsClients = {
   // Used only with LEDGER_TABLE_NAME; ledger tests give the world a real one (dynalite) instead.
   dynamodb: new DynamoDBClient({ region: 'us-east-1' }),
   elasticBeanstalk: () => eb,
+  // Pointed at each world's local STS when the world starts (a real client: the proof goes over HTTP).
+  sts: createProofStsClient({ region: 'us-east-1' }),
 };
 export const iamMock = mockClient(botClients.iam);
 export const ecsMock = mockClient(botClients.ecs);
@@ -74,120 +87,51 @@ export interface FakeIamUser {
   allow?: string[];
   /** Explicitly denied pairs. */
   deny?: string[];
-  /** Policy statements with conditions, evaluated like IAM's simulator (see `simulate`). */
+  /** Policy statements with conditions (IAM's own grammar, in short). */
   statements?: FakeStatement[];
+  /** Whole identity policies, as an administrator would write them. */
+  policies?: PolicyDocument[];
+  /** A permissions boundary. */
+  boundary?: PolicyDocument;
 }
 
-/** Condition operators the fake understands, each `{ key: value | values }`. */
-export type FakeConditionOperator =
-  | 'StringEquals'
-  | 'StringLike'
-  | 'StringNotEquals'
-  | 'StringNotLike'
-  | 'Bool'
-  | 'BoolIfExists'
-  | 'StringEqualsIfExists'
-  | 'StringLikeIfExists';
 export interface FakeStatement {
   effect: 'Allow' | 'Deny';
   /** `service:Action` or `*` or `service:*`. */
   action: string;
   /** ARN glob (`*`, `?`). */
   resource: string;
-  condition?: Partial<Record<FakeConditionOperator, Record<string, string | string[]>>>;
-}
-
-/** IAM's glob: `*` any run of characters, `?` one; nothing else is special. */
-const globMatches = (pattern: string, value: string, ignoreCase = false) =>
-  new RegExp(
-    `^${pattern
-      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-      .replace(/\*/g, '.*')
-      .replace(/\?/g, '.')}$`,
-    ignoreCase ? 'i' : '',
-  ).test(value);
-
-/**
- * One condition operator on one key, with IAM's rules for an absent key: it never matches, except
- * that negated operators are then true and `...IfExists` operators are true.
- */
-function conditionHolds(op: FakeConditionOperator, actual: string[] | undefined, wanted: string[]): boolean {
-  const ifExists = op.endsWith('IfExists');
-  const base = op.replace(/IfExists$/, '');
-  const negated = base.includes('Not');
-  if (actual === undefined) return ifExists || negated;
-  const one = (v: string) =>
-    wanted.some((w) =>
-      base === 'StringLike' || base === 'StringNotLike'
-        ? globMatches(w, v)
-        : base === 'Bool'
-          ? w.toLowerCase() === v.toLowerCase()
-          : w === v,
-    );
-  return negated ? !actual.some(one) : actual.some(one);
+  /** IAM's Condition block: `{ Operator: { key: value | values } }`. */
+  condition?: Record<string, Record<string, string | string[]>>;
 }
 
 /**
- * SimulatePrincipalPolicy over a user's statements, like IAM's: context entries apply to every
- * resource of the call; the simulator looks nothing up itself, so a key a relevant statement tests
- * and the call does not supply is reported in MissingContextValues. Explicit deny beats allow beats
- * the implicit deny. One EvaluationResult per resource, `pageSize` per page (Marker = next index).
+ * A fake principal's policies as IAM would hold them: what the local IAM endpoint hands the
+ * independent evaluator (@cloud-copilot/iam-simulate), which decides every SimulatePrincipalPolicy.
  */
-export function simulate(
-  user: FakeIamUser,
-  input: SimulatePrincipalPolicyCommandInput,
-  pageSize: number,
-): { EvaluationResults: EvaluationResult[]; IsTruncated: boolean; Marker?: string } {
-  const statements: FakeStatement[] = [
-    ...(user.statements ?? []),
+export function policiesOf(user: FakeIamUser): SimulatedPrincipal {
+  const statements = [
+    ...(user.statements ?? []).map((s) => ({
+      Effect: s.effect,
+      Action: s.action,
+      Resource: s.resource,
+      ...(s.condition ? { Condition: s.condition } : {}),
+    })),
     ...(user.allow ?? []).map((r) => pair('Allow', r)),
     ...(user.deny ?? []).map((r) => pair('Deny', r)),
   ];
-  const context = new Map<string, string[]>();
-  for (const e of input.ContextEntries ?? [])
-    if (e.ContextKeyName) context.set(e.ContextKeyName.toLowerCase(), e.ContextKeyValues ?? []);
-  const results: EvaluationResult[] = [];
-  for (const action of input.ActionNames ?? [])
-    for (const resource of input.ResourceArns ?? ['*']) {
-      const missing = new Set<string>();
-      const applies = (s: FakeStatement) => {
-        if (!globMatches(s.action, action, true) || !globMatches(s.resource, resource)) return false;
-        let holds = true;
-        for (const [op, keys] of Object.entries(s.condition ?? {}))
-          for (const [key, value] of Object.entries(keys ?? {})) {
-            const actual = context.get(key.toLowerCase());
-            if (actual === undefined) missing.add(key);
-            if (!conditionHolds(op as FakeConditionOperator, actual, [value].flat())) holds = false;
-          }
-        return holds;
-      };
-      const denied = statements
-        .filter((s) => s.effect === 'Deny')
-        .map(applies)
-        .some(Boolean);
-      const allowed = statements
-        .filter((s) => s.effect === 'Allow')
-        .map(applies)
-        .some(Boolean);
-      results.push({
-        EvalActionName: action,
-        EvalResourceName: resource,
-        EvalDecision: denied ? 'explicitDeny' : allowed ? 'allowed' : 'implicitDeny',
-        MissingContextValues: [...missing],
-      });
-    }
-  const start = Number(input.Marker ?? 0);
-  const next = start + pageSize;
   return {
-    EvaluationResults: results.slice(start, next),
-    IsTruncated: next < results.length,
-    ...(next < results.length ? { Marker: String(next) } : {}),
+    identityPolicies: [
+      ...(statements.length ? [{ Version: '2012-10-17', Statement: statements }] : []),
+      ...(user.policies ?? []),
+    ],
+    ...(user.boundary ? { boundary: user.boundary } : {}),
   };
 }
 
-function pair(effect: 'Allow' | 'Deny', rule: string): FakeStatement {
+function pair(effect: 'Allow' | 'Deny', rule: string) {
   const [action = '', resource = '*'] = rule.split(' ');
-  return { effect, action, resource };
+  return { Effect: effect, Action: action, Resource: resource };
 }
 
 export const ssmDocArn = (doc: string, region = 'us-east-1') =>
@@ -226,6 +170,7 @@ export function baseEnv(overrides: Record<string, string | undefined> = {}): Nod
     SSM_DOCUMENT_WAKE: 'snowwhite-wake',
     SSM_DOCUMENT_STATUS: 'snowwhite-status',
     AWS_LAMBDA_FUNCTION_NAME: 'snowwhite-bot',
+    SNOWWHITE_INSTALLATION_ID: INSTALLATION_ID,
     ...overrides,
   };
 }
@@ -267,13 +212,33 @@ export class World {
   /** DynamoDB for the ledger (dynalite), when a test sets LEDGER_TABLE_NAME. */
   dynamodb: DynamoDBClient | undefined;
 
-  private constructor(readonly slack: FakeSlack) {}
+  /** The local IAM endpoint whose answers to SimulatePrincipalPolicy the evaluator computes. */
+  private simulator!: Awaited<ReturnType<typeof localIamSimulator>>;
+  private simulatorClient!: IAMClient;
+
+  private constructor(
+    readonly slack: FakeSlack,
+    readonly sts: Awaited<ReturnType<typeof localSts>>,
+    /** Credentials the local STS knows: one key per caller ARN, made on first use. */
+    private readonly stsKnown: KnownCredentials[],
+  ) {}
 
   static async start(
     env: Record<string, string | undefined> = {},
     options: { dynamodb?: DynamoDBClient } = {},
   ): Promise<World> {
-    const world = new World(await FakeSlack.start());
+    const known: KnownCredentials[] = [];
+    const world = new World(await FakeSlack.start(), await localSts(known), known);
+    world.simulator = await localIamSimulator((arn) => world.principalPolicies(arn), {
+      pageSize: () => world.simulationPageSize,
+    });
+    world.simulatorClient = new IAMClient({
+      region: 'us-east-1',
+      endpoint: world.simulator.url,
+      credentials: { accessKeyId: 'AKIDSIMULATOR', secretAccessKey: 'local' },
+      maxAttempts: 1,
+    });
+    botClients.sts = createProofStsClient({ region: 'us-east-1', endpoint: world.sts.url });
     world.dynamodb = options.dynamodb;
     world.install();
     world.handler = world.newContainer(env);
@@ -286,21 +251,65 @@ export class World {
    */
   newContainer(
     env: Record<string, string | undefined> = {},
-    options: Pick<LambdaOptions, 'nowSeconds' | 'nowMs'> = {},
+    options: Pick<LambdaOptions, 'nowSeconds' | 'nowMs'> & { clients?: Partial<BotAwsClients> } = {},
   ): LambdaHandler {
+    const { clients, ...rest } = options;
     return createLambdaHandler({
       env: baseEnv({ SLACK_API_URL: this.slack.apiUrl, ...env }),
       logger: createLogger({ write: (line) => this.logs.push(line) }),
-      clients: this.dynamodb ? { ...botClients, dynamodb: this.dynamodb } : botClients,
-      ...options,
+      clients: {
+        ...botClients,
+        ...(this.dynamodb ? { dynamodb: this.dynamodb } : {}),
+        ...clients,
+      },
+      ...rest,
     });
   }
 
   async stop(): Promise<void> {
     await this.slack.close();
+    await this.sts.close();
+    this.simulatorClient.destroy();
+    await this.simulator.close();
   }
 
-  private async iamCall<T>(answer: () => T): Promise<T> {
+  /** The tags EC2 holds for an instance of this world's environments (IAM conditions read them). */
+  instanceTags(instanceId: string): Record<string, string> {
+    const env = this.environments.find((e) => instanceId.startsWith(`i-e-${e.name}-`));
+    return env
+      ? { 'elasticbeanstalk:environment-name': env.name, 'elasticbeanstalk:environment-id': `e-${env.name}` }
+      : {};
+  }
+
+  /** The policies IAM holds for a user or role ARN of this world. */
+  principalPolicies(arn: string): SimulatedPrincipal | undefined {
+    const user =
+      this.users.find((u) => `arn:aws:iam::123456789012:user/${u.name}` === arn) ??
+      this.roles.find((r) => `arn:aws:iam::123456789012:role${r.path ?? '/'}${r.name}` === arn);
+    return user && policiesOf(user);
+  }
+
+  /**
+   * The command line's run request as Lambda receives it: the body with an identity proof signed by
+   * the command line's own code with `callerArn`'s credentials, the request context API Gateway fills.
+   */
+  async cliEvent(body: string, callerArn: string, signedAt = new Date()) {
+    const proof = await signIdentityProof(this.callerSts(callerArn), INSTALLATION_ID, body, signedAt);
+    return iamSignedEvent({ body, userArn: callerArn, headers: { [IDENTITY_PROOF_HEADER]: proof } });
+  }
+
+  /** The command line's STS client for a caller: its own credentials, which the local STS knows as `arn`. */
+  callerSts(arn: string): STSClient {
+    let creds = this.stsKnown.find((k) => k.arn === arn);
+    if (!creds) {
+      const n = String(this.stsKnown.length + 1).padStart(12, '0');
+      creds = { accessKeyId: `AKIDCALLER${n}`, secretAccessKey: `secret-${n}`, arn };
+      this.stsKnown.push(creds);
+    }
+    return new STSClient({ region: 'us-east-1', endpoint: this.sts.url, credentials: creds });
+  }
+
+  private async iamCall<T>(answer: () => T | Promise<T>): Promise<T> {
     this.iamInFlight++;
     this.iamMaxInFlight = Math.max(this.iamMaxInFlight, this.iamInFlight);
     try {
@@ -309,7 +318,7 @@ export class World {
         this.iamThrottles--;
         throw throttlingError('Throttling');
       }
-      return answer();
+      return await answer();
     } finally {
       this.iamInFlight--;
     }
@@ -369,14 +378,12 @@ export class World {
         };
       }),
     );
+    // Through the real SDK and a local IAM endpoint to the independent evaluator: the bot's reading of
+    // the answer (pages, decisions, missing context, boundaries) is checked against its decisions.
     iamMock.on(SimulatePrincipalPolicyCommand).callsFake((input: SimulatePrincipalPolicyCommandInput) =>
       this.iamCall(() => {
         this.simulations.push(input);
-        const user =
-          this.users.find((u) => arnOf(u) === input.PolicySourceArn) ??
-          this.roles.find((r) => roleArnOf(r) === input.PolicySourceArn);
-        if (!user) throw awsError('NoSuchEntityException', 'no such user or role', 404);
-        return simulate(user, input, this.simulationPageSize);
+        return this.simulatorClient.send(new SimulatePrincipalPolicyCommand(input));
       }),
     );
     ebMock.on(DescribeEnvironmentsCommand).callsFake((input: { ApplicationName?: string }) => ({

@@ -2,7 +2,7 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { DescribeTasksCommand, ECSClient, RunTaskCommand } from '@aws-sdk/client-ecs';
 import { IAMClient, ListUserTagsCommand } from '@aws-sdk/client-iam';
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { STSClient } from '@aws-sdk/client-sts';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
@@ -21,6 +21,9 @@ import { createLogger } from '../../runner/log';
 import { runDrain } from '../../runner/drain/run';
 import { outcomeOf } from '../../runner/drain/outcome';
 import { captureIo } from './support/capture-io';
+import { localSts, type KnownCredentials } from '../support/local-sts';
+import { createCallerIdentityVerifier, createProofStsClient } from '../../bot/cli/sts-identity';
+import { IDENTITY_PROOF_HEADER } from '../../runner/identity-proof';
 
 /** `snowwhite` launching the runner on Fargate: AWS SDK clients mocked with aws-sdk-client-mock. */
 
@@ -36,7 +39,17 @@ const received: Received[] = [];
 let answer: { status: number; body: object } = { status: 200, body: {} };
 let server: Server;
 let cliUrl = '';
+const INSTALLATION_ID = 'arn:aws:cloudformation:us-east-1:123456789012:stack/SnowWhite/0001#c8aa';
+/** The caller's credentials, as the local STS knows them (a test may change who they are). */
+const caller: KnownCredentials = {
+  accessKeyId: 'AKIDCLITEST',
+  secretAccessKey: 'cli-secret',
+  sessionToken: 'cli-session',
+  arn: 'arn:aws:iam::123456789012:user/ops/alice',
+};
+let sts: Awaited<ReturnType<typeof localSts>>;
 beforeAll(async () => {
+  sts = await localSts([caller]);
   server = createServer((req, res) => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString('utf8')));
@@ -48,9 +61,14 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   cliUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/cli/runs`;
 });
-afterAll(() => new Promise((resolve) => server.close(resolve)));
+afterAll(async () => {
+  await new Promise((resolve) => server.close(resolve));
+  await sts.close();
+});
 beforeEach(() => {
   received.length = 0;
+  sts.calls.length = 0;
+  caller.arn = 'arn:aws:iam::123456789012:user/ops/alice';
   answer = {
     status: 200,
     body: {
@@ -64,10 +82,8 @@ beforeEach(() => {
 
 function setup() {
   const clients: CliClients = {
-    sts: new STSClient({
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'AKIDCLITEST', secretAccessKey: 'cli-secret', sessionToken: 'cli-session' },
-    }),
+    // A real client on a local STS: the identity proof is signed by the SDK's own endpoint resolution.
+    sts: new STSClient({ region: 'us-east-1', endpoint: sts.url, credentials: caller }),
     iam: new IAMClient({ region: 'us-east-1' }),
     ecs: new ECSClient({ region: 'us-east-1' }),
     cloudFormation: new CloudFormationClient({ region: 'us-east-1' }),
@@ -75,7 +91,6 @@ function setup() {
     elasticBeanstalk: new ElasticBeanstalkClient({ region: 'us-east-1' }),
   };
   const mocks = {
-    sts: mockClient(clients.sts),
     iam: mockClient(clients.iam),
     ecs: mockClient(clients.ecs),
     cfn: mockClient(clients.cloudFormation),
@@ -91,9 +106,6 @@ function setup() {
   mocks.eb.on(DescribeEnvironmentResourcesCommand, { EnvironmentId: 'e-1' }).resolves({
     EnvironmentResources: { Instances: [{ Id: 'i-0aaaaaaaaaaaaaaa1' }, { Id: 'i-0aaaaaaaaaaaaaaa2' }] },
   });
-  mocks.sts
-    .on(GetCallerIdentityCommand)
-    .resolves({ Arn: 'arn:aws:iam::123456789012:user/ops/alice', Account: '123456789012' });
   mocks.iam
     .on(ListUserTagsCommand, { UserName: 'alice' })
     .resolves({ Tags: [{ Key: 'slack_userid', Value: 'U0ALICE' }] });
@@ -113,6 +125,7 @@ function setup() {
           output(STACK_OUTPUTS.runnerAssignPublicIp, 'ENABLED'),
           output(STACK_OUTPUTS.runnerLogGroupName, '/snowwhite/runner'),
           output(STACK_OUTPUTS.cliRunsUrl, cliUrl),
+          output(STACK_OUTPUTS.installationId, INSTALLATION_ID),
         ],
       },
     ],
@@ -172,6 +185,17 @@ test("launches through the bot: a request to the stack's /cli/runs signed with t
   );
   expect(req!.headers['x-amz-security-token']).toBe('cli-session');
   expect(req!.headers['x-amz-date']).toMatch(/^\d{8}T\d{6}Z$/);
+  // The identity proof: the bot's own check, against the same STS, takes it as the caller.
+  const verify = createCallerIdentityVerifier({
+    sts: createProofStsClient({ region: 'us-east-1', endpoint: sts.url }),
+    installationId: INSTALLATION_ID,
+    nowMs: Date.now,
+  });
+  expect(await verify(String(req!.headers[IDENTITY_PROOF_HEADER]), req!.body)).toEqual({
+    ok: true,
+    arn: 'arn:aws:iam::123456789012:user/ops/alice',
+  });
+  expect(String(req!.headers.authorization)).toMatch(/SignedHeaders=[a-z0-9;-]*x-snowwhite-identity/);
   expect(t.out()).toContain(TASK_ARN);
   expect(t.out()).toContain('authorized by Snow White as alice for my-app-workers (2)');
   expect(t.out()).toContain(
@@ -258,9 +282,7 @@ const DIRECT = {
 
 test('direct launch: a role session has no Slack id: the run goes on and the user is told why there is no DM', async () => {
   const t = setup();
-  t.mocks.sts
-    .on(GetCallerIdentityCommand)
-    .resolves({ Arn: 'arn:aws:sts::123456789012:assumed-role/Ops/carol@example.com' });
+  caller.arn = 'arn:aws:sts::123456789012:assumed-role/Ops/carol@example.com';
   expect(await t.run(['wake', 'workers', 'MY-APP', 'us-east-1', '--yes'], DIRECT)).toBe(0);
   const input = t.mocks.ecs.commandCalls(RunTaskCommand)[0]!.args[0].input;
   const request = parseRunRequest(input.overrides?.containerOverrides?.[0]?.environment?.[0]?.value);
@@ -516,7 +538,7 @@ describe('the preview and the confirmation before a launch', () => {
     expect(t.mocks.ecs.commandCalls(RunTaskCommand)).toHaveLength(0);
     expect(received).toHaveLength(0);
     expect(t.mocks.cfn.commandCalls(DescribeStacksCommand)).toHaveLength(0);
-    expect(t.mocks.sts.commandCalls(GetCallerIdentityCommand)).toHaveLength(0);
+    expect(sts.calls).toHaveLength(0);
   });
 
   test('no matching environment: the other environments are named, nothing launched, exit 1', async () => {

@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mockClient } from 'aws-sdk-client-mock';
 import { cliMain, type CliClients } from '../../runner/cli/main';
+import { IDENTITY_PROOF_HEADER } from '../../runner/identity-proof';
 import { STACK_OUTPUTS } from '../../runner/stack-outputs';
 import { captureIo } from './support/capture-io';
 
@@ -13,7 +14,7 @@ import { captureIo } from './support/capture-io';
  * run per line, or as one JSON object.
  */
 
-const received: Array<{ authorization: string; body: string }> = [];
+const received: Array<{ authorization: string; proof: string | undefined; body: string }> = [];
 let reply: { status: number; body: unknown } = { status: 200, body: { runs: [] } };
 let server: Server;
 let url = '';
@@ -22,7 +23,12 @@ beforeAll(async () => {
     let body = '';
     req.on('data', (d: Buffer) => (body += d.toString()));
     req.on('end', () => {
-      received.push({ authorization: String(req.headers.authorization), body });
+      const proof = req.headers[IDENTITY_PROOF_HEADER];
+      received.push({
+        authorization: String(req.headers.authorization),
+        proof: typeof proof === 'string' ? proof : undefined,
+        body,
+      });
       res.writeHead(reply.status, { 'content-type': 'application/json' }).end(JSON.stringify(reply.body));
     });
   });
@@ -42,7 +48,10 @@ async function history(argv: string[]) {
           StackName: 'SnowWhite',
           StackStatus: 'CREATE_COMPLETE',
           CreationTime: new Date(),
-          Outputs: [{ OutputKey: STACK_OUTPUTS.cliRunsUrl, OutputValue: url }],
+          Outputs: [
+            { OutputKey: STACK_OUTPUTS.cliRunsUrl, OutputValue: url },
+            { OutputKey: STACK_OUTPUTS.installationId, OutputValue: 'stack-id#installation' },
+          ],
         },
       ],
     });
@@ -100,6 +109,8 @@ test('one line per run, newest first, asked with a signed request naming the app
     '',
   ]);
   expect(JSON.parse(received[0]!.body)).toEqual({ history: true, application: 'MY-APP' });
+  // The bot believes only what STS vouches for: the request carries a signed GetCallerIdentity.
+  expect(received[0]!.proof).toEqual(expect.stringMatching(/\S{40,}/));
   expect(received[0]!.authorization).toMatch(
     /^AWS4-HMAC-SHA256 Credential=AKIDHIST\/\d{8}\/us-east-1\/execute-api\//,
   );

@@ -39,6 +39,7 @@ function world() {
             OutputKey: STACK_OUTPUTS.cliRunsUrl,
             OutputValue: 'https://abc.execute-api.eu-west-1.amazonaws.com/cli/runs',
           },
+          { OutputKey: STACK_OUTPUTS.installationId, OutputValue: 'stack-id#installation' },
           { OutputKey: STACK_OUTPUTS.slackManifest, OutputValue: JSON.stringify(manifest) },
         ],
       },

@@ -4,14 +4,39 @@
  * block_actions) → the RunTask the bot makes is captured → the runner's main() runs with exactly those
  * container overrides → SSM SendCommand runs the real quiet document (ssm/sidekiqctl.sh) on two
  * "instances", each a private PID namespace with real Redis-backed Sidekiq → every Slack call lands on
- * the local fake Slack. AWS is mocked at the client (IAM, ECS, Elastic Beanstalk, Lambda, SSM).
+ * the local fake Slack. AWS is mocked at the client (IAM, ECS, Elastic Beanstalk, Lambda, SSM). Every
+ * AWS call observed on the way is then checked against the synthesized stack's role policies by an
+ * independent IAM evaluator (least privilege), with calls that must stay impossible.
  */
 import { SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { silentLogger } from '../../runner/log';
 import { main as runnerMain } from '../../runner/main';
 import { HostSsm } from '../support/host-ssm';
 import { cleanupAllHosts, SidekiqHost } from '../support/sidekiq-host';
-import { baseEnv, BOT_TOKEN, botClients, NOTIFY, World } from '../bot/world';
+import {
+  baseEnv,
+  BOT_TOKEN,
+  botClients,
+  ebMock,
+  ecsMock,
+  iamMock,
+  lambdaMock,
+  NOTIFY,
+  secretsMock,
+  World,
+} from '../bot/world';
+import {
+  ACCOUNT,
+  callCounts,
+  decide,
+  iamRequestsFor,
+  observedSince,
+  REGION,
+  synthesizedRoles,
+  type IamRequest,
+  type ObservedCall,
+  type ObservedClient,
+} from '../support/least-privilege';
 
 jest.setTimeout(120_000);
 
@@ -83,6 +108,10 @@ test('a signed slash command and two Confirm clicks drain real Sidekiq workers o
   const fakeSsm = new HostSsm(hosts, documents);
   const ssmMock = fakeSsm.install(ssm);
   const slackCallsBefore = world.slack.calls.length;
+  // Every AWS call so far was the bot's; every call from here on is the runner's.
+  const clients: ObservedClient[] = [...worldClients(), { service: 'ssm', stub: ssmMock }];
+  const botCalls = await observedSince(clients);
+  const beforeRunner = callCounts(clients);
 
   const exitCode = await runnerMain(
     {
@@ -145,4 +174,112 @@ test('a signed slash command and two Confirm clicks drain real Sidekiq workers o
   expect(
     runnerCalls.filter((c) => c.method === 'chat.postMessage' && c.args.channel === dmChannel),
   ).toHaveLength(1);
+
+  // 6. Least privilege: every AWS call the bot and the runner made above is allowed by the synthesized
+  // stack's own role policies, per an IAM evaluator nobody here wrote.
+  const runnerAwsCalls = await observedSince(clients, beforeRunner);
+  const denied = await deniedOf({ bot: botCalls, runner: runnerAwsCalls });
+  expect(denied).toEqual([]);
+  const observed = new Set([...botCalls, ...runnerAwsCalls].map((c) => `${c.service}:${c.command}`));
+  for (const action of [
+    'iam:SimulatePrincipalPolicy',
+    'ecs:RunTask',
+    'ssm:SendCommand',
+    'ssm:ListCommandInvocations',
+  ])
+    expect([...observed]).toContain(action);
+});
+
+/** The world's mocked clients (the bot's, and the Elastic Beanstalk client the runner shares here). */
+const worldClients = (): ObservedClient[] => [
+  { service: 'iam', stub: iamMock },
+  { service: 'ecs', stub: ecsMock },
+  { service: 'elasticbeanstalk', stub: ebMock },
+  { service: 'lambda', stub: lambdaMock },
+  { service: 'secretsmanager', stub: secretsMock },
+];
+
+let roles: ReturnType<typeof synthesizedRoles> | undefined;
+const stackRoles = () => (roles ??= synthesizedRoles());
+
+/**
+ * The test ran with stand-in settings (baseEnv): a value the bot read from its environment is the
+ * stack's value for the same setting (the cluster, the task definition, the documents, itself).
+ */
+function translator(): (value: string) => string {
+  const { botEnv, botFunctionName } = stackRoles();
+  const map = new Map<string, string>();
+  for (const [name, value] of Object.entries(baseEnv()))
+    if (value !== undefined && botEnv[name] !== undefined) map.set(value, botEnv[name]);
+  map.set(baseEnv().AWS_LAMBDA_FUNCTION_NAME!, botFunctionName);
+  return (value) => map.get(value) ?? value;
+}
+
+/** Every IAM request of these calls that the role's policies do not allow, with its decision. */
+async function deniedOf(calls: { bot: ObservedCall[]; runner: ObservedCall[] }) {
+  const { policies, taskRoleArns } = stackRoles();
+  const translate = translator();
+  const out: Array<IamRequest & { role: string; decision: string }> = [];
+  for (const role of ['bot', 'runner'] as const)
+    for (const call of calls[role])
+      for (const request of iamRequestsFor(call, translate, taskRoleArns, (id) => world.instanceTags(id))) {
+        const decision = await decide(policies[role], `arn:aws:iam::${ACCOUNT}:role/${role}`, request);
+        if (decision !== 'Allowed') out.push({ role, ...request, decision });
+      }
+  return out;
+}
+
+test('calls that must stay impossible are denied to both roles by the synthesized policies', async () => {
+  const { policies, botEnv, taskRoleArns } = stackRoles();
+  const cluster = botEnv.RUNNER_CLUSTER!;
+  const arn = (svc: string, resource: string) => `arn:aws:${svc}:${REGION}:${ACCOUNT}:${resource}`;
+  const impossible: IamRequest[] = [
+    // SendCommand to an instance that is not Elastic Beanstalk's (no environment tag), or of another document.
+    { action: 'ssm:SendCommand', resource: arn('ec2', 'instance/i-0123456789abcdef0'), context: {} },
+    { action: 'ssm:SendCommand', resource: arn('ssm', 'document/AWS-RunShellScript'), context: {} },
+    // RunTask of another task definition, or of the runner's in another cluster.
+    {
+      action: 'ecs:RunTask',
+      resource: arn('ecs', 'task-definition/payments-worker:3'),
+      context: { 'ecs:cluster': cluster },
+    },
+    {
+      action: 'ecs:RunTask',
+      resource: botEnv.RUNNER_TASK_DEFINITION_ARN!,
+      context: { 'ecs:cluster': arn('ecs', 'cluster/payments') },
+    },
+    // Another table, another role, another function, another secret.
+    ...['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:DeleteItem'].map((action) => ({
+      action,
+      resource: arn('dynamodb', 'table/payments-ledger'),
+      context: {},
+    })),
+    {
+      action: 'iam:PassRole',
+      resource: `arn:aws:iam::${ACCOUNT}:role/Admin`,
+      context: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' },
+    },
+    { action: 'lambda:InvokeFunction', resource: arn('lambda', 'function:payments-api'), context: {} },
+    {
+      action: 'secretsmanager:GetSecretValue',
+      resource: arn('secretsmanager', 'secret:payments-db-AbCdEf'),
+      context: {},
+    },
+  ];
+  const allowed: string[] = [];
+  for (const role of ['bot', 'runner'] as const)
+    for (const request of impossible) {
+      const decision = await decide(policies[role], `arn:aws:iam::${ACCOUNT}:role/${role}`, request);
+      if (decision === 'Allowed') allowed.push(`${role}: ${request.action} on ${request.resource}`);
+    }
+  expect(allowed).toEqual([]);
+  // The check can tell: the stack's own runner roles may be passed, by the bot, to ECS tasks only.
+  for (const role of taskRoleArns)
+    expect(
+      await decide(policies.bot, `arn:aws:iam::${ACCOUNT}:role/bot`, {
+        action: 'iam:PassRole',
+        resource: role,
+        context: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' },
+      }),
+    ).toBe('Allowed');
 });

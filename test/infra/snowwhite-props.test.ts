@@ -116,6 +116,23 @@ describe('IAM variants', () => {
     expect(nagFindings(sw!)).toEqual([]);
   });
 
+  test('cliRoles: the bot accepts sessions of exactly these roles (CLI_ROLES); none by default', () => {
+    const listed = synth((stack) => {
+      new SnowWhite(stack, 'SW', { notifyChannelId: 'C01', cliRoles: ['payments-oncall', 'ci.deploy'] });
+    });
+    const envOf = (t: typeof listed.template) =>
+      Object.values(t.findResources('AWS::Lambda::Function'))[0]?.Properties.Environment.Variables as Record<
+        string,
+        unknown
+      >;
+    expect(envOf(listed.template).CLI_ROLES).toBe('payments-oncall,ci.deploy');
+    const none = synth((stack) => {
+      new SnowWhite(stack, 'SW', { notifyChannelId: 'C01' });
+    });
+    expect(envOf(none.template).CLI_ROLES).toBeUndefined();
+    expect(envOf(none.template).SNOWWHITE_INSTALLATION_ID).toBeDefined();
+  });
+
   test('instanceTag: custom values, or no condition at all', () => {
     const withTag = synth((stack) => {
       new SnowWhite(stack, 'SW', {
@@ -245,6 +262,12 @@ describe('validation', () => {
       new SnowWhiteDocuments(new Stack(env.app, 'S'), 'Docs', { documentNamePrefix: 'amazon-x' });
     };
     expect(validationError(alone, 'S/Docs').message).toMatch(/not start with aws, amazon or amzn/);
+  });
+  test('rejects cliRoles that are not role names (an ARN, a space)', () => {
+    for (const role of ['arn:aws:iam::123456789012:role/ops', 'two words', ''])
+      expect(validationError(make({ cliRoles: [role] }), 'S/SW').message).toMatch(
+        /cliRoles: ".*" is not an IAM role name/,
+      );
   });
   test('rejects an empty fleetRegions, or a region the bot would refuse', () => {
     expect(validationError(make({ fleetRegions: [] }), 'S/SW').message).toMatch(

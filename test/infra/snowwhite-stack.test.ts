@@ -114,6 +114,7 @@ describe('HTTP API → bot Lambda', () => {
       RUNNER_SECURITY_GROUP_IDS: r(sw.runnerSecurityGroups[0]?.securityGroupId),
       RUNNER_ASSIGN_PUBLIC_IP: 'ENABLED',
       FLEET_REGIONS: r(stack.region),
+      SNOWWHITE_INSTALLATION_ID: r(sw.installationId),
       SSM_DOCUMENT_QUIET: 'SnowWhite-Quiet',
       SSM_DOCUMENT_STOP: 'SnowWhite-Stop',
       SSM_DOCUMENT_WAKE: 'SnowWhite-Wake',

@@ -13,7 +13,6 @@ import type { InstanceOutcome } from '../../runner/drain/outcome';
 import type { Action } from '../../ssm/actions';
 import { startLedgerTable, type LedgerTable } from '../support/ledger-table';
 import { httpApiEvent } from '../support/slack-signing';
-import { iamSignedEvent } from '../support/iam-signed-event';
 import { StopTaskCommand } from '@aws-sdk/client-ecs';
 import { DescribeEnvironmentsCommand } from '@aws-sdk/client-elastic-beanstalk';
 import { ebMock, ecsMock, SIGNING_SECRET, World } from '../bot/world';
@@ -195,16 +194,16 @@ describe('launch', () => {
 describe('command-line runs', () => {
   test("a run from the command line by an IAM user tagged slack_userid is in the ledger under their Slack id, and in their Home's recent runs", async () => {
     const res = (await world.handler(
-      iamSignedEvent({
-        body: JSON.stringify({
+      await world.cliEvent(
+        JSON.stringify({
           action: 'quiet',
           envPattern: 'staging',
           application: 'MY-APP',
           region: 'us-east-1',
           idempotencyKey: 'cli-run-tagged',
         }),
-        userArn: 'arn:aws:iam::123456789012:user/alice',
-      }),
+        'arn:aws:iam::123456789012:user/alice',
+      ),
       {},
     )) as { statusCode: number };
     expect(res.statusCode).toBe(200);

@@ -2,7 +2,6 @@ import { LedgerReporter } from '../../runner/ledger/reporter';
 import { createLedger, createLedgerClient, type Ledger } from '../../runner/ledger/store';
 import { silentLogger } from '../../runner/log';
 import { startLedgerTable, type LedgerTable } from '../support/ledger-table';
-import { iamSignedEvent } from '../support/iam-signed-event';
 import { World } from '../bot/world';
 
 /**
@@ -51,7 +50,7 @@ async function runFinished(application: string, atMs: number, runId: string, exi
 }
 
 async function post(body: unknown, userArn = 'arn:aws:iam::123456789012:user/bob') {
-  const res = (await world.handler(iamSignedEvent({ body: JSON.stringify(body), userArn }), {})) as {
+  const res = (await world.handler(await world.cliEvent(JSON.stringify(body), userArn), {})) as {
     statusCode: number;
     body: string;
   };

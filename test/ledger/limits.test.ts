@@ -2,7 +2,6 @@ import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { REQUEST_ACTION_ID } from '../../runner/slack/buttons';
 import { startLedgerTable, type LedgerTable } from '../support/ledger-table';
 import { httpApiEvent } from '../support/slack-signing';
-import { iamSignedEvent } from '../support/iam-signed-event';
 import { lambdaMock, operator, SIGNING_SECRET, World } from '../bot/world';
 
 /**
@@ -99,8 +98,8 @@ describe('one budget per person, across containers and doors', () => {
 
   test('the command line is keyed by principal (every session of a role is the role), in every container', async () => {
     const handlers = [
-      container(0, { COMMANDS_PER_MINUTE: '2' }),
-      container(500, { COMMANDS_PER_MINUTE: '2' }),
+      container(0, { COMMANDS_PER_MINUTE: '2', CLI_ROLES: 'oncall' }),
+      container(500, { COMMANDS_PER_MINUTE: '2', CLI_ROLES: 'oncall' }),
     ];
     world.roles.push({
       name: 'oncall',
@@ -111,15 +110,15 @@ describe('one budget per person, across containers and doors', () => {
     });
     const post = async (session: string, handler: (typeof handlers)[number]) => {
       const res = (await handler(
-        iamSignedEvent({
-          body: JSON.stringify({
+        await world.cliEvent(
+          JSON.stringify({
             action: 'status',
             envPattern: 'staging',
             application: 'MY-APP',
             region: 'us-east-1',
           }),
-          userArn: `arn:aws:sts::123456789012:assumed-role/oncall/${session}`,
-        }),
+          `arn:aws:sts::123456789012:assumed-role/oncall/${session}`,
+        ),
         {},
       )) as { statusCode: number; body: string; headers: Record<string, string> };
       return {

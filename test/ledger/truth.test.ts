@@ -8,7 +8,6 @@ import { silentLogger } from '../../runner/log';
 import type { RunRequest } from '../../runner/request';
 import { CANCEL_RUN_ACTION_ID, REQUEST_ACTION_ID } from '../../runner/slack/buttons';
 import type { Action } from '../../ssm/actions';
-import { iamSignedEvent } from '../support/iam-signed-event';
 import { startLedgerTable, type LedgerTable } from '../support/ledger-table';
 import { httpApiEvent } from '../support/slack-signing';
 import { SIGNING_SECRET, World } from '../bot/world';
@@ -229,16 +228,16 @@ describe('run ids and the launch record', () => {
     const old = await confirmed('quiet workers-prod MY-APP us-east-1');
     const before = await get(runKey(old.runId));
     const res = (await world.handler(
-      iamSignedEvent({
-        body: JSON.stringify({
+      await world.cliEvent(
+        JSON.stringify({
           action: 'status',
           envPattern: 'workers-prod',
           application: 'MY-APP',
           region: 'us-east-1',
           runId: old.runId,
         }),
-        userArn: 'arn:aws:iam::123456789012:user/alice',
-      }),
+        'arn:aws:iam::123456789012:user/alice',
+      ),
       {},
     )) as { statusCode: number; body: string };
     expect(res.statusCode).toBe(200);

@@ -183,16 +183,29 @@ describe('runner main()', () => {
     expect(w.mock).toHaveReceivedCommandTimes(SendCommandCommand, 0);
   });
 
-  it('reports an AWS error (AccessDenied on SendCommand) in Slack and exits 1', async () => {
+  it('reports an AWS error in Slack with an error id and no ARN; the details go to the log and the DM only; exits 1', async () => {
     const w = world({ 'i-1': SCRIPTS.drained() });
-    w.mock
-      .on(SendCommandCommand)
-      .rejects(awsError('AccessDeniedException', 'User is not authorized to perform ssm:SendCommand'));
+    const awsText =
+      'User: arn:aws:sts::123456789012:assumed-role/SnowWhite-RunnerTaskRole-1AB/ecs-task is not authorized to perform: ssm:SendCommand';
+    w.mock.on(SendCommandCommand).rejects(awsError('AccessDeniedException', awsText));
     expect(await main(w.env(), w.options)).toBe(1);
-    expect(posts('C0OPS').at(-1)).toContain(
-      'failed: AccessDeniedException: User is not authorized to perform ssm:SendCommand',
+    const thread = posts('C0OPS').at(-1)!;
+    const errorId = /error id `(E[0-9a-f]{8})`/.exec(thread)?.[1];
+    expect(errorId).toBeDefined();
+    for (const text of [...posts('C0OPS'), ...posts('C0NOTIFY')]) {
+      expect(text).not.toContain('arn:aws');
+      expect(text).not.toContain('123456789012');
+      expect(text).not.toContain('AccessDeniedException');
+    }
+    expect(posts('C0NOTIFY')[0]).toContain(errorId);
+    // The requester's DM: the headline with the id, then the details under the same id.
+    const dm = posts('D0ALICE');
+    expect(dm.at(-1)).toContain(
+      `\`${errorId}\`: AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role/`,
     );
-    expect(posts('C0NOTIFY')[0]).toContain('AccessDeniedException');
+    expect(
+      w.logs.some((l) => l.includes(`"errorId":"${errorId}"`) && l.includes('AccessDeniedException')),
+    ).toBe(true);
   });
 
   it('keeps draining when Slack fails: errors are retried, then logged, never fatal', async () => {

@@ -144,7 +144,12 @@ describe('runDrain', () => {
   it('turns a target-listing error into a reported failure (exit 1), not a crash', async () => {
     const { result, rec } = await drain(mustNotRun, { targets: targets(throttlingError()) });
     expect(result.exitCode).toBe(1);
-    expect(rec.summary()!.error).toBe('could not list the targets: ThrottlingException: Rate exceeded');
+    // Public: what failed and an error id; the AWS error itself only in the details (log, requester).
+    const summary = rec.summary()!;
+    expect(summary.error).toMatch(/^could not list the targets \(error id `E[0-9a-f]{8}`\)$/);
+    expect(summary.errorDetails).toEqual([
+      { errorId: /`(E[0-9a-f]{8})`/.exec(summary.error!)![1], detail: 'ThrottlingException: Rate exceeded' },
+    ]);
   });
 
   it('is not stopped by a reporter that throws', async () => {
@@ -188,17 +193,25 @@ describe('runDrain', () => {
       l.dispatched('h-1', [req.targets[0]!.instanceId]);
       l.dispatched('h-2', [req.targets[1]!.instanceId]);
       l.finished({ ...req.targets[0]!, kind: 'drained', reason: 'ok' });
-      throw new MonitoringStoppedError('SSM polling failed 10 rounds in a row (last: 503)', ['h-2']);
+      throw new MonitoringStoppedError(
+        'SSM polling failed 10 rounds in a row (last: 503)',
+        ['h-2'],
+        'SSM polling failed 10 rounds in a row',
+      );
     });
     expect(result).toMatchObject({
       exitCode: 1,
       interrupted: false,
-      monitoringStopped: { reason: 'SSM polling failed 10 rounds in a row (last: 503)', commandIds: ['h-2'] },
+      monitoringStopped: {
+        reason: expect.stringMatching(/^SSM polling failed 10 rounds in a row \(error id `E[0-9a-f]{8}`\)$/),
+        commandIds: ['h-2'],
+      },
     });
     expect(result.error).toBeUndefined();
     const summary = rec.summary()!;
     expect(summary.error).toBeUndefined();
     expect(summary.monitoringStopped?.commandIds).toEqual(['h-2']);
+    expect(summary.errorDetails?.[0]?.detail).toBe('SSM polling failed 10 rounds in a row (last: 503)');
     expect(summary.outcomes.find((o) => o.instanceId === 'i-2')).toMatchObject({
       kind: 'unknown',
       reason: expect.stringMatching(/stopped following SSM command h-2 .*may still be running/),

@@ -199,7 +199,14 @@ describe('SsmExecutor', () => {
     const kinds = [...s.outcomes.values()].map((o) => o.kind);
     expect(kinds.filter((k) => k === 'failed')).toHaveLength(50);
     expect(kinds.filter((k) => k === 'drained')).toHaveLength(10);
-    expect(s.outcomes.get('i-00000')!.reason).toContain('SendCommand failed: InvalidInstanceId');
+    // The reason is public (thread, channel): an error id, the AWS error only in the log under it.
+    const reason = s.outcomes.get('i-00000')!.reason;
+    const errorId = /^SendCommand failed \(error id `(E[0-9a-f]{8})`\)$/.exec(reason)?.[1];
+    expect(errorId).toBeDefined();
+    expect(reason).not.toContain('InvalidInstanceId');
+    expect(s.logs.some((l) => l.includes(`"errorId":"${errorId}"`) && l.includes('InvalidInstanceId'))).toBe(
+      true,
+    );
   });
 
   it('stops at the deadline and leaves unfinished instances without an outcome', async () => {

@@ -1,6 +1,7 @@
 /**
  * API Gateway HTTP API (payload 2.0) events for a route with IAM authorization, as Lambda receives
- * them once API Gateway has verified the SigV4 signature: the caller in `requestContext.authorizer.iam`.
+ * them once API Gateway has verified the SigV4 signature: the caller in `requestContext.authorizer.iam`
+ * — or as anyone allowed lambda:InvokeFunction can make one up.
  */
 export function iamSignedEvent(o: {
   body: string;
@@ -8,6 +9,8 @@ export function iamSignedEvent(o: {
   userArn?: string;
   path?: string;
   accountId?: string;
+  /** More request headers (the command line's identity proof). */
+  headers?: Record<string, string>;
 }) {
   const path = o.path ?? '/cli/runs';
   return {
@@ -22,6 +25,7 @@ export function iamSignedEvent(o: {
       'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
       authorization:
         'AWS4-HMAC-SHA256 Credential=AKIDTEST/20260101/us-east-1/execute-api/aws4_request, SignedHeaders=host;x-amz-date, Signature=0',
+      ...o.headers,
     },
     requestContext: {
       accountId: '123456789012',

@@ -6,15 +6,24 @@ import type { AddressInfo } from 'node:net';
  * client talks HTTP to it, so its own retry middleware runs (aws-sdk-client-mock would bypass it).
  */
 export async function localAwsEndpoint(
-  answer: (form: URLSearchParams) => { status: number; body: string },
+  answer: (
+    form: URLSearchParams,
+  ) => { status: number; body: string } | Promise<{ status: number; body: string }>,
 ): Promise<{ url: string; close: () => Promise<void> }> {
   const server = createServer((req, res) => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString('utf8')));
     req.on('end', () => {
-      const { status, body: out } = answer(new URLSearchParams(body));
-      res.writeHead(status, { 'content-type': 'text/xml' });
-      res.end(out);
+      void (async () => {
+        try {
+          const { status, body: out } = await answer(new URLSearchParams(body));
+          res.writeHead(status, { 'content-type': 'text/xml' });
+          res.end(out);
+        } catch {
+          res.writeHead(500);
+          res.end();
+        }
+      })();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -4,6 +4,7 @@ import type { Clock } from '../../drain/clock';
 import type { ExecutionListener, ExecutionRequest } from '../../drain/executor';
 import type { Target } from '../../drain/targets';
 import { describeError, type Logger } from '../../log';
+import { withErrorId } from '../../error-id';
 import type { Action } from '../../../ssm/actions';
 import { mayHaveTakenEffect } from '../errors';
 
@@ -121,14 +122,15 @@ export async function dispatch(
           if (!commandId) throw new Error('SendCommand returned no command id');
           follow(commandId, batch);
         } catch (err) {
-          ctx.log.error('SendCommand failed', { error: describeError(err), instances: batch.length });
+          // The AWS error names accounts and roles: instance reasons are public, so they carry its id.
+          const failed = withErrorId('SendCommand failed', err);
+          ctx.log.error('SendCommand failed', {
+            errorId: failed.errorId,
+            error: failed.detail,
+            instances: batch.length,
+          });
           if (!mayHaveTakenEffect(err)) {
-            failures.push({
-              batch,
-              err,
-              reason: `SendCommand failed: ${describeError(err)}`,
-              uncertain: false,
-            });
+            failures.push({ batch, err, reason: failed.text, uncertain: false });
             return;
           }
           // The answer was lost, not necessarily the command: find out before calling the batch failed.
@@ -144,8 +146,8 @@ export async function dispatch(
               batch,
               err,
               reason: lookup.checked
-                ? `SendCommand failed: ${describeError(err)}; no command was found for these instances afterwards, so the script did not start`
-                : `SendCommand failed: ${describeError(err)}; the command may have been created anyway and could not be looked up (${lookup.error}): check Systems Manager → Run Command for "${comment}"`,
+                ? `${failed.text}; no command was found for these instances afterwards, so the script did not start`
+                : `${failed.text}; the command may have been created anyway and could not be looked up: check Systems Manager → Run Command for "${comment}"`,
               uncertain: !lookup.checked,
             });
         }

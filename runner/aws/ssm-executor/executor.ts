@@ -120,15 +120,19 @@ export class SsmExecutor implements InstanceExecutor {
     verdict: Extract<RoundVerdict, { stop: true }>,
     active: readonly TrackedCommand[],
   ): MonitoringStoppedError {
+    const publicReason =
+      verdict.why === 'not_retryable'
+        ? 'SSM refused to report on the commands'
+        : `SSM polling failed ${verdict.failedRounds} rounds in a row`;
     const why =
       verdict.why === 'not_retryable'
-        ? `SSM refused to report on the commands: ${describeError(verdict.cause)}`
-        : `SSM polling failed ${verdict.failedRounds} rounds in a row (last: ${describeError(verdict.cause)})`;
+        ? `${publicReason}: ${describeError(verdict.cause)}`
+        : `${publicReason} (last: ${describeError(verdict.cause)})`;
     const handles = active.map((c) => c.commandId);
     this.log.error('stopped following the SSM commands; they may still be running', {
       reason: why,
       commandIds: handles,
     });
-    return new MonitoringStoppedError(why, handles);
+    return new MonitoringStoppedError(why, handles, publicReason);
   }
 }
