@@ -4,7 +4,8 @@ import { ElasticBeanstalkClient } from '@aws-sdk/client-elastic-beanstalk';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { awsRetryConfig } from '../runner/aws/clients';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { AWS_MAX_ATTEMPTS, awsRetryConfig, RetryOnlyIfNotCarriedOut } from '../runner/aws/clients';
 import { ledgerDynamoDbClient } from '../runner/ledger/store';
 
 /** The bot's AWS clients, built once per container and passed down (tests pass mocked ones). */
@@ -17,21 +18,38 @@ export interface BotAwsClients {
   dynamodb: DynamoDBClient;
   /** Elastic Beanstalk in the region a command names. */
   elasticBeanstalk(region: string): ElasticBeanstalkClient;
+  /** SSM in the fleet's region: reachability, command look-ups, status invocations. */
+  ssm(region: string): SSMClient;
+  /**
+   * SSM for SendCommand alone: the same adaptive retry, but never after a failure that may have
+   * created the command (a second one would run the script twice on every instance).
+   */
+  ssmSendCommand(region: string): SSMClient;
+}
+
+/** One client per region, built on first use. */
+function perRegion<T>(make: (region: string) => T): (region: string) => T {
+  const made = new Map<string, T>();
+  return (region) => {
+    let client = made.get(region);
+    if (!client) made.set(region, (client = make(region)));
+    return client;
+  };
 }
 
 export function createBotAwsClients(): BotAwsClients {
   const retry = awsRetryConfig();
-  const eb = new Map<string, ElasticBeanstalkClient>();
   return {
     iam: new IAMClient(retry),
     ecs: new ECSClient(retry),
     lambda: new LambdaClient(retry),
     secretsManager: new SecretsManagerClient(retry),
     dynamodb: ledgerDynamoDbClient(),
-    elasticBeanstalk: (region) => {
-      let client = eb.get(region);
-      if (!client) eb.set(region, (client = new ElasticBeanstalkClient({ region, ...retry })));
-      return client;
-    },
+    elasticBeanstalk: perRegion((region) => new ElasticBeanstalkClient({ region, ...retry })),
+    ssm: perRegion((region) => new SSMClient({ region, ...retry })),
+    ssmSendCommand: perRegion(
+      (region) =>
+        new SSMClient({ region, ...retry, retryStrategy: new RetryOnlyIfNotCarriedOut(AWS_MAX_ATTEMPTS) }),
+    ),
   };
 }

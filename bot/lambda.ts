@@ -18,6 +18,8 @@ import { createSlackOut } from './slack/out';
 import type { WorkDeps } from './deferred/deps';
 import { runWork } from './deferred/run-work';
 import { createLedger, createLedgerClient } from '../runner/ledger/store';
+import { createSendClaims, memorySendClaims } from '../runner/ledger/sends';
+import { systemClock, type Clock } from '../runner/drain/clock';
 import { sendReminders } from './memory/remind';
 import { handleCliRun, isCliRouteEvent } from './cli/route';
 import { sealButtonValue } from './slack/buttons';
@@ -33,6 +35,8 @@ export interface LambdaOptions {
   newRunId?: () => string;
   /** Wall-clock milliseconds for the ledger (tests move it to pass reminder delays). */
   nowMs?: () => number;
+  /** Sleeps and time of the status polling (the bench passes a virtual clock). */
+  clock?: Clock;
 }
 
 export type LambdaHandler = (event: unknown, context: unknown) => Promise<unknown>;
@@ -113,13 +117,13 @@ export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler 
       logger,
     });
     const memo = new RunMemo();
-    const ledger = settings.LEDGER_TABLE_NAME
-      ? createLedger({
-          client: createLedgerClient(clients.dynamodb),
-          tableName: settings.LEDGER_TABLE_NAME,
-          logger,
-        })
-      : undefined;
+    const tableName = settings.LEDGER_TABLE_NAME;
+    const ledgerClient = tableName ? createLedgerClient(clients.dynamodb) : undefined;
+    const ledger =
+      ledgerClient && tableName ? createLedger({ client: ledgerClient, tableName, logger }) : undefined;
+    // With the ledger, a run's send is claimed in DynamoDB (every container sees it); without, per container.
+    const sendClaims =
+      ledgerClient && tableName ? createSendClaims({ client: ledgerClient, tableName }) : memorySendClaims();
     const depsFor = perCredentials(({ botToken, signingSecret }): WorkDeps => {
       const web = new WebClient(botToken, {
         slackApiUrl: settings.SLACK_API_URL,
@@ -143,6 +147,15 @@ export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler 
           everySeconds: settings.REMINDER_EVERY_SECONDS,
         },
         nowMs: options.nowMs ?? Date.now,
+        ssm: clients.ssm,
+        ssmSendCommand: clients.ssmSendCommand,
+        documents: documentNames(settings),
+        sendClaims,
+        status: {
+          maxInstances: settings.STATUS_MAX_INSTANCES,
+          answerWithinMs: settings.STATUS_ANSWER_SECONDS * 1000,
+        },
+        clock: options.clock ?? systemClock,
       };
     });
     const workDeps = async () => depsFor(await credentials());

@@ -56,6 +56,16 @@ export const botSettingsSchema = z
       .optional(),
     /** The fleet-memory table; unset: no ledger, no App Home history, no reminders. */
     ...ledgerSettingsShape,
+    /**
+     * `status` on at most this many instances is answered by the bot itself (send, poll, answer);
+     * a larger fleet gets a runner in a thread, as the answer says.
+     */
+    STATUS_MAX_INSTANCES: z.coerce.number().int().min(1).max(2000).default(200),
+    /**
+     * Seconds from the request to the status answer: instances that have not answered by then are
+     * listed as pending. The function's timeout (infra) leaves room for it.
+     */
+    STATUS_ANSWER_SECONDS: z.coerce.number().min(1).max(20).default(9),
     /** A fleet quiet or stopped this long (not woken, not redeployed) gets a reminder. */
     REMINDER_AFTER_SECONDS: z.coerce
       .number()

@@ -13,6 +13,7 @@ import {
 import { CLI_ROUTE_PATH } from '../../runner/stack-outputs';
 import { parseCallerArn, principalKeyOf, principalOf } from '../auth/principal';
 import { checkRun } from '../deferred/checked-targets';
+import { sendOnce } from '../deferred/confirmed-run';
 import type { WorkDeps } from '../deferred/deps';
 import { newErrorId } from '../deferred/error-id';
 import type { RateLimiter } from '../slack/rate-limit';
@@ -176,13 +177,45 @@ export async function handleCliRun(
     name: env.name,
     instances: env.instanceCount,
   }));
+  // The bot sends the commands to exactly the targets it just authorized; the runner follows them.
+  const out = await sendOnce(deps, { runId, command: { ...what, ...body }, preview: checked.preview });
+  if (!out.ok) {
+    if (out.kind === 'launched')
+      return answer(200, { runId, taskArn: out.taskArn, requestedBy: principal.userName, environments });
+    if (out.kind === 'busy')
+      return answer(409, {
+        error: 'conflict',
+        runId,
+        detail: 'this run is being started by another request',
+      });
+    return answer(502, { error: 'send_failed', runId, errorId: out.errorId, detail: out.error });
+  }
+  if (out.sent.commands.length === 0)
+    return answer(409, {
+      error: 'unreachable',
+      runId,
+      detail: 'no instance of the matched environments is reachable by SSM; no command was sent',
+      unreachable: out.sent.unreachable,
+    });
   try {
     const taskArn = await launchRunner(
       deps.ecs,
       deps.launch,
-      { runId, ...what, ...body, requestedBy },
+      {
+        runId,
+        ...what,
+        ...body,
+        requestedBy,
+        commands: out.sent.commands,
+        ...(out.sent.unreachable.length ? { unreachable: out.sent.unreachable.slice(0, 100) } : {}),
+      },
       { clientToken: clientTokenFor(runId) },
     );
+    await deps.sendClaims
+      .recordLaunched(runId, taskArn)
+      .catch((err: unknown) =>
+        deps.logger.error('ledger_write_lost', { runId, write: 'launched', error: describeError(err) }),
+      );
     deps.logger.info('run_launched', {
       runId,
       taskArn,

@@ -19,6 +19,7 @@ import { CANNOT_POST_HERE, type ReplyTarget } from '../slack/out';
 import type { WorkDeps } from './deps';
 import { newErrorId } from './error-id';
 import { slackUserIdSchema } from '../../runner/request';
+import type { SentRecord } from '../../runner/ledger/sends';
 
 export interface RunToStart {
   runId: string;
@@ -32,10 +33,12 @@ export interface RunToStart {
   reply: ReplyTarget;
   /** Replace the prompt (button click) rather than add a message (status). */
   replacePrompt: boolean;
+  /** The commands already sent to the confirmed instances (confirmed-run.ts): the runner follows them. */
+  sent: SentRecord;
 }
 
 /**
- * Announce and launch one authorized run: thread root (in the channel, or the notification channel
+ * Announce and launch one authorized run whose commands are already out: thread root (in the channel, or the notification channel
  * where the bot cannot post), RunTask with a client token derived from the run id, the task in the
  * thread, a line in the notification channel, and where to follow for the person.
  *
@@ -90,6 +93,8 @@ export async function startRun(deps: WorkDeps, run: RunToStart): Promise<void> {
           : {}),
         requestedBy: { iamUserName: run.iamUserName, slackUserId: run.slackUserId },
         slack: { channel: root.channel, threadTs: root.ts },
+        commands: run.sent.commands,
+        ...(run.sent.unreachable.length ? { unreachable: run.sent.unreachable.slice(0, 100) } : {}),
       },
       { clientToken: clientTokenFor(run.runId) },
     );
@@ -110,7 +115,9 @@ export async function startRun(deps: WorkDeps, run: RunToStart): Promise<void> {
     // token and this thread root, so ECS returns the task if it did start.
     const failed = launchFailedText(action, describeError(err), errorId);
     return slack.tell(run.reply, {
-      text: run.replacePrompt ? `${failed} Press Confirm again to retry.` : failed,
+      text: run.replacePrompt
+        ? `${failed} Press Confirm again to launch it (nothing is sent twice).`
+        : failed,
     });
   }
 
@@ -131,6 +138,11 @@ export async function startRun(deps: WorkDeps, run: RunToStart): Promise<void> {
     instances: run.preview.totalInstances,
     thread: { channel: root.channel, ts: root.ts },
   });
+  await deps.sendClaims
+    .recordLaunched(run.runId, taskArn)
+    .catch((err: unknown) =>
+      logger.error('ledger_write_lost', { runId: run.runId, write: 'launched', error: describeError(err) }),
+    );
   const permalink = await slack.permalink(root.channel, root.ts);
   memo.update(run.runId, { taskArn, ...(permalink ? { permalink } : {}) });
   await slack

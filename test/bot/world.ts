@@ -30,6 +30,8 @@ import {
 } from '@aws-sdk/client-iam';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { WorldSsm } from './world-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createLambdaHandler, type LambdaHandler, type LambdaOptions } from '../../bot/lambda';
 import type { RunRequest } from '../../runner/request';
@@ -51,6 +53,8 @@ export const TASK_DEF = 'arn:aws:ecs:us-east-1:123456789012:task-definition/snow
 export const NOTIFY = 'C0NOTIFY';
 
 const eb = new ElasticBeanstalkClient({ region: 'us-east-1' });
+/** SSM in the fleet's region: one client for reads and SendCommand, so one mock sees every call. */
+export const ssmClient = new SSMClient({ region: 'us-east-1' });
 /** The clients every container of the world is given; each is mocked by instance, not by class. */
 export const botClients: BotAwsClients = {
   iam: new IAMClient({ region: 'us-east-1' }),
@@ -60,6 +64,8 @@ export const botClients: BotAwsClients = {
   // Used only with LEDGER_TABLE_NAME; ledger tests give the world a real one (dynalite) instead.
   dynamodb: new DynamoDBClient({ region: 'us-east-1' }),
   elasticBeanstalk: () => eb,
+  ssm: () => ssmClient,
+  ssmSendCommand: () => ssmClient,
 };
 export const iamMock = mockClient(botClients.iam);
 export const ecsMock = mockClient(botClients.ecs);
@@ -206,7 +212,16 @@ export interface FakeEnvironment {
   application?: string;
   /** Elastic Beanstalk's DateUpdated (a deploy). */
   updatedAt?: Date;
+  /** EC2 instance ids (default: made up from the environment's id, `instances` of them). */
+  instanceIds?: string[];
 }
+
+/** An environment's id: `e-` and its name, as far as an Elastic Beanstalk id can hold it. */
+export const envIdOf = (e: Pick<FakeEnvironment, 'name'>) => `e-${e.name.replace(/[^A-Za-z0-9-]/g, '')}`;
+
+/** Its EC2 instances: as given, or `i-<environment id>-<n>`. */
+export const instanceIdsOf = (e: FakeEnvironment): string[] =>
+  e.instanceIds ?? Array.from({ length: e.instances }, (_, i) => `i-${envIdOf(e)}-${i}`);
 
 export function baseEnv(overrides: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   return {
@@ -266,6 +281,8 @@ export class World {
   responseCounter = 0;
   /** DynamoDB for the ledger (dynalite), when a test sets LEDGER_TABLE_NAME. */
   dynamodb: DynamoDBClient | undefined;
+  /** SSM Run Command: what the bot sent, and how instances answer. */
+  ssm!: WorldSsm;
 
   private constructor(readonly slack: FakeSlack) {}
 
@@ -317,6 +334,7 @@ export class World {
 
   private install(): void {
     for (const m of [iamMock, ecsMock, ebMock, lambdaMock, secretsMock]) m.reset();
+    this.ssm = new WorldSsm(ssmClient, () => this.instanceIds());
     const arnOf = (u: FakeIamUser) => `arn:aws:iam::123456789012:user/${u.name}`;
     const roleArnOf = (r: FakeIamUser & { path?: string }) =>
       `arn:aws:iam::123456789012:role${r.path ?? '/'}${r.name}`;
@@ -384,20 +402,16 @@ export class World {
         .filter((e) => (e.application ?? 'MY-APP') === input.ApplicationName)
         .map((e) => ({
           EnvironmentName: e.name,
-          EnvironmentId: `e-${e.name}`,
+          EnvironmentId: envIdOf(e),
           Status: e.status ?? 'Ready',
           Health: 'Green',
           ...(e.updatedAt ? { DateUpdated: e.updatedAt } : {}),
         })),
     }));
     ebMock.on(DescribeEnvironmentResourcesCommand).callsFake((input: { EnvironmentId?: string }) => {
-      const env = this.environments.find((e) => `e-${e.name}` === input.EnvironmentId);
+      const env = this.environments.find((e) => envIdOf(e) === input.EnvironmentId);
       return {
-        EnvironmentResources: {
-          Instances: Array.from({ length: env?.instances ?? 0 }, (_, i) => ({
-            Id: `i-${input.EnvironmentId}-${i}`,
-          })),
-        },
+        EnvironmentResources: { Instances: (env ? instanceIdsOf(env) : []).map((Id) => ({ Id })) },
       };
     });
     // RunTask with ECS's client-token semantics: same token and parameters → the same task;
@@ -470,6 +484,11 @@ export class World {
         ...(stop?.reason ? { stoppedReason: stop.reason } : {}),
       };
     });
+  }
+
+  /** Every EC2 instance of the live environments (as DescribeEnvironmentResources names them). */
+  instanceIds(): string[] {
+    return this.environments.filter((e) => e.status !== 'Terminated').flatMap(instanceIdsOf);
   }
 
   /** Distinct launches (tasks actually started). */

@@ -183,8 +183,16 @@ describe('launch', () => {
     const lost = world.logs
       .map((l) => JSON.parse(l) as Record<string, unknown>)
       .filter((l) => l.event === 'ledger_write_lost');
-    expect(lost).toEqual([
-      expect.objectContaining({ runId: (JSON.parse(value) as { runId: string }).runId, write: 'launched' }),
+    const { runId } = JSON.parse(value) as { runId: string };
+    // Every lost write names the run: the send's claim and record, and the run's launch item.
+    expect(lost.map((l) => l.write)).toEqual(expect.arrayContaining(['send_claim', 'sent', 'launched']));
+    expect(lost.every((l) => l.runId === runId)).toBe(true);
+    // Each previewed instance got the command once.
+    expect(world.ssm.instancesSentTo().sort()).toEqual([
+      'i-e-myapp-workers-prod-0',
+      'i-e-myapp-workers-prod-1',
+      'i-e-myapp-workers-prod-2',
+      'i-e-myapp-workers-staging-0',
     ]);
   });
 });
