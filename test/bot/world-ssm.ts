@@ -40,6 +40,8 @@ export class WorldSsm {
   processes = new Map<string, Array<{ pid: number; busy: number; concurrency: number; quiet: boolean }>>();
   /** SendCommand calls to fail (counts down), with this error. */
   failSends = 0;
+  /** How long a script takes on an instance (InProgress until then); the bench sets it. */
+  answerAfterMs = 0;
   readonly mock;
 
   constructor(
@@ -57,6 +59,7 @@ export class WorldSsm {
     this.offline.clear();
     this.processes.clear();
     this.failSends = 0;
+    this.answerAfterMs = 0;
     this.mock.reset();
     this.install();
   }
@@ -164,7 +167,7 @@ export class WorldSsm {
   }
 
   private invocation(c: SentSsmCommand, instanceId: string, details: boolean): CommandInvocation {
-    const silent = this.silent.has(instanceId);
+    const silent = this.silent.has(instanceId) || Date.now() - c.at < this.answerAfterMs;
     const status = silent ? 'InProgress' : 'Success';
     return {
       CommandId: c.commandId,

@@ -52,7 +52,8 @@ export const BOT_TOKEN = 'xoxb-test-bot-token-000111222';
 export const TASK_DEF = 'arn:aws:ecs:us-east-1:123456789012:task-definition/snowwhite-runner:7';
 export const NOTIFY = 'C0NOTIFY';
 
-const eb = new ElasticBeanstalkClient({ region: 'us-east-1' });
+export const ebClient = new ElasticBeanstalkClient({ region: 'us-east-1' });
+const eb = ebClient;
 /** SSM in the fleet's region: one client for reads and SendCommand, so one mock sees every call. */
 export const ssmClient = new SSMClient({ region: 'us-east-1' });
 /** The clients every container of the world is given; each is mocked by instance, not by class. */
