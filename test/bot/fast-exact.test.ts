@@ -191,6 +191,19 @@ describe('status from the bot', () => {
     expect(world.launchedTasks).toBe(0);
   });
 
+  test('hostile names and process data reach the status answer escaped', async () => {
+    const app = '<!channel>&x';
+    world.environments = [{ name: 'workers-<!here>', instances: 2, application: app }];
+    const [first, second] = world.instanceIds();
+    world.ssm.silent.add(second!);
+    world.ssm.processes.set(first!, [{ pid: 7, busy: 1, concurrency: 2, quiet: false }]);
+    const responseId = await askFor(`status workers ${app} us-east-1`);
+    const text = String(world.lastResponse(responseId)!.text);
+    expect(text).toContain('1 reported');
+    expect(text).toContain('workers-&lt;!here&gt;');
+    expect(text).not.toMatch(/<!channel>|<!here>/);
+  });
+
   test('a fleet larger than STATUS_MAX_INSTANCES gets a runner, and the answer says so', async () => {
     const handler = world.newContainer({ STATUS_MAX_INSTANCES: '3' });
     const { responseId } = await world.slash('status workers MY-APP us-east-1', { handler });
