@@ -8,6 +8,7 @@ import { answerStatus } from './status-answer';
 /** The slow half of `/snowwhite <action> …`: authorize, preview, then prompt (or, for status, answer). */
 export async function runCommandWork(deps: WorkDeps, work: CommandWork): Promise<void> {
   const { command } = work;
+  const startedAt = deps.clock.now();
   const checked = await checkedTargets(deps, work, command, false);
   if (!checked) return;
   // A Retry names instances: the prompt, the binding and the commands are about those alone.
@@ -15,7 +16,7 @@ export async function runCommandWork(deps: WorkDeps, work: CommandWork): Promise
   if (preview.environments.length === 0)
     return deps.slack.tell(work, { text: instancesGoneText(command.action) });
   if (command.action === 'status')
-    return answerStatus(deps, { work, iamUserName: checked.iamUserName, preview });
+    return answerStatus(deps, { work, iamUserName: checked.iamUserName, preview, startedAt });
   if (preview.environments.length > MAX_PROMPT_ENVIRONMENTS)
     return deps.slack.tell(work, { text: tooManyEnvironmentsText(command, preview.environments.length) });
   const value = { v: 1 as const, runId: work.runId, ...command, previewed: bindingOf(preview) };

@@ -21,15 +21,22 @@ const MAX_PENDING_LISTED = 20;
 /**
  * `status`, answered by the bot itself (no Fargate task): send the status command to the instances
  * SSM can reach, poll their invocations in this same invocation of the bot's slow half until every
- * one answered or the answer is due (STATUS_ANSWER_SECONDS after the work began), then tell the asker
+ * one answered or the answer is due (STATUS_ANSWER_SECONDS after the work began, authorization
+ * included), then tell the asker
  * the per-environment and per-process counts, the instances still pending, and a Status button to
  * look again. A fleet larger than STATUS_MAX_INSTANCES gets a runner instead, as the answer says.
  */
 export async function answerStatus(
   deps: WorkDeps,
-  asked: { work: CommandWork; iamUserName: string; preview: TargetPreview },
+  asked: {
+    work: CommandWork;
+    iamUserName: string;
+    preview: TargetPreview;
+    /** When the work began (before authorization): the answer is due STATUS_ANSWER_SECONDS after. */
+    startedAt: number;
+  },
 ): Promise<void> {
-  const startedAt = deps.clock.now();
+  const { startedAt } = asked;
   const { work, preview } = asked;
   const { command } = work;
   const run = {
