@@ -20,10 +20,12 @@ import { runWork } from './deferred/run-work';
 import { createLedger, createLedgerClient } from '../runner/ledger/store';
 import { createSendClaims, memorySendClaims } from '../runner/ledger/sends';
 import { systemClock, type Clock } from '../runner/drain/clock';
+import { createLocks } from '../runner/ledger/locks';
 import { sendReminders } from './memory/remind';
+import { reconcile } from './memory/reconcile';
 import { handleCliRun, isCliRouteEvent } from './cli/route';
 import { sealButtonValue } from './slack/buttons';
-import { createRateLimiter, type RateLimiter } from './slack/rate-limit';
+import { createRateLimiter, type RateLimiter } from '../runner/ledger/limits';
 
 export interface LambdaOptions {
   env?: NodeJS.ProcessEnv;
@@ -49,7 +51,7 @@ interface Container {
   refreshCredentials: () => Promise<SlackCredentials | undefined>;
   bot: (credentials: SlackCredentials) => Bot;
   workDeps: () => Promise<WorkDeps>;
-  commandLimit: RateLimiter;
+  commandLimit: RateLimiter | undefined;
 }
 
 /** The account of an ARN (the runner's task definition: the account the bot serves). */
@@ -117,13 +119,15 @@ export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler 
       logger,
     });
     const memo = new RunMemo();
-    const tableName = settings.LEDGER_TABLE_NAME;
-    const ledgerClient = tableName ? createLedgerClient(clients.dynamodb) : undefined;
-    const ledger =
-      ledgerClient && tableName ? createLedger({ client: ledgerClient, tableName, logger }) : undefined;
+    const ledgerClient = settings.LEDGER_TABLE_NAME ? createLedgerClient(clients.dynamodb) : undefined;
+    const ledgerTable =
+      settings.LEDGER_TABLE_NAME && ledgerClient
+        ? { client: ledgerClient, tableName: settings.LEDGER_TABLE_NAME, logger }
+        : undefined;
+    const ledger = ledgerTable ? createLedger(ledgerTable) : undefined;
+    const locks = ledgerTable ? createLocks(ledgerTable) : undefined;
     // With the ledger, a run's send is claimed in DynamoDB (every container sees it); without, per container.
-    const sendClaims =
-      ledgerClient && tableName ? createSendClaims({ client: ledgerClient, tableName }) : memorySendClaims();
+    const sendClaims = ledgerTable ? createSendClaims(ledgerTable) : memorySendClaims();
     const depsFor = perCredentials(({ botToken, signingSecret }): WorkDeps => {
       const web = new WebClient(botToken, {
         slackApiUrl: settings.SLACK_API_URL,
@@ -142,6 +146,7 @@ export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler 
         logger,
         directory,
         ...(ledger ? { ledger } : {}),
+        ...(locks ? { locks } : {}),
         reminders: {
           afterSeconds: settings.REMINDER_AFTER_SECONDS,
           everySeconds: settings.REMINDER_EVERY_SECONDS,
@@ -177,12 +182,15 @@ export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler 
       );
       if (out.StatusCode !== 202) throw new Error(`asynchronous invoke answered ${String(out.StatusCode)}`);
     };
-    // Shared by every Bolt app of this container (so a rotation does not reset anyone's budget) and by
-    // the command line's route; keys cannot collide (Slack user ids, principal ARNs).
-    const commandLimit = createRateLimiter({
-      perMinute: settings.COMMANDS_PER_MINUTE,
-      now: () => nowSeconds() * 1000,
-    });
+    // Kept in the ledger table: one budget per person across every container and door (Slack user
+    // ids and principal ARNs cannot collide). Without a ledger table there is no limit (logged).
+    const limiter = (budget: string, perMinute: number) =>
+      ledgerTable
+        ? createRateLimiter({ ...ledgerTable, budget, perMinute, nowMs: options.nowMs ?? Date.now })
+        : undefined;
+    const commandLimit = limiter('commands', settings.COMMANDS_PER_MINUTE);
+    const homeLimit = limiter('home', settings.HOME_OPENS_PER_MINUTE);
+    if (!ledgerTable) logger.debug('rate_limit_disabled', { reason: 'LEDGER_TABLE_NAME is not set' });
     const bot = perCredentials(({ signingSecret, botToken }) =>
       createBot({
         signingSecret,
@@ -190,7 +198,8 @@ export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler 
         slackApiUrl: settings.SLACK_API_URL,
         handOff,
         logger,
-        commandLimit,
+        ...(commandLimit ? { commandLimit } : {}),
+        ...(homeLimit ? { homeLimit } : {}),
         ...(settings.FLEET_REGIONS ? { fleetRegions: settings.FLEET_REGIONS } : {}),
         installation: {
           ...(settings.SLACK_TEAM_ID ? { teamId: settings.SLACK_TEAM_ID } : {}),
@@ -223,7 +232,7 @@ export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler 
             ...(await c.workDeps()),
             iam: c.clients.iam,
             account: accountOf(c.settings.RUNNER_TASK_DEFINITION_ARN),
-            commandLimit: c.commandLimit,
+            ...(c.commandLimit ? { commandLimit: c.commandLimit } : {}),
             ...(options.newRunId ? { newRunId: options.newRunId } : {}),
           },
           event,
@@ -241,9 +250,13 @@ export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler 
         return { ok: true };
       }
       if (isScheduledEvent(event)) {
-        const result = await sendReminders(await getContainer().workDeps());
+        const deps = await getContainer().workDeps();
+        // First make the ledger agree with ECS and Elastic Beanstalk, then remind from it.
+        const reconciled = await reconcile(deps);
+        logger.info('reconcile', { ...reconciled });
+        const result = await sendReminders(deps);
         logger.info('reminder_check', result);
-        return { ok: true, ...result };
+        return { ok: true, ...result, ...reconciled };
       }
       logger.warn('unknown_event', {
         note: 'neither an API Gateway request, an internal event nor a scheduled event',

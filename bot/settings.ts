@@ -39,8 +39,13 @@ export const botSettingsSchema = z
      * not per request; policies are simulated afresh every time regardless.
      */
     IAM_TAG_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(900),
-    /** Commands (and prompt clicks) one Slack user may make per minute, per container. */
+    /**
+     * Requests one person (Slack user, or the command line's principal) may make per minute, through
+     * every door and container together: commands, every button, history, the command line.
+     */
     COMMANDS_PER_MINUTE: z.coerce.number().int().min(1).max(600).default(10),
+    /** App Home openings per person per minute (its own budget: browsing Home costs no command). */
+    HOME_OPENS_PER_MINUTE: z.coerce.number().int().min(1).max(600).default(20),
     /** ListUserTags calls in flight at once while building that index (throttled calls are retried). */
     IAM_LOOKUP_CONCURRENCY: z.coerce.number().int().min(1).max(50).default(10),
     /**

@@ -56,8 +56,9 @@ export class FleetMemory extends Construct {
     props.botRole.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'LedgerWrite',
-        // PutItem: the run at launch; UpdateItem: reminder bookkeeping, a cancelled run.
-        actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        // PutItem: the run at launch, a lock; UpdateItem: reminder bookkeeping, a cancelled run, the
+        // per-person limit; GetItem: a lock's holder; DeleteItem: a lock given back.
+        actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:DeleteItem'],
         resources: [this.table.tableArn],
       }),
     );
@@ -72,8 +73,9 @@ export class FleetMemory extends Construct {
     props.runnerRole.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'LedgerWrite',
-        // UpdateItem: the run's progress and end; PutItem: the state it left each environment in.
-        actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        // UpdateItem: the run's progress and end; PutItem: the state it left each environment in;
+        // DeleteItem: the run's locks given back at its end (conditional on its run id).
+        actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
         resources: [this.table.tableArn],
       }),
     );

@@ -29,6 +29,7 @@ import { systemClock } from './drain/clock';
 import { allOf, type Reporter } from './drain/reporter';
 import { LedgerReporter } from './ledger/reporter';
 import { createLedger, createLedgerClient } from './ledger/store';
+import { createLocks } from './ledger/locks';
 import { fetchTaskLocation } from './aws/task-metadata';
 import { runLinks } from './slack/links';
 
@@ -115,6 +116,8 @@ export async function main(env: NodeJS.ProcessEnv = process.env, options: MainOp
         new LedgerReporter(
           createLedger({ client: ledgerDb, tableName: settings.LEDGER_TABLE_NAME!, logger: runLog }),
           runLog,
+          Date.now,
+          createLocks({ client: ledgerDb, tableName: settings.LEDGER_TABLE_NAME!, logger: runLog }),
         ),
       )
     : slackReporter;

@@ -51,13 +51,30 @@ export const regionSchema = z.enum(AWS_REGIONS, {
   error: (issue) => `"${String(issue.input)}" is not an AWS region (for example us-east-1, eu-west-1)`,
 });
 
-/** Part of an Elastic Beanstalk environment name: those are 4–40 letters, digits and hyphens. */
+/** An Elastic Beanstalk environment name (4–40 letters, digits, hyphens) or id (`e-…`), or a part of one. */
+const ENV_WORD = '[A-Za-z0-9-]{1,40}';
+/** The exact form's prefix: `=NAME[,NAME…]` names environments (by name or id), never a pattern. */
+export const EXACT_TARGETS_PREFIX = '=';
+/** Environments one exact form names at most (a button value must stay under 2,000 characters). */
+export const MAX_EXACT_TARGETS = 20;
+
+/**
+ * Which environments a run acts on: a pattern (part of the name, case-insensitive), or the exact form
+ * `=NAME[,NAME…]`: exactly those environments, by name (case-insensitive) or id.
+ */
 export const envPatternSchema = z
   .string()
   .regex(
-    /^[A-Za-z0-9-]{1,40}$/,
-    'the environment pattern must be 1–40 letters, digits or hyphens (part of an Elastic Beanstalk environment name)',
+    new RegExp(`^(?:${ENV_WORD}|=${ENV_WORD}(?:,${ENV_WORD}){0,${MAX_EXACT_TARGETS - 1}})$`),
+    `targets: part of an environment name (1–40 letters, digits, hyphens), or =NAME[,NAME…] (at most ${MAX_EXACT_TARGETS})`,
   );
+
+/** Pure: the exact form naming these environments, or undefined when there are too many for one. */
+export function exactTargets(names: readonly string[]): string | undefined {
+  const unique = [...new Set(names)].sort();
+  if (unique.length === 0 || unique.length > MAX_EXACT_TARGETS) return undefined;
+  return `${EXACT_TARGETS_PREFIX}${unique.join(',')}`;
+}
 
 /** Elastic Beanstalk application names: 1–100 characters, no slash. Slack splits words on spaces. */
 export const applicationNameSchema = z

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { IAMClient } from '@aws-sdk/client-iam';
 import * as z from 'zod';
 import { clientTokenFor, launchRunner, RunnerLaunchError } from '../../runner/launch';
@@ -16,7 +16,11 @@ import { checkRun } from '../deferred/checked-targets';
 import { sendOnce } from '../deferred/confirmed-run';
 import type { WorkDeps } from '../deferred/deps';
 import { newErrorId } from '../deferred/error-id';
-import type { RateLimiter } from '../slack/rate-limit';
+import { releaseLocks } from '../deferred/run-locks';
+import { launchedRunItem } from '../../runner/ledger/items';
+import { lockHolderPlain, lockTtlSeconds } from '../../runner/ledger/locks';
+import { writeOrLog } from '../../runner/ledger/store';
+import type { RateLimiter } from '../../runner/ledger/limits';
 
 /** The command line's route as API Gateway names it (method and path). */
 export const CLI_ROUTE_KEY = `POST ${CLI_ROUTE_PATH}`;
@@ -31,7 +35,13 @@ export const isCliRouteEvent = (event: unknown): boolean =>
 export const cliRunBodySchema = z
   .object({
     ...commandFieldsShape,
-    /** The caller's own id for the run, so that a retried request launches nothing twice. */
+    /**
+     * The caller's key for this request, so that a retried request launches nothing twice. It is
+     * scoped to the caller's principal: the run id is derived from both (the bot assigns every run
+     * id), so it can never name, or rewrite, another principal's run or an older run.
+     */
+    idempotencyKey: runIdSchema.optional(),
+    /** Older command lines sent their own run id: taken as an idempotency key, never as the run id. */
     runId: runIdSchema.optional(),
     drainTimeoutSeconds: z.number().int().min(1).max(MAX_EXECUTION_TIMEOUT_SECONDS).optional(),
     executionTimeoutSeconds: z.number().int().min(60).max(MAX_EXECUTION_TIMEOUT_SECONDS).optional(),
@@ -103,7 +113,13 @@ export async function handleCliRun(
     deps.logger.info('cli_request_rejected', { callerArn, problems });
     return answer(400, { error: 'bad_request', problems });
   }
-  const { runId = (deps.newRunId ?? randomUUID)(), ...body } = parsed.data;
+  const { idempotencyKey: key, runId: legacyKey, ...body } = parsed.data;
+  const idempotencyKey = key ?? legacyKey;
+  const principalKey = principalKeyOf(callerArn);
+  const runId =
+    idempotencyKey !== undefined
+      ? cliRunIdFor(principalKey, idempotencyKey)
+      : (deps.newRunId ?? (() => `cli-${randomUUID()}`))();
   const what = {
     action: body.action,
     envPattern: body.envPattern,
@@ -118,8 +134,7 @@ export async function handleCliRun(
   }
 
   // Before any IAM call: the flood this brakes is of simulations and Fargate tasks.
-  const principalKey = principalKeyOf(callerArn);
-  const limited = deps.commandLimit?.take(principalKey);
+  const limited = await deps.commandLimit?.take(principalKey);
   if (limited && !limited.ok) {
     deps.logger.warn('cli_request_rejected', { callerArn, runId, reason: 'rate limited' });
     return answer(
@@ -177,8 +192,67 @@ export async function handleCliRun(
     name: env.name,
     instances: env.instanceCount,
   }));
+  // A key used before: the run it launched, as answered then; never a second run under that id.
+  const earlier = deps.ledger ? await deps.ledger.getRun(runId) : undefined;
+  if (earlier) {
+    const same =
+      earlier.action === what.action &&
+      earlier.envPattern === what.envPattern &&
+      earlier.application === what.application &&
+      earlier.region === what.region &&
+      earlier.iamUserName === principal.userName;
+    if (!same || !earlier.taskArn)
+      return answer(409, {
+        error: 'conflict',
+        runId,
+        detail: 'this idempotency key was already used for another request: use a new key',
+      });
+    return answer(200, { runId, taskArn: earlier.taskArn, requestedBy: principal.userName, environments });
+  }
+
+  // One state-changing run per environment, as from Slack.
+  const locked = what.action === 'status' ? [] : checked.preview.environments.map((e) => e.name);
+  if (deps.locks && locked.length) {
+    const request = runRequestSchema.parse({ runId, ...what, ...body, requestedBy });
+    let taken;
+    try {
+      taken = await deps.locks.acquire({ runId, ...what, ...requestedBy }, locked, {
+        nowMs: deps.nowMs(),
+        ttlSeconds: lockTtlSeconds(request.executionTimeoutSeconds),
+      });
+    } catch (err) {
+      deps.logger.warn('lock_take_failed', { runId, error: describeError(err) });
+      return answer(503, {
+        error: 'ledger_unavailable',
+        detail:
+          'could not lock the environments for the run (the ledger did not answer); nothing was launched',
+      });
+    }
+    if (!taken.ok) {
+      deps.logger.info('run_locked_out', { runId, via: 'cli', heldBy: taken.holder?.runId });
+      return answer(409, {
+        error: 'locked',
+        detail: `${lockHolderPlain(taken.holder, taken.environment)}; nothing was launched`,
+        ...(taken.holder
+          ? {
+              heldBy: {
+                runId: taken.holder.runId,
+                action: taken.holder.action,
+                iamUserName: taken.holder.iamUserName,
+                since: taken.holder.since,
+                ...(taken.holder.permalink ? { thread: taken.holder.permalink } : {}),
+              },
+            }
+          : {}),
+      });
+    }
+  }
+
   // The bot sends the commands to exactly the targets it just authorized; the runner follows them.
   const out = await sendOnce(deps, { runId, command: { ...what, ...body }, preview: checked.preview });
+  // Nothing sent: the environments are free again (a busy or launched attempt of this run keeps them).
+  const sentNothing = out.ok ? out.sent.commands.length === 0 : out.kind === 'failed';
+  if (sentNothing) await releaseLocks(deps, { runId, ...what }, locked);
   if (!out.ok) {
     if (out.kind === 'launched')
       return answer(200, { runId, taskArn: out.taskArn, requestedBy: principal.userName, environments });
@@ -216,6 +290,15 @@ export async function handleCliRun(
       .catch((err: unknown) =>
         deps.logger.error('ledger_write_lost', { runId, write: 'launched', error: describeError(err) }),
       );
+    // Recorded before answering: the run is in App Home (with its Cancel) whatever happens next.
+    if (deps.ledger) {
+      const ledger = deps.ledger;
+      const item = launchedRunItem(
+        { runId, ...what, requestedBy },
+        { taskArn, ...(locked.length ? { locked } : {}), nowMs: deps.nowMs() },
+      );
+      await writeOrLog(deps.logger, runId, 'launched', () => ledger.recordLaunch(item));
+    }
     deps.logger.info('run_launched', {
       runId,
       taskArn,
@@ -234,11 +317,19 @@ export async function handleCliRun(
         runId,
         detail: 'this run id was already launched with other parameters',
       });
+    // The commands are out: the locks hold until the run's end or their expiry.
     const errorId = newErrorId();
     deps.logger.error('launch_failed', { runId, errorId, via: 'cli', error: describeError(err) });
     return answer(502, { error: 'launch_failed', runId, errorId, detail: describeError(err) });
   }
 }
+
+/**
+ * The run id for a command-line request with an idempotency key: derived from the caller's principal
+ * and the key, so one principal's retry finds its own run and nobody can name another's.
+ */
+export const cliRunIdFor = (principalKey: string, idempotencyKey: string): string =>
+  `cli-${createHash('sha256').update(`${principalKey}\n${idempotencyKey}`).digest('hex').slice(0, 40)}`;
 
 /**
  * The Slack id an IAM user caller's `slack_userid` tag names (the bot's tag index), so the runner DMs

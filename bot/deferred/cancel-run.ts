@@ -1,6 +1,7 @@
 import { DescribeTasksCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
 import { describeError } from '../../runner/log';
 import { writeOrLog } from '../../runner/ledger/store';
+import { settleUnfinishedRun } from '../../runner/ledger/aftermath';
 import type { CancelRunButtonValue } from '../../runner/slack/buttons';
 import type { AuthorizationDecision } from '../auth/rules';
 import { escapeMrkdwn, type SlackMessage } from '../slack/messages';
@@ -73,10 +74,13 @@ export async function runCancelWork(deps: WorkDeps, work: CancelWork): Promise<v
   // The ledger first: the stopped runner reports "interrupted" within seconds, which must not win.
   if (deps.ledger) {
     const ledger = deps.ledger;
+    const nowMs = deps.nowMs();
     const marked = await writeOrLog(log, value.runId, 'cancelled', () =>
-      ledger.markCancelled(value.runId, work.slackUserId, deps.nowMs()),
+      ledger.markCancelled(value.runId, work.slackUserId, nowMs),
     );
-    if (marked === false) log.info('ledger_run_not_in_progress');
+    // Workers already quiet stay quiet: App Home and the reminders must say so; the locks go back.
+    if (marked) await settleUnfinishedRun({ ledger, locks: deps.locks, logger: log }, marked, nowMs);
+    else log.info('ledger_run_not_in_progress');
   }
   await answerCanceller(deps, work, { text: cancelledRunText(value) });
   const thread = check.request.slack;

@@ -16,26 +16,35 @@ import {
 } from '../slack/messages';
 import type { WorkDeps } from './deps';
 import { newErrorId } from './error-id';
+import { releaseLocks } from './run-locks';
 import { startRun, type RunToStart } from './start-run';
 
 /** A run whose targets were confirmed exactly as previewed, its clicker authorized on them. */
 export type ConfirmedRun = Omit<RunToStart, 'sent'>;
 
 /**
- * What Confirm does, in this order, each step before the next:
+ * What Confirm does once the caller has taken the environments' locks (run-locks.ts), in this order,
+ * each step before the next:
  * 1. claim the run's send in the ledger (exactly once across double clicks, repeated deliveries
  *    and fresh containers: SSM has no client token);
- * 2. (the environments' locks belong here, before the first command);
- * 3. send the action's command to exactly the confirmed instances SSM can reach;
- * 4. record the command ids, so every later attempt follows them instead of sending;
- * 5. launch the runner with those command ids (start-run.ts), which only follows them.
+ * 2. send the action's command to exactly the confirmed instances SSM can reach;
+ * 3. record the command ids, so every later attempt follows them instead of sending;
+ * 4. launch the runner with those command ids (start-run.ts), which only follows them.
  * A repeat finds the claim: it follows what was sent (launching the runner if the first attempt did
- * not get that far) or says the run is already under way. Nothing sent means the claim is released,
- * so Confirm can be pressed again.
+ * not get that far) or says the run is already under way. Nothing sent means the claim and the locks
+ * are given back, so Confirm can be pressed again.
  */
 export async function actOnConfirmed(deps: WorkDeps, run: ConfirmedRun): Promise<void> {
   const tell = (text: string) => deps.slack.tell(run.reply, { text }, { replace: run.replacePrompt });
   const out = await sendOnce(deps, run);
+  // Nothing sent by this attempt: its locks go back (a busy or launched attempt of this run keeps them).
+  const sentNothing = out.ok ? out.sent.commands.length === 0 : out.kind === 'failed';
+  if (sentNothing)
+    await releaseLocks(
+      deps,
+      { runId: run.runId, region: run.command.region, application: run.command.application },
+      run.locked ?? [],
+    );
   // A failed send keeps the prompt (a new message): Confirm can be pressed again.
   if (!out.ok && out.kind === 'failed')
     return deps.slack.tell(run.reply, { text: notSentText(run.command.action, out, run.replacePrompt) });

@@ -7,6 +7,7 @@ import type { Action } from '../../ssm/actions';
 import type { LaunchSettings } from '../../runner/launch';
 import type { Logger } from '../../runner/log';
 import type { Ledger } from '../../runner/ledger/store';
+import type { Locks } from '../../runner/ledger/locks';
 import type { Authorizer } from '../auth/authorizer';
 import type { IamDirectory } from '../auth/iam-directory';
 import type { ReminderPolicy } from '../memory/reminders';
@@ -31,6 +32,8 @@ export interface WorkDeps {
   directory: IamDirectory;
   /** Fleet memory; absent when LEDGER_TABLE_NAME is unset (then nothing is recorded or shown). */
   ledger?: Ledger;
+  /** One state-changing run per environment (ledger table); absent with the ledger. */
+  locks?: Locks;
   reminders: ReminderPolicy;
   /** Wall-clock milliseconds (ledger times). */
   nowMs: () => number;

@@ -5,6 +5,7 @@ import { actOnConfirmed } from './confirmed-run';
 import type { WorkDeps } from './deps';
 import type { ButtonWork } from './handoff';
 import { bindingOf, compareBinding, MAX_PROMPT_ENVIRONMENTS, narrowPreview } from './preview-binding';
+import { takeLocks, takesLocks } from './run-locks';
 
 /** The slow half of a Confirm or Cancel click. */
 export async function runButtonWork(deps: WorkDeps, work: ButtonWork): Promise<void> {
@@ -42,7 +43,20 @@ export async function runButtonWork(deps: WorkDeps, work: ButtonWork): Promise<v
     });
   }
 
+  // One state-changing run per environment: taken before any command is sent or anything posted.
+  const locked = preview.environments.map((e) => e.name);
+  const owner = {
+    runId: value.runId,
+    action: value.action,
+    region: value.region,
+    application: value.application,
+    iamUserName: checked.iamUserName,
+    slackUserId: work.slackUserId,
+    drainTimeoutSeconds: value.drainTimeoutSeconds,
+  };
+  if (!(await takeLocks(deps, work, owner, locked))) return;
   await actOnConfirmed(deps, {
+    locked: takesLocks(value.action) ? locked : [],
     runId: value.runId,
     slackUserId: work.slackUserId,
     iamUserName: checked.iamUserName,

@@ -20,6 +20,9 @@ import type { WorkDeps } from './deps';
 import { newErrorId } from './error-id';
 import { slackUserIdSchema } from '../../runner/request';
 import type { SentRecord } from '../../runner/ledger/sends';
+import { cancelRunButtonValueSchema } from '../../runner/slack/buttons';
+import { progressBlocks } from '../../runner/slack/text';
+import { launchedDespiteText } from '../slack/launched-despite';
 
 export interface RunToStart {
   runId: string;
@@ -35,6 +38,11 @@ export interface RunToStart {
   replacePrompt: boolean;
   /** The commands already sent to the confirmed instances (confirmed-run.ts): the runner follows them. */
   sent: SentRecord;
+  /**
+   * The environments whose locks the run took. Kept even when the launch fails: the commands are
+   * already running there; the locks end with the run or expire after its execution timeout.
+   */
+  locked?: string[];
 }
 
 /**
@@ -52,9 +60,12 @@ export async function startRun(deps: WorkDeps, run: RunToStart): Promise<void> {
   const { slack, logger, memo } = deps;
   const { action } = run.command;
   const tell = (text: string) => slack.tell(run.reply, { text }, { replace: run.replacePrompt });
+  const where = { runId: run.runId, region: run.command.region, application: run.command.application };
+  const locked = run.locked ?? [];
 
   let root = memo.get(run.runId)?.root;
   let postedNow = false;
+  let permalink = memo.get(run.runId)?.permalink;
   if (!root) {
     const text = threadRootText({
       ...run.command,
@@ -76,7 +87,16 @@ export async function startRun(deps: WorkDeps, run: RunToStart): Promise<void> {
       root = { ...(await slack.post(deps.notifyChannel, { text })), fallbackReason: code };
     }
     postedNow = true;
-    memo.update(run.runId, { root });
+    // Known before launch, so the ledger's launch record (written before anything else is posted)
+    // and the locks' refusals can link to the thread.
+    permalink = await slack.permalink(root.channel, root.ts);
+    memo.update(run.runId, { root, ...(permalink ? { permalink } : {}) });
+    if (deps.locks && locked.length)
+      await deps.locks
+        .noteThread(where, locked, { channel: root.channel, threadTs: root.ts, permalink })
+        .catch((err: unknown) =>
+          logger.warn('lock_thread_unrecorded', { runId: run.runId, error: describeError(err) }),
+        );
   }
 
   let taskArn: string;
@@ -100,6 +120,7 @@ export async function startRun(deps: WorkDeps, run: RunToStart): Promise<void> {
     );
   } catch (err) {
     if (err instanceof RunnerLaunchError && err.kind === 'conflict') {
+      // Another container launched this very run (and holds its locks): nothing to give back.
       logger.info('duplicate_launch_suppressed', { runId: run.runId });
       if (postedNow) await slack.remove(root.channel, root.ts).catch(() => undefined);
       return tell(alreadyLaunchedText(action));
@@ -138,48 +159,90 @@ export async function startRun(deps: WorkDeps, run: RunToStart): Promise<void> {
     instances: run.preview.totalInstances,
     thread: { channel: root.channel, ts: root.ts },
   });
+  memo.update(run.runId, { taskArn });
   await deps.sendClaims
     .recordLaunched(run.runId, taskArn)
     .catch((err: unknown) =>
       logger.error('ledger_write_lost', { runId: run.runId, write: 'launched', error: describeError(err) }),
     );
-  const permalink = await slack.permalink(root.channel, root.ts);
-  memo.update(run.runId, { taskArn, ...(permalink ? { permalink } : {}) });
-  await slack
-    .post(root.channel, { text: taskStartedText(taskArn, run.runId) }, root.ts)
-    .catch((err: unknown) =>
-      logger.warn('thread_reply_failed', { runId: run.runId, error: describeError(err) }),
-    );
-  if (root.channel !== deps.notifyChannel)
+  // In the ledger before anything more is posted: if Slack fails from here on, App Home still lists
+  // the run with its Cancel.
+  await recordLaunch(deps, run, { channel: root.channel, ts: root.ts, taskArn, permalink, locked });
+
+  try {
     await slack
-      .post(deps.notifyChannel, {
-        text: notificationText({
-          ...run.command,
-          slackUserId: run.slackUserId,
-          ...(permalink ? { permalink } : {}),
-        }),
-      })
+      .post(root.channel, { text: taskStartedText(taskArn, run.runId) }, root.ts)
       .catch((err: unknown) =>
-        logger.warn('notification_failed', { runId: run.runId, error: describeError(err) }),
+        logger.warn('thread_reply_failed', { runId: run.runId, error: describeError(err) }),
       );
-  await tell(
-    launchedText({
-      action,
-      ...(permalink ? { permalink } : {}),
-      ...(root.fallbackReason ? { fallbackChannel: root.channel, fallbackReason: root.fallbackReason } : {}),
-    }),
-  );
-  await recordLaunch(deps, run, { channel: root.channel, ts: root.ts, taskArn, permalink });
+    if (root.channel !== deps.notifyChannel)
+      await slack
+        .post(deps.notifyChannel, {
+          text: notificationText({
+            ...run.command,
+            slackUserId: run.slackUserId,
+            ...(permalink ? { permalink } : {}),
+          }),
+        })
+        .catch((err: unknown) =>
+          logger.warn('notification_failed', { runId: run.runId, error: describeError(err) }),
+        );
+    await tell(
+      launchedText({
+        action,
+        ...(permalink ? { permalink } : {}),
+        ...(root.fallbackReason
+          ? { fallbackChannel: root.channel, fallbackReason: root.fallbackReason }
+          : {}),
+      }),
+    );
+  } catch (err) {
+    await tellLaunchedDespite(deps, run, taskArn, err);
+  }
 }
 
 /**
- * The run in the ledger, after the person has their answer (a slow or lost write delays nobody).
- * A conditional put: a replayed launch, or a runner that wrote first, leaves the item as it is.
+ * Slack failed after the runner was launched: the person must not read "nothing was done". They get,
+ * by direct message, that a runner is running, with its Cancel.
+ */
+async function tellLaunchedDespite(
+  deps: WorkDeps,
+  run: RunToStart,
+  taskArn: string,
+  err: unknown,
+): Promise<void> {
+  const errorId = newErrorId();
+  deps.logger.error('post_launch_failed', { runId: run.runId, taskArn, errorId, error: describeError(err) });
+  const cancel = cancelRunButtonValueSchema.safeParse({
+    v: 1,
+    runId: run.runId,
+    action: run.command.action,
+    envPattern: run.command.envPattern,
+    application: run.command.application,
+    region: run.command.region,
+    taskArn,
+  });
+  const text = launchedDespiteText(run.command.action, run.runId, errorId);
+  await deps.slack.post(run.slackUserId, {
+    text,
+    blocks: progressBlocks(text, cancel.success ? cancel.data : undefined),
+  });
+}
+
+/**
+ * The run in the ledger, right after RunTask and before anything else is posted. A conditional put:
+ * a replayed launch, or a runner that wrote first, leaves the item as it is.
  */
 async function recordLaunch(
   deps: WorkDeps,
   run: RunToStart,
-  launched: { channel: string; ts: string; taskArn: string; permalink: string | undefined },
+  launched: {
+    channel: string;
+    ts: string;
+    taskArn: string;
+    permalink: string | undefined;
+    locked: readonly string[];
+  },
 ): Promise<void> {
   const { ledger, logger } = deps;
   if (!ledger) return;
@@ -193,6 +256,7 @@ async function recordLaunch(
     {
       taskArn: launched.taskArn,
       ...(launched.permalink ? { permalink: launched.permalink } : {}),
+      locked: launched.locked,
       nowMs: deps.nowMs(),
     },
   );

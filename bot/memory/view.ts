@@ -33,11 +33,21 @@ const STATE_WORD: Record<RunItem['state'], string> = {
   cancelled: 'cancelled',
 };
 
+/** How a fleet's state reads; `possibly_quiet` comes from a quiet or stop that did not finish. */
+const FLEET_WORD: Record<FleetItem['state'], string> = {
+  quiet: 'quiet',
+  stopped: 'stopped',
+  awake: 'awake',
+  possibly_quiet: 'possibly quiet',
+};
+const fleetWord = (f: Pick<FleetItem, 'state'>) => FLEET_WORD[f.state];
+
 export function wakeButton(fleet: Pick<FleetItem, 'environment' | 'application' | 'region'>): types.Button {
   const value: RequestButtonValue = {
     v: 1,
     action: 'wake',
-    envPattern: fleet.environment,
+    // Exactly this environment: its name as a pattern would also match `…-prod-eu` next to `…-prod`.
+    envPattern: `=${fleet.environment}`,
     application: fleet.application,
     region: fleet.region,
   };
@@ -88,8 +98,8 @@ function cancelButton(run: RunItem): types.Button | undefined {
 export function redeployedFleetLine(f: FleetItem, redeployedAt: string, nowMs: number): string {
   return (
     `*${escapeMrkdwn(f.environment)}* · ${place(f)}\n` +
-    `${f.state} by ${who(f)} ${formatDuration(nowMs - Date.parse(f.since))} ago, but redeployed since ` +
-    `(${when(redeployedAt)}) — probably awake. To check: \`/snowwhite status ${escapeMrkdwn(f.environment)} ` +
+    `${fleetWord(f)} by ${who(f)} ${formatDuration(nowMs - Date.parse(f.since))} ago, but redeployed since ` +
+    `(${when(redeployedAt)}) — probably awake. To check: \`/snowwhite status =${escapeMrkdwn(f.environment)} ` +
     `${escapeMrkdwn(f.application)} ${f.region}\`` +
     link(f.permalink, 'run thread')
   );
@@ -98,7 +108,10 @@ export function redeployedFleetLine(f: FleetItem, redeployedAt: string, nowMs: n
 export function fleetLine(f: FleetItem, nowMs: number): string {
   return (
     `*${escapeMrkdwn(f.environment)}* · ${place(f)}\n` +
-    `${f.state} for ${formatDuration(nowMs - Date.parse(f.since))} (since ${when(f.since)}) by ${who(f)}` +
+    `${fleetWord(f)} for ${formatDuration(nowMs - Date.parse(f.since))} (since ${when(f.since)}) by ${who(f)}` +
+    (f.state === 'possibly_quiet'
+      ? ` — its \`${f.action}\` did not finish, so some workers may be quiet`
+      : '') +
     link(f.permalink, 'run thread')
   );
 }
@@ -205,11 +218,11 @@ export function homeView(state: HomeState, nowMs: number): types.HomeView {
 /** The reminder, in the run's thread and as a DM to the person who quieted the fleet. */
 export function reminderMessage(f: FleetItem, nowMs: number): SlackMessage {
   const text =
-    `:alarm_clock: *${escapeMrkdwn(f.environment)}* (${place(f)}) has been ${f.state} for ` +
+    `:alarm_clock: *${escapeMrkdwn(f.environment)}* (${place(f)}) has been ${fleetWord(f)} for ` +
     `${formatDuration(nowMs - Date.parse(f.since))}, since ${when(f.since)}, by ${who(f)}${link(f.permalink, 'run thread')}. ` +
     `Its Sidekiq workers take no jobs while the queue may grow. Wake it if the deploy is done or not coming.`;
   return {
-    text: `${f.environment} has been ${f.state} since ${f.since}: wake it?`,
+    text: `${f.environment} has been ${fleetWord(f)} since ${f.since}: wake it?`,
     blocks: [section(text, wakeButton(f))],
   };
 }

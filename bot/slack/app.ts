@@ -21,7 +21,7 @@ import { boltLogger } from './bolt-logger';
 import { where } from './messages';
 import { usageReply } from './usage';
 import { foreignOrigin, type Installation } from './workspace';
-import type { RateLimiter } from './rate-limit';
+import type { RateLimiter } from '../../runner/ledger/limits';
 
 export interface BotDeps {
   signingSecret: string;
@@ -32,8 +32,13 @@ export interface BotDeps {
   /** Seconds since the epoch (signature timestamps). */
   nowSeconds?: () => number;
   newRunId?: () => string;
-  /** Commands and prompt clicks per Slack user (shared across this container's apps). */
+  /**
+   * The per-person budget every door draws on (commands, every button, history), shared by every
+   * container through the ledger table; absent without a ledger.
+   */
   commandLimit?: RateLimiter;
+  /** Opening App Home: its own budget, so browsing Home never costs a command. */
+  homeLimit?: RateLimiter;
   /** The one workspace and app whose requests are served (unset: not checked). */
   installation?: Installation;
   /** Regions with Snow White's SSM documents; a command for another region is refused at once. */
@@ -82,6 +87,27 @@ export function createBot(deps: BotDeps): Bot {
     tokenVerificationEnabled: false,
   });
 
+  /**
+   * Takes one request from the person's budget. Over it: logged, and `tell` is called with the
+   * message on the window's first refusal only (one clear "slow down", not one per click).
+   */
+  const overLimit = async (
+    slackUserId: string,
+    door: string,
+    tell: ((text: string) => Promise<unknown>) | undefined,
+  ): Promise<boolean> => {
+    const limited = await deps.commandLimit?.take(slackUserId);
+    if (!limited || limited.ok) return false;
+    logger.warn('request_rejected', { slackUserId, door, reason: 'rate limited' });
+    if (limited.firstRefusal) await tell?.(tooManyText(limited.retryAfterSeconds).text);
+    return true;
+  };
+  /** A direct message to the person (App Home clicks have nowhere else to answer); a failure is logged. */
+  const dm = (slackUserId: string) => (text: string) =>
+    app.client.chat
+      .postMessage({ token: deps.botToken, channel: slackUserId, text })
+      .catch((e: unknown) => logger.error('dm_failed', { error: describeError(e) }));
+
   app.command(/^\/snowwhite/, async ({ command, ack }) => {
     const parsed = parseCommand(command.text);
     if (!parsed.ok) {
@@ -90,6 +116,11 @@ export function createBot(deps: BotDeps): Bot {
     }
     if (parsed.command.kind === 'help') return ack(usageReply());
     if (parsed.command.kind === 'history') {
+      const limited = await deps.commandLimit?.take(command.user_id);
+      if (limited && !limited.ok) {
+        logger.warn('command_rejected', { slackUserId: command.user_id, reason: 'rate limited' });
+        return ack(tooManyText(limited.retryAfterSeconds));
+      }
       const { application } = parsed.command;
       try {
         await deps.handOff({
@@ -117,7 +148,7 @@ export function createBot(deps: BotDeps): Bot {
         text: `:x: Snow White is not set up for ${what.region}: its SSM documents exist in ${deps.fleetRegions.join(', ')}. Nothing was launched.`,
       });
     }
-    const limited = deps.commandLimit?.take(command.user_id);
+    const limited = await deps.commandLimit?.take(command.user_id);
     if (limited && !limited.ok) {
       logger.warn('command_rejected', { slackUserId: command.user_id, reason: 'rate limited' });
       return ack(tooManyText(limited.retryAfterSeconds));
@@ -187,16 +218,8 @@ export function createBot(deps: BotDeps): Bot {
         }));
       }
       const { value } = opened;
-      const limited = deps.commandLimit?.take(body.user.id);
-      if (limited && !limited.ok) {
-        logger.warn('button_rejected', {
-          slackUserId: body.user.id,
-          runId: value.runId,
-          reason: 'rate limited',
-        });
-        // The prompt stays: pressing again once the wait is over works.
-        return void (await respond({ ...tooManyText(limited.retryAfterSeconds), replace_original: false }));
-      }
+      // The prompt stays: pressing again once the wait is over works.
+      if (await overLimit(body.user.id, `prompt ${choice}`, replyBelow(respond, true))) return;
       const channelId = body.channel?.id ?? body.container?.channel_id;
       if (!channelId) {
         logger.warn('button_rejected', { slackUserId: body.user.id, reason: 'no channel in the payload' });
@@ -243,6 +266,14 @@ export function createBot(deps: BotDeps): Bot {
           response_type: 'ephemeral',
         }));
       }
+      if (
+        await overLimit(
+          body.user.id,
+          'request button',
+          fromHome ? dm(body.user.id) : replyBelow(respond, true),
+        )
+      )
+        return;
       const { v: _v, ...command } = value;
       const runId = newRunId();
       await handOffClick(
@@ -273,6 +304,7 @@ export function createBot(deps: BotDeps): Bot {
       logger.warn('button_rejected', { slackUserId: body.user.id, reason: 'invalid cancel button' });
       return void (await answer?.('This Cancel button is not valid; nothing was stopped.'));
     }
+    if (await overLimit(body.user.id, 'cancel', answer ?? dm(body.user.id))) return;
     await handOffClick(
       { kind: 'cancel', slackUserId: body.user.id, ...(reply ? { reply } : {}), value },
       { kind: 'cancel', runId: value.runId },
@@ -285,6 +317,12 @@ export function createBot(deps: BotDeps): Bot {
   // handed off like every other slow step, so Slack gets its answer at once and does not retry.
   app.event('app_home_opened', async ({ event }) => {
     if (event.tab !== 'home') return;
+    const limited = await deps.homeLimit?.take(event.user);
+    if (limited && !limited.ok) {
+      // The Home tab keeps its last view; nothing to tell.
+      logger.warn('request_rejected', { slackUserId: event.user, door: 'home', reason: 'rate limited' });
+      return;
+    }
     try {
       await deps.handOff({ kind: 'home', slackUserId: event.user });
     } catch (err) {

@@ -29,8 +29,14 @@ const EXPLAIN: Record<Action, string> = {
   status: 'Reports whether every Sidekiq process is busy or quiet. Changes nothing.',
 };
 
+/** How the targets read: `=a,b` names environments exactly; anything else is part of a name. */
+const selected = (envPattern: string) =>
+  envPattern.startsWith('=')
+    ? `named exactly \`${envPattern.slice(1).split(',').join('`, `')}\``
+    : `whose name contains \`${envPattern}\``;
+
 export const where = (t: { envPattern: string; application: string; region: string }) =>
-  `environments of *${escapeMrkdwn(t.application)}* in *${t.region}* whose name contains \`${t.envPattern}\``;
+  `environments of *${escapeMrkdwn(t.application)}* in *${t.region}* ${selected(t.envPattern)}`;
 
 const MAX_LISTED = 20;
 
@@ -166,7 +172,7 @@ export const noTargetsText = (t: {
   application: string;
   region: string;
 }) =>
-  `Nothing to ${t.action}: no running environment of *${escapeMrkdwn(t.application)}* in *${t.region}* has a name containing \`${t.envPattern}\`. Nothing was launched.`;
+  `Nothing to ${t.action}: no running environment of *${escapeMrkdwn(t.application)}* in *${t.region}* ${t.envPattern.startsWith('=') ? `is ${selected(t.envPattern)}` : `has a name containing \`${t.envPattern}\``}. Nothing was launched.`;
 
 export const cancelledText = (t: { action: Action; application: string; region: string }) =>
   `Cancelled: \`${t.action}\` on *${escapeMrkdwn(t.application)}* (${t.region}) was not launched.`;

@@ -11,6 +11,8 @@ export const USAGE = [
     'for jobs in flight; workers still busy then are left running and reported.',
   'Example: `/snowwhite quiet workers MY-APP us-east-1` acts on every environment of MY-APP in us-east-1 ' +
     'whose name contains "workers" (case-insensitive).',
+  '`=NAME` (several joined by commas, by name or `e-…` id) acts on exactly those environments: ' +
+    '`/snowwhite wake =myapp-workers-prod MY-APP us-east-1` leaves `myapp-workers-prod-eu` alone.',
 ].join('\n');
 
 export interface EphemeralReply {

@@ -50,7 +50,7 @@ export async function matchingEnvironments(
   query: { application: string; envPattern: string },
 ): Promise<{ matching: LiveEnvironment[]; others: string[] }> {
   const live = await listLiveEnvironments(eb, query.application);
-  const matching = live.filter((e) => matchesPattern(e.name, query.envPattern));
+  const matching = live.filter((e) => matchesPattern(e.name, query.envPattern, e.id));
   return { matching, others: live.filter((e) => !matching.includes(e)).map((e) => e.name) };
 }
 

@@ -299,6 +299,8 @@ async function runOnFargate(
       { credentials: clients.sts.config.credentials, region: await clients.sts.config.region() },
     );
     taskArn = launched.taskArn;
+    // The bot assigns the run id (ours was only the request's idempotency key).
+    request = { ...request, runId: launched.runId };
     // Scripts read stdout as JSON with --json; people read who Snow White took them for.
     (options.json ? io.stderr : io.stdout).write(
       `authorized by Snow White as ${printable(launched.requestedBy)} for ${launched.environments
@@ -310,12 +312,12 @@ async function runOnFargate(
   output.fact(
     'launched',
     {
-      runId,
+      runId: request.runId,
       taskArn,
       ...(launch.logGroupName ? { logGroupName: launch.logGroupName, logStreamName: stream } : {}),
     },
     `launched the Snow White runner: ${request.action} ${request.envPattern} ${request.application} ${request.region}\n` +
-      `  run id: ${runId}\n  task:   ${taskArn}` +
+      `  run id: ${request.runId}\n  task:   ${taskArn}` +
       (launch.logGroupName && !options.follow
         ? `\n  log:    aws logs tail ${launch.logGroupName} --follow --log-stream-name-prefix ${stream}`
         : ''),

@@ -2,7 +2,7 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, Provider } from '@smithy/types';
 import * as z from 'zod';
-import type { RunRequest } from '../request';
+import { runIdSchema, type RunRequest } from '../request';
 
 export interface SignedRouteDeps {
   credentials: Provider<AwsCredentialIdentity>;
@@ -12,7 +12,7 @@ export interface SignedRouteDeps {
 }
 
 const launchedSchema = z.object({
-  runId: z.string(),
+  runId: runIdSchema,
   taskArn: z.string(),
   requestedBy: z.string(),
   environments: z.array(z.object({ name: z.string(), instances: z.number() })),
@@ -54,7 +54,9 @@ export async function requestRunThroughBot(
   const target = new URL(url);
   if (target.protocol !== 'https:' && target.hostname !== '127.0.0.1' && target.hostname !== 'localhost')
     throw new Error(`the command-line route must be https: ${url}`);
-  const body = JSON.stringify(request);
+  // The bot assigns run ids: ours only makes a retried request launch nothing twice.
+  const { runId: idempotencyKey, ...rest } = request;
+  const body = JSON.stringify({ ...rest, idempotencyKey });
   const signer = new SignatureV4({
     service: 'execute-api',
     region: deps.region,

@@ -46,9 +46,20 @@ export interface TargetSource {
   resolve(query: TargetQuery): Promise<TargetPlan>;
 }
 
-/** The one environment-matching rule: case-insensitive substring, as the slash command documents. */
-export const matchesPattern = (envName: string, pattern: string): boolean =>
-  envName.toLowerCase().includes(pattern.toLowerCase());
+/**
+ * The one environment-matching rule, as the slash command documents: `=NAME[,NAME…]` selects exactly
+ * the environments named (name case-insensitive, or id), anything else is a case-insensitive part of
+ * the name.
+ */
+export function matchesPattern(envName: string, pattern: string, envId?: string): boolean {
+  if (pattern.startsWith('=')) {
+    const wanted = pattern.slice(1).split(',');
+    return wanted.some(
+      (w) => w.toLowerCase() === envName.toLowerCase() || (envId !== undefined && w === envId),
+    );
+  }
+  return envName.toLowerCase().includes(pattern.toLowerCase());
+}
 
 /** Pure: the plan narrowed to `instanceIds` (a Retry); environments left with none are dropped. */
 export function onlyInstances(plan: TargetPlan, instanceIds: readonly string[] | undefined): TargetPlan {

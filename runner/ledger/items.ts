@@ -44,12 +44,14 @@ export function runIdentity(
 /** The bot's item at launch: written once (conditional put), so a replayed launch changes nothing. */
 export function launchedRunItem(
   request: Parameters<typeof runIdentity>[0],
-  launch: { taskArn: string; permalink?: string; nowMs: number },
+  launch: { taskArn: string; permalink?: string; locked?: readonly string[]; nowMs: number },
 ): RunItem & { gsiUser: string; gsiRecent: string } {
   return {
     ...runIdentity(request),
     taskArn: launch.taskArn,
     ...(launch.permalink ? { permalink: launch.permalink } : {}),
+    // Whoever ends the run (the runner, Cancel, the reconciliation) gives these locks back.
+    ...(launch.locked?.length ? { locked: [...launch.locked] } : {}),
     state: 'launched',
     startedAt: iso(launch.nowMs),
     updatedAt: iso(launch.nowMs),
@@ -104,7 +106,7 @@ export function fleetItem(
     | 'channel'
     | 'threadTs'
     | 'permalink'
-  >,
+  > & { startedAt?: string | undefined },
   change: { environment: string; state: FleetState },
   nowMs: number,
 ): FleetItem {
@@ -116,6 +118,7 @@ export function fleetItem(
     state: change.state,
     since: iso(nowMs),
     runId: run.runId,
+    ...(run.startedAt ? { runStartedAt: run.startedAt } : {}),
     action: run.action,
     iamUserName: run.iamUserName,
     ...(run.slackUserId ? { slackUserId: run.slackUserId } : {}),
@@ -124,4 +127,16 @@ export function fleetItem(
     // Only fleets not awake are in the notAwake index; awake ones expire like runs.
     ...(change.state === 'awake' ? { expiresAt: expiresAtFor(nowMs) } : { gsiNotAwake: NOT_AWAKE }),
   };
+}
+
+/**
+ * Pure: what a quiet or stop that did not finish (cancelled, interrupted, dead) leaves: every
+ * environment it named or locked, possibly quiet. Other actions leave nothing to undo.
+ */
+export function possiblyQuietAfter(
+  run: Pick<RunItem, 'action' | 'environments' | 'locked'>,
+): Array<{ environment: string; state: FleetState }> {
+  if (run.action !== 'quiet' && run.action !== 'stop') return [];
+  const names = [...new Set([...(run.environments ?? []), ...(run.locked ?? [])])].sort();
+  return names.map((environment) => ({ environment, state: 'possibly_quiet' as const }));
 }

@@ -3,6 +3,8 @@ import type { Logger } from '../log';
 import { countOutcomes, fleetItem, fleetStatesAfter, runIdentity } from './items';
 import type { RunItem } from './schema';
 import { writeOrLog, type Ledger } from './store';
+import { releaseRunLocks, settleUnfinishedRun } from './aftermath';
+import type { Locks } from './locks';
 
 /**
  * The runner's ledger writes, as a Reporter: the run becomes `running` when its targets are known,
@@ -16,6 +18,8 @@ export class LedgerReporter implements Reporter {
     private readonly log: Logger,
     /** Wall-clock milliseconds (ledger times are real times, whatever clock the drain runs on). */
     private readonly now: () => number = Date.now,
+    /** The run's locks (taken by the bot), given back when it ends. */
+    private readonly locks?: Locks,
   ) {}
 
   async started(plan: RunPlan): Promise<void> {
@@ -62,11 +66,17 @@ export class LedgerReporter implements Reporter {
         written,
       });
     }
+    // After the fleet states: the next run on these environments starts from what this one left.
+    if (item) await releaseRunLocks({ locks: this.locks, logger: this.log }, item);
   }
 
   async interrupted(i: Interruption): Promise<void> {
-    await writeOrLog(this.log, i.request.runId, 'interrupted', () =>
-      this.ledger.recordEnd(i.request, { state: 'interrupted' }, this.now()),
+    const nowMs = this.now();
+    const item = await writeOrLog(this.log, i.request.runId, 'interrupted', () =>
+      this.ledger.recordEnd(i.request, { state: 'interrupted' }, nowMs),
     );
+    // Undefined when it was cancelled: the bot's Cancel has settled it already.
+    if (item)
+      await settleUnfinishedRun({ ledger: this.ledger, locks: this.locks, logger: this.log }, item, nowMs);
   }
 }

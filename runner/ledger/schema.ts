@@ -51,12 +51,17 @@ export const userKey = (who: { slackUserId?: string | undefined; iamUserName: st
 
 export const RUN_STATES = ['launched', 'running', 'finished', 'interrupted', 'cancelled'] as const;
 export type RunState = (typeof RUN_STATES)[number];
-export const FLEET_STATES = ['quiet', 'stopped', 'awake'] as const;
+/**
+ * `possibly_quiet`: a quiet or stop that was cancelled, interrupted or died: some workers may be quiet,
+ * nobody knows which. Shown and reminded like quiet (with Wake): waking an awake worker costs a restart,
+ * forgetting a quiet one costs a growing queue.
+ */
+export const FLEET_STATES = ['quiet', 'stopped', 'awake', 'possibly_quiet'] as const;
 export type FleetState = (typeof FLEET_STATES)[number];
 
 const isoTime = z.iso.datetime();
 /** Elastic Beanstalk environment names: 4–40 letters, digits and hyphens. */
-const environmentNameSchema = z.string().regex(/^[A-Za-z0-9-]{1,40}$/);
+export const environmentNameSchema = z.string().regex(/^[A-Za-z0-9-]{1,40}$/);
 
 export const runItemSchema = z.object({
   pk: z.string(),
@@ -74,6 +79,8 @@ export const runItemSchema = z.object({
   updatedAt: isoTime,
   endedAt: isoTime.optional(),
   environments: z.array(environmentNameSchema).max(500).optional(),
+  /** The environments whose locks the run holds (locks.ts), given back when it ends. */
+  locked: z.array(environmentNameSchema).max(500).optional(),
   instances: z.number().int().min(0).optional(),
   counts: z.partialRecord(z.enum(OUTCOME_KINDS), z.number().int().min(0)).optional(),
   exitCode: z.number().int().optional(),
@@ -93,6 +100,8 @@ export const fleetItemSchema = z.object({
   /** When the run that left it in this state ended. */
   since: isoTime,
   runId: runIdSchema,
+  /** When that run started: a fleet's state is only replaced by a run that started later (or the same). */
+  runStartedAt: isoTime.optional(),
   action: actionSchema,
   iamUserName: iamUserNameSchema,
   slackUserId: slackUserIdSchema.optional(),
@@ -103,6 +112,8 @@ export const fleetItemSchema = z.object({
   lastReminderAt: isoTime.optional(),
   reminders: z.number().int().min(0).optional(),
   gsiNotAwake: z.literal(NOT_AWAKE).optional(),
+  /** When the reconciliation found its environment terminated (it then left the not-awake list). */
+  goneAt: isoTime.optional(),
   expiresAt: z.number().int().positive().optional(),
 });
 export type FleetItem = z.infer<typeof fleetItemSchema>;

@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DynamoDBDocumentClient,
+  GetCommand,
   PutCommand,
   QueryCommand,
   UpdateCommand,
@@ -37,7 +38,20 @@ export interface Ledger {
   ): Promise<void>;
   /** The run's end; returns the item as it now is (its permalink, written by the bot). */
   recordEnd(request: RunRequest, end: RunEnd, nowMs: number): Promise<RunItem | undefined>;
-  markCancelled(runId: string, by: string, nowMs: number): Promise<boolean>;
+  /** The run as it now is, or undefined when it was no longer launched or running. */
+  markCancelled(runId: string, by: string, nowMs: number): Promise<RunItem | undefined>;
+  /**
+   * Marks a run whose task is gone `interrupted` (the reconciliation), only while it is still
+   * launched or running; the run as it now is, or undefined when it had ended meanwhile.
+   */
+  markInterrupted(runId: string, reason: string, nowMs: number): Promise<RunItem | undefined>;
+  /** One run, read back (parsed), or undefined. */
+  getRun(runId: string): Promise<RunItem | undefined>;
+  /**
+   * Takes a fleet whose environment is gone (terminated) off the not-awake list, while it is still in
+   * the state (and run) it was read in; it then expires like a run. False when it had changed.
+   */
+  dropGoneFleet(fleet: FleetItem, nowMs: number): Promise<boolean>;
   /** Writes a fleet's state unless a later state is already there; false when it was. */
   putFleetState(item: FleetItem): Promise<boolean>;
   notAwakeFleets(): Promise<FleetItem[]>;
@@ -141,6 +155,36 @@ export function createLedger(deps: {
     return { UpdateExpression: `SET ${sets.join(', ')}`, names, values };
   };
 
+  /** Ends a run still launched or running; undefined when it was not (ended already, or unknown). */
+  const endRun = async (
+    runId: string,
+    UpdateExpression: string,
+    values: Record<string, unknown>,
+  ): Promise<RunItem | undefined> => {
+    try {
+      const res = await client.send(
+        new UpdateCommand({
+          TableName,
+          Key: { [LEDGER.partitionKey]: runKey(runId) },
+          UpdateExpression,
+          ConditionExpression: '#state IN (:launched, :running)',
+          ExpressionAttributeNames: {
+            '#state': 'state',
+            ...(UpdateExpression.includes('#error') ? { '#error': 'error' } : {}),
+          },
+          ExpressionAttributeValues: { ...values, ':launched': 'launched', ':running': 'running' },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      const parsed = runItemSchema.safeParse(res.Attributes);
+      if (!parsed.success) logger.warn('ledger_items_rejected', { count: 1, runId });
+      return parsed.success ? parsed.data : undefined;
+    } catch (err) {
+      if (isConditionFailure(err)) return undefined;
+      throw err;
+    }
+  };
+
   return {
     async recordLaunch(item) {
       try {
@@ -210,17 +254,20 @@ export function createLedger(deps: {
             TableName,
             Key: { [LEDGER.partitionKey]: pk },
             UpdateExpression: u.UpdateExpression,
-            // Cancelled (by the bot) stays cancelled when the stopped runner reports its interruption.
-            ...(end.state === 'interrupted'
-              ? {
-                  ConditionExpression: 'attribute_not_exists(#state) OR #state <> :cancelled',
-                  ExpressionAttributeValues: { ...u.values, ':cancelled': 'cancelled' },
-                }
-              : { ExpressionAttributeValues: u.values }),
-            ExpressionAttributeNames: {
-              ...u.names,
-              ...(end.state === 'interrupted' ? { '#state': 'state' } : {}),
+            // Cancelled (by the bot) stays cancelled when the stopped runner reports its end, however
+            // it ended; and an end already recorded (the reconciliation's `interrupted`) is not moved
+            // back by a late one, except to `finished`, which has the outcomes.
+            ConditionExpression:
+              end.state === 'finished'
+                ? 'attribute_not_exists(#state) OR #state <> :cancelled'
+                : 'attribute_not_exists(#state) OR #state IN (:launched, :running)',
+            ExpressionAttributeValues: {
+              ...u.values,
+              ...(end.state === 'finished'
+                ? { ':cancelled': 'cancelled' }
+                : { ':launched': 'launched', ':running': 'running' }),
             },
+            ExpressionAttributeNames: { ...u.names, '#state': 'state' },
             ReturnValues: 'ALL_NEW',
           }),
         );
@@ -233,20 +280,45 @@ export function createLedger(deps: {
     },
 
     async markCancelled(runId, by, nowMs) {
+      return endRun(runId, 'SET #state = :end, cancelledBy = :by, updatedAt = :now, endedAt = :now', {
+        ':end': 'cancelled',
+        ':by': by,
+        ':now': iso(nowMs),
+      });
+    },
+
+    async markInterrupted(runId, reason, nowMs) {
+      return endRun(runId, 'SET #state = :end, #error = :why, updatedAt = :now, endedAt = :now', {
+        ':end': 'interrupted',
+        ':why': reason.slice(0, 500),
+        ':now': iso(nowMs),
+      });
+    },
+
+    async getRun(runId) {
+      const res = await client.send(
+        new GetCommand({ TableName, Key: { [LEDGER.partitionKey]: runKey(runId) }, ConsistentRead: true }),
+      );
+      if (!res.Item) return undefined;
+      const parsed = runItemSchema.safeParse(res.Item);
+      if (!parsed.success) logger.warn('ledger_items_rejected', { count: 1, runId });
+      return parsed.success ? parsed.data : undefined;
+    },
+
+    async dropGoneFleet(fleet, nowMs) {
       try {
         await client.send(
           new UpdateCommand({
             TableName,
-            Key: { [LEDGER.partitionKey]: runKey(runId) },
-            UpdateExpression: 'SET #state = :cancelled, cancelledBy = :by, updatedAt = :now, endedAt = :now',
-            ConditionExpression: '#state IN (:launched, :running)',
+            Key: { [LEDGER.partitionKey]: fleet.pk },
+            UpdateExpression: 'SET expiresAt = :exp, goneAt = :now REMOVE gsiNotAwake',
+            ConditionExpression: 'runId = :runId AND #state = :state',
             ExpressionAttributeNames: { '#state': 'state' },
             ExpressionAttributeValues: {
-              ':cancelled': 'cancelled',
-              ':by': by,
+              ':exp': expiresAtFor(nowMs),
               ':now': iso(nowMs),
-              ':launched': 'launched',
-              ':running': 'running',
+              ':runId': fleet.runId,
+              ':state': fleet.state,
             },
           }),
         );
@@ -263,9 +335,24 @@ export function createLedger(deps: {
           new PutCommand({
             TableName,
             Item: item,
-            ConditionExpression: 'attribute_not_exists(#pk) OR #since <= :since',
-            ExpressionAttributeNames: { '#pk': LEDGER.partitionKey, '#since': 'since' },
-            ExpressionAttributeValues: { ':since': item.since },
+            // Ordered by when the runs started, not when they ended: a quiet that started before a
+            // wake but ended after it must not mark the woken fleet quiet again.
+            ...(item.runStartedAt
+              ? {
+                  ConditionExpression: 'attribute_not_exists(#pk) OR attribute_not_exists(#rs) OR #rs <= :rs',
+                  ExpressionAttributeNames: { '#pk': LEDGER.partitionKey, '#rs': 'runStartedAt' },
+                  ExpressionAttributeValues: { ':rs': item.runStartedAt },
+                }
+              : {
+                  ConditionExpression:
+                    'attribute_not_exists(#pk) OR (attribute_not_exists(#rs) AND #since <= :since)',
+                  ExpressionAttributeNames: {
+                    '#pk': LEDGER.partitionKey,
+                    '#since': 'since',
+                    '#rs': 'runStartedAt',
+                  },
+                  ExpressionAttributeValues: { ':since': item.since },
+                }),
           }),
         );
         return true;

@@ -10,7 +10,7 @@ import {
   type CancelRunButtonValue,
   type RequestButtonValue,
 } from './buttons';
-import { instanceIdSchema, MAX_INSTANCE_IDS } from '../request';
+import { exactTargets, instanceIdSchema, MAX_INSTANCE_IDS } from '../request';
 import type { Action } from '../../ssm/actions';
 import { escapeMrkdwn } from './mrkdwn';
 
@@ -451,7 +451,10 @@ interface Button {
 export function summaryActions(s: RunSummary): ActionsBlock | undefined {
   const r = s.request;
   if (s.noMatch || s.error) return undefined;
-  const base = { v: 1 as const, envPattern: r.envPattern, application: r.application, region: r.region };
+  // Exactly the environments the run acted on, not its pattern (which may match more by now). Past
+  // what one button can name, the pattern: the prompt still lists what it selects before Confirm.
+  const acted = exactTargets(s.outcomes.map((o) => o.environment)) ?? r.envPattern;
+  const base = { v: 1 as const, envPattern: acted, application: r.application, region: r.region };
   const button = (text: string, value: RequestButtonValue, style?: 'primary'): Button => ({
     type: 'button',
     action_id: `${REQUEST_ACTION_ID}:${text.toLowerCase()}`,
@@ -461,21 +464,26 @@ export function summaryActions(s: RunSummary): ActionsBlock | undefined {
   });
   const elements: Button[] = [];
   if (r.action === 'quiet' || r.action === 'stop') elements.push(button('Wake', { ...base, action: 'wake' }));
-  const retry = s.outcomes
-    .filter((o) => o.kind === 'failed' || o.kind === 'unreachable')
-    .map((o) => o.instanceId)
-    .filter((id) => instanceIdSchema.safeParse(id).success)
-    .sort();
+  const failed = s.outcomes.filter(
+    (o) =>
+      (o.kind === 'failed' || o.kind === 'unreachable') && instanceIdSchema.safeParse(o.instanceId).success,
+  );
+  const retry = failed.map((o) => o.instanceId).sort();
+  const retryTargets = exactTargets(failed.map((o) => o.environment)) ?? r.envPattern;
   // More than a button value can hold: people retry the whole command instead.
   if (retry.length > 0 && retry.length <= MAX_INSTANCE_IDS)
-    elements.push(button('Retry', { ...base, action: r.action, instanceIds: retry }, 'primary'));
+    elements.push(
+      button('Retry', { ...base, envPattern: retryTargets, action: r.action, instanceIds: retry }, 'primary'),
+    );
   elements.push(button('Status', { ...base, action: 'status' }));
   return { type: 'actions', elements };
 }
 
 /** Pure: after an interruption (Cancel), Wake where workers may have been left quiet, and Status. */
 export function interruptedActions(i: Interruption): ActionsBlock {
-  return summaryActions({ request: i.request, exitCode: 1, elapsedMs: 0, outcomes: [], commandIds: [] })!;
+  const acted = exactTargets(i.snapshot.environments.map((e) => e.name));
+  const request = acted ? { ...i.request, envPattern: acted } : i.request;
+  return summaryActions({ request, exitCode: 1, elapsedMs: 0, outcomes: [], commandIds: [] })!;
 }
 
 /** Pure: the progress message, with Cancel while the run goes on (the bot checks who may press it). */

@@ -868,40 +868,7 @@ describe('workspace', () => {
   });
 });
 
-describe('limits', () => {
-  test('a burst of commands: the 11th within a minute is refused with a clear message, nothing handed off', async () => {
-    const answers = [];
-    for (let i = 0; i < 11; i++) answers.push((await world.slash('quiet workers MY-APP us-east-1')).reply);
-    expect(lambdaMock).toHaveReceivedCommandTimes(InvokeCommand, 10);
-    expect(String(answers[10]?.text)).toMatch(/Too many Snow White requests from you.*Try again in \d+ s/);
-    // Another person is not affected.
-    world.users.push(operator('bob', 'U0BOB'));
-    const bob = await world.slash('quiet workers MY-APP us-east-1', { userId: 'U0BOB' });
-    expect(String(bob.reply?.text)).toContain('Checking your permissions');
-  });
-
-  test('the budget refills: one more command after 6 seconds', async () => {
-    let now = Math.floor(Date.now() / 1000);
-    const handler = world.newContainer({}, { nowSeconds: () => now });
-    const send = async () =>
-      (await handler(
-        httpApiEvent({
-          signingSecret: SIGNING_SECRET,
-          timestamp: now,
-          body: slashCommandBody({
-            text: 'status workers MY-APP us-east-1',
-            responseUrl: world.newResponseUrl().url,
-          }),
-        }),
-        {},
-      )) as { body: string };
-    for (let i = 0; i < 10; i++) await send();
-    expect(JSON.parse((await send()).body).text).toContain('Too many');
-    now += 6;
-    expect(JSON.parse((await send()).body).text).toContain('Checking your permissions');
-    expect(JSON.parse((await send()).body).text).toContain('Too many');
-  });
-});
+// The per-person limit lives in the ledger table: test/ledger/limits.test.ts drives it on dynalite.
 
 describe('credentials rotation', () => {
   const SECRET_ENV = {

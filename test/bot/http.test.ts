@@ -148,7 +148,7 @@ describe('slash command text', () => {
     ['quiet workers MY-APP', 'missing <region>'],
     ['quiet workers MY-APP us-east-1 extra', 'exactly 3 words'],
     ['quiet workers MY-APP mars-north-1', '"mars-north-1" is not an AWS region'],
-    ['quiet work*ers MY-APP us-east-1', 'letters, digits or hyphens'],
+    ['quiet work*ers MY-APP us-east-1', 'letters, digits, hyphens'],
     ['quiet workers MY/APP us-east-1', 'cannot contain "/"'],
     [`quiet workers ${'A'.repeat(101)} us-east-1`, 'at most 100 characters'],
     ['quiet <!channel> MY-APP us-east-1', '&lt;!channel&gt;'],

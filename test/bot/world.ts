@@ -274,6 +274,8 @@ export class World {
   readonly otherTasks: Task[] = [];
   /** StopTask's effect (desired STOPPED) and tasks that ended by themselves (last STOPPED), by ARN. */
   readonly taskStops = new Map<string, { reason?: string; ended?: boolean }>();
+  /** RunTask calls ECS refuses (nothing started), counted down. */
+  ecsRefusals = 0;
   /** RunTask calls whose answer is lost after ECS started the task (a network timeout, say). */
   ecsLoseAnswers = 0;
   readonly logs: string[] = [];
@@ -419,6 +421,10 @@ export class World {
     // same token with other parameters → ConflictException.
     ecsMock.on(RunTaskCommand).callsFake((input: RunTaskCommandInput) => {
       this.runTaskInputs.push(input);
+      if (this.ecsRefusals > 0) {
+        this.ecsRefusals--;
+        throw awsError('AccessDeniedException', 'User is not authorized to perform ecs:RunTask', 400);
+      }
       const { clientToken = '', ...params } = input;
       const key = `${input.cluster}/${clientToken}`;
       const text = JSON.stringify(params);

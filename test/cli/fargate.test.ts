@@ -171,8 +171,9 @@ test("launches through the bot: a request to the stack's /cli/runs signed with t
   expect(t.mocks.ecs.commandCalls(RunTaskCommand)).toHaveLength(0);
   expect(received).toHaveLength(1);
   const [req] = received;
+  // Our id is only the request's idempotency key: the bot assigns the run id.
   expect(JSON.parse(req!.body)).toEqual({
-    runId: 'cli-test-run',
+    idempotencyKey: 'cli-test-run',
     action: 'quiet',
     envPattern: 'workers',
     application: 'MY-APP',

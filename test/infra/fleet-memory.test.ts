@@ -91,7 +91,7 @@ describe('DynamoDB rights', () => {
     }
   });
 
-  test('bot: PutItem and UpdateItem on the table, Query on its three indexes; nothing else', () => {
+  test('bot: Put/Update/Get/DeleteItem on the table (runs, locks, limits), Query on its three indexes; nothing else', () => {
     const sw = stack.snowWhite;
     const table = sw.fleetMemory.table;
     const stmts = policyStatementsForRole(json, logicalId(stack, sw.botRole)).filter((s) => dynamo(s).length);
@@ -100,7 +100,7 @@ describe('DynamoDB rights', () => {
       {
         Sid: 'LedgerWrite',
         Effect: 'Allow',
-        Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:DeleteItem'],
         Resource: r(table.tableArn),
       },
       {
@@ -112,7 +112,7 @@ describe('DynamoDB rights', () => {
     ]);
   });
 
-  test('runner: PutItem and UpdateItem on the table only (it reads nothing back but its own update)', () => {
+  test('runner: Put/UpdateItem on the table, DeleteItem for its locks (it reads nothing back but its own update)', () => {
     const sw = stack.snowWhite;
     const stmts = policyStatementsForRole(json, logicalId(stack, sw.taskDefinition.taskRole)).filter(
       (s) => dynamo(s).length,
@@ -121,7 +121,7 @@ describe('DynamoDB rights', () => {
       {
         Sid: 'LedgerWrite',
         Effect: 'Allow',
-        Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
         Resource: r(sw.fleetMemory.table.tableArn),
       },
     ]);

@@ -164,7 +164,7 @@ describe('launch', () => {
     expect(world.launchedTasks).toBe(1);
   });
 
-  test('DynamoDB unavailable: the run still launches; the lost write is logged with the run id', async () => {
+  test('DynamoDB unavailable: a quiet is refused (its locks cannot be taken); a status is still answered and the lost writes are logged', async () => {
     const unreachable = new DynamoDBClient({
       region: 'us-east-1',
       endpoint: 'http://127.0.0.1:9',
@@ -173,22 +173,26 @@ describe('launch', () => {
     });
     world.dynamodb = unreachable;
     const handler = world.newContainer({ LEDGER_TABLE_NAME: table });
-    const { responseId } = await world.slash('quiet workers MY-APP us-east-1', { handler });
+    const quiet = await world.slash('quiet workers MY-APP us-east-1', { handler });
     await world.playHandoffs(handler);
-    const value = world.confirmValue(responseId);
-    await world.click(value, 'confirm', { handler });
+    expect(JSON.stringify(world.lastResponse(quiet.responseId))).toContain(
+      'Could not check whether another run holds these environments',
+    );
+    expect(world.launchedTasks).toBe(0);
+
+    const status = await world.slash('status workers MY-APP us-east-1', { handler });
     await world.playHandoffs(handler);
     unreachable.destroy();
-    expect(world.launchedTasks).toBe(1);
+    // Status takes no lock and needs no runner: answered from the instances, each sent its command once.
+    expect(world.launchedTasks).toBe(0);
+    expect(String(world.lastResponse(status.responseId)?.text)).toContain('4 reported');
     const lost = world.logs
       .map((l) => JSON.parse(l) as Record<string, unknown>)
       .filter((l) => l.event === 'ledger_write_lost');
-    const { runId } = JSON.parse(value) as { runId: string };
-    // Every lost write names the run: the send's claim and record, and the run's launch item.
-    expect(lost.map((l) => l.write)).toEqual(expect.arrayContaining(['send_claim', 'sent', 'launched']));
-    expect(lost.every((l) => l.runId === runId)).toBe(true);
-    // Each previewed instance got the command once.
-    expect(world.ssm.instancesSentTo().sort()).toEqual([
+    // Every lost write names the run: the send's claim and its record.
+    expect(lost.map((l) => l.write)).toEqual(expect.arrayContaining(['send_claim', 'sent']));
+    expect(new Set(lost.map((l) => l.runId)).size).toBe(1);
+    expect(world.ssm.instancesSentTo('snowwhite-status').sort()).toEqual([
       'i-e-myapp-workers-prod-0',
       'i-e-myapp-workers-prod-1',
       'i-e-myapp-workers-prod-2',
@@ -206,7 +210,7 @@ describe('command-line runs', () => {
           envPattern: 'staging',
           application: 'MY-APP',
           region: 'us-east-1',
-          runId: 'cli-run-tagged',
+          idempotencyKey: 'cli-run-tagged',
         }),
         userArn: 'arn:aws:iam::123456789012:user/alice',
       }),
@@ -214,13 +218,14 @@ describe('command-line runs', () => {
     )) as { statusCode: number };
     expect(res.statusCode).toBe(200);
     const request = world.runRequestOf(0);
+    const runId = request.runId;
     expect(request.requestedBy).toEqual({ iamUserName: 'alice', slackUserId: 'U0ALICE' });
 
     // The runner's first ledger write, from the request the bot launched it with.
     await ledger.markRunning(request, { environments: ['myapp-workers-staging'], instances: 1 }, T0);
     const item = (
       await createLedgerClient(db.client).send(
-        new GetCommand({ TableName: table, Key: { pk: runKey('cli-run-tagged') } }),
+        new GetCommand({ TableName: table, Key: { pk: runKey(runId) } }),
       )
     ).Item;
     expect(item).toMatchObject({ iamUserName: 'alice', slackUserId: 'U0ALICE', gsiUser: 'U0ALICE' });
@@ -258,7 +263,7 @@ describe('App Home', () => {
         value: {
           v: 1,
           action: 'wake',
-          envPattern: 'myapp-workers-prod',
+          envPattern: '=myapp-workers-prod',
           application: 'MY-APP',
           region: 'us-east-1',
         },
@@ -268,7 +273,7 @@ describe('App Home', () => {
         value: {
           v: 1,
           action: 'wake',
-          envPattern: 'myapp-workers-staging',
+          envPattern: '=myapp-workers-staging',
           application: 'MY-APP',
           region: 'us-east-1',
         },
@@ -289,12 +294,12 @@ describe('App Home', () => {
     await world.playHandoffs(handler);
 
     const blocks = blocksOf(world.slack.callsOf('views.publish').at(-1)!);
-    expect(wakeButtons(blocks).map((b) => b.value.envPattern)).toEqual(['myapp-workers-staging']);
+    expect(wakeButtons(blocks).map((b) => b.value.envPattern)).toEqual(['=myapp-workers-staging']);
     const prod = blocks.find((b) => b.text?.text.startsWith('*myapp-workers-prod*'));
     expect(prod?.accessory).toBeUndefined();
     expect(prod?.text?.text).toContain('quiet by <@U0ALICE> 1h 0m ago, but redeployed since');
     expect(prod?.text?.text).toContain('probably awake');
-    expect(prod?.text?.text).toContain('`/snowwhite status myapp-workers-prod MY-APP us-east-1`');
+    expect(prod?.text?.text).toContain('`/snowwhite status =myapp-workers-prod MY-APP us-east-1`');
     // Listed after the fleets still quiet.
     expect(blocks.indexOf(prod!)).toBeGreaterThan(
       blocks.findIndex((b) => b.text?.text.startsWith('*myapp-workers-staging*')),
@@ -313,7 +318,7 @@ describe('App Home', () => {
     await handler(homeOpened(), {});
     await world.playHandoffs(handler);
     const blocks = blocksOf(world.slack.callsOf('views.publish').at(-1)!);
-    expect(wakeButtons(blocks).map((b) => b.value.envPattern)).toEqual(['myapp-workers-prod']);
+    expect(wakeButtons(blocks).map((b) => b.value.envPattern)).toEqual(['=myapp-workers-prod']);
     expect(world.logs.join('\n')).toContain('home_lookup_failed');
   });
 
@@ -364,7 +369,7 @@ describe('reminders (EventBridge scheduled event)', () => {
     ]);
     const blocks = blocksOf(posted[0]!);
     expect(JSON.stringify(blocks)).toContain('has been quiet for 2h 1m');
-    expect(wakeButtons(blocks).map((b) => b.value.envPattern)).toEqual(['myapp-workers-prod']);
+    expect(wakeButtons(blocks).map((b) => b.value.envPattern)).toEqual(['=myapp-workers-prod']);
 
     // 15 minutes later: nothing new.
     await botAt(T0 + 2 * HOUR + 16 * 60_000)(scheduledEvent(), {});

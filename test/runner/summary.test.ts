@@ -193,10 +193,11 @@ describe('summaryText', () => {
     const actions = summaryActions(summary(many, { exitCode: 1 }))!;
     expect(actions.elements.map((b) => b.text.text)).toEqual(['Wake', 'Retry', 'Status']);
     const values = actions.elements.map((b) => decodeButtonValue(requestButtonValueSchema, b.value)!);
+    // Exactly the environments the run acted on (the pattern might select more by now).
     expect(values[0]).toEqual({
       v: 1,
       action: 'wake',
-      envPattern: 'workers',
+      envPattern: '=workers-00,workers-01,workers-02,workers-03',
       application: 'MY-APP',
       region: 'us-east-1',
     });
