@@ -295,7 +295,12 @@ export async function handleCliRun(
       const ledger = deps.ledger;
       const item = launchedRunItem(
         { runId, ...what, requestedBy },
-        { taskArn, ...(locked.length ? { locked } : {}), nowMs: deps.nowMs() },
+        {
+          taskArn,
+          ...(locked.length ? { locked } : {}),
+          commandIds: out.sent.commands.map((c) => c.commandId),
+          nowMs: deps.nowMs(),
+        },
       );
       await writeOrLog(deps.logger, runId, 'launched', () => ledger.recordLaunch(item));
     }

@@ -257,6 +257,7 @@ async function recordLaunch(
       taskArn: launched.taskArn,
       ...(launched.permalink ? { permalink: launched.permalink } : {}),
       locked: launched.locked,
+      commandIds: run.sent.commands.map((c) => c.commandId),
       nowMs: deps.nowMs(),
     },
   );

@@ -5,6 +5,7 @@
  */
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { lockKey } from '../../runner/ledger/locks';
+import { runKey } from '../../runner/ledger/schema';
 import { createLedgerClient } from '../../runner/ledger/store';
 import { startLedgerTable, type LedgerTable } from '../support/ledger-table';
 import { World } from '../bot/world';
@@ -55,6 +56,11 @@ test('the lock is held by the run when its command goes out; targets changed sin
   expect(await lockOf('myapp-workers-prod')).toMatchObject({ runId, action: 'quiet' });
   expect(await lockOf('myapp-workers-prod-eu')).toMatchObject({ runId, action: 'quiet' });
   expect(world.ssm.sent.every((c) => c.comment.includes(runId))).toBe(true);
+  // The run's ledger item names the commands sent for it.
+  const item = (
+    await createLedgerClient(db.client).send(new GetCommand({ TableName: table, Key: { pk: runKey(runId) } }))
+  ).Item;
+  expect([...(item?.commandIds as string[])].sort()).toEqual(world.ssm.sent.map((c) => c.commandId).sort());
 });
 
 test('a send that starts nothing gives the locks back; Confirm again takes them and sends', async () => {
