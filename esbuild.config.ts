@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { build, type BuildOptions } from 'esbuild';
 
@@ -39,10 +40,17 @@ export const botBuild: BuildOptions = {
   alias: botAliases,
 };
 
-/** dist/runner/main.js and dist/runner/cli.js: the runner and the command line, unstubbed. */
+/**
+ * dist/runner/main.js and dist/runner/cli.js: the runner and the command line, unstubbed. The
+ * command line's `--local` runs ssm/sidekiqctl.sh: its text goes into the bundle
+ * (runner/local/executor.ts), so the installed package needs no file beside it.
+ */
 export const runnerBuild: BuildOptions = {
   ...common,
   entryPoints: ['main.ts', 'cli.ts'].map((file) => path.join(__dirname, 'runner', file)),
+  define: {
+    SIDEKIQCTL_SCRIPT: JSON.stringify(readFileSync(path.join(__dirname, 'ssm', 'sidekiqctl.sh'), 'utf8')),
+  },
 };
 
 // `npm run build`.

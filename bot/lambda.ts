@@ -61,7 +61,7 @@ const accountOf = (arn: string): string => arn.split(':')[4] ?? '';
 function perCredentials<T>(make: (c: SlackCredentials) => T): (c: SlackCredentials) => T {
   let last: { key: string; value: T } | undefined;
   return (c) => {
-    const key = `${c.signingSecret}\n${c.botToken}`;
+    const key = `${c.signingSecret}\n${c.botToken}\n${c.teamId ?? ''}\n${c.appId ?? ''}`;
     if (last?.key !== key) last = { key, value: make(c) };
     return last.value;
   };
@@ -191,7 +191,7 @@ export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler 
     const commandLimit = limiter('commands', settings.COMMANDS_PER_MINUTE);
     const homeLimit = limiter('home', settings.HOME_OPENS_PER_MINUTE);
     if (!ledgerTable) logger.debug('rate_limit_disabled', { reason: 'LEDGER_TABLE_NAME is not set' });
-    const bot = perCredentials(({ signingSecret, botToken }) =>
+    const bot = perCredentials(({ signingSecret, botToken, teamId, appId }) =>
       createBot({
         signingSecret,
         botToken,
@@ -201,9 +201,10 @@ export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler 
         ...(commandLimit ? { commandLimit } : {}),
         ...(homeLimit ? { homeLimit } : {}),
         ...(settings.FLEET_REGIONS ? { fleetRegions: settings.FLEET_REGIONS } : {}),
+        // The secret's ids (settable without a redeploy) win over the stack's.
         installation: {
-          ...(settings.SLACK_TEAM_ID ? { teamId: settings.SLACK_TEAM_ID } : {}),
-          ...(settings.SLACK_APP_ID ? { appId: settings.SLACK_APP_ID } : {}),
+          ...((teamId ?? settings.SLACK_TEAM_ID) ? { teamId: teamId ?? settings.SLACK_TEAM_ID } : {}),
+          ...((appId ?? settings.SLACK_APP_ID) ? { appId: appId ?? settings.SLACK_APP_ID } : {}),
         },
         ...(options.nowSeconds ? { nowSeconds: options.nowSeconds } : {}),
         ...(options.newRunId ? { newRunId: options.newRunId } : {}),

@@ -3,6 +3,7 @@ import type { Construct } from 'constructs';
 import { STACK_OUTPUTS } from '../runner/stack-outputs';
 import { SLACK_CHANNEL_ID_PATTERN } from '../runner/request';
 import { SnowWhite, type SnowWhiteProps } from './snowwhite';
+import { slackManifestJson } from './parts/slack-manifest';
 
 export interface SnowWhiteStackProps extends StackProps, Partial<SnowWhiteProps> {}
 
@@ -51,6 +52,17 @@ export class SnowWhiteStack extends Stack {
       ssmDocumentStop: [sw.documents.names.stop, 'SSM document: stop'],
       ssmDocumentWake: [sw.documents.names.wake, 'SSM document: wake'],
       ssmDocumentStatus: [sw.documents.names.status, 'SSM document: status'],
+      cliInvokeResource: [
+        sw.cliRoute.routeArn,
+        "The execute-api:Invoke resource an operator's IAM policy needs for the snowwhite command line",
+      ],
+      ledgerTableName: [sw.fleetMemory.table.tableName, 'DynamoDB table of runs, fleet states and locks'],
+      reminderRuleName: [sw.fleetMemory.reminderRule.ruleName, 'EventBridge rule that runs the reminders'],
+      fleetRegions: [sw.fleetRegions.join(','), 'Regions whose fleets Snow White may command'],
+      slackManifest: [
+        slackManifestJson(this, sw.slackRequestUrl),
+        "Slack app manifest with this stack's request URL (`snowwhite manifest` prints it)",
+      ],
     };
     for (const [key, [value, description]] of Object.entries(outputs))
       new CfnOutput(this, STACK_OUTPUTS[key as keyof typeof STACK_OUTPUTS], { value, description });

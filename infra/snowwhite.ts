@@ -143,6 +143,8 @@ export class SnowWhite extends Construct {
     assignPublicIp: 'ENABLED' | 'DISABLED';
   };
   readonly documents: SnowWhiteDocuments;
+  /** The regions whose fleets the runner may command (the documents must exist in each). */
+  readonly fleetRegions: string[];
   /** The run ledger, App Home's and the reminders' source. */
   readonly fleetMemory: FleetMemory;
 
@@ -150,6 +152,7 @@ export class SnowWhite extends Construct {
     super(scope, id);
     checkNotifyChannelId(this, props.notifyChannelId);
     const regions = checkFleetRegions(this, props.fleetRegions ?? [Stack.of(this).region]);
+    this.fleetRegions = regions;
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     const architecture = props.runnerArchitecture ?? ecs.CpuArchitecture.ARM64;
     const instanceTag =

@@ -19,6 +19,14 @@ export const STACK_OUTPUTS = {
   ssmDocumentStop: 'SsmDocumentStop',
   ssmDocumentWake: 'SsmDocumentWake',
   ssmDocumentStatus: 'SsmDocumentStatus',
+  /** The exact `execute-api:Invoke` resource of the command line's route, for an operator's policy. */
+  cliInvokeResource: 'CliInvokeResource',
+  ledgerTableName: 'LedgerTableName',
+  reminderRuleName: 'ReminderRuleName',
+  /** The fleet regions the documents are deployed to, comma-separated (`snowwhite doctor` checks each). */
+  fleetRegions: 'FleetRegions',
+  /** The Slack app manifest with this stack's request URL filled in (JSON; `snowwhite manifest` prints it). */
+  slackManifest: 'SlackManifest',
 } as const;
 
 /** The stack name `infra/app.ts` deploys, and the command line's default `--stack`. */

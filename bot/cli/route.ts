@@ -21,6 +21,7 @@ import { launchedRunItem } from '../../runner/ledger/items';
 import { lockHolderPlain, lockTtlSeconds } from '../../runner/ledger/locks';
 import { writeOrLog } from '../../runner/ledger/store';
 import type { RateLimiter } from '../../runner/ledger/limits';
+import { cliHistory, isCliHistoryRequest } from './history';
 
 /** The command line's route as API Gateway names it (method and path). */
 export const CLI_ROUTE_KEY = `POST ${CLI_ROUTE_PATH}`;
@@ -106,6 +107,11 @@ export async function handleCliRun(
       error: 'unsigned',
       message: 'this route takes requests signed with AWS SigV4 only',
     });
+  }
+  // `snowwhite history` shares the signed route (issue 21): its own handler, after the caller is known.
+  if (isCliHistoryRequest(bodyOf(e))) {
+    const history = await cliHistory(deps, callerArn, bodyOf(e));
+    return answer(history.statusCode, history.body);
   }
   const parsed = cliRunBodySchema.safeParse(bodyOf(e));
   if (!parsed.success) {

@@ -6,11 +6,23 @@ import type { BotSettings } from '../settings';
 export interface SlackCredentials {
   signingSecret: string;
   botToken: string;
+  /** The workspace (T…) and app (A…) to serve, when the secret names them (they win over the stack's). */
+  teamId?: string;
+  appId?: string;
 }
 
 const secretSchema = z.object({
   signingSecret: z.string().min(8),
   botToken: z.string().regex(/^xox[bp]-/),
+  // Optional: set once the app exists, with no redeploy (the stack's slackTeamId/slackAppId need one).
+  teamId: z
+    .string()
+    .regex(/^T[A-Z0-9]{2,}$/)
+    .optional(),
+  appId: z
+    .string()
+    .regex(/^A[A-Z0-9]{2,}$/)
+    .optional(),
 });
 
 export class SlackCredentialsError extends Error {
@@ -73,7 +85,7 @@ export function createSlackCredentialsSource(
     const parsed = secretSchema.safeParse(raw);
     if (!parsed.success)
       throw new SlackCredentialsError(
-        `the Slack secret must be {"signingSecret": "...", "botToken": "xoxb-..."}; wrong: ${parsed.error.issues
+        `the Slack secret must be {"signingSecret": "...", "botToken": "xoxb-..."} (optionally "teamId": "T...", "appId": "A..."); wrong: ${parsed.error.issues
           .map((i) => i.path.join('.') || '(root)')
           .join(', ')}`,
       );

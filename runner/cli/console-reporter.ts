@@ -12,7 +12,12 @@ import { printable } from './printable';
 export interface ConsoleOutput {
   write(text: string): void;
   isTTY?: boolean;
+  /** The terminal's width (process.stdout.columns); 80 when unknown. */
+  columns?: number;
 }
+
+/** How often the live line is redrawn on a terminal, so its elapsed time never freezes. */
+export const TICK_MS = 1000;
 
 /** The summary as a fixed-width table, one row per instance (the same table the Slack file holds). */
 export const summaryTable = instanceTable;
@@ -26,8 +31,14 @@ export class ConsoleReporter implements Reporter {
   private lastSeen = '';
   private lastSnapshot: ProgressSnapshot | undefined;
   private drawn = false;
+  /** When lastSnapshot arrived (its elapsed time grows from there between snapshots). */
+  private snapshotAt = 0;
+  private ticker: ReturnType<typeof setInterval> | undefined;
 
-  constructor(private readonly out: ConsoleOutput) {}
+  constructor(
+    private readonly out: ConsoleOutput,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   async started(plan: RunPlan): Promise<void> {
     const r = plan.request;
@@ -39,7 +50,17 @@ export class ConsoleReporter implements Reporter {
 
   progress(snapshot: ProgressSnapshot): void {
     this.lastSnapshot = snapshot;
+    this.snapshotAt = this.now();
+    if (this.out.isTTY && !this.ticker) {
+      this.ticker = setInterval(() => this.draw(), TICK_MS);
+      this.ticker.unref(); // never what keeps the process alive
+    }
     this.draw();
+  }
+
+  private stopTicking(): void {
+    if (this.ticker) clearInterval(this.ticker);
+    this.ticker = undefined;
   }
 
   /** A line for the person, above the live progress line (the runner's task state, a warning). */
@@ -59,6 +80,7 @@ export class ConsoleReporter implements Reporter {
   }
 
   async finished(summary: RunSummary): Promise<void> {
+    this.stopTicking();
     this.clearLine();
     this.println('');
     this.println(plainHeadline(summary));
@@ -73,6 +95,7 @@ export class ConsoleReporter implements Reporter {
   }
 
   async interrupted(i: Interruption): Promise<void> {
+    this.stopTicking();
     this.clearLine();
     this.println(
       `interrupted after ${formatDuration(i.snapshot.elapsedMs)}: the script was told to stop waiting; Sidekiq processes it quieted stay quiet (run \`snowwhite wake\` to restart them).`,
@@ -83,15 +106,18 @@ export class ConsoleReporter implements Reporter {
     const s = this.lastSnapshot;
     const total = s ? s.environments.reduce((n, e) => n + e.total, 0) : 0;
     const done = s ? s.environments.reduce((n, e) => n + e.done, 0) : 0;
-    const bar = s ? `${progressBar(done, total)} ${done}/${total} done · ${formatDuration(s.elapsedMs)}` : '';
-    const text = [bar, this.lastSeen].filter(Boolean).join(' · ');
     if (!this.out.isTTY) {
-      if (bar && bar.replace(/ · .*$/, '') !== this.lastProgress.replace(/ · .*$/, '')) this.println(bar);
-      this.lastProgress = bar;
+      const counts = s ? `${progressBar(done, total)} ${done}/${total} done` : '';
+      if (counts && counts !== this.lastProgress) this.println(`${counts} · ${formatDuration(s!.elapsedMs)}`);
+      this.lastProgress = counts;
       return;
     }
-    const columns = process.stdout.columns ?? 120;
-    this.out.write(`\r\x1b[2K${text.slice(0, Math.max(20, columns - 1))}`);
+    // Counts first and a short bar, so an 80-column terminal cuts what the script saw, never the counts.
+    const elapsed = s ? s.elapsedMs + Math.max(0, this.now() - this.snapshotAt) : 0;
+    const bar = s ? `${progressBar(done, total, 10)} ${done}/${total} done · ${formatDuration(elapsed)}` : '';
+    const text = printable([bar, this.lastSeen].filter(Boolean).join(' · '));
+    const columns = this.out.columns || 80; // 0 on a terminal that never said its size
+    this.out.write(`\r\x1b[2K${[...text].slice(0, Math.max(20, columns - 1)).join('')}`);
     this.drawn = true;
   }
 

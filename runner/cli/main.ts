@@ -10,16 +10,21 @@ import { version } from '../../package.json';
 import { previewTargets, type TargetPreview } from '../aws/environments';
 import { clientTokenFor, launchRunner } from '../launch';
 import { systemClock, type Clock } from '../drain/clock';
-import { describeError, silentLogger } from '../log';
-import { SSMClient } from '@aws-sdk/client-ssm';
+import { silentLogger } from '../log';
 import { RetryOnlyIfNotCarriedOut } from '../aws/clients';
 import { sendRun, splitReachable } from '../aws/send-run';
 import { LocalExecutor } from '../local/executor';
 import { LocalHostTargets } from '../local/targets';
 import { EXIT_BAD_REQUEST, EXIT_FAILURE } from '../drain/outcome';
-import { runRequestSchema, type RunRequest } from '../request';
+import { regionSchema, runRequestSchema, type RunRequest } from '../request';
 import { runDrain } from '../drain/run';
-import { parseCli, SEE_HELP, USAGE, type CliOptions } from './args';
+import { ACTION_HELP, parseCli, SEE_HELP, USAGE, type AwsOptions, type CliOptions } from './args';
+import { CliFacingError, cliErrorOf, type CliError } from './aws-errors';
+import { configPath, configStoreFor, type ConfigStore, type SavedConfig } from './config';
+import { DEFAULT_STACK_NAME } from '../stack-outputs';
+import type { DoctorOptions as DoctorArgs, HistoryOptions } from './args';
+import { historyAnswerSchema, historyText } from './history';
+import { loadSharedConfigFiles } from '@smithy/core/config';
 import { asIamUserName, identifyCaller } from './caller';
 import { ConsoleReporter } from './console-reporter';
 import { followRunner, logStreamFor, type NotingReporter } from './follow';
@@ -27,7 +32,13 @@ import { JsonReporter } from './json-reporter';
 import { confirmQuestion, isYes, noTargetsText, previewText } from './preview';
 import { resolveRegions } from './regions';
 import { cliRunsUrlOf, launchSettingsFromEnv, launchSettingsFromStack } from './launch-settings';
-import { BotRefusedError, requestRunThroughBot } from './signed-route';
+import { requestRunThroughBot } from './signed-route';
+import { checkLine, runDoctor, type DoctorClients } from './doctor';
+import { eventBridgeRuleState, slackAuthTest } from './doctor-adapters';
+import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { STACK_OUTPUTS } from '../stack-outputs';
 import { printable } from './printable';
 
 export interface CliClients {
@@ -54,18 +65,33 @@ export interface CliIo {
 export interface CliDeps {
   io: CliIo;
   env: NodeJS.ProcessEnv;
-  /** The AWS clients: the stack's region for the launch, the fleet's for the preview. */
-  clients: (regions: { aws: string; fleet: string }) => CliClients;
+  /** The AWS clients: the stack's region for the launch, the fleet's for the preview; `profile` from --profile. */
+  clients: (regions: { aws: string; fleet: string }, profile?: string) => CliClients;
   /** The AWS profile's region (~/.aws/config), when AWS_REGION and AWS_DEFAULT_REGION are unset. */
-  profileRegion?: () => Promise<string | undefined>;
+  profileRegion?: (profile?: string) => Promise<string | undefined>;
+  /** Whether ~/.aws/config or ~/.aws/credentials has this profile (default: the SDK's own reading of them). */
+  profileExists?: (profile: string) => Promise<boolean>;
+  /** `snowwhite setup`'s saved stack and region (default: ~/.config/snowwhite/config.json). */
+  config?: ConfigStore;
+  /** What `snowwhite doctor` reads through (default: real clients in the stack's region). */
+  doctorClients?: (aws: AwsContext) => DoctorClients;
   clock?: Clock;
   signal?: AbortSignal;
   newRunId?: () => string;
 }
 
-export const defaultClients = ({ aws, fleet }: { aws: string; fleet: string }): CliClients => {
-  // Same throttling stance as the runner: the SDK's adaptive retries.
-  const config = { region: aws, retryMode: 'adaptive', maxAttempts: 6 } as const;
+export const defaultClients = (
+  { aws, fleet }: { aws: string; fleet: string },
+  profile?: string,
+): CliClients => {
+  // Same throttling stance as the runner: the SDK's adaptive retries. The profile goes to the SDK's
+  // own credential chain, so SSO, assume-role and credential_process profiles work as in the AWS CLI.
+  const config = {
+    region: aws,
+    retryMode: 'adaptive',
+    maxAttempts: 6,
+    ...(profile ? { profile } : {}),
+  } as const;
   return {
     sts: new STSClient(config),
     iam: new IAMClient(config),
@@ -83,8 +109,8 @@ export const defaultClients = ({ aws, fleet }: { aws: string; fleet: string }): 
 };
 
 /** The SDK's own lookup (AWS_PROFILE, ~/.aws/config); no network. */
-export const sdkProfileRegion = async (): Promise<string | undefined> => {
-  const sts = new STSClient({});
+export const sdkProfileRegion = async (profile?: string): Promise<string | undefined> => {
+  const sts = new STSClient(profile ? { profile } : {});
   try {
     return await sts.config.region();
   } catch {
@@ -92,6 +118,12 @@ export const sdkProfileRegion = async (): Promise<string | undefined> => {
   } finally {
     sts.destroy();
   }
+};
+
+/** The SDK's own parser of ~/.aws/config and ~/.aws/credentials (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE). */
+export const sdkProfileExists = async (profile: string): Promise<boolean> => {
+  const { configFile, credentialsFile } = await loadSharedConfigFiles({ ignoreCache: true });
+  return profile in configFile || profile in credentialsFile;
 };
 
 /** How this run talks: people (live line, table) or scripts (--json). */
@@ -121,41 +153,248 @@ function outputFor(options: CliOptions, io: CliIo): Output & { scriptSaid?: Cons
 export async function cliMain(argv: string[], deps: CliDeps): Promise<number> {
   const { io } = deps;
   const parsed = parseCli(argv);
-  if (parsed.kind === 'help') {
-    io.stdout.write(`${USAGE}\n`);
-    return 0;
+  switch (parsed.kind) {
+    case 'help':
+      io.stdout.write(`${parsed.topic ? ACTION_HELP[parsed.topic] : USAGE}\n`);
+      return 0;
+    case 'version':
+      io.stdout.write(`snowwhite ${version}\n`);
+      return 0;
+    case 'error':
+      return usageError(io, parsed.message, parsed.json);
   }
-  if (parsed.kind === 'version') {
-    io.stdout.write(`snowwhite ${version}\n`);
-    return 0;
-  }
-  if (parsed.kind === 'error') return usageError(io, parsed.message);
-  const options = parsed.options;
-  const regions = resolveRegions({
-    ...(options.region ? { argument: options.region } : {}),
-    env: deps.env,
-    ...(!deps.env.AWS_REGION && !deps.env.AWS_DEFAULT_REGION
-      ? { profile: await (deps.profileRegion ?? sdkProfileRegion)() }
-      : {}),
-  });
-  if ('error' in regions) return usageError(io, regions.error);
-  const runId = deps.newRunId?.() ?? `cli-${randomUUID()}`;
-  const output = outputFor(options, io);
+  const json = parsed.options.json;
   try {
-    return options.local
-      ? await runLocal(options, regions.fleet, runId, output, deps)
-      : await runOnFargate(options, regions, runId, output, deps);
+    if (parsed.kind === 'run' && parsed.options.local) {
+      const options = parsed.options;
+      // No AWS at all: the region only names the run (the argument, a valid AWS_REGION, else a default).
+      const region = options.region ?? localRegion(deps.env);
+      return await runLocal(
+        options,
+        region,
+        deps.newRunId?.() ?? `cli-${randomUUID()}`,
+        outputFor(options, io),
+        deps,
+      );
+    }
+    const aws = await awsContext(
+      parsed.options,
+      parsed.kind === 'run' || parsed.kind === 'doctor' ? parsed.options.region : undefined,
+      parsed.kind === 'run',
+      deps,
+    );
+    if ('usage' in aws) return usageError(io, aws.usage, json);
+    try {
+      switch (parsed.kind) {
+        case 'run': {
+          const runId = deps.newRunId?.() ?? `cli-${randomUUID()}`;
+          return await runOnFargate(parsed.options, aws, runId, outputFor(parsed.options, io), deps);
+        }
+        case 'setup':
+          return await setup(aws, deps);
+        case 'manifest':
+          return await manifest(aws, parsed.options.withoutEvents, deps);
+        case 'doctor':
+          return await doctor(parsed.options, aws, deps);
+        case 'history':
+          return await history(parsed.options, aws, deps);
+      }
+    } catch (err) {
+      return reportError(
+        io,
+        json,
+        cliErrorOf(err, { ...aws, ...(aws.profile ? { profile: aws.profile } : {}) }),
+      );
+    }
   } catch (err) {
-    // The bot's answer already says what it is (refused, rate_limited…): the class name is noise.
-    io.stderr.write(`snowwhite: ${err instanceof BotRefusedError ? err.message : describeError(err)}\n`);
-    return EXIT_FAILURE;
+    return reportError(
+      io,
+      json,
+      cliErrorOf(err, { ...(parsed.options.profile ? { profile: parsed.options.profile } : {}) }),
+    );
   }
 }
 
+/** Where a command that talks to AWS goes: the profile, the stack and its region, the fleet's region. */
+export interface AwsContext {
+  profile?: string;
+  stack: string;
+  /** The stack's region: --stack-region, else what `snowwhite setup` saved, else the configured region. */
+  stackRegion: string;
+  /** The fleet's region (a run's <region>); the stack's when none was given. */
+  fleet: string;
+  /** Whether the stack's region came from --stack-region or the saved config (else: the profile's). */
+  stackRegionKnown: boolean;
+}
+
+async function awsContext(
+  options: AwsOptions,
+  fleetArgument: string | undefined,
+  isRun: boolean,
+  deps: CliDeps,
+): Promise<AwsContext | { usage: string }> {
+  const profile = options.profile ?? (deps.env.AWS_PROFILE || undefined);
+  if (profile !== undefined && !(await (deps.profileExists ?? sdkProfileExists)(profile)))
+    throw new CliFacingError({
+      code: 'profile_not_found',
+      message: `AWS profile "${profile.slice(0, 64)}"${options.profile ? '' : ' (AWS_PROFILE)'} is not in ~/.aws/config or ~/.aws/credentials: \`aws configure list-profiles\` lists those there (\`aws configure sso\` adds an SSO one)`,
+      exitCode: EXIT_FAILURE,
+    });
+  const saved: SavedConfig | undefined = await (deps.config ?? configStoreFor(configPath(deps.env))).read();
+  const stack = options.stack ?? saved?.stack ?? DEFAULT_STACK_NAME;
+  const savedRegion = saved && saved.stack === stack ? saved.stackRegion : undefined;
+  const regions = resolveRegions({
+    ...(fleetArgument ? { argument: fleetArgument } : {}),
+    env: deps.env,
+    ...(!deps.env.AWS_REGION && !deps.env.AWS_DEFAULT_REGION
+      ? { profile: await (deps.profileRegion ?? sdkProfileRegion)(profile) }
+      : {}),
+  });
+  const stackRegion = options.stackRegion ?? savedRegion;
+  if ('error' in regions) {
+    // No configured region, but the stack's is known: enough for all but a run without a <region>.
+    if (!stackRegion || isRun) return { usage: regions.error };
+    return {
+      stack,
+      stackRegion,
+      fleet: stackRegion,
+      stackRegionKnown: true,
+      ...(profile ? { profile } : {}),
+    };
+  }
+  return {
+    stack,
+    stackRegion: stackRegion ?? regions.aws,
+    fleet: regions.fleet,
+    stackRegionKnown: stackRegion !== undefined,
+    ...(profile ? { profile } : {}),
+  };
+}
+
+/** --local's region when none was typed: only a name in the summary, never a place anything is sent. */
+const localRegion = (env: NodeJS.ProcessEnv): string => {
+  for (const value of [env.AWS_REGION, env.AWS_DEFAULT_REGION]) {
+    const parsed = regionSchema.safeParse(value?.toLowerCase());
+    if (parsed.success) return parsed.data;
+  }
+  return 'us-east-1';
+};
+
 /** One line, exit 64, nothing done: the help is one flag away, not reprinted. */
-function usageError(io: CliIo, message: string): number {
-  io.stderr.write(`snowwhite: ${message} (${SEE_HELP})\n`);
-  return EXIT_BAD_REQUEST;
+function usageError(io: CliIo, message: string, json = false): number {
+  return reportError(io, json, {
+    code: 'usage',
+    message: `${message} (${SEE_HELP})`,
+    exitCode: EXIT_BAD_REQUEST,
+  });
+}
+
+/** Every error: one line on stderr; with --json also one JSON object on stdout, for the script. */
+function reportError(io: CliIo, json: boolean, e: CliError): number {
+  io.stderr.write(`snowwhite: ${printable(e.message)}\n`);
+  if (json)
+    io.stdout.write(
+      `${JSON.stringify({ event: 'error', error: e.code, message: e.message, exitCode: e.exitCode })}\n`,
+    );
+  return e.exitCode;
+}
+
+/** `snowwhite history`: the last runs, asked of the bot on the signed route (as Slack's /snowwhite history). */
+async function history(options: HistoryOptions, aws: AwsContext, deps: CliDeps): Promise<number> {
+  const clients = deps.clients({ aws: aws.stackRegion, fleet: aws.stackRegion }, aws.profile);
+  const url = await cliRunsUrlOf(clients.cloudFormation, aws.stack);
+  const answer = await requestRunThroughBot(
+    url,
+    { history: true, ...(options.application ? { application: options.application } : {}) },
+    { credentials: clients.sts.config.credentials, region: regionOfApi(url) ?? aws.stackRegion },
+    historyAnswerSchema,
+  );
+  deps.io.stdout.write(
+    options.json
+      ? `${JSON.stringify({ event: 'history', runs: answer.runs })}\n`
+      : `${historyText(answer, options.application)}\n`,
+  );
+  return 0;
+}
+
+/** `snowwhite manifest`: the stack's finished Slack app manifest, to paste into Slack. */
+async function manifest(aws: AwsContext, withoutEvents: boolean, deps: CliDeps): Promise<number> {
+  const { cloudFormation } = deps.clients({ aws: aws.stackRegion, fleet: aws.stackRegion }, aws.profile);
+  const out = await cloudFormation.send(new DescribeStacksCommand({ StackName: aws.stack }));
+  const text = out.Stacks?.[0]?.Outputs?.find(
+    (o) => o.OutputKey === STACK_OUTPUTS.slackManifest,
+  )?.OutputValue;
+  if (!text)
+    throw new CliFacingError({
+      code: 'no_manifest',
+      message: `stack ${aws.stack} has no ${STACK_OUTPUTS.slackManifest} output: deploy this version of Snow White first`,
+      exitCode: EXIT_FAILURE,
+    });
+  const manifest = JSON.parse(text) as { settings?: Record<string, unknown> };
+  if (withoutEvents && manifest.settings) delete manifest.settings.event_subscriptions;
+  deps.io.stdout.write(`${JSON.stringify(manifest, null, 2)}\n`);
+  return 0;
+}
+
+export const defaultDoctorClients =
+  (env: NodeJS.ProcessEnv) =>
+  (aws: AwsContext): DoctorClients => {
+    const base = { ...defaultClients({ aws: aws.stackRegion, fleet: aws.fleet }, aws.profile) };
+    const config = {
+      region: aws.stackRegion,
+      retryMode: 'adaptive',
+      maxAttempts: 6,
+      ...(aws.profile ? { profile: aws.profile } : {}),
+    } as const;
+    const ssm = new Map<string, SSMClient>();
+    return {
+      cloudFormation: base.cloudFormation,
+      iam: base.iam,
+      elasticBeanstalk: base.elasticBeanstalk,
+      secretsManager: new SecretsManagerClient(config),
+      ssm: (region) => ssm.get(region) ?? ssm.set(region, new SSMClient({ ...config, region })).get(region)!,
+      ruleState: eventBridgeRuleState({
+        credentials: base.sts.config.credentials,
+        region: aws.stackRegion,
+        env,
+      }),
+      slackAuthTest: slackAuthTest(env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL } : {}),
+    };
+  };
+
+/** `snowwhite doctor`: one line per check; exit 0 only when every check passed. */
+async function doctor(options: DoctorArgs, aws: AwsContext, deps: CliDeps): Promise<number> {
+  const clients = (deps.doctorClients ?? defaultDoctorClients(deps.env))(aws);
+  const checks = await runDoctor(clients, {
+    stack: aws.stack,
+    stackRegion: aws.stackRegion,
+    ...(options.application ? { application: options.application, region: aws.fleet } : {}),
+    ...(options.member ? { member: options.member } : {}),
+  });
+  for (const c of checks)
+    deps.io.stdout.write(
+      options.json ? `${JSON.stringify({ event: 'check', ...c })}\n` : `${printable(checkLine(c))}\n`,
+    );
+  const failed = checks.filter((c) => !c.ok).length;
+  if (options.json)
+    deps.io.stdout.write(`${JSON.stringify({ event: 'doctor', ok: failed === 0, failed })}\n`);
+  else
+    deps.io.stdout.write(
+      failed ? `${failed} of ${checks.length} checks failed\n` : `all ${checks.length} checks passed\n`,
+    );
+  return failed ? EXIT_FAILURE : 0;
+}
+
+/** `snowwhite setup`: finds the stack where it was said to be, and remembers its name and region. */
+async function setup(aws: AwsContext, deps: CliDeps): Promise<number> {
+  const clients = deps.clients({ aws: aws.stackRegion, fleet: aws.stackRegion }, aws.profile);
+  const url = await cliRunsUrlOf(clients.cloudFormation, aws.stack);
+  const store = deps.config ?? configStoreFor(configPath(deps.env));
+  await store.write({ stack: aws.stack, stackRegion: aws.stackRegion as SavedConfig['stackRegion'] });
+  deps.io.stdout.write(
+    `found stack ${aws.stack} in ${aws.stackRegion} (${url}); saved to ${store.path}: snowwhite now finds it whatever your profile's region\n`,
+  );
+  return 0;
 }
 
 function requestFor(
@@ -194,6 +433,8 @@ async function runLocal(
     executor: new LocalExecutor({
       ...(options.match !== undefined ? { match: options.match } : {}),
       ...(options.service !== undefined ? { service: options.service } : {}),
+      ...(options.supervisor !== undefined ? { supervisor: options.supervisor } : {}),
+      ...(options.force ? { force: true } : {}),
       ...(options.restartCommand !== undefined ? { restartCommand: options.restartCommand } : {}),
       onProgressLine: (instanceId, line) => output.scriptSaid?.(instanceId, line),
       env: deps.env,
@@ -213,13 +454,14 @@ async function runLocal(
  */
 async function runOnFargate(
   options: CliOptions,
-  regions: { aws: string; fleet: string },
+  aws: AwsContext,
   runId: string,
   output: Output,
   deps: CliDeps,
 ): Promise<number> {
   const { io } = deps;
-  const clients = deps.clients(regions);
+  const regions = { aws: aws.stackRegion, fleet: aws.fleet };
+  const clients = deps.clients(regions, aws.profile);
   const question = {
     action: options.action,
     envPattern: options.envPattern,
@@ -265,7 +507,7 @@ async function runOnFargate(
   }
 
   const fromEnv = launchSettingsFromEnv(deps.env);
-  const launch = fromEnv ?? (await launchSettingsFromStack(clients.cloudFormation, options.stack));
+  const launch = fromEnv ?? (await launchSettingsFromStack(clients.cloudFormation, aws.stack));
   let taskArn: string;
   let request: RunRequest;
   if (fromEnv) {
@@ -284,7 +526,7 @@ async function runOnFargate(
   } else {
     // Checked here; the bot authorizes and names the caller from the signature.
     request = requestFor(options, regions.fleet, runId, { iamUserName: 'caller' });
-    const url = await cliRunsUrlOf(clients.cloudFormation, options.stack);
+    const url = await cliRunsUrlOf(clients.cloudFormation, aws.stack);
     const launched = await requestRunThroughBot(
       url,
       {
@@ -296,7 +538,7 @@ async function runOnFargate(
         drainTimeoutSeconds: request.drainTimeoutSeconds,
         executionTimeoutSeconds: request.executionTimeoutSeconds,
       },
-      { credentials: clients.sts.config.credentials, region: await clients.sts.config.region() },
+      { credentials: clients.sts.config.credentials, region: regionOfApi(url) ?? aws.stackRegion },
     );
     taskArn = launched.taskArn;
     // The bot assigns the run id (ours was only the request's idempotency key).
@@ -375,6 +617,10 @@ async function sendDirectly(
   ].map((u) => ({ ...u, reason: u.reason.slice(0, 120) }));
   return { commands: sent.commands, ...(notReached.length ? { unreachable: notReached.slice(0, 100) } : {}) };
 }
+
+/** The region in an execute-api URL (the API's, which signs the request), if it is one. */
+const regionOfApi = (url: string): string | undefined =>
+  /\.execute-api\.([a-z0-9-]+)\.amazonaws\.com/.exec(new URL(url).hostname)?.[1];
 
 const aborted = (signal: AbortSignal | undefined): Promise<undefined> =>
   new Promise((resolve) => {

@@ -45,18 +45,25 @@ export class BotRefusedError extends Error {
  * `execute-api:Invoke`; the bot then authorizes the caller like a Slack user and launches the runner
  * itself, so the caller needs neither ecs:RunTask nor iam:PassRole.
  */
-export async function requestRunThroughBot(
+export async function requestRunThroughBot<T = LaunchedThroughBot>(
   url: string,
-  request: Pick<RunRequest, 'runId' | 'action' | 'envPattern' | 'application' | 'region'> &
-    Partial<Pick<RunRequest, 'drainTimeoutSeconds' | 'executionTimeoutSeconds'>>,
+  request:
+    | (Pick<RunRequest, 'runId' | 'action' | 'envPattern' | 'application' | 'region'> &
+        Partial<Pick<RunRequest, 'drainTimeoutSeconds' | 'executionTimeoutSeconds'>>)
+    // `snowwhite history` (runner/cli/history.ts) asks on the same route, with its own answer.
+    | { history: true; application?: string },
   deps: SignedRouteDeps,
-): Promise<LaunchedThroughBot> {
+  answerSchema: z.ZodType<T> = launchedSchema as unknown as z.ZodType<T>,
+): Promise<T> {
   const target = new URL(url);
   if (target.protocol !== 'https:' && target.hostname !== '127.0.0.1' && target.hostname !== 'localhost')
     throw new Error(`the command-line route must be https: ${url}`);
   // The bot assigns run ids: ours only makes a retried request launch nothing twice.
-  const { runId: idempotencyKey, ...rest } = request;
-  const body = JSON.stringify({ ...rest, idempotencyKey });
+  const body = JSON.stringify(
+    'history' in request
+      ? request
+      : (({ runId: idempotencyKey, ...rest }) => ({ ...rest, idempotencyKey }))(request),
+  );
   const signer = new SignatureV4({
     service: 'execute-api',
     region: deps.region,
@@ -87,7 +94,7 @@ export async function requestRunThroughBot(
     json = undefined;
   }
   if (res.ok) {
-    const launched = launchedSchema.safeParse(json);
+    const launched = answerSchema.safeParse(json);
     if (launched.success) return launched.data;
     throw new Error(`the bot answered ${res.status} without a run: ${text.slice(0, 200)}`);
   }

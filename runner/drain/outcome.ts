@@ -9,9 +9,15 @@ import type { Action } from '../../ssm/actions';
 export const OUTCOME_KINDS = [
   'drained',
   'busy_at_deadline',
+  // The script refused to act (a worker still runs jobs, a supervisor it may not drive): nothing
+  // was stopped or restarted; the reason names what would help.
+  'refused',
   'no_sidekiq',
   'unreachable',
   'failed',
+  // sidekiqctl.sh could not even be started (a command line copied without its script): an
+  // installation problem, not anything about the workers.
+  'script_missing',
   'timed_out',
   // The runner stopped following the command (or could not tell whether SSM started it): the
   // script may still run there. Not "failed": nobody should assume nothing happened.
@@ -140,13 +146,23 @@ export function outcomeOf(target: Target, run: FinishedRun): InstanceOutcome {
       reason: 'SSM refused to run the command on this instance (AccessDenied)',
     };
 
+  // The script always ends with its JSON report; without one, it never ran (sh could not open it:
+  // dash exits 2, bash 127), which must not read as a drain timeout.
+  if (run.status !== 'Success' && !report && scriptNotStarted(run))
+    return {
+      ...facts,
+      kind: 'script_missing',
+      reason: `sidekiqctl.sh could not be started (${lastLine(run.stderr) ?? `exit code ${run.exitCode}`}): reinstall snowwhite or give the script's path`,
+    };
+  if (report?.result === 'refused')
+    // Exit 4 (exit 2 before the script gave refusals their own code).
+    return { ...facts, kind: 'refused', reason: refusalReason(run.stderr) };
+
   switch (run.status === 'Success' ? 0 : run.exitCode) {
     case 0:
       return { ...facts, kind: 'drained', reason: report?.result ?? 'done' };
     case 2:
-      // Exit 2 is also a refusal (wake or stop would have hit a worker still running jobs).
-      if (report?.result === 'refused')
-        return { ...facts, kind: 'busy_at_deadline', reason: refusalReason(run.stderr) };
+      if (!report) return { ...facts, kind: 'failed', reason: failureReason(run, report) };
       return {
         ...facts,
         kind: 'busy_at_deadline',
@@ -161,6 +177,24 @@ export function outcomeOf(target: Target, run: FinishedRun): InstanceOutcome {
       return { ...facts, kind: 'failed', reason: failureReason(run, report) };
   }
 }
+
+/** sh's own words when it cannot open or find the script (dash, bash, busybox), or exit 126/127. */
+function scriptNotStarted(run: FinishedRun): boolean {
+  if (run.exitCode === 126 || run.exitCode === 127) return true;
+  return (
+    run.exitCode === 2 &&
+    /(cannot open|can't open|No such file or directory)/i.test(run.stderr ?? '') &&
+    !/sidekiqctl: /.test(run.stderr ?? '')
+  );
+}
+
+const lastLine = (text: string | undefined): string | undefined =>
+  text
+    ?.split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .pop()
+    ?.slice(0, 200);
 
 const sidekiqProcess = (p: SidekiqProcess): SidekiqProcess => ({
   ...(p.pid !== undefined ? { pid: p.pid } : {}),
@@ -202,19 +236,44 @@ function failureReason(run: FinishedRun, report: ScriptReport | undefined): stri
 }
 
 /**
- * The runner's exit code: 0 every instance done, 2 some still busy at the deadline (and nothing
- * worse), 1 any failure. "No Sidekiq" on some instances counts as done when draining or reporting
- * (a web instance has nothing to drain), but a quiet or stop that found no Sidekiq anywhere fails:
- * a deploy script must not read "drained" into a typo'd --match or the wrong fleet. For wake it is
- * always a failure (nothing was woken).
+ * Exit codes of the runner and the `snowwhite` command line, in one table (the README repeats it).
+ * They follow sidekiqctl.sh's where the meaning is the same (0, 2, 4, 64).
  */
-export const EXIT_OK = 0;
-export const EXIT_FAILURE = 1;
-export const EXIT_BUSY = 2;
-export const EXIT_BAD_REQUEST = 64;
+export const EXIT_CODES = {
+  /** Every instance done (drained, stopped, woken, reported). */
+  done: 0,
+  /** Any failure: an instance failed, unreachable, timed out or unknown; an AWS error; a declined launch. */
+  failed: 1,
+  /** The drain timeout passed with jobs still running (nothing was killed). */
+  deadline: 2,
+  /** Refused, nothing done: by the script (a busy worker, a supervisor it may not drive) or by the bot (IAM, a lock). */
+  refused: 4,
+  /** sidekiqctl.sh could not be started: the command line is installed without its script. */
+  scriptMissing: 5,
+  /** Usage error: bad arguments, or no --yes without a terminal. Nothing done. */
+  usage: 64,
+  /** Interrupted (Ctrl-C, SIGTERM): waiting stopped; what was quieted stays quiet. */
+  interrupted: 130,
+} as const;
 
+export const EXIT_OK = EXIT_CODES.done;
+export const EXIT_FAILURE = EXIT_CODES.failed;
+export const EXIT_BUSY = EXIT_CODES.deadline;
+export const EXIT_REFUSED = EXIT_CODES.refused;
+export const EXIT_SCRIPT_MISSING = EXIT_CODES.scriptMissing;
+export const EXIT_BAD_REQUEST = EXIT_CODES.usage;
+export const EXIT_INTERRUPTED = EXIT_CODES.interrupted;
+
+/**
+ * The run's exit code from its instances' outcomes, the worst first: a missing script (5), any
+ * failure (1), a refusal (4), a deadline (2), else 0. "No Sidekiq" on some instances counts as done
+ * when draining or reporting (a web instance has nothing to drain), but a quiet or stop that found
+ * no Sidekiq anywhere fails: a deploy script must not read "drained" into a typo'd --match or the
+ * wrong fleet. For wake it is always a failure (nothing was woken).
+ */
 export function exitCodeFor(action: Action, outcomes: readonly InstanceOutcome[]): number {
   if (outcomes.length === 0) return EXIT_FAILURE;
+  if (outcomes.some((o) => o.kind === 'script_missing')) return EXIT_SCRIPT_MISSING;
   const failed = outcomes.some(
     (o) =>
       o.kind === 'failed' ||
@@ -226,5 +285,6 @@ export function exitCodeFor(action: Action, outcomes: readonly InstanceOutcome[]
   if (failed) return EXIT_FAILURE;
   if ((action === 'quiet' || action === 'stop') && outcomes.every((o) => o.kind === 'no_sidekiq'))
     return EXIT_FAILURE;
+  if (outcomes.some((o) => o.kind === 'refused')) return EXIT_REFUSED;
   return outcomes.some((o) => o.kind === 'busy_at_deadline') ? EXIT_BUSY : EXIT_OK;
 }

@@ -90,7 +90,8 @@ export function fleetStatesAfter(
   const changes: Array<{ environment: string; state: FleetState }> = [];
   for (const [environment, list] of [...byEnv].sort(([a], [b]) => a.localeCompare(b))) {
     const drained = list.filter((o) => o.kind === 'drained').length;
-    const busy = list.filter((o) => o.kind === 'busy_at_deadline').length;
+    // A refused stop may have quieted first: like a deadline, the workers may take no jobs.
+    const busy = list.filter((o) => o.kind === 'busy_at_deadline' || o.kind === 'refused').length;
     if (action === 'wake') {
       if (drained === list.length) changes.push({ environment, state: 'awake' });
     } else if (drained + busy > 0) {

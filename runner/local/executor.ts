@@ -1,12 +1,20 @@
 import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import type { ExecutionListener, ExecutionRequest, InstanceExecutor } from '../drain/executor';
 import { outcomeOf } from '../drain/outcome';
 import { type Target } from '../drain/targets';
 import { sidekiqctlArgs } from '../../ssm/actions';
 
-/** The script: `../../ssm` from both runner/local (source) and dist/runner (the bundle). */
+/** The script in the repository: `../../ssm` from runner/local. */
 export const SIDEKIQCTL_PATH = resolve(__dirname, '../../ssm/sidekiqctl.sh');
+
+// The bundle (dist/runner/cli.js, the npm package) carries the script's text itself (esbuild.config.ts
+// defines it), so a copied or installed command line cannot lose it or run another version of it.
+declare const SIDEKIQCTL_SCRIPT: string | undefined;
+const EMBEDDED_SCRIPT = typeof SIDEKIQCTL_SCRIPT === 'string' ? SIDEKIQCTL_SCRIPT : undefined;
 
 export interface LocalExecutorOptions {
   /** Path of sidekiqctl.sh (default: the repository's). */
@@ -17,6 +25,10 @@ export interface LocalExecutorOptions {
   match?: string;
   /** sidekiqctl.sh --service: the systemd unit. */
   service?: string;
+  /** sidekiqctl.sh --supervisor: systemd:UNIT, supervisord:PROGRAM, runit:DIR or none. */
+  supervisor?: string;
+  /** sidekiqctl.sh wake --force: restart quiet workers that still run jobs. */
+  force?: boolean;
   /** sidekiqctl.sh --restart-command, for wake without systemd. */
   restartCommand?: string;
   /** Every progress line the script writes on stderr (live progress display). */
@@ -34,22 +46,51 @@ export class LocalExecutor implements InstanceExecutor {
   constructor(private readonly options: LocalExecutorOptions = {}) {}
 
   async execute(request: ExecutionRequest, listener: ExecutionListener, signal: AbortSignal): Promise<void> {
-    await Promise.all(request.targets.map((target) => this.runOn(target, request, listener, signal)));
+    let dir: string | undefined;
+    let script = this.options.scriptPath ?? SIDEKIQCTL_PATH;
+    if (this.options.scriptPath === undefined && EMBEDDED_SCRIPT !== undefined) {
+      dir = await mkdtemp(join(tmpdir(), 'snowwhite-'));
+      script = join(dir, 'sidekiqctl.sh');
+      await writeFile(script, EMBEDDED_SCRIPT, { mode: 0o500 });
+    }
+    try {
+      await Promise.all(
+        request.targets.map((target) => this.runOn(script, target, request, listener, signal)),
+      );
+    } finally {
+      if (dir) await rm(dir, { recursive: true, force: true });
+    }
   }
 
   private runOn(
+    script: string,
     target: Target,
     request: ExecutionRequest,
     listener: ExecutionListener,
     signal: AbortSignal,
   ): Promise<void> {
+    if (!existsSync(script)) {
+      // Said as such (exit 127, "not found"), never as a drain that did not finish.
+      listener.dispatched('local:none', [target.instanceId]);
+      listener.finished(
+        outcomeOf(target, {
+          status: 'Failed',
+          exitCode: 127,
+          stderr: `${script}: No such file or directory`,
+        }),
+      );
+      return Promise.resolve();
+    }
     const args = sidekiqctlArgs(request.action, {
       drainTimeout: String(request.drainTimeoutSeconds),
       match: this.options.match,
-      supervisor: this.options.service === undefined ? undefined : `systemd:${this.options.service}`,
+      supervisor:
+        this.options.supervisor ??
+        (this.options.service === undefined ? undefined : `systemd:${this.options.service}`),
       restartCommand: this.options.restartCommand,
     });
-    const child = spawn(this.options.shell ?? 'sh', [this.options.scriptPath ?? SIDEKIQCTL_PATH, ...args], {
+    if (this.options.force && request.action === 'wake') args.push('--force');
+    const child = spawn(this.options.shell ?? 'sh', [script, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       // Only this PID namespace: a host's /proc also shows its containers' processes, which are not "this host".
       env: { ...(this.options.env ?? process.env), SIDEKIQCTL_OWN_PID_NS: '1' },

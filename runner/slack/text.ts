@@ -1,4 +1,12 @@
-import { OUTCOME_KINDS, type InstanceOutcome, type OutcomeKind, type SidekiqProcess } from '../drain/outcome';
+import {
+  EXIT_BUSY,
+  EXIT_OK,
+  EXIT_REFUSED,
+  OUTCOME_KINDS,
+  type InstanceOutcome,
+  type OutcomeKind,
+  type SidekiqProcess,
+} from '../drain/outcome';
 import type { Interruption, ProgressSnapshot, RunSummary } from '../drain/reporter';
 import type { RunRequest } from '../request';
 import type { KnownBlock } from '@slack/web-api';
@@ -38,6 +46,10 @@ export function kindLabel(action: Action, kind: OutcomeKind): string {
       return DONE_LABEL[action];
     case 'busy_at_deadline':
       return 'still busy at the deadline';
+    case 'refused':
+      return 'refused';
+    case 'script_missing':
+      return 'script not found';
     case 'no_sidekiq':
       return 'no Sidekiq found';
     case 'unreachable':
@@ -54,6 +66,8 @@ export function kindLabel(action: Action, kind: OutcomeKind): string {
 const KIND_ICON: Record<OutcomeKind, string> = {
   drained: ':white_check_mark:',
   busy_at_deadline: ':hourglass:',
+  refused: ':no_entry:',
+  script_missing: ':x:',
   no_sidekiq: ':grey_question:',
   unreachable: ':no_entry_sign:',
   failed: ':x:',
@@ -63,9 +77,11 @@ const KIND_ICON: Record<OutcomeKind, string> = {
 
 /** Attention first: what a person must look at before deploying. */
 const ATTENTION_ORDER: OutcomeKind[] = [
+  'script_missing',
   'failed',
   'unknown',
   'timed_out',
+  'refused',
   'busy_at_deadline',
   'unreachable',
   'no_sidekiq',
@@ -122,6 +138,8 @@ export function progressText(s: ProgressSnapshot): string {
 /** Short labels for the per-environment lines, which must fit 20 and more environments in a message. */
 const SHORT_LABEL: Record<Exclude<OutcomeKind, 'drained'>, string> = {
   busy_at_deadline: 'still busy',
+  refused: 'refused',
+  script_missing: 'no script',
   no_sidekiq: 'no Sidekiq',
   unreachable: 'unreachable',
   failed: 'failed',
@@ -197,7 +215,13 @@ const byAttention = (a: InstanceOutcome, b: InstanceOutcome) =>
 const isProblem = (o: InstanceOutcome) => o.kind !== 'drained';
 
 const headlineIcon = (s: RunSummary) =>
-  s.exitCode === 0 ? ':white_check_mark:' : s.exitCode === 2 ? ':hourglass:' : ':x:';
+  s.exitCode === EXIT_OK
+    ? ':white_check_mark:'
+    : s.exitCode === EXIT_BUSY
+      ? ':hourglass:'
+      : s.exitCode === EXIT_REFUSED
+        ? ':no_entry:'
+        : ':x:';
 
 function headlineWith(s: RunSummary, where: string, e: (x: string) => string): string {
   const r = s.request;
@@ -327,6 +351,16 @@ export function summaryFile(s: RunSummary): string {
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * Pure: the detail column: the processes seen, and for anything but a plain success the reason first,
+ * because the reason says what to do (a process list alone hid why a wake failed).
+ */
+function tableDetail(o: InstanceOutcome): string {
+  const processes = o.sidekiq?.length ? processesText(o.sidekiq) : undefined;
+  if (o.kind === 'drained') return processes ?? o.reason;
+  return processes ? `${o.reason} — ${processes}` : o.reason;
+}
+
 /** Pure: every instance as a fixed-width table, one row per instance, in the order given. */
 export function instanceTable(summary: RunSummary): string {
   const withSidekiq = summary.outcomes.some((o) => o.sidekiq);
@@ -348,7 +382,7 @@ export function instanceTable(summary: RunSummary): string {
       o.busyJobs === undefined ? '-' : String(o.busyJobs),
       o.elapsedSeconds === undefined ? '-' : o.elapsedSeconds.toFixed(1),
       ...(withSidekiq ? [c ? `${c.quiet} quiet · ${c.awake} awake` : '-'] : []),
-      o.sidekiq ? processesText(o.sidekiq) : o.reason,
+      tableDetail(o),
     ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));

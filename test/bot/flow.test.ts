@@ -858,6 +858,28 @@ describe('workspace', () => {
     expect(world.logs.join('\n')).toContain('the user belongs to workspace T0GUEST');
   });
 
+  test('the ids in the Slack secret lock the workspace and app with no redeploy', async () => {
+    secretsMock.on(GetSecretValueCommand).resolves({
+      SecretString: JSON.stringify({
+        signingSecret: SIGNING_SECRET,
+        botToken: BOT_TOKEN,
+        teamId: 'T0TEAM',
+        appId: 'A0APP',
+      }),
+    });
+    world.handler = world.newContainer({
+      SLACK_SIGNING_SECRET: undefined,
+      SLACK_BOT_TOKEN: undefined,
+      SLACK_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:snowwhite-slack',
+    });
+    const other = await send(command({ appId: 'A0OTHER' }));
+    expect(JSON.parse(other.body).text).toContain('only the workspace it is installed in');
+    expect(world.logs.join('\n')).toContain('app A0OTHER is not A0APP');
+    expect(lambdaMock).not.toHaveReceivedCommand(InvokeCommand);
+    const ours = await send(command({}));
+    expect(JSON.parse(ours.body).text).toContain('Checking your permissions');
+  });
+
   test('unset, nothing is checked; a malformed id is a settings error', async () => {
     const { result } = await world.slash('quiet workers MY-APP us-east-1');
     expect(result.statusCode).toBe(200);

@@ -40,17 +40,93 @@ describe('snowwhite command line arguments', () => {
         executionTimeoutSeconds: 1800,
         follow: true,
         local: false,
-        stack: 'SnowWhite',
       }),
     });
   });
 
   test('--help, -h, help and --version', () => {
     expect(parseCli(['--help'])).toEqual({ kind: 'help' });
-    expect(parseCli(['quiet', '-h'])).toEqual({ kind: 'help' });
+    expect(parseCli(['quiet', '-h'])).toEqual({ kind: 'help', topic: 'quiet' });
     expect(parseCli(['help'])).toEqual({ kind: 'help' });
     expect(parseCli(['HELP'])).toEqual({ kind: 'help' });
     expect(parseCli(['--version'])).toEqual({ kind: 'version' });
+    expect(parseCli(['-v'])).toEqual({ kind: 'version' });
+    expect(parseCli(['version'])).toEqual({ kind: 'version' });
+    // help <action> was a usage error: now the action's own help.
+    expect(parseCli(['help', 'quiet'])).toEqual({ kind: 'help', topic: 'quiet' });
+    expect(parseCli(['help', 'DOCTOR'])).toEqual({ kind: 'help', topic: 'doctor' });
+    expect(parseCli(['wake', '--help'])).toEqual({ kind: 'help', topic: 'wake' });
+    expect(errorOf(['help', 'reboot'])).toBe(
+      'no help on "reboot": quiet, stop, wake, status, history, setup, doctor, manifest',
+    );
+  });
+
+  test('--local needs neither a region nor an application', () => {
+    expect(parseCli(['status', '--local'])).toMatchObject({
+      kind: 'run',
+      options: { action: 'status', local: true, envPattern: 'sidekiq', application: 'this-host' },
+    });
+    expect(parseCli(['quiet', 'workers', '--local', '--timeout', '2m'])).toMatchObject({
+      options: { envPattern: 'workers', drainTimeoutSeconds: 120 },
+    });
+    expect(errorOf(['status'])).toMatch(/^expected <action> <env-pattern> <eb-application>/);
+  });
+
+  test('the hints the script gives name options the command line takes', () => {
+    // sidekiqctl.sh says "give --restart-command or --supervisor systemd:UNIT|supervisord:PROGRAM|runit:DIR|none"
+    // and "wait for them, or use --force": each is accepted with --local.
+    for (const extra of [
+      ['--restart-command', 'systemctl restart sk'],
+      ['--supervisor', 'systemd:sidekiq@2.service'],
+      ['--supervisor', 'supervisord:sidekiq'],
+      ['--supervisor', 'runit:/etc/sv/sidekiq'],
+      ['--supervisor', 'none'],
+      ['--force'],
+    ])
+      expect(parseCli(['wake', '--local', ...extra])).toMatchObject({ kind: 'run' });
+    expect(errorOf(['wake', '--local', '--supervisor', 'cron:x'])).toBe(
+      '--supervisor: must be systemd:UNIT, supervisord:PROGRAM, runit:DIR or none',
+    );
+    expect(errorOf(['quiet', '--local', '--force'])).toBe('--force goes with wake only');
+    expect(errorOf(['wake', 'w', 'A', 'us-east-1', '--force'])).toMatch(/go with --local/);
+  });
+
+  test('--execution-timeout takes durations as --timeout does', () => {
+    const r = parseCli(['quiet', 'w', 'A', 'us-east-1', '--execution-timeout', '3h']);
+    expect(r).toMatchObject({ options: { executionTimeoutSeconds: 10800 } });
+    expect(errorOf(['quiet', 'w', 'A', 'us-east-1', '--execution-timeout', 'soon'])).toMatch(
+      /^--execution-timeout: "soon" is not a duration/,
+    );
+  });
+
+  test('--profile, --region, --stack-region and the other commands', () => {
+    expect(parseCli(['status', 'w', 'A', '--region', 'EU-WEST-1', '--profile', 'ops-sso'])).toMatchObject({
+      options: { region: 'eu-west-1', profile: 'ops-sso' },
+    });
+    expect(errorOf(['status', 'w', 'A', 'us-east-1', '--region', 'eu-west-1'])).toBe(
+      '<region> us-east-1 and --region eu-west-1 differ: give one',
+    );
+    expect(errorOf(['status', 'w', 'A', '--profile', 'a b'])).toBe('--profile: is not an AWS profile name');
+    expect(parseCli(['setup', '--stack-region', 'eu-west-1'])).toEqual({
+      kind: 'setup',
+      options: { json: false, stackRegion: 'eu-west-1' },
+    });
+    expect(parseCli(['history', 'MY-APP', '--json'])).toEqual({
+      kind: 'history',
+      options: { json: true, application: 'MY-APP' },
+    });
+    expect(
+      parseCli(['doctor', '--application', 'MY-APP', '--region', 'us-east-1', '--member', 'U0123ABCD']),
+    ).toMatchObject({
+      kind: 'doctor',
+      options: { application: 'MY-APP', region: 'us-east-1', member: 'U0123ABCD' },
+    });
+    expect(errorOf(['history', '--yes'])).toBe('--yes does not go with history');
+    expect(errorOf(['setup', '--stack-region', 'mars-1'])).toBe(
+      '--stack-region: "mars-1" is not an AWS region (for example us-east-1, eu-west-1)',
+    );
+    // A usage error knows it was asked for JSON.
+    expect(parseCli(['quiet', '--json'])).toMatchObject({ kind: 'error', json: true });
   });
 
   test('action and region in any case, as Slack takes them', () => {
@@ -100,11 +176,13 @@ describe('snowwhite command line arguments', () => {
   });
 
   test('says precisely what is wrong, in one line', () => {
-    expect(errorOf([])).toBe('expected <action> <env-pattern> <eb-application> [<region>], got 0 arguments');
+    expect(errorOf([])).toBe(
+      'expected <action> <env-pattern> <eb-application> [<region>], got 0 arguments (actions: quiet, stop, wake, status, history, setup, doctor, manifest; or `snowwhite help`)',
+    );
     expect(errorOf(['quiet', 'workers'])).toMatch(/got 2 arguments/);
     expect(errorOf(['quiet', 'workers', 'MY-APP', 'us-east-1', 'extra'])).toBe('too many arguments: extra');
     expect(errorOf(['reboot', 'workers', 'MY-APP', 'us-east-1'])).toBe(
-      'unknown action "reboot" (quiet, stop, wake or status)',
+      'unknown action "reboot" (quiet, stop, wake, status, history, setup, doctor, manifest)',
     );
     expect(errorOf(['quiet', 'workers', 'MY-APP', 'us-middle-1'])).toMatch(
       /^<region>: "us-middle-1" is not an AWS region/,

@@ -193,7 +193,7 @@ test("launches through the bot: a request to the stack's /cli/runs signed with t
   );
 });
 
-test('a refusal from the bot is shown with its reason; exit 1', async () => {
+test('a refusal from the bot is shown with its reason; exit 4 (refused, nothing done)', async () => {
   const t = setup();
   answer = {
     status: 403,
@@ -203,12 +203,12 @@ test('a refusal from the bot is shown with its reason; exit 1', async () => {
       detail: 'payments-oncall may not ssm:SendCommand to the instances of myapp-workers-prod (not allowed)',
     },
   };
-  expect(await t.run(['stop', 'workers', 'MY-APP', 'us-east-1', '--yes'])).toBe(1);
+  expect(await t.run(['stop', 'workers', 'MY-APP', 'us-east-1', '--yes'])).toBe(4);
   expect(t.err()).toContain('refused (not_allowed): payments-oncall may not ssm:SendCommand');
   expect(t.mocks.ecs.commandCalls(RunTaskCommand)).toHaveLength(0);
 });
 
-test("the bot's per-caller limit (429) is one line saying when to try again; exit 1", async () => {
+test("the bot's per-caller limit (429) is one line saying when to try again; exit 4", async () => {
   const t = setup();
   answer = {
     status: 429,
@@ -219,7 +219,7 @@ test("the bot's per-caller limit (429) is one line saying when to try again; exi
       retryAfterSeconds: 6,
     },
   };
-  expect(await t.run(['quiet', 'workers', 'MY-APP', 'us-east-1', '--yes'])).toBe(1);
+  expect(await t.run(['quiet', 'workers', 'MY-APP', 'us-east-1', '--yes'])).toBe(4);
   expect(
     t
       .err()
@@ -231,12 +231,13 @@ test("the bot's per-caller limit (429) is one line saying when to try again; exi
   ]);
 });
 
-test("API Gateway's own refusal (no execute-api:Invoke) is shown as is", async () => {
+test("API Gateway's own refusal (no execute-api:Invoke) is shown with the right to ask for", async () => {
   const t = setup();
   answer = { status: 403, body: { message: 'Forbidden' } };
-  expect(await t.run(['status', 'workers', 'MY-APP', 'us-east-1', '--yes'])).toBe(1);
+  expect(await t.run(['status', 'workers', 'MY-APP', 'us-east-1', '--yes'])).toBe(4);
   expect(t.err()).toContain('403');
   expect(t.err()).toContain('Forbidden');
+  expect(t.err()).toContain("execute-api:Invoke on the stack's CliInvokeResource output");
 });
 
 test('RUNNER_* variables take precedence over the stack', async () => {
@@ -309,8 +310,8 @@ test('AWS refusing the launch is a clear error and exit 1', async () => {
     .on(RunTaskCommand)
     .rejects(awsError('AccessDeniedException', 'User alice is not authorized to perform ecs:RunTask'));
   expect(await t.run(['stop', 'workers', 'MY-APP', 'us-east-1', '--yes'], DIRECT)).toBe(1);
-  expect(t.err()).toBe(
-    'snowwhite: AccessDeniedException: User alice is not authorized to perform ecs:RunTask\n',
+  expect(t.err()).toMatch(
+    /^snowwhite: AccessDeniedException: User alice is not authorized to perform ecs:RunTask \(ask your AWS administrator.*\)\n$/,
   );
 });
 
@@ -320,7 +321,9 @@ test('a missing stack is a clear error', async () => {
     .on(DescribeStacksCommand)
     .rejects(awsError('ValidationError', 'Stack with id SnowWhite does not exist'));
   expect(await t.run(['quiet', 'workers', 'MY-APP', 'us-east-1', '--yes'])).toBe(1);
-  expect(t.err()).toContain('Stack with id SnowWhite does not exist');
+  expect(t.err()).toBe(
+    'snowwhite: no stack SnowWhite in us-east-1: give --stack-region REGION where Snow White is deployed (`snowwhite setup --stack-region REGION` remembers it), or --stack NAME\n',
+  );
   expect(t.mocks.ecs.commandCalls(RunTaskCommand)).toHaveLength(0);
 });
 

@@ -589,6 +589,50 @@ describe('outputs and checks', () => {
     expect(outputs.RunnerTaskDefinitionArn?.Value).toEqual(r(sw.taskDefinition.taskDefinitionArn));
     expect(outputs.RunnerAssignPublicIp?.Value).toBe('ENABLED');
     expect(outputs.SsmDocumentStop?.Value).toBe('SnowWhite-Stop');
+    // What the deploy walkthrough needs, all outputs: the exact route to grant, the ledger, the rule.
+    expect(outputs.CliInvokeResource?.Value).toEqual({
+      'Fn::Join': [
+        '',
+        [
+          'arn:',
+          { Ref: 'AWS::Partition' },
+          ':execute-api:',
+          { Ref: 'AWS::Region' },
+          ':',
+          { Ref: 'AWS::AccountId' },
+          ':',
+          r(sw.api.apiId),
+          '/*/POST/cli/runs',
+        ],
+      ],
+    });
+    expect(outputs.LedgerTableName?.Value).toEqual(r(sw.fleetMemory.table.tableName));
+    expect(outputs.ReminderRuleName?.Value).toEqual(r(sw.fleetMemory.reminderRule.ruleName));
+    expect(outputs.FleetRegions?.Value).toEqual({ Ref: 'AWS::Region' });
+  });
+
+  test('the Slack manifest output is bot/manifest.yml with the request URL in all three places', () => {
+    const value = (json.Outputs as Record<string, { Value: unknown }>).SlackManifest?.Value;
+    // Resolve the join as CloudFormation would, with a made-up API endpoint.
+    const endpoint = 'https://abc123.execute-api.eu-west-1.amazonaws.com';
+    const resolve = (v: unknown): string => {
+      if (typeof v === 'string') return v;
+      const join = (v as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
+      if (join) return join[1].map(resolve).join(join[0]);
+      if (JSON.stringify(v) === JSON.stringify(r(sw.api.apiEndpoint))) return endpoint;
+      throw new Error(`unexpected ${JSON.stringify(v)}`);
+    };
+    const manifest = JSON.parse(resolve(value)) as {
+      features: { slash_commands: Array<{ url: string }> };
+      settings: { event_subscriptions: { request_url: string }; interactivity: { request_url: string } };
+      oauth_config: { scopes: { bot: string[] } };
+    };
+    const url = `${endpoint}/slack/events`;
+    expect(manifest.features.slash_commands[0]!.url).toBe(url);
+    expect(manifest.settings.event_subscriptions.request_url).toBe(url);
+    expect(manifest.settings.interactivity.request_url).toBe(url);
+    expect(manifest.oauth_config.scopes.bot).toEqual(['commands', 'chat:write', 'im:write', 'files:write']);
+    expect(JSON.stringify(manifest)).not.toContain('API_ID');
   });
 
   test('cdk-nag AwsSolutions: no unacknowledged finding', () => {

@@ -34,12 +34,15 @@ describe('outcomeOf', () => {
     expect(o.reason).toBe('5 jobs still running at the drain timeout (nothing was killed)');
   });
 
-  it('a refusal (exit 2, result refused) says what the script refused, not a drain timeout', () => {
+  it('a refusal (result refused, exit 4, or 2 from an older script) is its own outcome, with what the script said', () => {
     const stdout = JSON.stringify({ action: 'wake', result: 'refused', processes: [{ pid: 7, busy: 2 }] });
     const stderr =
       'sidekiqctl: [0.0s] pid 7 (sidekiq 6.4.1 ): 2 of 3 busy, quiet\nsidekiqctl: refused: quiet pid(s) 7 still run jobs; wait for them, or use --force\n';
     const o = outcomeOf(t, { status: 'Failed', exitCode: 2, stdout, stderr });
-    expect(o).toMatchObject({ kind: 'busy_at_deadline', busyJobs: 2 });
+    expect(o).toMatchObject({ kind: 'refused', busyJobs: 2 });
+    expect(outcomeOf(t, { status: 'Failed', exitCode: 4, stdout, stderr })).toMatchObject({
+      kind: 'refused',
+    });
     expect(o.reason).toBe('refused: quiet pid(s) 7 still run jobs; wait for them, or use --force');
     expect(outcomeOf(t, { status: 'Failed', exitCode: 2, stdout }).reason).toMatch(/^refused: /);
   });
@@ -52,6 +55,34 @@ describe('outcomeOf', () => {
       'exit code 1: sh: boom',
     );
     expect(outcomeOf(t, { status: 'Failed', exitCode: 1 }).reason).toBe('exit code 1');
+  });
+
+  it('a script that could not be opened is script_missing, never a drain timeout', () => {
+    // dash says "cannot open" and exits 2, bash exits 127: neither printed the script's report.
+    const dash = outcomeOf(t, {
+      status: 'Failed',
+      exitCode: 2,
+      stderr: 'sh: 0: cannot open /opt/ssm/sidekiqctl.sh: No such file\n',
+    });
+    expect(dash).toMatchObject({ kind: 'script_missing' });
+    expect(dash.reason).toMatch(/^sidekiqctl.sh could not be started \(sh: 0: cannot open/);
+    expect(outcomeOf(t, { status: 'Failed', exitCode: 127 }).kind).toBe('script_missing');
+    // Exit 2 without the report, for another reason, is a failure, not a deadline.
+    expect(outcomeOf(t, { status: 'Failed', exitCode: 2, stderr: 'Killed' }).kind).toBe('failed');
+  });
+});
+
+describe('exit codes per result', () => {
+  const o = (kind: InstanceOutcome['kind']): InstanceOutcome => ({ ...t, kind, reason: kind });
+  it.each([
+    [['drained'], 0],
+    [['drained', 'busy_at_deadline'], 2],
+    [['busy_at_deadline', 'refused'], 4],
+    [['refused', 'failed'], 1],
+    [['failed', 'script_missing'], 5],
+    [['no_sidekiq'], 1],
+  ] as const)('%j → %i', (kinds, code) => {
+    expect(exitCodeFor('quiet', kinds.map(o))).toBe(code);
   });
 });
 
