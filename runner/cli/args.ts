@@ -284,6 +284,26 @@ const FIELD_NAMES: Record<string, string> = {
 /** --local runs name the run with these when the person gave no pattern or application. */
 export const LOCAL_DEFAULTS = { envPattern: 'sidekiq', application: 'this-host' } as const;
 
+/**
+ * Pure: how people see a --local run named: it acts on this host and sends nothing anywhere, so no
+ * region (the request's only names the run); the pattern and the application only when typed.
+ * `where` follows the action in the headline; `environment` is the table's environment column.
+ */
+export function localNames(o: { envPattern: string; application: string }): {
+  where: string;
+  environment: string;
+} {
+  const pattern = o.envPattern === LOCAL_DEFAULTS.envPattern ? undefined : o.envPattern;
+  const application = o.application === LOCAL_DEFAULTS.application ? undefined : o.application;
+  return {
+    where: [pattern, application && `in ${application}`, 'on this host'].filter(Boolean).join(' '),
+    environment:
+      pattern || application
+        ? `${[application, pattern].filter(Boolean).join('/')} (this host)`
+        : 'this host',
+  };
+}
+
 /** Pure: parses the command line; never throws: errors come back as one line for the user. */
 export function parseCli(argv: string[]): ParsedCli {
   // Known before parsing, so that even a usage error is a JSON object for a script.

@@ -38,13 +38,15 @@ export class ConsoleReporter implements Reporter {
   constructor(
     private readonly out: ConsoleOutput,
     private readonly now: () => number = Date.now,
+    /** What the run acts on, when not the request's names (--local: "on this host"). */
+    private readonly where?: string,
   ) {}
 
   async started(plan: RunPlan): Promise<void> {
     const r = plan.request;
     const instances = plan.environments.reduce((n, e) => n + e.reachable + e.unreachable, 0);
     this.println(
-      `snowwhite ${r.action} ${r.envPattern} ${r.application} ${r.region}: ${instances} instance${instances === 1 ? '' : 's'} in ${plan.environments.map((e) => e.name).join(', ') || 'no environment'}`,
+      `snowwhite ${r.action} ${this.where ?? `${r.envPattern} ${r.application} ${r.region}`}: ${instances} instance${instances === 1 ? '' : 's'} in ${plan.environments.map((e) => e.name).join(', ') || 'no environment'}`,
     );
   }
 
@@ -83,7 +85,7 @@ export class ConsoleReporter implements Reporter {
     this.stopTicking();
     this.clearLine();
     this.println('');
-    this.println(plainHeadline(summary));
+    this.println(plainHeadline(summary, this.where));
     const counts = sidekiqCounts(summary.outcomes);
     if (counts) this.println(`sidekiq: ${sidekiqCountsText(counts)}`);
     if (summary.outcomes.length) this.println(summaryTable(summary));

@@ -1,5 +1,6 @@
 import { DescribeStacksCommand, type CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { ElasticBeanstalkClient } from '@aws-sdk/client-elastic-beanstalk';
+import { DescribeRuleCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { ListUsersCommand, type IAMClient } from '@aws-sdk/client-iam';
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
@@ -7,11 +8,13 @@ import {
   DescribeInstanceInformationCommand,
   type SSMClient,
 } from '@aws-sdk/client-ssm';
+import type { WebClient } from '@slack/web-api';
 import pLimit from 'p-limit';
 import * as z from 'zod';
 import { ACTIONS } from '../../ssm/actions';
 import { previewTargets } from '../aws/environments';
 import { slackUserIdTagOf } from '../aws/slack-user-tag';
+import { slackErrorCode } from '../slack/errors';
 import { STACK_OUTPUTS } from '../stack-outputs';
 import { cliErrorOf } from './aws-errors';
 
@@ -26,10 +29,10 @@ export interface DoctorClients {
   ssm: (region: string) => SSMClient;
   /** Elastic Beanstalk in the fleet's region (for --application). */
   elasticBeanstalk: ElasticBeanstalkClient;
-  /** EventBridge's DescribeRule in the stack's region: the rule's State. */
-  ruleState: (name: string) => Promise<string | undefined>;
-  /** Slack's auth.test with a token: the answer and its X-OAuth-Scopes header. */
-  slackAuthTest: (token: string) => Promise<{ ok: boolean; error?: string; team?: string; scopes: string[] }>;
+  /** EventBridge in the stack's region (the reminder rule). */
+  eventBridge: EventBridgeClient;
+  /** A Slack Web API client for the bot token found in the secret (for auth.test). */
+  slack: (token: string) => WebClient;
 }
 
 export interface DoctorOptions {
@@ -219,7 +222,7 @@ export async function runDoctor(clients: DoctorClients, options: DoctorOptions):
   else
     await check('bot token', async () => {
       const wanted = manifest ? manifestScopesSchema.safeParse(JSON.parse(manifest)) : undefined;
-      const auth = await clients.slackAuthTest(token!);
+      const auth = await authTest(clients.slack(token!));
       if (!auth.ok)
         return {
           ok: false,
@@ -241,7 +244,7 @@ export async function runDoctor(clients: DoctorClients, options: DoctorOptions):
   if (!rule) notRun('reminder rule', 'the stack has no ReminderRuleName output');
   else
     await check('reminder rule', async () => {
-      const state = await clients.ruleState(rule);
+      const state = await ruleState(clients.eventBridge, rule);
       return state === 'ENABLED'
         ? { ok: true, detail: `${rule} enabled` }
         : {
@@ -281,6 +284,41 @@ export async function runDoctor(clients: DoctorClients, options: DoctorOptions):
     });
 
   return checks;
+}
+
+/**
+ * Slack's auth.test: whether the token works, and the scopes Slack lists for it (the X-OAuth-Scopes
+ * header, which the client returns as response_metadata.scopes). A refusal is an answer, not an error.
+ */
+async function authTest(
+  slack: WebClient,
+): Promise<{ ok: boolean; error?: string; team?: string; scopes: string[] }> {
+  try {
+    const answer = await slack.auth.test();
+    return {
+      ok: true,
+      ...(answer.team ? { team: answer.team } : {}),
+      scopes: answer.response_metadata?.scopes ?? [],
+    };
+  } catch (err) {
+    const error = slackErrorCode(err);
+    if (error !== undefined) return { ok: false, error, scopes: [] };
+    // No answer from Slack (network, 5xx after the client's retries): nothing is known of the token.
+    throw new Error(
+      `Slack's auth.test did not answer (${String((err as Error).message).slice(0, 120)}): the token was not checked; try again`,
+      { cause: err },
+    );
+  }
+}
+
+/** The rule's State; undefined when there is no such rule. */
+async function ruleState(eventBridge: EventBridgeClient, name: string): Promise<string | undefined> {
+  try {
+    return (await eventBridge.send(new DescribeRuleCommand({ Name: name }))).State;
+  } catch (err) {
+    if ((err as Error).name === 'ResourceNotFoundException') return undefined;
+    throw err;
+  }
 }
 
 /** Pure: one line per check, ✔ or ✘. */

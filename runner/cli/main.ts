@@ -18,7 +18,7 @@ import { LocalHostTargets } from '../local/targets';
 import { EXIT_BAD_REQUEST, EXIT_FAILURE } from '../drain/outcome';
 import { regionSchema, runRequestSchema, type RunRequest } from '../request';
 import { runDrain } from '../drain/run';
-import { ACTION_HELP, parseCli, SEE_HELP, USAGE, type AwsOptions, type CliOptions } from './args';
+import { ACTION_HELP, localNames, parseCli, SEE_HELP, USAGE, type AwsOptions, type CliOptions } from './args';
 import { CliFacingError, cliErrorOf, type CliError } from './aws-errors';
 import { configPath, configStoreFor, type ConfigStore, type SavedConfig } from './config';
 import { DEFAULT_STACK_NAME } from '../stack-outputs';
@@ -34,7 +34,9 @@ import { resolveRegions } from './regions';
 import { cliRunsUrlOf, launchSettingsFromEnv, launchSettingsFromStack } from './launch-settings';
 import { requestRunThroughBot } from './signed-route';
 import { checkLine, runDoctor, type DoctorClients } from './doctor';
-import { eventBridgeRuleState, slackAuthTest } from './doctor-adapters';
+import { LogLevel as SlackLogLevel, WebClient } from '@slack/web-api';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { awsRetryConfig } from '../aws/clients';
 import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
@@ -80,16 +82,18 @@ export interface CliDeps {
   newRunId?: () => string;
 }
 
+/** Fewer attempts than the runner's: a person is waiting at the terminal. */
+const CLI_MAX_ATTEMPTS = 6;
+
 export const defaultClients = (
   { aws, fleet }: { aws: string; fleet: string },
   profile?: string,
 ): CliClients => {
-  // Same throttling stance as the runner: the SDK's adaptive retries. The profile goes to the SDK's
+  // The project's one retry policy, with fewer attempts. The profile goes to the SDK's
   // own credential chain, so SSO, assume-role and credential_process profiles work as in the AWS CLI.
   const config = {
     region: aws,
-    retryMode: 'adaptive',
-    maxAttempts: 6,
+    ...awsRetryConfig(CLI_MAX_ATTEMPTS),
     ...(profile ? { profile } : {}),
   } as const;
   return {
@@ -132,14 +136,18 @@ type Output = NotingReporter & {
   fact(event: string, fields: Record<string, unknown>, text: string): void;
 };
 
-function outputFor(options: CliOptions, io: CliIo): Output & { scriptSaid?: ConsoleReporter['scriptSaid'] } {
+function outputFor(
+  options: CliOptions,
+  io: CliIo,
+  where?: string,
+): Output & { scriptSaid?: ConsoleReporter['scriptSaid'] } {
   if (options.json) {
     const json = new JsonReporter(io.stdout, io.stderr);
     return Object.assign(json, {
       fact: (event: string, fields: Record<string, unknown>) => json.emit(event, fields),
     });
   }
-  const human = new ConsoleReporter(io.stdout);
+  const human = new ConsoleReporter(io.stdout, Date.now, where);
   return Object.assign(human, {
     fact: (_e: string, _f: Record<string, unknown>, text: string) => human.note(text),
   });
@@ -169,11 +177,13 @@ export async function cliMain(argv: string[], deps: CliDeps): Promise<number> {
       const options = parsed.options;
       // No AWS at all: the region only names the run (the argument, a valid AWS_REGION, else a default).
       const region = options.region ?? localRegion(deps.env);
+      const names = localNames(options);
       return await runLocal(
         options,
         region,
         deps.newRunId?.() ?? `cli-${randomUUID()}`,
-        outputFor(options, io),
+        outputFor(options, io, names.where),
+        names.environment,
         deps,
       );
     }
@@ -336,14 +346,26 @@ async function manifest(aws: AwsContext, withoutEvents: boolean, deps: CliDeps):
   return 0;
 }
 
+/**
+ * The doctor's Slack client: a person is waiting, so a short timeout and two quick retries (the
+ * client's default is ten, over half an hour).
+ */
+export function doctorSlackClient(token: string, slackApiUrl?: string): WebClient {
+  return new WebClient(token, {
+    ...(slackApiUrl ? { slackApiUrl } : {}),
+    retryConfig: { retries: 2, factor: 2, minTimeout: 500, maxTimeout: 5_000 },
+    timeout: 15_000,
+    logLevel: SlackLogLevel.ERROR,
+  });
+}
+
 export const defaultDoctorClients =
   (env: NodeJS.ProcessEnv) =>
   (aws: AwsContext): DoctorClients => {
     const base = { ...defaultClients({ aws: aws.stackRegion, fleet: aws.fleet }, aws.profile) };
     const config = {
       region: aws.stackRegion,
-      retryMode: 'adaptive',
-      maxAttempts: 6,
+      ...awsRetryConfig(CLI_MAX_ATTEMPTS),
       ...(aws.profile ? { profile: aws.profile } : {}),
     } as const;
     const ssm = new Map<string, SSMClient>();
@@ -353,12 +375,8 @@ export const defaultDoctorClients =
       elasticBeanstalk: base.elasticBeanstalk,
       secretsManager: new SecretsManagerClient(config),
       ssm: (region) => ssm.get(region) ?? ssm.set(region, new SSMClient({ ...config, region })).get(region)!,
-      ruleState: eventBridgeRuleState({
-        credentials: base.sts.config.credentials,
-        region: aws.stackRegion,
-        env,
-      }),
-      slackAuthTest: slackAuthTest(env.SLACK_API_URL ? { slackApiUrl: env.SLACK_API_URL } : {}),
+      eventBridge: new EventBridgeClient(config),
+      slack: (token) => doctorSlackClient(token, env.SLACK_API_URL),
     };
   };
 
@@ -424,12 +442,13 @@ async function runLocal(
   region: string,
   runId: string,
   output: Output & { scriptSaid?: ConsoleReporter['scriptSaid'] },
+  environment: string,
   deps: CliDeps,
 ): Promise<number> {
   const request = requestFor(options, region, runId, { iamUserName: asIamUserName(userInfo().username) });
   const result = await runDrain({
     request,
-    targets: new LocalHostTargets(),
+    targets: new LocalHostTargets(environment),
     executor: new LocalExecutor({
       ...(options.match !== undefined ? { match: options.match } : {}),
       ...(options.service !== undefined ? { service: options.service } : {}),

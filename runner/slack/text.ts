@@ -236,8 +236,12 @@ function headlineWith(s: RunSummary, where: string, e: (x: string) => string): s
 export const headline = (s: RunSummary): string =>
   `${headlineIcon(s)} ${headlineWith(s, what(s.request), esc)}`;
 
-/** The headline for a terminal or a file: no emoji, no markup, nothing escaped. */
-export const plainHeadline = (s: RunSummary): string => headlineWith(s, plainWhat(s.request), (x) => x);
+/**
+ * The headline for a terminal or a file: no emoji, no markup, nothing escaped. `where` replaces the
+ * request's pattern, application and region (a --local run acts on this host, in no region).
+ */
+export const plainHeadline = (s: RunSummary, where: string = plainWhat(s.request)): string =>
+  headlineWith(s, where, (x) => x);
 
 export interface SummaryReport {
   /** At most MAX_MESSAGE_CHARS. */
@@ -369,7 +373,7 @@ export function instanceTable(summary: RunSummary): string {
     'instance',
     'outcome',
     'busy jobs',
-    'seconds',
+    'took',
     ...(withSidekiq ? ['sidekiq'] : []),
     'detail',
   ];
@@ -380,7 +384,7 @@ export function instanceTable(summary: RunSummary): string {
       o.instanceId,
       kindLabel(summary.request.action, o.kind),
       o.busyJobs === undefined ? '-' : String(o.busyJobs),
-      o.elapsedSeconds === undefined ? '-' : o.elapsedSeconds.toFixed(1),
+      o.elapsedSeconds === undefined ? '-' : formatDuration(o.elapsedSeconds * 1000),
       ...(withSidekiq ? [c ? `${c.quiet} quiet · ${c.awake} awake` : '-'] : []),
       tableDetail(o),
     ];

@@ -1,4 +1,4 @@
-import { parseCli } from '../../runner/cli/args';
+import { localNames, parseCli } from '../../runner/cli/args';
 import { callerNameFromArn } from '../../runner/cli/caller';
 import { formatRunnerLogLine, logStreamFor } from '../../runner/cli/follow';
 import { summaryTable } from '../../runner/cli/console-reporter';
@@ -59,6 +59,27 @@ describe('snowwhite command line arguments', () => {
     expect(errorOf(['help', 'reboot'])).toBe(
       'no help on "reboot": quiet, stop, wake, status, history, setup, doctor, manifest',
     );
+  });
+
+  test('a --local run is named for this host, never a region; the names only when typed', () => {
+    const names = (argv: string[]) => {
+      const r = parseCli(argv);
+      if (r.kind !== 'run') throw new Error(`not a run: ${JSON.stringify(r)}`);
+      return localNames(r.options);
+    };
+    expect(names(['status', '--local'])).toEqual({ where: 'on this host', environment: 'this host' });
+    expect(names(['status', '--local', '--region', 'eu-west-1'])).toEqual({
+      where: 'on this host',
+      environment: 'this host',
+    });
+    expect(names(['quiet', 'workers', '--local'])).toEqual({
+      where: 'workers on this host',
+      environment: 'workers (this host)',
+    });
+    expect(names(['quiet', 'workers', 'MY-APP', 'us-east-1', '--local'])).toEqual({
+      where: 'workers in MY-APP on this host',
+      environment: 'MY-APP/workers (this host)',
+    });
   });
 
   test('--local needs neither a region nor an application', () => {
@@ -282,13 +303,23 @@ test('the summary table has one row per instance, columns aligned', () => {
         reason: '2 jobs still running',
         busyJobs: 2,
       },
+      {
+        instanceId: 'i-333',
+        environment: 'A-workers',
+        kind: 'drained',
+        reason: 'drained',
+        busyJobs: 0,
+        elapsedSeconds: 754.2,
+      },
     ],
   });
   const lines = table.split('\n');
-  expect(lines).toHaveLength(4);
-  expect(lines[0]).toMatch(/^environment\s+instance\s+outcome\s+busy jobs\s+seconds\s+detail$/);
-  expect(lines[2]).toMatch(/^A-workers\s+i-1\s+drained\s+0\s+7\.9\s+drained$/);
+  expect(lines).toHaveLength(5);
+  expect(lines[0]).toMatch(/^environment\s+instance\s+outcome\s+busy jobs\s+took\s+detail$/);
+  expect(lines[2]).toMatch(/^A-workers\s+i-1\s+drained\s+0\s+8s\s+drained$/);
   expect(lines[3]).toMatch(/^A-workers\s+i-22\s+still busy at the deadline\s+2\s+-\s+2 jobs still running$/);
+  // Durations as everywhere else on the command line (formatDuration), not decimal seconds.
+  expect(lines[4]).toMatch(/^A-workers\s+i-333\s+drained\s+0\s+12m 34s\s+drained$/);
   expect(lines[2]!.indexOf('drained')).toBe(lines[3]!.indexOf('still busy'));
 });
 

@@ -4,14 +4,14 @@ import {
   DescribeEnvironmentsCommand,
   ElasticBeanstalkClient,
 } from '@aws-sdk/client-elastic-beanstalk';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { IAMClient, ListUsersCommand, ListUserTagsCommand } from '@aws-sdk/client-iam';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DescribeDocumentCommand, DescribeInstanceInformationCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mockClient } from 'aws-sdk-client-mock';
-import { cliMain } from '../../runner/cli/main';
-import { eventBridgeRuleState, slackAuthTest } from '../../runner/cli/doctor-adapters';
+import { cliMain, doctorSlackClient } from '../../runner/cli/main';
 import type { DoctorClients } from '../../runner/cli/doctor';
 import { STACK_OUTPUTS } from '../../runner/stack-outputs';
 import { awsError } from '../support/aws-errors';
@@ -21,7 +21,7 @@ import { captureIo } from './support/capture-io';
 /**
  * `snowwhite doctor` against the fakes the other tests use: AWS SDK clients mocked at the client,
  * the fake Slack Web API for auth.test (with its scopes header), and a local EventBridge endpoint
- * that checks the SigV4 signature is there and answers DescribeRule. Each check passes once and
+ * that the SDK's EventBridge client calls: it checks the SigV4 signature is there and answers DescribeRule. Each check passes once and
  * fails once.
  */
 
@@ -154,12 +154,14 @@ function world() {
     iam: c.iam,
     elasticBeanstalk: c.elasticBeanstalk,
     ssm: (region) => (region === 'eu-west-1' ? c.ssmEu : c.ssmHome),
-    ruleState: eventBridgeRuleState({
-      credentials: async () => credentials,
+    // The SDK's own client, signing and parsing, against the local endpoint.
+    eventBridge: new EventBridgeClient({
       region: 'us-east-1',
-      env: { AWS_ENDPOINT_URL_EVENTBRIDGE: eventsUrl },
+      credentials,
+      endpoint: eventsUrl,
+      maxAttempts: 1,
     }),
-    slackAuthTest: slackAuthTest({ slackApiUrl: slack.apiUrl }),
+    slack: (token) => doctorSlackClient(token, slack.apiUrl),
   };
   const doctor = async (extra: string[] = []) => {
     const { io, out, err } = captureIo();
@@ -292,6 +294,16 @@ test('the placeholder secret, a refused token, a missing rule, an untagged membe
   expect(refused.lines).toContain(
     '✘ bot token: Slack refused the token (invalid_auth): copy the Bot User OAuth Token again after installing the app (README, deploy step 2)',
   );
+
+  // A Slack that does not answer as Slack: the check fails with the status, the token still unseen.
+  for (let i = 0; i < 3; i++) slack.once('auth.test', () => ({ status: 503, body: 'upstream down' }));
+  const down = await w.doctor();
+  expect(down.lines).toContain(
+    "✘ bot token: Slack's auth.test did not answer (An HTTP protocol error occurred: statusCode = 503): the token was not checked; try again",
+  );
+  expect(slack.callsOf('auth.test')).toHaveLength(1 + 3); // the refusal above, then three attempts
+  expect(down.lines.join('\n')).not.toContain(TOKEN);
+  expect(down.code).toBe(1);
 
   // No stack at all: said once, the checks that need it say they were not run.
   w.m.cfn

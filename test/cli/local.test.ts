@@ -60,7 +60,12 @@ test('quiet drains real workers, then wake restarts them; every job accounted fo
 
   const quiet = await snowwhite(['quiet', 'workers', 'MY-APP', 'us-east-1', '--local', '--match', TAG]);
   expect(quiet.code).toBe(0);
-  expect(quiet.out).toMatch(/quiet workers in MY-APP \(us-east-1\) finished in \d+s: 1 drained/);
+  // The names typed only name the run; the region is not shown: nothing went to AWS.
+  expect(quiet.out).toContain(
+    'snowwhite quiet workers in MY-APP on this host: 1 instance in MY-APP/workers (this host)',
+  );
+  expect(quiet.out).toMatch(/quiet workers in MY-APP on this host finished in \d+s: 1 drained/);
+  expect(quiet.out).not.toContain('us-east-1');
   expect(quiet.out).toMatch(/MY-APP\/workers \(this host\)\s+\S+\s+drained\s+0\s/);
   expect(await host.accounting()).toMatchObject({
     enqueued: 3,

@@ -94,5 +94,6 @@ test('status --local finds a real Sidekiq with the script the bundle carries', a
   expect(r.err).toBe('');
   expect(r.code).toBe(0);
   expect(r.out).toContain(`pid ${worker.pid} (${tag}) awake 0/2 busy`);
+  expect(r.out).toMatch(/\nstatus on this host finished in \d+s: 1 reported\n/);
   host.exec('sh', [worker.ctl, 'stop']);
 });

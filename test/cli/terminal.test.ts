@@ -178,9 +178,15 @@ test('on a terminal: the live line ticks every second within 80 columns; Ctrl-C 
 });
 
 test('--local needs no region, no application and no AWS; the SDK prints no Node-version warning', async () => {
-  const r = await insideViaPipes(['status', '--local', '--match', `nothing-${process.pid}`]);
+  const r = await insideViaPipes(
+    ['status', '--local', '--match', `nothing-${process.pid}`],
+    bareEnv({ AWS_REGION: 'eu-west-1' }),
+  );
   expect(r.code).toBe(0);
-  expect(r.out).toMatch(/status sidekiq in this-host .*finished in \d+s: 1 no Sidekiq found/);
+  // No names typed: the run is this host's, in no region (AWS_REGION names none: nothing went there).
+  expect(r.out).toContain('snowwhite status on this host: 1 instance in this host\n');
+  expect(r.out).toMatch(/\nstatus on this host finished in \d+s: 1 no Sidekiq found\n/);
+  expect(r.out).not.toMatch(/this-host|eu-west-1|us-east-1/);
   expect(r.err).toBe('');
 });
 
