@@ -23,6 +23,8 @@ import { createSlackOut } from './slack/out';
 import type { WorkDeps } from './deferred/deps';
 import { runWork } from './deferred/run-work';
 import { createLedger, createLedgerClient } from '../runner/ledger/store';
+import { createSendClaims, memorySendClaims } from '../runner/ledger/sends';
+import { systemClock, type Clock } from '../runner/drain/clock';
 import { createLocks } from '../runner/ledger/locks';
 import { sendReminders } from './memory/remind';
 import { reconcile } from './memory/reconcile';
@@ -42,6 +44,8 @@ export interface LambdaOptions {
   newRunId?: () => string;
   /** Wall-clock milliseconds for the ledger (tests move it to pass reminder delays). */
   nowMs?: () => number;
+  /** Sleeps and time of the status polling (the bench passes a virtual clock). */
+  clock?: Clock;
 }
 
 export type LambdaHandler = (event: unknown, context: unknown) => Promise<unknown>;
@@ -130,6 +134,8 @@ export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler 
         : undefined;
     const ledger = ledgerTable ? createLedger(ledgerTable) : undefined;
     const locks = ledgerTable ? createLocks(ledgerTable) : undefined;
+    // With the ledger, a run's send is claimed in DynamoDB (every container sees it); without, per container.
+    const sendClaims = ledgerTable ? createSendClaims(ledgerTable) : memorySendClaims();
     const depsFor = perCredentials(({ botToken, signingSecret }): WorkDeps => {
       const web = new WebClient(botToken, {
         slackApiUrl: settings.SLACK_API_URL,
@@ -155,6 +161,15 @@ export function createLambdaHandler(options: LambdaOptions = {}): LambdaHandler 
           everySeconds: settings.REMINDER_EVERY_SECONDS,
         },
         nowMs: options.nowMs ?? Date.now,
+        ssm: clients.ssm,
+        ssmSendCommand: clients.ssmSendCommand,
+        documents: documentNames(settings),
+        sendClaims,
+        status: {
+          maxInstances: settings.STATUS_MAX_INSTANCES,
+          answerWithinMs: settings.STATUS_ANSWER_SECONDS * 1000,
+        },
+        clock: options.clock ?? systemClock,
       };
     });
     const workDeps = async () => depsFor(await credentials());

@@ -4,6 +4,9 @@ import { runnerLaunchSettingsShape } from '../runner/launch';
 import { ledgerSettingsShape } from '../runner/ledger/schema';
 import { AWS_REGIONS, slackChannelIdSchema } from '../runner/request';
 
+/** The longest a status answer may be waited for (the function's timeout leaves room for it). */
+export const MAX_STATUS_ANSWER_SECONDS = 20;
+
 /**
  * The bot Lambda's environment. Slack credentials come from Secrets Manager (SLACK_SECRET_ARN),
  * or, for local runs and tests, straight from SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN.
@@ -82,6 +85,16 @@ export const botSettingsSchema = z
       .default([]),
     /** The fleet-memory table; unset: no ledger, no App Home history, no reminders. */
     ...ledgerSettingsShape,
+    /**
+     * `status` on at most this many instances is answered by the bot itself (send, poll, answer);
+     * a larger fleet gets a runner in a thread, as the answer says.
+     */
+    STATUS_MAX_INSTANCES: z.coerce.number().int().min(1).max(2000).default(200),
+    /**
+     * Seconds from the request to the status answer: instances that have not answered by then are
+     * listed as pending. The function's timeout (infra) leaves room for it.
+     */
+    STATUS_ANSWER_SECONDS: z.coerce.number().min(1).max(MAX_STATUS_ANSWER_SECONDS).default(9),
     /** A fleet quiet or stopped this long (not woken, not redeployed) gets a reminder. */
     REMINDER_AFTER_SECONDS: z.coerce
       .number()

@@ -41,10 +41,14 @@ export function acknowledgeNagFindings(s: NagSubjects): void {
   const ebStackReason =
     "Elastic Beanstalk answers DescribeEnvironmentResources from the environment's CloudFormation stack " +
     "(awseb-<environment id>-stack), read with the caller's permissions; the ids are unknown in advance.";
-  for (const role of [s.botRole, taskRole]) {
-    iam5(role, '*', starReason);
-    for (const region of s.regions) iam5(role, ebStackArn(stack, region), ebStackReason);
-  }
+  iam5(s.botRole, '*', starReason);
+  for (const region of s.regions) iam5(s.botRole, ebStackArn(stack, region), ebStackReason);
+  iam5(
+    taskRole,
+    '*',
+    'The runner follows the commands the bot sent: ssm:GetCommandInvocation/ListCommandInvocations and ' +
+      'ssm:CancelCommand support no resource narrower than "*" (the command ids come in the run request).',
+  );
   iam5(
     s.botRole,
     iamRoleArn(stack),
@@ -59,7 +63,7 @@ export function acknowledgeNagFindings(s: NagSubjects): void {
   );
   for (const region of s.regions)
     iam5(
-      taskRole,
+      s.botRole,
       instanceArn(stack, region),
       'ssm:SendCommand needs the target instances as resources; Elastic Beanstalk scales them, so they are ' +
         'found at run time: instance/*, narrowed by the instance tag condition unless disabled.',

@@ -211,11 +211,7 @@ export class SnowWhite extends Construct {
     this.runnerLogGroup = runner.logGroup;
     this.taskDefinition = runner.taskDefinition;
     this.runnerContainer = runner.container;
-    grantRunnerTask(this.taskDefinition.taskRole, {
-      documentNames: ACTIONS.map((action) => this.documents.names[action]),
-      regions,
-      instanceTag,
-    });
+    grantRunnerTask(this.taskDefinition.taskRole);
 
     const launchEnv: RunnerLaunchEnv = {
       RUNNER_CLUSTER: this.cluster.clusterArn,
@@ -248,6 +244,8 @@ export class SnowWhite extends Construct {
       taskDefinition: this.taskDefinition,
       slackSecret: this.slackSecret,
       regions,
+      documentNames: ACTIONS.map((action) => this.documents.names[action]),
+      instanceTag,
     });
     allowSelfInvoke(this, this.botRole, this.botFunction);
 

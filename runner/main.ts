@@ -1,7 +1,10 @@
 // The Fargate runner's entry point (bundled to dist/runner/main.js).
 //
 //   settings (env) → run request (RUN_REQUEST JSON) → AWS clients for the request's region →
-//   runDrain(Elastic Beanstalk targets, SSM executor, Slack reporter) → exit code.
+//   runDrain(the SSM commands the bot sent, followed by the SSM executor, Slack reporter) → exit code.
+//
+// The runner never resolves a pattern nor sends an action: the bot sent the commands to exactly the
+// confirmed instances before launching it, and the request names them. A request without them is refused.
 //
 // Exit codes: 0 every instance done · 2 some still busy at the drain timeout · 1 failure or
 // interruption · 64 bad request or settings. SIGTERM (Fargate stopping the task) aborts the drain:
@@ -10,7 +13,7 @@
 // `main(env, options)` is callable in-process so tests can pass mocked clients and a clock.
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LogLevel as SlackLogLevel, WebClient } from '@slack/web-api';
-import { createAwsClients, type RunnerAwsClients } from './aws/clients';
+import { createRunnerSsm, type RunnerSsm } from './aws/clients';
 import type { Clock } from './drain/clock';
 import { SettingsError } from './env-settings';
 import { createLogger, describeError, type Logger } from './log';
@@ -21,7 +24,8 @@ import { documentNames, loadRunnerSettings, type RunnerSettings } from './settin
 import { SlackReporter } from './slack/reporter';
 import { escapeMrkdwn } from './slack/mrkdwn';
 import { SsmExecutor } from './aws/ssm-executor/executor';
-import { ElasticBeanstalkTargets } from './aws/eb-targets';
+import { SentCommandsTargets } from './aws/sent-commands';
+import { systemClock } from './drain/clock';
 import { allOf, type Reporter } from './drain/reporter';
 import { LedgerReporter } from './ledger/reporter';
 import { createLedger, createLedgerClient } from './ledger/store';
@@ -34,7 +38,7 @@ const SLACK_INTERRUPTED_CALL_TIMEOUT_MS = 8_000;
 
 export interface MainOptions {
   /** Mocked clients in tests; otherwise built for the request's region. */
-  clients?: RunnerAwsClients;
+  clients?: RunnerSsm;
   signal?: AbortSignal;
   clock?: Clock;
   log?: Logger;
@@ -72,6 +76,15 @@ export async function main(env: NodeJS.ProcessEnv = process.env, options: MainOp
     return EXIT_BAD_REQUEST;
   }
 
+  if (!request.commands?.length) {
+    const problems = [
+      'commands: the run request names no SSM command; the runner only follows commands the bot sent',
+    ];
+    log.error('invalid run request', { problems });
+    await tellRejected(slack, settings, problems, log);
+    return EXIT_BAD_REQUEST;
+  }
+
   const runLog = log.with({ runId: request.runId });
   runLog.info('run starting', {
     action: request.action,
@@ -83,7 +96,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env, options: MainOp
   const task = await fetchTaskLocation(env);
   if (task) runLog.info('runner task', { ...task });
   const links = runLinks({ runId: request.runId, region: request.region, ...task });
-  const clients = options.clients ?? createAwsClients(request.region);
+  const clients = options.clients ?? createRunnerSsm(request.region);
   const slackReporter = new SlackReporter({
     client: slack,
     interruptionClient: slackWhenInterrupted,
@@ -111,9 +124,13 @@ export async function main(env: NodeJS.ProcessEnv = process.env, options: MainOp
   try {
     const result = await runDrain({
       request,
-      targets: new ElasticBeanstalkTargets(clients.elasticBeanstalk, clients.ssm),
+      targets: new SentCommandsTargets(
+        clients.ssm,
+        request,
+        documentNames(settings)[request.action],
+        options.clock ?? systemClock,
+      ),
       executor: new SsmExecutor(clients.ssm, {
-        ...(clients.ssmSendCommand ? { sendCommandClient: clients.ssmSendCommand } : {}),
         documentName: (action) => documentNames(settings)[action],
         log: runLog,
         ...(options.clock ? { clock: options.clock } : {}),
@@ -126,11 +143,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env, options: MainOp
     });
     return result.exitCode;
   } finally {
-    if (!options.clients) {
-      clients.ssm.destroy();
-      clients.ssmSendCommand?.destroy();
-      clients.elasticBeanstalk.destroy();
-    }
+    if (!options.clients) clients.ssm.destroy();
     if (!options.ledgerClient) ledgerDb?.destroy();
   }
 }

@@ -137,6 +137,34 @@ export const runIdSchema = z
 /** Instances one run is narrowed to (Retry on those that failed). */
 export const instanceIdsSchema = z.array(instanceIdSchema).min(1).max(MAX_INSTANCE_IDS);
 
+/** SSM command ids (UUIDs on AWS): letters, digits and hyphens only, so they are safe in links and text. */
+export const commandIdSchema = z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'not an SSM command id');
+/**
+ * An environment's name as Elastic Beanstalk gave it (4–40 letters, digits and hyphens there): bounded,
+ * never interpreted, escaped wherever it is shown.
+ */
+export const environmentNameSchema = z.string().min(1).max(100);
+
+/**
+ * A command the bot has already sent for the run: one environment's batch of at most 50 instances.
+ * The runner takes the instance ids from SSM (the command's invocations), not from here: the run
+ * request travels in ECS container overrides, which hold 8 KB.
+ */
+export const sentCommandSchema = z.object({
+  commandId: commandIdSchema,
+  environment: environmentNameSchema,
+  instances: z.number().int().min(1).max(50),
+});
+export type SentCommand = z.infer<typeof sentCommandSchema>;
+
+/** A confirmed instance the bot sent nothing to: SSM could not reach it (reported, never waited on). */
+export const unreachableInstanceSchema = z.object({
+  /** As Elastic Beanstalk names it (not necessarily an EC2 id: on-premises, test fleets). */
+  instanceId: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'not an instance id'),
+  environment: environmentNameSchema,
+  reason: z.string().max(120),
+});
+
 /**
  * What a command names — the action and where it runs — as the run request, the confirmation
  * prompt's buttons and the runner's request buttons all carry it: spread into their `z.object`s.
@@ -176,6 +204,13 @@ const runRequestObject = z
       .optional(),
     /** Only these instances of the matched environments (Retry on those that failed). */
     instanceIds: instanceIdsSchema.optional(),
+    /**
+     * The SSM commands the bot sent to exactly the confirmed instances: the runner follows these and
+     * never resolves the pattern or sends anything itself. Absent only in requests the runner refuses.
+     */
+    commands: z.array(sentCommandSchema).min(1).max(200).optional(),
+    /** Confirmed instances SSM could not reach, so nothing was sent to them. */
+    unreachable: z.array(unreachableInstanceSchema).max(100).optional(),
     drainTimeoutSeconds: z
       .number()
       .int()

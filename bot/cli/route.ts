@@ -13,6 +13,7 @@ import {
 import { CLI_ROUTE_PATH } from '../../runner/stack-outputs';
 import { parseCallerArn, principalKeyOf, principalOf } from '../auth/principal';
 import { checkRun } from '../deferred/checked-targets';
+import { sendOnce } from '../deferred/confirmed-run';
 import type { WorkDeps } from '../deferred/deps';
 import { newErrorId } from '../../runner/error-id';
 import { releaseLocks } from '../deferred/run-locks';
@@ -303,19 +304,59 @@ export async function handleCliRun(
     }
   }
 
+  // The bot sends the commands to exactly the targets it just authorized; the runner follows them.
+  const out = await sendOnce(deps, { runId, command: { ...what, ...body }, preview: checked.preview });
+  // Nothing sent: the environments are free again (a busy or launched attempt of this run keeps them).
+  const sentNothing = out.ok ? out.sent.commands.length === 0 : out.kind === 'failed';
+  if (sentNothing) await releaseLocks(deps, { runId, ...what }, locked);
+  if (!out.ok) {
+    if (out.kind === 'launched')
+      return answer(200, { runId, taskArn: out.taskArn, requestedBy: principal.userName, environments });
+    if (out.kind === 'busy')
+      return answer(409, {
+        error: 'conflict',
+        runId,
+        detail: 'this run is being started by another request',
+      });
+    return answer(502, { error: 'send_failed', runId, errorId: out.errorId, detail: out.error });
+  }
+  if (out.sent.commands.length === 0)
+    return answer(409, {
+      error: 'unreachable',
+      runId,
+      detail: 'no instance of the matched environments is reachable by SSM; no command was sent',
+      unreachable: out.sent.unreachable,
+    });
   try {
     const taskArn = await launchRunner(
       deps.ecs,
       deps.launch,
-      { runId, ...what, ...body, requestedBy },
+      {
+        runId,
+        ...what,
+        ...body,
+        requestedBy,
+        commands: out.sent.commands,
+        ...(out.sent.unreachable.length ? { unreachable: out.sent.unreachable.slice(0, 100) } : {}),
+      },
       { clientToken: clientTokenFor(runId) },
     );
+    await deps.sendClaims
+      .recordLaunched(runId, taskArn)
+      .catch((err: unknown) =>
+        deps.logger.error('ledger_write_lost', { runId, write: 'launched', error: describeError(err) }),
+      );
     // Recorded before answering: the run is in App Home (with its Cancel) whatever happens next.
     if (deps.ledger) {
       const ledger = deps.ledger;
       const item = launchedRunItem(
         { runId, ...what, requestedBy },
-        { taskArn, ...(locked.length ? { locked } : {}), nowMs: deps.nowMs() },
+        {
+          taskArn,
+          ...(locked.length ? { locked } : {}),
+          commandIds: out.sent.commands.map((c) => c.commandId),
+          nowMs: deps.nowMs(),
+        },
       );
       await writeOrLog(deps.logger, runId, 'launched', () => ledger.recordLaunch(item));
     }
@@ -337,7 +378,7 @@ export async function handleCliRun(
         runId,
         detail: 'this run id was already launched with other parameters',
       });
-    await releaseLocks(deps, { runId, ...what }, locked);
+    // The commands are out: the locks hold until the run's end or their expiry.
     const errorId = newErrorId();
     deps.logger.error('launch_failed', { runId, errorId, via: 'cli', error: describeError(err) });
     return answer(502, { error: 'launch_failed', runId, errorId, detail: describeError(err) });

@@ -1,5 +1,9 @@
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import type { ElasticBeanstalkClient } from '@aws-sdk/client-elastic-beanstalk';
+import type { SSMClient } from '@aws-sdk/client-ssm';
+import type { Clock } from '../../runner/drain/clock';
+import type { SendClaims } from '../../runner/ledger/sends';
+import type { Action } from '../../ssm/actions';
 import type { LaunchSettings } from '../../runner/launch';
 import type { Logger } from '../../runner/log';
 import type { Ledger } from '../../runner/ledger/store';
@@ -35,4 +39,16 @@ export interface WorkDeps {
   fleetRegions?: readonly string[];
   /** Wall-clock milliseconds (ledger times). */
   nowMs: () => number;
+  /** SSM in a fleet's region (reachability, look-ups, status invocations). */
+  ssm: (region: string) => SSMClient;
+  /** SSM for SendCommand only (never retried after a failure that may have created the command). */
+  ssmSendCommand: (region: string) => SSMClient;
+  /** Each action's SSM document. */
+  documents: Record<Action, string>;
+  /** Who sends a run's commands: one attempt per run id (runner/ledger/sends.ts). */
+  sendClaims: SendClaims;
+  /** `status` answered by the bot itself, up to this many instances, within this long. */
+  status: { maxInstances: number; answerWithinMs: number };
+  /** Sleeps and the time of status polling (tests may pass a virtual one). */
+  clock: Clock;
 }

@@ -13,7 +13,7 @@ const commandWork = z.object({
   slackUserId: slackUserIdSchema,
   channelId: z.string().min(1).max(64),
   responseUrl: z.url(),
-  command: buttonValueSchema.omit({ v: true, runId: true }),
+  command: buttonValueSchema.omit({ v: true, runId: true, previewed: true }),
 });
 
 /**

@@ -1,9 +1,11 @@
-import { alreadyLaunchedText, cancelledText } from '../slack/messages';
+import { randomUUID } from 'node:crypto';
+import { alreadyLaunchedText, cancelledText, confirmationPrompt } from '../slack/messages';
 import { checkedTargets } from './checked-targets';
+import { actOnConfirmed } from './confirmed-run';
 import type { WorkDeps } from './deps';
 import type { ButtonWork } from './handoff';
-import { takeLocks } from './run-locks';
-import { startRun } from './start-run';
+import { bindingOf, compareBinding, MAX_PROMPT_ENVIRONMENTS, narrowPreview } from './preview-binding';
+import { takeLocks, takesLocks } from './run-locks';
 
 /** The slow half of a Confirm or Cancel click. */
 export async function runButtonWork(deps: WorkDeps, work: ButtonWork): Promise<void> {
@@ -19,8 +21,30 @@ export async function runButtonWork(deps: WorkDeps, work: ButtonWork): Promise<v
   // old; tags, policies and environments change).
   const checked = await checkedTargets(deps, { ...work, runId: value.runId }, value, true);
   if (!checked) return;
-  // One state-changing run per environment: taken before anything is posted or sent.
-  const locked = checked.preview.environments.map((e) => e.name);
+  const { previewed, v: _v, runId: _runId, ...command } = value;
+  const preview = narrowPreview(checked.preview, command.instanceIds);
+
+  // Only what the prompt showed: an environment or instance added or gone since means a new prompt.
+  const change = compareBinding(previewed, preview);
+  if (change) {
+    deps.logger.info('confirm_refused_targets_changed', {
+      runId: value.runId,
+      slackUserId: work.slackUserId,
+      added: change.added,
+      gone: change.gone,
+      changed: change.changed,
+    });
+    if (preview.environments.length === 0 || preview.environments.length > MAX_PROMPT_ENVIRONMENTS)
+      return deps.slack.tell(work, confirmationPrompt(value, preview, undefined, change), { replace: true });
+    // A new run id: a run id always stands for one set of targets.
+    const fresh = { v: 1 as const, runId: randomUUID(), ...command, previewed: bindingOf(preview) };
+    return deps.slack.tell(work, confirmationPrompt(fresh, preview, deps.sealButton(fresh), change), {
+      replace: true,
+    });
+  }
+
+  // One state-changing run per environment: taken before any command is sent or anything posted.
+  const locked = preview.environments.map((e) => e.name);
   const owner = {
     runId: value.runId,
     action: value.action,
@@ -31,13 +55,13 @@ export async function runButtonWork(deps: WorkDeps, work: ButtonWork): Promise<v
     drainTimeoutSeconds: value.drainTimeoutSeconds,
   };
   if (!(await takeLocks(deps, work, owner, locked))) return;
-  await startRun(deps, {
-    locked: value.action === 'status' ? [] : locked,
+  await actOnConfirmed(deps, {
+    locked: takesLocks(value.action) ? locked : [],
     runId: value.runId,
     slackUserId: work.slackUserId,
     iamUserName: checked.iamUserName,
-    command: value,
-    preview: checked.preview,
+    command,
+    preview,
     reply: work,
     replacePrompt: true,
   });

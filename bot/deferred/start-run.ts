@@ -19,10 +19,10 @@ import { CANNOT_POST_HERE, type ReplyTarget } from '../slack/out';
 import type { WorkDeps } from './deps';
 import { newErrorId } from '../../runner/error-id';
 import { slackUserIdSchema } from '../../runner/request';
+import type { SentRecord } from '../../runner/ledger/sends';
 import { cancelRunButtonValueSchema } from '../../runner/slack/buttons';
 import { progressBlocks } from '../../runner/slack/text';
 import { launchedDespiteText } from '../slack/launched-despite';
-import { releaseLocks } from './run-locks';
 
 export interface RunToStart {
   runId: string;
@@ -36,12 +36,17 @@ export interface RunToStart {
   reply: ReplyTarget;
   /** Replace the prompt (button click) rather than add a message (status). */
   replacePrompt: boolean;
-  /** The environments whose locks the run took (released here if the launch fails). */
+  /** The commands already sent to the confirmed instances (confirmed-run.ts): the runner follows them. */
+  sent: SentRecord;
+  /**
+   * The environments whose locks the run took. Kept even when the launch fails: the commands are
+   * already running there; the locks end with the run or expire after its execution timeout.
+   */
   locked?: string[];
 }
 
 /**
- * Announce and launch one authorized run: thread root (in the channel, or the notification channel
+ * Announce and launch one authorized run whose commands are already out: thread root (in the channel, or the notification channel
  * where the bot cannot post), RunTask with a client token derived from the run id, the task in the
  * thread, a line in the notification channel, and where to follow for the person.
  *
@@ -61,43 +66,37 @@ export async function startRun(deps: WorkDeps, run: RunToStart): Promise<void> {
   let root = memo.get(run.runId)?.root;
   let postedNow = false;
   let permalink = memo.get(run.runId)?.permalink;
-  try {
-    if (!root) {
-      const text = threadRootText({
-        ...run.command,
-        slackUserId: run.slackUserId,
-        iamUserName: run.iamUserName,
-        preview: run.preview,
-      });
-      try {
-        // A request from a direct message or App Home (whose replies go to the person's DM, addressed
-        // by user id) is announced where others see it: a thread in a DM would be the asker's alone.
-        const privately =
-          slackUserIdSchema.safeParse(run.reply.channelId).success || run.reply.channelId.startsWith('D');
-        const rootChannel = privately ? deps.notifyChannel : run.reply.channelId;
-        root = await slack.post(rootChannel, { text });
-      } catch (err) {
-        const code = slackErrorCode(err);
-        if (!code || !CANNOT_POST_HERE.has(code)) throw err;
-        logger.info('thread_fallback', { runId: run.runId, channel: run.reply.channelId, reason: code });
-        root = { ...(await slack.post(deps.notifyChannel, { text })), fallbackReason: code };
-      }
-      postedNow = true;
-      // Known before launch, so the ledger's launch record (written before anything else is posted)
-      // and the locks' refusals can link to the thread.
-      permalink = await slack.permalink(root.channel, root.ts);
-      memo.update(run.runId, { root, ...(permalink ? { permalink } : {}) });
-      if (deps.locks && locked.length)
-        await deps.locks
-          .noteThread(where, locked, { channel: root.channel, threadTs: root.ts, permalink })
-          .catch((err: unknown) =>
-            logger.warn('lock_thread_unrecorded', { runId: run.runId, error: describeError(err) }),
-          );
+  if (!root) {
+    const text = threadRootText({
+      ...run.command,
+      slackUserId: run.slackUserId,
+      iamUserName: run.iamUserName,
+      preview: run.preview,
+    });
+    try {
+      // A request from a direct message or App Home (whose replies go to the person's DM, addressed
+      // by user id) is announced where others see it: a thread in a DM would be the asker's alone.
+      const privately =
+        slackUserIdSchema.safeParse(run.reply.channelId).success || run.reply.channelId.startsWith('D');
+      const rootChannel = privately ? deps.notifyChannel : run.reply.channelId;
+      root = await slack.post(rootChannel, { text });
+    } catch (err) {
+      const code = slackErrorCode(err);
+      if (!code || !CANNOT_POST_HERE.has(code)) throw err;
+      logger.info('thread_fallback', { runId: run.runId, channel: run.reply.channelId, reason: code });
+      root = { ...(await slack.post(deps.notifyChannel, { text })), fallbackReason: code };
     }
-  } catch (err) {
-    // Nothing was launched: the environments are free again.
-    await releaseLocks(deps, where, locked);
-    throw err;
+    postedNow = true;
+    // Known before launch, so the ledger's launch record (written before anything else is posted)
+    // and the locks' refusals can link to the thread.
+    permalink = await slack.permalink(root.channel, root.ts);
+    memo.update(run.runId, { root, ...(permalink ? { permalink } : {}) });
+    if (deps.locks && locked.length)
+      await deps.locks
+        .noteThread(where, locked, { channel: root.channel, threadTs: root.ts, permalink })
+        .catch((err: unknown) =>
+          logger.warn('lock_thread_unrecorded', { runId: run.runId, error: describeError(err) }),
+        );
   }
 
   let taskArn: string;
@@ -114,6 +113,8 @@ export async function startRun(deps: WorkDeps, run: RunToStart): Promise<void> {
           : {}),
         requestedBy: { iamUserName: run.iamUserName, slackUserId: run.slackUserId },
         slack: { channel: root.channel, threadTs: root.ts },
+        commands: run.sent.commands,
+        ...(run.sent.unreachable.length ? { unreachable: run.sent.unreachable.slice(0, 100) } : {}),
       },
       { clientToken: clientTokenFor(run.runId) },
     );
@@ -124,7 +125,6 @@ export async function startRun(deps: WorkDeps, run: RunToStart): Promise<void> {
       if (postedNow) await slack.remove(root.channel, root.ts).catch(() => undefined);
       return tell(alreadyLaunchedText(action));
     }
-    await releaseLocks(deps, where, locked);
     // ECS errors name ARNs and the account: the details go to the log and to the person only; the
     // thread gets an error id to find them.
     const errorId = newErrorId();
@@ -136,7 +136,9 @@ export async function startRun(deps: WorkDeps, run: RunToStart): Promise<void> {
     // token and this thread root, so ECS returns the task if it did start.
     const failed = launchFailedText(action, describeError(err), errorId);
     return slack.tell(run.reply, {
-      text: run.replacePrompt ? `${failed} Press Confirm again to retry.` : failed,
+      text: run.replacePrompt
+        ? `${failed} Press Confirm again to launch it (nothing is sent twice).`
+        : failed,
     });
   }
 
@@ -158,6 +160,11 @@ export async function startRun(deps: WorkDeps, run: RunToStart): Promise<void> {
     thread: { channel: root.channel, ts: root.ts },
   });
   memo.update(run.runId, { taskArn });
+  await deps.sendClaims
+    .recordLaunched(run.runId, taskArn)
+    .catch((err: unknown) =>
+      logger.error('ledger_write_lost', { runId: run.runId, write: 'launched', error: describeError(err) }),
+    );
   // In the ledger before anything more is posted: if Slack fails from here on, App Home still lists
   // the run with its Cancel.
   await recordLaunch(deps, run, { channel: root.channel, ts: root.ts, taskArn, permalink, locked });
@@ -250,6 +257,7 @@ async function recordLaunch(
       taskArn: launched.taskArn,
       ...(launched.permalink ? { permalink: launched.permalink } : {}),
       locked: launched.locked,
+      commandIds: run.sent.commands.map((c) => c.commandId),
       nowMs: deps.nowMs(),
     },
   );

@@ -7,6 +7,7 @@ import {
   runIdSchema,
 } from '../../runner/request';
 import { decodeButtonValue } from '../../runner/slack/buttons';
+import { previewBindingSchema } from '../deferred/preview-binding';
 
 /** The confirmation prompt's buttons. */
 export const CONFIRM_ACTION_ID = 'snowwhite_confirm';
@@ -24,6 +25,8 @@ export const buttonValueSchema = z.object({
   instanceIds: instanceIdsSchema.optional(),
   /** `--timeout`: how long the drain may wait for busy workers. */
   drainTimeoutSeconds: z.number().int().min(1).max(MAX_EXECUTION_TIMEOUT_SECONDS).optional(),
+  /** What the prompt showed (environments, instance digests): Confirm acts only on exactly that. */
+  previewed: previewBindingSchema,
 });
 export type ButtonValue = z.infer<typeof buttonValueSchema>;
 

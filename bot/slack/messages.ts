@@ -6,6 +6,7 @@ import type { TargetPreview } from '../../runner/aws/environments';
 import { DEFAULT_DRAIN_TIMEOUT_SECONDS } from '../../runner/request';
 import { formatDuration } from '../../runner/slack/text';
 import type { AuthorizationDecision } from '../auth/rules';
+import { MAX_PROMPT_ENVIRONMENTS, type BindingChange } from '../deferred/preview-binding';
 
 // Every Slack message the bot writes (Block Kit and text). Pure.
 
@@ -60,8 +61,26 @@ const summary = (preview: TargetPreview) =>
  * The ephemeral prompt: what will happen, on what, with Confirm (danger + dialog for stop) and Cancel.
  * `sealed`: the buttons' signed value (buttons.ts).
  */
-export function confirmationPrompt(value: ButtonValue, preview: TargetPreview, sealed: string): SlackMessage {
+export function confirmationPrompt(
+  value: ButtonValue,
+  preview: TargetPreview,
+  sealed: string | undefined,
+  change?: BindingChange,
+): SlackMessage {
   const isStop = value.action === 'stop';
+  const changed = change
+    ? [
+        {
+          type: 'section' as const,
+          text: { type: 'mrkdwn' as const, text: changedText(value.action, change, sealed !== undefined) },
+        },
+      ]
+    : [];
+  if (sealed === undefined)
+    return {
+      text: changedText(value.action, change ?? { added: [], gone: [], changed: [] }, false),
+      blocks: changed,
+    };
   const only = value.instanceIds
     ? `\n*Retry on only these ${plural(value.instanceIds.length, 'instance')}:* ${value.instanceIds.map((id) => `\`${id}\``).join(', ')}`
     : '';
@@ -73,6 +92,7 @@ export function confirmationPrompt(value: ButtonValue, preview: TargetPreview, s
   return {
     text: `Confirm ${value.action} on ${escapeMrkdwn(value.application)} (${value.region}): ${summary(preview)}`,
     blocks: [
+      ...changed,
       { type: 'section', text: { type: 'mrkdwn', text: `${header}\n${EXPLAIN[value.action]}` } },
       {
         type: 'section',
@@ -114,6 +134,37 @@ export function confirmationPrompt(value: ButtonValue, preview: TargetPreview, s
     ],
   };
 }
+
+/** What changed between a prompt and its Confirm: nothing was done; a new prompt follows (or not). */
+export function changedText(action: Action, change: BindingChange, newPrompt: boolean): string {
+  const parts = [
+    ...change.added.map((name) => `environment \`${escapeMrkdwn(name)}\` added`),
+    ...change.gone.map((id) => `environment \`${escapeMrkdwn(id)}\` gone`),
+    ...change.changed.map(
+      (c) =>
+        `instances of \`${escapeMrkdwn(c.name)}\` changed (${c.before} → ${c.after}${c.before === c.after ? ', replaced' : ''})`,
+    ),
+  ];
+  const listed = parts.slice(0, MAX_LISTED).map((p) => `• ${p}`);
+  if (parts.length > MAX_LISTED) listed.push(`• …and ${parts.length - MAX_LISTED} more changes`);
+  return (
+    `:warning: The targets changed since the prompt, so \`${action}\` was not done on anything:\n${listed.join('\n')}\n` +
+    (newPrompt
+      ? 'Here they are as they are now; confirm again if this is still what you want.'
+      : 'Run the command again to see them as they are now.')
+  );
+}
+
+/** A prompt's Confirm is bound to the environments it shows, and the button value holds so many. */
+export const tooManyEnvironmentsText = (
+  t: { action: Action; envPattern: string; application: string; region: string },
+  count: number,
+) =>
+  `:x: \`${t.envPattern}\` matches ${count} environments of *${escapeMrkdwn(t.application)}* in ${t.region}; one prompt can hold at most ${MAX_PROMPT_ENVIRONMENTS}. Narrow the pattern (or name environments exactly). Nothing was launched.`;
+
+/** A Retry whose instances are none of the matched environments' any more (replaced, scaled in). */
+export const instancesGoneText = (action: Action) =>
+  `Nothing to ${action}: none of the instances to retry is in the matched environments any more. Nothing was launched.`;
 
 export const noTargetsText = (t: {
   action: Action;
@@ -167,16 +218,42 @@ export function launchedText(r: {
   return `:white_check_mark: \`${r.action}\` launched. Follow it in ${follow}.${fallback}`;
 }
 
+/** A status on more instances than the bot polls itself: a runner answers, in a thread. */
+export const statusByRunnerText = (instances: number, bound: number) =>
+  `:mag: ${plural(instances, 'instance')} is more than I check myself (${bound}): a runner reports the status in a thread; I post its link in a moment.`;
+
+export const alreadyStartingText = (action: Action) =>
+  `\`${action}\` is already being started from this prompt (an earlier click); nothing more was sent.`;
+
+/** Every confirmed instance is out of SSM's reach: nothing was sent, no runner. */
+export function nothingReachableText(
+  action: Action,
+  unreachable: readonly { instanceId: string; environment: string; reason: string }[],
+): string {
+  const listed = unreachable
+    .slice(0, MAX_LISTED)
+    .map((u) => `• \`${u.instanceId}\` (${escapeMrkdwn(u.environment)}): ${escapeMrkdwn(u.reason)}`);
+  if (unreachable.length > MAX_LISTED) listed.push(`• …and ${unreachable.length - MAX_LISTED} more`);
+  return `:no_entry_sign: Nothing to ${action}: no instance of the confirmed environments is reachable by SSM, so no command was sent.\n${listed.join('\n')}`;
+}
+
+/** SendCommand failed before any command started (refused, invalid document, SSM down). */
+export const sendFailedText = (action: Action, reason: string, errorId: string, fromPrompt: boolean) =>
+  `:x: Could not send \`${action}\` to the instances: ${reason} (error id \`${errorId}\`). No command was sent${fromPrompt ? '; press Confirm again to retry' : ''}.`;
+
 export const alreadyLaunchedText = (action: Action) =>
   `\`${action}\` was already launched from this prompt (an earlier click); nothing more was started.`;
 
-/** For the person who asked (ephemeral): the reason, escaped, and the error id. */
+/**
+ * For the person who asked (ephemeral): the reason, escaped, and the error id. The commands are
+ * already out by then: the instances act; only the runner that reports on them did not start.
+ */
 export const launchFailedText = (action: Action, reason: string, errorId: string) =>
-  `:x: Could not launch \`${action}\`: ${escapeMrkdwn(reason)} (error id \`${errorId}\`).`;
+  `:x: Could not launch the runner that follows \`${action}\`: ${escapeMrkdwn(reason)} (error id \`${errorId}\`). The SSM commands were already sent and run on the instances; only the report is missing.`;
 
 /** For the thread everyone reads: no AWS error text (ARNs, account ids), only the error id. */
 export const launchFailedPublicText = (action: Action, errorId: string) =>
-  `:x: Could not launch \`${action}\`; nothing runs. Error id \`${errorId}\` (the logs and the person who asked have the details).`;
+  `:x: The \`${action}\` commands were sent to the instances, but the runner that reports on them could not be launched. Error id \`${errorId}\` (the logs and the person who asked have the details).`;
 
 /** What the refused person reads; the detail carries names from IAM and Elastic Beanstalk, escaped. */
 export function refusalText(decision: AuthorizationDecision & { allowed: false }, action: Action): string {

@@ -61,7 +61,9 @@ export function botFunction(
     architecture: lambda.Architecture.ARM_64,
     // Memory buys CPU: Slack wants an answer within 3 s, cold start included.
     memorySize: 512,
-    // The asynchronous self-invocation does the slow IAM work after Slack got its answer.
+    // The asynchronous self-invocation does the slow work after Slack got its answer: IAM, sending the
+    // commands, and a status answer's wait (at most MAX_STATUS_ANSWER_SECONDS). Shorter than the age at
+    // which a claimed send counts as abandoned (SEND_CLAIM_STALE_MS), so a live attempt is never taken over.
     timeout: Duration.seconds(60),
     // The hand-off work catches its own errors; a Lambda retry after a timeout would prompt twice.
     retryAttempts: 0,

@@ -5,7 +5,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 
-/** Only instances carrying this tag may receive the runner's commands. */
+/** Only instances carrying this tag may receive the commands the bot sends. */
 export interface InstanceTagCondition {
   /** Tag key, for example `elasticbeanstalk:environment-name`. */
   readonly key: string;
@@ -16,20 +16,37 @@ export interface InstanceTagCondition {
   readonly values?: string[];
 }
 
-/** What the runner task does: read Elastic Beanstalk, send the documents to tagged instances, read the results. */
-export function grantRunnerTask(
-  taskRole: iam.IRole,
+/**
+ * What the runner task does: follow the commands the bot sent (their invocations) and cancel them on
+ * Cancel. It sends nothing and reads no Elastic Beanstalk environment: the bot did both before it.
+ */
+export function grantRunnerTask(taskRole: iam.IRole): void {
+  taskRole.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'FollowCommands',
+      // None of these supports a narrower resource; the command ids come in the run request.
+      actions: ['ssm:CancelCommand', 'ssm:GetCommandInvocation', 'ssm:ListCommandInvocations'],
+      resources: ['*'],
+    }),
+  );
+}
+
+/**
+ * Sending an action's document to the confirmed instances, and what goes with it: which instances SSM
+ * can reach, the invocations (status is answered from them), and the look-up of a run's commands by
+ * Comment (so a retried Confirm never sends twice).
+ */
+function sendCommandStatements(
+  stack: Stack,
   options: { documentNames: readonly string[]; regions: string[]; instanceTag: InstanceTagCondition | false },
-): void {
-  const stack = Stack.of(taskRole);
+): iam.PolicyStatement[] {
   const { regions, instanceTag } = options;
   const documentArns = regions.flatMap((region) =>
     options.documentNames.map((name) =>
       stack.formatArn({ service: 'ssm', region, resource: 'document', resourceName: name }),
     ),
   );
-  for (const statement of [
-    ...elasticBeanstalkReadStatements(stack, regions),
+  return [
     new iam.PolicyStatement({
       sid: 'SendCommandDocuments',
       actions: ['ssm:SendCommand'],
@@ -53,13 +70,13 @@ export function grantRunnerTask(
       ],
       resources: ['*'],
     }),
-  ])
-    taskRole.addToPrincipalPolicy(statement);
+  ];
 }
 
 /**
- * What the bot does: find and simulate IAM users, start the runner task (tagged, with its roles),
- * stop it on Cancel, read Elastic Beanstalk for the preview, and read the Slack secret.
+ * What the bot does: find and simulate IAM users, read Elastic Beanstalk for the preview, send the
+ * action's document to the confirmed instances (and answer status from the invocations), start the
+ * runner task (tagged, with its roles), stop it on Cancel, and read the Slack secret.
  */
 export function grantBot(
   botRole: iam.IRole,
@@ -68,6 +85,8 @@ export function grantBot(
     taskDefinition: ecs.TaskDefinition;
     slackSecret: secretsmanager.ISecret;
     regions: string[];
+    documentNames: readonly string[];
+    instanceTag: InstanceTagCondition | false;
   },
 ): void {
   const stack = Stack.of(botRole);
@@ -111,6 +130,7 @@ export function grantBot(
       conditions: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
     }),
     ...elasticBeanstalkReadStatements(stack, options.regions),
+    ...sendCommandStatements(stack, options),
     new iam.PolicyStatement({
       // The command line's callers may be assumed roles: simulated as their role, whose ARN (path
       // included) GetRole gives.
@@ -143,7 +163,7 @@ export function allowSelfInvoke(scope: Construct, role: iam.IRole, fn: lambda.IF
 }
 
 /**
- * Read-only Elastic Beanstalk access, shared by bot and runner. DescribeEnvironmentResources calls
+ * Read-only Elastic Beanstalk access (the bot's preview). DescribeEnvironmentResources calls
  * CloudFormation, Auto Scaling and EC2 with the caller's own permissions, so those reads come with it.
  */
 function elasticBeanstalkReadStatements(stack: Stack, regions: string[]): iam.PolicyStatement[] {

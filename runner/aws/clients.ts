@@ -60,6 +60,16 @@ export class RetryOnlyIfNotCarriedOut {
   }
 }
 
+/** What the Fargate runner talks to: SSM only (it reads invocations and cancels; it sends nothing). */
+export interface RunnerSsm {
+  ssm: SSMClient;
+}
+
+/** The runner's SSM client for the fleet's region (the one retry policy). */
+export const createRunnerSsm = (region: string): RunnerSsm => ({
+  ssm: new SSMClient({ region, ...awsRetryConfig() }),
+});
+
 export interface AwsClientOverrides {
   endpoint?: string;
   credentials?: { accessKeyId: string; secretAccessKey: string };

@@ -10,6 +10,9 @@ import { version } from '../../package.json';
 import { previewTargets, type TargetPreview } from '../aws/environments';
 import { clientTokenFor, launchRunner } from '../launch';
 import { systemClock, type Clock } from '../drain/clock';
+import { silentLogger } from '../log';
+import { RetryOnlyIfNotCarriedOut } from '../aws/clients';
+import { sendRun, splitReachable } from '../aws/send-run';
 import { LocalExecutor } from '../local/executor';
 import { LocalHostTargets } from '../local/targets';
 import { EXIT_BAD_REQUEST, EXIT_FAILURE } from '../drain/outcome';
@@ -49,6 +52,10 @@ export interface CliClients {
   logs: CloudWatchLogsClient;
   /** In the fleet's region, for the preview (the others are in the stack's). */
   elasticBeanstalk: ElasticBeanstalkClient;
+  /** In the fleet's region: the direct launch sends the commands itself, as the bot does. */
+  ssm: SSMClient;
+  /** SendCommand only: never retried after a failure that may have created the command. */
+  ssmSendCommand: SSMClient;
 }
 
 export interface CliIo {
@@ -97,6 +104,12 @@ export const defaultClients = (
     cloudFormation: new CloudFormationClient(config),
     logs: new CloudWatchLogsClient(config),
     elasticBeanstalk: new ElasticBeanstalkClient({ ...config, region: fleet }),
+    ssm: new SSMClient({ ...config, region: fleet }),
+    ssmSendCommand: new SSMClient({
+      ...config,
+      region: fleet,
+      retryStrategy: new RetryOnlyIfNotCarriedOut(config.maxAttempts),
+    }),
   };
 };
 
@@ -530,6 +543,9 @@ async function runOnFargate(
       iamUserName: caller.iamUserName,
       ...(caller.slackUserId ? { slackUserId: caller.slackUserId } : {}),
     });
+    // The runner only follows commands: send them first, with the caller's own ssm:SendCommand, to
+    // exactly the instances previewed (and confirmed) above.
+    request = { ...request, ...(await sendDirectly(request, preview, clients, deps)) };
     taskArn = await launchRunner(clients.ecs, launch, request, { clientToken: clientTokenFor(runId) });
   } else {
     // Checked here; the bot authorizes and names the caller from the signature.
@@ -593,6 +609,41 @@ async function runOnFargate(
       reporter: output,
     },
   );
+}
+
+/** The direct launch's send: the action's document (SSM_DOCUMENT_<ACTION>) to the previewed instances. */
+async function sendDirectly(
+  request: RunRequest,
+  preview: TargetPreview,
+  clients: CliClients,
+  deps: CliDeps,
+): Promise<Pick<RunRequest, 'commands' | 'unreachable'>> {
+  const variable = `SSM_DOCUMENT_${request.action.toUpperCase()}`;
+  const documentName = deps.env[variable];
+  if (!documentName || !/^[\w.-]{3,128}$/.test(documentName))
+    throw new Error(
+      `a direct launch (RUNNER_* set) sends the command itself: set ${variable} to the stack's ${request.action} document name`,
+    );
+  const { reachable, unreachable } = await splitReachable(clients.ssm, preview.environments);
+  if (reachable.length === 0) throw new Error('no previewed instance is reachable by SSM; nothing was sent');
+  const sent = await sendRun(
+    { ssm: clients.ssm, sendClient: clients.ssmSendCommand },
+    {
+      runId: request.runId,
+      action: request.action,
+      documentName,
+      targets: reachable,
+      drainTimeoutSeconds: request.drainTimeoutSeconds,
+      executionTimeoutSeconds: request.executionTimeoutSeconds,
+      clock: deps.clock ?? systemClock,
+      log: silentLogger,
+    },
+  );
+  const notReached = [
+    ...unreachable,
+    ...sent.notStarted.map(({ instanceId, environment, reason }) => ({ instanceId, environment, reason })),
+  ].map((u) => ({ ...u, reason: u.reason.slice(0, 120) }));
+  return { commands: sent.commands, ...(notReached.length ? { unreachable: notReached.slice(0, 100) } : {}) };
 }
 
 /** The region in an execute-api URL (the API's, which signs the request), if it is one. */

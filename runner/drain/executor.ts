@@ -1,5 +1,5 @@
 import type { InstanceOutcome } from './outcome';
-import type { Target } from './targets';
+import type { SentWork, Target } from './targets';
 import type { Action } from '../../ssm/actions';
 
 export interface ExecutionRequest {
@@ -10,6 +10,8 @@ export interface ExecutionRequest {
   executionTimeoutSeconds: number;
   /** Clock time (ms) after which the executor stops waiting; unfinished targets are runDrain's to report. */
   deadline: number;
+  /** Work already started for these targets (the bot's SSM commands): followed, nothing is sent. */
+  sent?: readonly SentWork[];
 }
 
 export interface ExecutionListener {

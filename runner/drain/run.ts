@@ -220,6 +220,7 @@ export async function runDrain(opts: RunDrainOptions): Promise<RunResult> {
           drainTimeoutSeconds: request.drainTimeoutSeconds,
           executionTimeoutSeconds: request.executionTimeoutSeconds,
           deadline: deadlineFor(startedAt, request.executionTimeoutSeconds, opts.deadlineMarginSeconds),
+          ...(plan.sent ? { sent: plan.sent } : {}),
         },
         {
           dispatched: (handle, instanceIds) => {

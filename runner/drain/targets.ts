@@ -24,6 +24,17 @@ export interface TargetPlan {
   environments: EnvironmentTargets[];
   /** Live environments of the application that did not match (to explain an empty match). */
   otherEnvironments: string[];
+  /**
+   * Work already handed over for the reachable targets (SSM commands the bot sent): the executor
+   * follows these instead of starting anything.
+   */
+  sent?: SentWork[];
+}
+
+/** One unit of work already started (an SSM command id) and the instances it runs on. */
+export interface SentWork {
+  handle: string;
+  instanceIds: readonly string[];
 }
 
 /**

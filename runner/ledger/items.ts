@@ -44,7 +44,13 @@ export function runIdentity(
 /** The bot's item at launch: written once (conditional put), so a replayed launch changes nothing. */
 export function launchedRunItem(
   request: Parameters<typeof runIdentity>[0],
-  launch: { taskArn: string; permalink?: string; locked?: readonly string[]; nowMs: number },
+  launch: {
+    taskArn: string;
+    permalink?: string;
+    locked?: readonly string[];
+    commandIds?: readonly string[];
+    nowMs: number;
+  },
 ): RunItem & { gsiUser: string; gsiRecent: string } {
   return {
     ...runIdentity(request),
@@ -52,6 +58,7 @@ export function launchedRunItem(
     ...(launch.permalink ? { permalink: launch.permalink } : {}),
     // Whoever ends the run (the runner, Cancel, the reconciliation) gives these locks back.
     ...(launch.locked?.length ? { locked: [...launch.locked] } : {}),
+    ...(launch.commandIds?.length ? { commandIds: [...launch.commandIds] } : {}),
     state: 'launched',
     startedAt: iso(launch.nowMs),
     updatedAt: iso(launch.nowMs),

@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { OUTCOME_KINDS } from '../drain/outcome';
 import {
   actionSchema,
+  commandIdSchema,
   applicationNameSchema,
   commandFieldsShape,
   iamUserNameSchema,
@@ -81,6 +82,8 @@ export const runItemSchema = z.object({
   environments: z.array(environmentNameSchema).max(500).optional(),
   /** The environments whose locks the run holds (locks.ts), given back when it ends. */
   locked: z.array(environmentNameSchema).max(500).optional(),
+  /** The SSM commands the bot sent for the run (the runner follows these). */
+  commandIds: z.array(commandIdSchema).max(200).optional(),
   instances: z.number().int().min(0).optional(),
   counts: z.partialRecord(z.enum(OUTCOME_KINDS), z.number().int().min(0)).optional(),
   exitCode: z.number().int().optional(),

@@ -48,7 +48,10 @@ test('a permissions boundary narrows an administrator: status allowed, quiet ref
     },
   ];
   await ask('status workers MY-APP us-east-1');
-  expect(world.launchedTasks).toBe(1); // status needs no Confirm
+  // status needs no Confirm, and the bot answers it itself: the status command went out, no runner.
+  expect(world.ssm.sent.length).toBeGreaterThan(0);
+  expect(world.ssm.sent.every((c) => c.documentName === 'snowwhite-status')).toBe(true);
+  expect(world.launchedTasks).toBe(0);
   const quiet = await ask('quiet workers MY-APP us-east-1');
   expect(prompted(quiet.responseId)).toBe(false);
   expect(quiet.text).toContain('the document snowwhite-quiet');

@@ -116,7 +116,28 @@ describe('quiet, confirmed', () => {
       slack: { channel: 'C0OPS', threadTs: (root.reply as { ts: string }).ts },
       drainTimeoutSeconds: 3600,
       executionTimeoutSeconds: 7200,
+      // The bot sent the quiet document to exactly the previewed instances, one command per environment.
+      commands: [
+        { commandId: expect.any(String), environment: 'myapp-workers-prod', instances: 3 },
+        { commandId: expect.any(String), environment: 'myapp-workers-staging', instances: 1 },
+      ],
     });
+    expect(world.ssm.sent.map((c) => [c.documentName, c.instanceIds])).toEqual(
+      expect.arrayContaining([
+        [
+          'snowwhite-quiet',
+          ['i-e-myapp-workers-prod-0', 'i-e-myapp-workers-prod-1', 'i-e-myapp-workers-prod-2'],
+        ],
+        ['snowwhite-quiet', ['i-e-myapp-workers-staging-0']],
+      ]),
+    );
+    expect(world.ssm.sent).toHaveLength(2);
+    expect(request.commands!.map((c) => c.commandId).sort()).toEqual(
+      world.ssm.sent.map((c) => c.commandId).sort(),
+    );
+    expect(world.ssm.sent.every((c) => c.comment.startsWith(`snowwhite quiet run ${runId} batch `))).toBe(
+      true,
+    );
 
     const posts = world.slack.callsOf('chat.postMessage');
     expect(posts).toHaveLength(3);
@@ -260,12 +281,18 @@ describe('stop, cancel, status', () => {
     expect(world.slack.callsOf('chat.postMessage')).toHaveLength(0);
   });
 
-  test('status launches without a confirmation prompt', async () => {
+  test('status is answered without a confirmation prompt, and without a runner', async () => {
     const { responseId } = await askFor('status workers MY-APP us-east-1');
-    expect(world.launchedTasks).toBe(1);
-    expect(world.responses(responseId).some((c) => Array.isArray(c.args.blocks))).toBe(false);
-    expect(String(world.lastResponse(responseId)?.text)).toContain('launched');
-    expect(world.runRequestOf(0).action).toBe('status');
+    expect(world.launchedTasks).toBe(0);
+    expect(
+      world
+        .responses(responseId)
+        .some(
+          (c) => Array.isArray(c.args.blocks) && JSON.stringify(c.args.blocks).includes('snowwhite_confirm'),
+        ),
+    ).toBe(false);
+    expect(String(world.lastResponse(responseId)?.text)).toContain('4 reported');
+    expect(world.ssm.sent.map((c) => c.documentName)).toEqual(['snowwhite-status', 'snowwhite-status']);
   });
 
   test('no matching environment: said so, no buttons, nothing launched', async () => {
@@ -350,6 +377,13 @@ describe('buttons under a summary (Wake, Retry, Status)', () => {
   });
 
   test('Retry acts like the clicker typing the command: authorized, prompted with the instances, launched on those only', async () => {
+    world.environments = [
+      {
+        name: 'myapp-workers-prod',
+        instances: 3,
+        instanceIds: ['i-0123456789abcdef0', 'i-0fedcba9876543210', 'i-0aaaaaaaaaaaaaaa0'],
+      },
+    ];
     const click = await world.click(retryValue, 'confirm', { actionId: `${REQUEST_ACTION_ID}:retry` });
     expect(click.result.statusCode).toBe(200);
     expect(ecsMock).not.toHaveReceivedCommand(RunTaskCommand);
@@ -368,6 +402,8 @@ describe('buttons under a summary (Wake, Retry, Status)', () => {
     await world.playHandoffs();
     expect(ecsMock).toHaveReceivedCommandTimes(RunTaskCommand, 1);
     expect(world.runRequestOf(0).instanceIds).toEqual(['i-0123456789abcdef0', 'i-0fedcba9876543210']);
+    // The command went to those two alone, not to the third instance of the environment.
+    expect(world.ssm.instancesSentTo().sort()).toEqual(['i-0123456789abcdef0', 'i-0fedcba9876543210']);
   });
 
   test('a clicker IAM does not allow is refused like a typed command; nothing is prompted or launched', async () => {

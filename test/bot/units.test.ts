@@ -418,6 +418,7 @@ describe('small pieces', () => {
       envPattern: 'w',
       application: 'A',
       region: 'us-east-1' as const,
+      previewed: ['e-abcdef1234:2:0123456789ab'],
     };
     const now = 1_800_000_000;
     const sealed = sealButtonValue(v, 'secret-1234', now);
@@ -431,6 +432,9 @@ describe('small pieces', () => {
     const altered = sealed.replace('"stop"', '"quiet"');
     expect(altered).not.toBe(sealed);
     expect(openButtonValue(altered, 'secret-1234', now)).toMatchObject({ ok: false, reason: 'forged' });
+    // The previewed targets are signed too: a value naming other environments is a forgery.
+    const otherTargets = sealed.replace('e-abcdef1234:2:', 'e-abcdef9999:2:');
+    expect(openButtonValue(otherTargets, 'secret-1234', now)).toMatchObject({ ok: false, reason: 'forged' });
     const later = JSON.stringify({ ...JSON.parse(sealed), iat: now + 3600 });
     expect(openButtonValue(later, 'secret-1234', now + 3600)).toMatchObject({ reason: 'forged' });
     expect(openButtonValue(JSON.stringify(v), 'secret-1234', now)).toMatchObject({ reason: 'invalid' });

@@ -30,6 +30,8 @@ import {
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { STSClient } from '@aws-sdk/client-sts';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { WorldSsm } from './world-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createProofStsClient } from '../../bot/cli/sts-identity';
 import { localSts, type KnownCredentials } from '../support/local-sts';
@@ -61,7 +63,10 @@ export const TASK_DEF = 'arn:aws:ecs:us-east-1:123456789012:task-definition/snow
 export const NOTIFY = 'C0NOTIFY';
 export const INSTALLATION_ID = 'test-installation-0001';
 
-const eb = new ElasticBeanstalkClient({ region: 'us-east-1' });
+export const ebClient = new ElasticBeanstalkClient({ region: 'us-east-1' });
+const eb = ebClient;
+/** SSM in the fleet's region: one client for reads and SendCommand, so one mock sees every call. */
+export const ssmClient = new SSMClient({ region: 'us-east-1' });
 /** The clients every container of the world is given; each is mocked by instance, not by class. */
 export const botClients: BotAwsClients = {
   iam: new IAMClient({ region: 'us-east-1' }),
@@ -73,6 +78,8 @@ export const botClients: BotAwsClients = {
   elasticBeanstalk: () => eb,
   // Pointed at each world's local STS when the world starts (a real client: the proof goes over HTTP).
   sts: createProofStsClient({ region: 'us-east-1' }),
+  ssm: () => ssmClient,
+  ssmSendCommand: () => ssmClient,
 };
 export const iamMock = mockClient(botClients.iam);
 export const ecsMock = mockClient(botClients.ecs);
@@ -150,7 +157,16 @@ export interface FakeEnvironment {
   application?: string;
   /** Elastic Beanstalk's DateUpdated (a deploy). */
   updatedAt?: Date;
+  /** EC2 instance ids (default: made up from the environment's id, `instances` of them). */
+  instanceIds?: string[];
 }
+
+/** An environment's id: `e-` and its name, as far as an Elastic Beanstalk id can hold it. */
+export const envIdOf = (e: Pick<FakeEnvironment, 'name'>) => `e-${e.name.replace(/[^A-Za-z0-9-]/g, '')}`;
+
+/** Its EC2 instances: as given, or `i-<environment id>-<n>`. */
+export const instanceIdsOf = (e: FakeEnvironment): string[] =>
+  e.instanceIds ?? Array.from({ length: e.instances }, (_, i) => `i-${envIdOf(e)}-${i}`);
 
 export function baseEnv(overrides: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   return {
@@ -203,6 +219,8 @@ export class World {
   readonly otherTasks: Task[] = [];
   /** StopTask's effect (desired STOPPED) and tasks that ended by themselves (last STOPPED), by ARN. */
   readonly taskStops = new Map<string, { reason?: string; ended?: boolean }>();
+  /** RunTask calls ECS refuses (nothing started), counted down. */
+  ecsRefusals = 0;
   /** RunTask calls whose answer is lost after ECS started the task (a network timeout, say). */
   ecsLoseAnswers = 0;
   readonly logs: string[] = [];
@@ -211,6 +229,8 @@ export class World {
   responseCounter = 0;
   /** DynamoDB for the ledger (dynalite), when a test sets LEDGER_TABLE_NAME. */
   dynamodb: DynamoDBClient | undefined;
+  /** SSM Run Command: what the bot sent, and how instances answer. */
+  ssm!: WorldSsm;
 
   /** The local IAM endpoint whose answers to SimulatePrincipalPolicy the evaluator computes. */
   private simulator!: Awaited<ReturnType<typeof localIamSimulator>>;
@@ -326,6 +346,7 @@ export class World {
 
   private install(): void {
     for (const m of [iamMock, ecsMock, ebMock, lambdaMock, secretsMock]) m.reset();
+    this.ssm = new WorldSsm(ssmClient, () => this.instanceIds());
     const arnOf = (u: FakeIamUser) => `arn:aws:iam::123456789012:user/${u.name}`;
     const roleArnOf = (r: FakeIamUser & { path?: string }) =>
       `arn:aws:iam::123456789012:role${r.path ?? '/'}${r.name}`;
@@ -391,26 +412,26 @@ export class World {
         .filter((e) => (e.application ?? 'MY-APP') === input.ApplicationName)
         .map((e) => ({
           EnvironmentName: e.name,
-          EnvironmentId: `e-${e.name}`,
+          EnvironmentId: envIdOf(e),
           Status: e.status ?? 'Ready',
           Health: 'Green',
           ...(e.updatedAt ? { DateUpdated: e.updatedAt } : {}),
         })),
     }));
     ebMock.on(DescribeEnvironmentResourcesCommand).callsFake((input: { EnvironmentId?: string }) => {
-      const env = this.environments.find((e) => `e-${e.name}` === input.EnvironmentId);
+      const env = this.environments.find((e) => envIdOf(e) === input.EnvironmentId);
       return {
-        EnvironmentResources: {
-          Instances: Array.from({ length: env?.instances ?? 0 }, (_, i) => ({
-            Id: `i-${input.EnvironmentId}-${i}`,
-          })),
-        },
+        EnvironmentResources: { Instances: (env ? instanceIdsOf(env) : []).map((Id) => ({ Id })) },
       };
     });
     // RunTask with ECS's client-token semantics: same token and parameters → the same task;
     // same token with other parameters → ConflictException.
     ecsMock.on(RunTaskCommand).callsFake((input: RunTaskCommandInput) => {
       this.runTaskInputs.push(input);
+      if (this.ecsRefusals > 0) {
+        this.ecsRefusals--;
+        throw awsError('AccessDeniedException', 'User is not authorized to perform ecs:RunTask', 400);
+      }
       const { clientToken = '', ...params } = input;
       const key = `${input.cluster}/${clientToken}`;
       const text = JSON.stringify(params);
@@ -477,6 +498,11 @@ export class World {
         ...(stop?.reason ? { stoppedReason: stop.reason } : {}),
       };
     });
+  }
+
+  /** Every EC2 instance of the live environments (as DescribeEnvironmentResources names them). */
+  instanceIds(): string[] {
+    return this.environments.filter((e) => e.status !== 'Terminated').flatMap(instanceIdsOf);
   }
 
   /** Distinct launches (tasks actually started). */

@@ -11,6 +11,7 @@ import {
   ElasticBeanstalkClient,
 } from '@aws-sdk/client-elastic-beanstalk';
 import { mockClient } from 'aws-sdk-client-mock';
+import { DescribeInstanceInformationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { STACK_OUTPUTS } from '../../runner/stack-outputs';
 import type { Clock } from '../../runner/drain/clock';
 import { cliMain, type CliClients } from '../../runner/cli/main';
@@ -89,8 +90,12 @@ function setup() {
     cloudFormation: new CloudFormationClient({ region: 'us-east-1' }),
     logs: new CloudWatchLogsClient({ region: 'us-east-1' }),
     elasticBeanstalk: new ElasticBeanstalkClient({ region: 'us-east-1' }),
+    ssm: new SSMClient({ region: 'us-east-1' }),
+    ssmSendCommand: new SSMClient({ region: 'us-east-1' }),
   };
   const mocks = {
+    ssm: mockClient(clients.ssm),
+    ssmSend: mockClient(clients.ssmSendCommand),
     iam: mockClient(clients.iam),
     ecs: mockClient(clients.ecs),
     cfn: mockClient(clients.cloudFormation),
@@ -106,6 +111,15 @@ function setup() {
   mocks.eb.on(DescribeEnvironmentResourcesCommand, { EnvironmentId: 'e-1' }).resolves({
     EnvironmentResources: { Instances: [{ Id: 'i-0aaaaaaaaaaaaaaa1' }, { Id: 'i-0aaaaaaaaaaaaaaa2' }] },
   });
+  mocks.ssm.on(DescribeInstanceInformationCommand).resolves({
+    InstanceInformationList: ['i-0aaaaaaaaaaaaaaa1', 'i-0aaaaaaaaaaaaaaa2'].map((InstanceId) => ({
+      InstanceId,
+      PingStatus: 'Online' as const,
+    })),
+  });
+  mocks.ssmSend
+    .on(SendCommandCommand)
+    .resolves({ Command: { CommandId: '0b7e1a52-5f0c-4d2e-9d55-2f1c0e6a8b11' } });
   mocks.iam
     .on(ListUserTagsCommand, { UserName: 'alice' })
     .resolves({ Tags: [{ Key: 'slack_userid', Value: 'U0ALICE' }] });
@@ -253,6 +267,7 @@ test("API Gateway's own refusal (no execute-api:Invoke) is shown with the right 
 test('RUNNER_* variables take precedence over the stack', async () => {
   const t = setup();
   const env = {
+    SSM_DOCUMENT_STATUS: 'SnowWhite-Status',
     RUNNER_CLUSTER: 'other',
     RUNNER_TASK_DEFINITION_ARN: TASK_DEF,
     RUNNER_SUBNET_IDS: 'subnet-0dd',
@@ -274,6 +289,9 @@ test('incomplete RUNNER_* variables are named, nothing launched', async () => {
 
 /** RUNNER_* by hand: the direct launch with the caller's own RunTask and PassRole (administrators). */
 const DIRECT = {
+  SSM_DOCUMENT_WAKE: 'SnowWhite-Wake',
+  SSM_DOCUMENT_STOP: 'SnowWhite-Stop',
+  SSM_DOCUMENT_STATUS: 'SnowWhite-Status',
   RUNNER_CLUSTER: 'snowwhite',
   RUNNER_TASK_DEFINITION_ARN: TASK_DEF,
   RUNNER_SUBNET_IDS: 'subnet-0aa',
@@ -287,8 +305,25 @@ test('direct launch: a role session has no Slack id: the run goes on and the use
   const input = t.mocks.ecs.commandCalls(RunTaskCommand)[0]!.args[0].input;
   const request = parseRunRequest(input.overrides?.containerOverrides?.[0]?.environment?.[0]?.value);
   expect(request.requestedBy).toEqual({ iamUserName: 'carol@example.com' });
+  // The command went out before the launch, to exactly the previewed instances; the runner follows it.
+  expect(t.mocks.ssmSend).toHaveReceivedCommandWith(SendCommandCommand, {
+    DocumentName: 'SnowWhite-Wake',
+    InstanceIds: ['i-0aaaaaaaaaaaaaaa1', 'i-0aaaaaaaaaaaaaaa2'],
+  });
+  expect(request.commands).toEqual([
+    { commandId: '0b7e1a52-5f0c-4d2e-9d55-2f1c0e6a8b11', environment: 'MY-APP-workers', instances: 2 },
+  ]);
   expect(t.err()).toContain('not an IAM user');
   expect(t.mocks.iam.commandCalls(ListUserTagsCommand)).toHaveLength(0);
+});
+
+test("direct launch without the action's document name: said what to set, nothing sent or launched", async () => {
+  const t = setup();
+  const { SSM_DOCUMENT_WAKE: _unset, ...env } = DIRECT;
+  expect(await t.run(['wake', 'workers', 'MY-APP', 'us-east-1', '--yes'], env)).toBe(1);
+  expect(t.err()).toContain('set SSM_DOCUMENT_WAKE');
+  expect(t.mocks.ssmSend.commandCalls(SendCommandCommand)).toHaveLength(0);
+  expect(t.mocks.ecs.commandCalls(RunTaskCommand)).toHaveLength(0);
 });
 
 test('AWS refusing the launch is a clear error and exit 1', async () => {

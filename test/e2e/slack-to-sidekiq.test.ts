@@ -1,28 +1,32 @@
 /**
  * End to end, through every part: a signed `/snowwhite quiet workers MY-APP us-east-1` reaches the real
  * bot handler → its async hand-off is played → the Confirm button is clicked twice (signed
- * block_actions) → the RunTask the bot makes is captured → the runner's main() runs with exactly those
- * container overrides → SSM SendCommand runs the real quiet document (ssm/sidekiqctl.sh) on two
- * "instances", each a private PID namespace with real Redis-backed Sidekiq → every Slack call lands on
- * the local fake Slack. AWS is mocked at the client (IAM, ECS, Elastic Beanstalk, Lambda, SSM). Every
- * AWS call observed on the way is then checked against the synthesized stack's role policies by an
- * independent IAM evaluator (least privilege), with calls that must stay impossible.
+ * block_actions), and the Confirm's hand-off is delivered again to a fresh module instance → the bot
+ * itself sends the real quiet document (ssm/sidekiqctl.sh) over SSM SendCommand to exactly the two
+ * previewed "instances", each a private PID namespace with real Redis-backed Sidekiq — once — and the
+ * workers are quiet before any runner exists → the RunTask the bot makes is captured → the runner's
+ * main() runs (much later, as a Fargate start would) with exactly those container overrides and only
+ * follows the bot's command to the summary → every Slack call lands on the local fake Slack. AWS is
+ * mocked at the client (IAM, ECS, Elastic Beanstalk, Lambda, SSM). Every AWS call observed on the way
+ * is then checked against the synthesized stack's role policies by an independent IAM evaluator (least
+ * privilege), with calls that must stay impossible.
  */
-import { SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { SendCommandCommand } from '@aws-sdk/client-ssm';
 import { silentLogger } from '../../runner/log';
 import { main as runnerMain } from '../../runner/main';
 import { HostSsm } from '../support/host-ssm';
+import { startLedgerTable, type LedgerTable } from '../support/ledger-table';
 import { cleanupAllHosts, SidekiqHost } from '../support/sidekiq-host';
 import {
   baseEnv,
   BOT_TOKEN,
-  botClients,
   ebMock,
   ecsMock,
   iamMock,
   lambdaMock,
   NOTIFY,
   secretsMock,
+  ssmClient,
   World,
 } from '../bot/world';
 import {
@@ -38,6 +42,11 @@ import {
   type ObservedClient,
 } from '../support/least-privilege';
 
+/** Waits on evidence, not time: `check` is asked every 200 ms until it holds (or the test times out). */
+async function waitFor(check: () => Promise<boolean>): Promise<void> {
+  while (!(await check())) await new Promise((r) => setTimeout(r, 200));
+}
+
 jest.setTimeout(120_000);
 
 const ENV_NAME = 'MY-APP-workers-prod';
@@ -47,10 +56,15 @@ const THREADS = 2;
 const JOBS_PER_HOST = 3; // two in flight, one waiting in the queue
 
 let world: World;
+let db: LedgerTable;
+let table: string;
 const hosts = new Map<string, SidekiqHost>();
 
 beforeAll(async () => {
-  world = await World.start();
+  // The ledger (dynalite) is where a run's send is claimed: what makes it exactly-once across containers.
+  db = await startLedgerTable();
+  table = await db.fresh();
+  world = await World.start({ LEDGER_TABLE_NAME: table }, { dynamodb: db.client });
   world.environments = [
     { name: ENV_NAME, instances: INSTANCES.length },
     { name: 'MY-APP-web-prod', instances: 3 },
@@ -64,6 +78,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await world?.stop();
+  await db?.close();
   await cleanupAllHosts();
 });
 
@@ -80,23 +95,7 @@ test('a signed slash command and two Confirm clicks drain real Sidekiq workers o
   const prompt = world.responses(responseId).find((c) => Array.isArray(c.args.blocks));
   expect(JSON.stringify(prompt?.args.blocks)).toContain(ENV_NAME);
 
-  // 2. Confirm, twice (an impatient double click): one runner, one thread.
-  const value = world.confirmValue(responseId);
-  await world.click(value, 'confirm');
-  await world.click(value, 'confirm');
-  await world.playHandoffs();
-  expect(world.launchedTasks).toBe(1);
-  const roots = world.slack
-    .callsOf('chat.postMessage')
-    .filter((c) => c.args.channel === 'C0OPS' && !c.args.thread_ts);
-  expect(roots).toHaveLength(1);
-  const threadTs = String((roots[0]!.reply as { ts: string }).ts);
-
-  // 3. The runner, started with exactly the container overrides of the captured RunTask.
-  const runTask = world.runTaskInputs[0]!;
-  const overrides = runTask.overrides?.containerOverrides?.[0];
-  expect(overrides?.name).toBe('runner');
-  const overrideEnv = Object.fromEntries((overrides?.environment ?? []).map((e) => [e.name!, e.value!]));
+  // 2. The bot's SSM answers from the real hosts from here on (the runner uses the same client).
   const bot = baseEnv();
   const documents = {
     quiet: bot.SSM_DOCUMENT_QUIET!,
@@ -104,9 +103,39 @@ test('a signed slash command and two Confirm clicks drain real Sidekiq workers o
     wake: bot.SSM_DOCUMENT_WAKE!,
     status: bot.SSM_DOCUMENT_STATUS!,
   };
-  const ssm = new SSMClient({ region: 'us-east-1' });
   const fakeSsm = new HostSsm(hosts, documents);
-  const ssmMock = fakeSsm.install(ssm);
+  const ssmMock = fakeSsm.install(ssmClient);
+
+  // 3. Confirm, twice (an impatient double click), and the Confirm's hand-off delivered once more to
+  //    a fresh module instance: one command per instance, one runner, one thread.
+  const value = world.confirmValue(responseId);
+  await world.click(value, 'confirm');
+  await world.click(value, 'confirm');
+  const confirmHandoffs = world.pendingHandoffs();
+  const confirmedAt = Date.now();
+  await world.playHandoffs();
+  for (const event of confirmHandoffs.slice(0, 1))
+    await world.newContainer({ LEDGER_TABLE_NAME: table })(event, {});
+  expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(1);
+  expect(fakeSsm.commands[0]!.instanceIds.sort()).toEqual([...INSTANCES].sort());
+  const firstSendMs = fakeSsm.commands[0]!.sentAt.getTime() - confirmedAt;
+  process.stdout.write(`e2e: Confirm → SendCommand ${firstSendMs} ms (goal ≤ 5000)\n`);
+  expect(world.launchedTasks).toBe(1);
+  const roots = world.slack
+    .callsOf('chat.postMessage')
+    .filter((c) => c.args.channel === 'C0OPS' && !c.args.thread_ts);
+  expect(roots).toHaveLength(1);
+  const threadTs = String((roots[0]!.reply as { ts: string }).ts);
+
+  // The workers stop taking jobs before any runner has started (a Fargate start takes 30–60 s).
+  for (const host of hosts.values())
+    await waitFor(async () => (await host.runScript(['status'])).json?.processes?.[0]?.quiet === true);
+
+  // 4. The runner, started with exactly the container overrides of the captured RunTask.
+  const runTask = world.runTaskInputs[0]!;
+  const overrides = runTask.overrides?.containerOverrides?.[0];
+  expect(overrides?.name).toBe('runner');
+  const overrideEnv = Object.fromEntries((overrides?.environment ?? []).map((e) => [e.name!, e.value!]));
   const slackCallsBefore = world.slack.calls.length;
   // Every AWS call so far was the bot's; every call from here on is the runner's.
   const clients: ObservedClient[] = [...worldClients(), { service: 'ssm', stub: ssmMock }];
@@ -127,16 +156,11 @@ test('a signed slash command and two Confirm clicks drain real Sidekiq workers o
       PROGRESS_UPDATE_SECONDS: '1',
       ...overrideEnv,
     },
-    {
-      // The world's Elastic Beanstalk: the environments the bot previewed.
-      clients: { ssm, elasticBeanstalk: botClients.elasticBeanstalk('us-east-1') },
-      log: silentLogger,
-      pollDelay: () => 250,
-    },
+    { clients: { ssm: ssmClient }, log: silentLogger, pollDelay: () => 250 },
   );
   await fakeSsm.settled();
 
-  // 4. Every worker drained, nothing lost: in-flight jobs finished, queued ones still queued.
+  // 5. Every worker drained, nothing lost: in-flight jobs finished, queued ones still queued.
   expect(exitCode).toBe(0);
   expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(1);
   for (const [id, host] of hosts) {
@@ -153,7 +177,7 @@ test('a signed slash command and two Confirm clicks drain real Sidekiq workers o
     expect(status.json?.processes).toEqual([expect.objectContaining({ quiet: true, busy: 0 })]);
   }
 
-  // 5. Slack: progress and summary in the thread, the summary in the notification channel, a DM.
+  // 6. Slack: progress and summary in the thread, the summary in the notification channel, a DM.
   const runnerCalls = world.slack.calls.slice(slackCallsBefore);
   const inThread = runnerCalls.filter(
     (c) => c.method === 'chat.postMessage' && c.args.thread_ts === threadTs,
@@ -174,8 +198,7 @@ test('a signed slash command and two Confirm clicks drain real Sidekiq workers o
   expect(
     runnerCalls.filter((c) => c.method === 'chat.postMessage' && c.args.channel === dmChannel),
   ).toHaveLength(1);
-
-  // 6. Least privilege: every AWS call the bot and the runner made above is allowed by the synthesized
+  // 7. Least privilege: every AWS call the bot and the runner made above is allowed by the synthesized
   // stack's own role policies, per an IAM evaluator nobody here wrote.
   const runnerAwsCalls = await observedSince(clients, beforeRunner);
   const denied = await deniedOf({ bot: botCalls, runner: runnerAwsCalls });
@@ -188,10 +211,14 @@ test('a signed slash command and two Confirm clicks drain real Sidekiq workers o
     'ssm:ListCommandInvocations',
   ])
     expect([...observed]).toContain(action);
+  // The split the roles are cut to: the bot sends, the runner only follows.
+  expect(botCalls.map((c) => `${c.service}:${c.command}`)).toContain('ssm:SendCommand');
+  expect(runnerAwsCalls.map((c) => `${c.service}:${c.command}`)).not.toContain('ssm:SendCommand');
 });
 
-/** The world's mocked clients (the bot's, and the Elastic Beanstalk client the runner shares here). */
+/** The world's mocked clients (the bot's, its SSM reads before the hosts answered included). */
 const worldClients = (): ObservedClient[] => [
+  { service: 'ssm', stub: world.ssm.mock },
   { service: 'iam', stub: iamMock },
   { service: 'ecs', stub: ecsMock },
   { service: 'elasticbeanstalk', stub: ebMock },

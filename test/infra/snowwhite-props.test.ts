@@ -26,7 +26,7 @@ function synth(build: (stack: Stack) => void) {
   return { stack, template, json: template.toJSON() };
 }
 
-const taskRoleStatements = (json: object, sid: string): Statement[] =>
+const statementsWithSid = (json: object, sid: string): Statement[] =>
   allStatements(json).filter((s) => s.Sid === sid);
 
 describe('the construct in an existing network', () => {
@@ -97,7 +97,7 @@ describe('IAM variants', () => {
     const { json, template } = synth((stack) => {
       sw = new SnowWhite(stack, 'SW', { notifyChannelId: 'C01', fleetRegions: ['eu-west-1', 'us-east-1'] });
     });
-    const [docs] = taskRoleStatements(json, 'SendCommandDocuments');
+    const [docs] = statementsWithSid(json, 'SendCommandDocuments');
     const arns = (docs?.Resource as unknown[]).map((r) => JSON.stringify(r));
     expect(arns).toHaveLength(8);
     for (const region of ['eu-west-1', 'us-east-1'])
@@ -105,7 +105,7 @@ describe('IAM variants', () => {
         expect(
           arns.filter((a) => a.includes(`:ssm:${region}:`) && a.includes(`:document/SnowWhite-${action}"`)),
         ).toHaveLength(1);
-    const [instances] = taskRoleStatements(json, 'SendCommandInstances');
+    const [instances] = statementsWithSid(json, 'SendCommandInstances');
     expect((instances?.Resource as unknown[]).map((r) => JSON.stringify(r))).toEqual([
       expect.stringContaining(':ec2:eu-west-1:'),
       expect.stringContaining(':ec2:us-east-1:'),
@@ -140,13 +140,13 @@ describe('IAM variants', () => {
         instanceTag: { key: 'team', values: ['payments-*'] },
       });
     });
-    expect(taskRoleStatements(withTag.json, 'SendCommandInstances')[0]?.Condition).toEqual({
+    expect(statementsWithSid(withTag.json, 'SendCommandInstances')[0]?.Condition).toEqual({
       StringLike: { 'ssm:resourceTag/team': ['payments-*'] },
     });
     const without = synth((stack) => {
       new SnowWhite(stack, 'SW', { notifyChannelId: 'C01', instanceTag: false });
     });
-    expect(taskRoleStatements(without.json, 'SendCommandInstances')[0]?.Condition).toBeUndefined();
+    expect(statementsWithSid(without.json, 'SendCommandInstances')[0]?.Condition).toBeUndefined();
   });
 });
 

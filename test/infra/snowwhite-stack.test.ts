@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { build, type Metafile } from 'esbuild';
-import { botSettingsSchema } from '../../bot/settings';
+import { botSettingsSchema, MAX_STATUS_ANSWER_SECONDS } from '../../bot/settings';
+import { SEND_CLAIM_STALE_MS } from '../../runner/ledger/sends';
 import { STACK_OUTPUTS } from '../../runner/stack-outputs';
 import { REPO_ROOT, SIDEKIQCTL_SCRIPT, type SnowWhite } from '../../infra/snowwhite';
 import { SnowWhiteStack } from '../../infra/snowwhite-stack';
@@ -77,6 +78,13 @@ describe('HTTP API → bot Lambda', () => {
       AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('requestId') },
       DefaultRouteSettings: { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 },
     });
+  });
+
+  test('bot: its timeout covers the longest status wait, and ends before a claimed send counts as abandoned', () => {
+    const fn = Object.values(template.findResources('AWS::Lambda::Function'))[0]!;
+    const timeoutSeconds = fn.Properties.Timeout as number;
+    expect(timeoutSeconds).toBeGreaterThanOrEqual(MAX_STATUS_ANSWER_SECONDS + 30);
+    expect(timeoutSeconds * 1000).toBeLessThan(SEND_CLAIM_STALE_MS);
   });
 
   test('bot: Node 24 on arm64, 512 MB, 60 s, its own log group with retention', () => {
@@ -368,6 +376,7 @@ describe('IAM: least privilege', () => {
       'ssm:GetCommandInvocation',
       'ssm:ListCommandInvocations',
       'ssm:ListCommands',
+      'ssm:CancelCommand',
       'ecr:GetAuthorizationToken',
     ]);
     const onStar = allStatements(json)
@@ -402,9 +411,12 @@ describe('IAM: least privilege', () => {
         'LedgerWrite',
         'ListIamUsers',
         'PassRunnerRoles',
+        'ReadCommandResults',
         'ReadIamRoles',
         'ReadIamUsers',
         'RunRunnerTask',
+        'SendCommandDocuments',
+        'SendCommandInstances',
         'StopRunnerTasks',
         'TagRunnerTasks',
       ].sort(),
@@ -500,19 +512,8 @@ describe('IAM: least privilege', () => {
     });
   });
 
-  test('runner task role: exactly the listed statements', () => {
-    const stmts = policyStatementsForRole(json, logicalId(stack, sw.taskDefinition.taskRole));
-    const byId = bySid(stmts);
-    expect(Object.keys(byId).sort()).toEqual([
-      'DescribeElasticBeanstalk',
-      'ElasticBeanstalkInstances',
-      'ElasticBeanstalkStacks',
-      'LedgerWrite', // fleet-memory.test.ts checks the ledger statements
-      'ReadCommandResults',
-      'SendCommandDocuments',
-      'SendCommandInstances',
-    ]);
-    expect(stmts).toHaveLength(7);
+  test('bot role sends the documents, to Elastic Beanstalk instances only, and reads the invocations', () => {
+    const byId = bySid(policyStatementsForRole(json, logicalId(stack, sw.botRole)));
     const docArn = (name: string) =>
       r(stack.formatArn({ service: 'ssm', resource: 'document', resourceName: name }));
     expect(byId.SendCommandDocuments).toEqual({
@@ -539,10 +540,25 @@ describe('IAM: least privilege', () => {
       ],
       Resource: '*',
     });
-    // The Elastic Beanstalk reads are the bot's, statement for statement.
-    const botById = bySid(policyStatementsForRole(json, logicalId(stack, sw.botRole)));
-    for (const sid of ['DescribeElasticBeanstalk', 'ElasticBeanstalkInstances', 'ElasticBeanstalkStacks'])
-      expect(byId[sid]).toEqual(botById[sid]);
+  });
+
+  test('runner task role: it follows and cancels commands; it sends none and reads no environment', () => {
+    const stmts = policyStatementsForRole(json, logicalId(stack, sw.taskDefinition.taskRole));
+    const byId = bySid(stmts);
+    expect(Object.keys(byId).sort()).toEqual([
+      'FollowCommands',
+      'LedgerWrite', // fleet-memory.test.ts checks the ledger statements
+    ]);
+    expect(stmts).toHaveLength(2);
+    expect(byId.FollowCommands).toEqual({
+      Sid: 'FollowCommands',
+      Effect: 'Allow',
+      Action: ['ssm:CancelCommand', 'ssm:GetCommandInvocation', 'ssm:ListCommandInvocations'],
+      Resource: '*',
+    });
+    const actions = stmts.flatMap(actionsOf);
+    expect(actions).not.toContain('ssm:SendCommand');
+    expect(actions.filter((a) => a.startsWith('elasticbeanstalk:'))).toEqual([]);
   });
 
   test('runner execution role: pull its image, write its logs, read the one secret', () => {

@@ -163,7 +163,7 @@ describe('launch', () => {
     expect(world.launchedTasks).toBe(1);
   });
 
-  test('DynamoDB unavailable: a quiet is refused (its locks cannot be taken); a status still launches and the lost write is logged', async () => {
+  test('DynamoDB unavailable: a quiet is refused (its locks cannot be taken); a status is still answered and the lost writes are logged', async () => {
     const unreachable = new DynamoDBClient({
       region: 'us-east-1',
       endpoint: 'http://127.0.0.1:9',
@@ -179,15 +179,24 @@ describe('launch', () => {
     );
     expect(world.launchedTasks).toBe(0);
 
-    await world.slash('status workers MY-APP us-east-1', { handler });
+    const status = await world.slash('status workers MY-APP us-east-1', { handler });
     await world.playHandoffs(handler);
     unreachable.destroy();
-    expect(world.launchedTasks).toBe(1);
-    const runId = world.runRequestOf(0).runId;
+    // Status takes no lock and needs no runner: answered from the instances, each sent its command once.
+    expect(world.launchedTasks).toBe(0);
+    expect(String(world.lastResponse(status.responseId)?.text)).toContain('4 reported');
     const lost = world.logs
       .map((l) => JSON.parse(l) as Record<string, unknown>)
       .filter((l) => l.event === 'ledger_write_lost');
-    expect(lost).toEqual([expect.objectContaining({ runId, write: 'launched' })]);
+    // Every lost write names the run: the send's claim and its record.
+    expect(lost.map((l) => l.write)).toEqual(expect.arrayContaining(['send_claim', 'sent']));
+    expect(new Set(lost.map((l) => l.runId)).size).toBe(1);
+    expect(world.ssm.instancesSentTo('snowwhite-status').sort()).toEqual([
+      'i-e-myapp-workers-prod-0',
+      'i-e-myapp-workers-prod-1',
+      'i-e-myapp-workers-prod-2',
+      'i-e-myapp-workers-staging-0',
+    ]);
   });
 });
 

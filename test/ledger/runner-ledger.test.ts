@@ -15,6 +15,7 @@ import { main } from '../../runner/main';
 import { runRequest, runRequestInput } from '../support/run-request';
 import { FakeSlack } from '../support/fake-slack';
 import { startLedgerTable, type LedgerTable } from '../support/ledger-table';
+import { sentByTheBot } from '../support/sent-by-bot';
 import { mockSsmFleet } from '../runner/support/mock-ssm';
 import { SCRIPTS, SsmFleet, type InstanceScript } from '../runner/support/ssm-fleet';
 import { VirtualClock } from '../runner/support/virtual-clock';
@@ -61,7 +62,16 @@ async function runOnce(
   const logs: string[] = [];
   const code = await main(
     {
-      RUN_REQUEST: JSON.stringify(request),
+      // What the bot hands the runner: the commands it already sent.
+      RUN_REQUEST: JSON.stringify(
+        await sentByTheBot(
+          client,
+          request,
+          [{ name: 'my-app-workers-a', instanceIds: ids }],
+          `SnowWhite-${request.action[0]!.toUpperCase()}${request.action.slice(1)}`,
+          clock,
+        ),
+      ),
       SLACK_BOT_TOKEN: 'xoxb-test-0000',
       SLACK_API_URL: slack.apiUrl,
       SNOWWHITE_ALLOW_SLACK_API_URL: '1',
@@ -72,7 +82,7 @@ async function runOnce(
       LEDGER_TABLE_NAME: tableName,
     },
     {
-      clients: { ssm: client, elasticBeanstalk: new ElasticBeanstalkClient({ region: 'us-east-1' }) },
+      clients: { ssm: client },
       clock,
       log: createLogger({ write: (line) => logs.push(line) }),
       slackRetryDelaysMs: [5],

@@ -144,9 +144,10 @@ describe('one state-changing run per environment', () => {
     expect((await lockOf('myapp-workers-prod'))?.runId).toBe(alice.runId);
 
     // status is never blocked.
-    await ask('status workers-prod MY-APP us-east-1', 'U0BOB');
-    expect(world.launchedTasks).toBe(2);
-    expect(world.runRequestOf(1).action).toBe('status');
+    const status = await ask('status workers-prod MY-APP us-east-1', 'U0BOB');
+    expect(textOf(status)).toContain('3 reported');
+    expect(world.ssm.sent.filter((c) => c.documentName === 'snowwhite-status')).toHaveLength(1);
+    expect(world.launchedTasks).toBe(1);
   });
 
   test('the lock is released when the run ends', async () => {

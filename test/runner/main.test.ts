@@ -23,6 +23,8 @@ import { main } from '../../runner/main';
 import { awsError, httpError } from '../support/aws-errors';
 import { FakeSlack } from '../support/fake-slack';
 import { runRequestInput } from '../support/run-request';
+import { sentByTheBot } from '../support/sent-by-bot';
+import type { RunRequestInput } from '../../runner/request';
 import { mockSsmFleet } from './support/mock-ssm';
 import { SCRIPTS, SsmFleet, type InstanceScript } from './support/ssm-fleet';
 import { VirtualClock } from './support/virtual-clock';
@@ -77,8 +79,22 @@ function world(scripts: Record<string, InstanceScript>, ssmStatus: Record<string
     log: createLogger({ write: (line) => logs.push(line) }),
     slackRetryDelaysMs: [5, 5],
   };
-  const env = (req: unknown = request, extra: Record<string, string> = {}) => ({
-    RUN_REQUEST: typeof req === 'string' ? req : JSON.stringify(req),
+  // The bot sends the commands before it launches the runner: a request names them.
+  const env = async (req: unknown = request, extra: Record<string, string> = {}) => ({
+    RUN_REQUEST:
+      typeof req === 'string'
+        ? req
+        : JSON.stringify(
+            typeof req === 'object' && req !== null && !('commands' in req)
+              ? await sentByTheBot(
+                  client,
+                  req as RunRequestInput,
+                  [{ name: 'my-app-workers-a', instanceIds: ids }],
+                  `SnowWhite-${(req as { action: string }).action[0]!.toUpperCase()}${(req as { action: string }).action.slice(1)}`,
+                  clock,
+                )
+              : req,
+          ),
     SLACK_BOT_TOKEN: TOKEN,
     SLACK_API_URL: slack.apiUrl,
     SNOWWHITE_ALLOW_SLACK_API_URL: '1',
@@ -101,7 +117,7 @@ const posts = (channel: string) =>
 describe('runner main()', () => {
   it('drains every instance: progress in the thread, summary in thread, channel (with link) and DM; exit 0', async () => {
     const w = world({ 'i-a1': SCRIPTS.drained(30_000), 'i-a2': SCRIPTS.drained(90_000) });
-    const code = await main(w.env(), w.options);
+    const code = await main(await w.env(), w.options);
     expect(code).toBe(0);
 
     expect(w.mock).toHaveReceivedCommandWith(SendCommandCommand, {
@@ -158,7 +174,7 @@ describe('runner main()', () => {
       },
       { 'i-7': 'missing' },
     );
-    expect(await main(w.env(), w.options)).toBe(1);
+    expect(await main(await w.env(), w.options)).toBe(1);
     expect(w.mock.commandCalls(SendCommandCommand)[0]!.args[0].input.InstanceIds).not.toContain('i-7');
     const summary = posts('C0OPS').at(-1)!;
     expect(summary).toContain('`i-2` still busy at the deadline — 4 jobs still running');
@@ -171,24 +187,56 @@ describe('runner main()', () => {
 
   it('exits 2 when some instances are still busy at the drain timeout and nothing failed', async () => {
     const w = world({ 'i-1': SCRIPTS.drained(), 'i-2': SCRIPTS.busy(1) });
-    expect(await main(w.env(), w.options)).toBe(2);
+    expect(await main(await w.env(), w.options)).toBe(2);
     expect(posts('C0NOTIFY')[0]).toMatch(/^:hourglass:/);
   });
 
-  it('says clearly that no environment matches, and exits 1', async () => {
+  it('follows the commands the bot sent: it sends nothing and lists no environment', async () => {
+    const w = world({ 'i-1': SCRIPTS.drained(), 'i-2': SCRIPTS.drained() });
+    const env = await w.env();
+    const sentBefore = w.mock.commandCalls(SendCommandCommand).length;
+    expect(sentBefore).toBe(1);
+    expect(await main(env, w.options)).toBe(0);
+    expect(w.mock.commandCalls(SendCommandCommand)).toHaveLength(sentBefore);
+    expect(eb.calls()).toHaveLength(0);
+    expect(posts('C0OPS').at(-1)).toContain('`i-2` drained');
+  });
+
+  it('refuses a request that names no command (it never sends one itself), exit 64', async () => {
     const w = world({ 'i-1': SCRIPTS.drained() });
-    expect(await main(w.env({ ...request, envPattern: 'nothing' }), w.options)).toBe(1);
-    expect(posts('C0OPS')[0]).toContain('no environment matches');
-    expect(posts('C0OPS')[0]).toContain('Live environments: my-app-web, my-app-workers-a');
-    expect(w.mock).toHaveReceivedCommandTimes(SendCommandCommand, 0);
+    const code = await main(
+      { ...(await w.env()), RUN_REQUEST: JSON.stringify(runRequestInput(request)) },
+      w.options,
+    );
+    expect(code).toBe(64);
+    expect(w.mock).toHaveReceivedCommandTimes(SendCommandCommand, 1);
+    expect(posts('C0NOTIFY')[0]).toContain('names no SSM command');
+  });
+
+  it("refuses to follow a command that is not this run's (another run id in its Comment), exit 1", async () => {
+    const w = world({ 'i-1': SCRIPTS.drained() });
+    const other = JSON.parse(
+      (await w.env({ ...request, runId: 'another-run' })).RUN_REQUEST,
+    ) as RunRequestInput;
+    const code = await main(
+      { ...(await w.env()), RUN_REQUEST: JSON.stringify({ ...request, commands: other.commands }) },
+      w.options,
+    );
+    expect(code).toBe(1);
+    // In public an error id; the reason goes to the requester's DM under the same id.
+    const errorId = /error id `(E[0-9a-f]{8})`/.exec(posts('C0OPS').at(-1)!)?.[1];
+    expect(errorId).toBeDefined();
+    expect(posts('D0ALICE').at(-1)).toContain(`\`${errorId}\``);
+    expect(posts('D0ALICE').at(-1)).toContain("is not this run's quiet command");
   });
 
   it('reports an AWS error in Slack with an error id and no ARN; the details go to the log and the DM only; exits 1', async () => {
     const w = world({ 'i-1': SCRIPTS.drained() });
+    const env = await w.env();
     const awsText =
-      'User: arn:aws:sts::123456789012:assumed-role/SnowWhite-RunnerTaskRole-1AB/ecs-task is not authorized to perform: ssm:SendCommand';
-    w.mock.on(SendCommandCommand).rejects(awsError('AccessDeniedException', awsText));
-    expect(await main(w.env(), w.options)).toBe(1);
+      'User: arn:aws:sts::123456789012:assumed-role/SnowWhite-RunnerTaskRole-1AB/ecs-task is not authorized to perform: ssm:ListCommandInvocations';
+    w.mock.on(ListCommandInvocationsCommand).rejects(awsError('AccessDeniedException', awsText));
+    expect(await main(env, w.options)).toBe(1);
     const thread = posts('C0OPS').at(-1)!;
     const errorId = /error id `(E[0-9a-f]{8})`/.exec(thread)?.[1];
     expect(errorId).toBeDefined();
@@ -213,7 +261,7 @@ describe('runner main()', () => {
     slack.failNext('chat.postMessage', 'internal_error', 1);
     slack.failNext('chat.getPermalink', 'internal_error', 5);
     slack.failNext('conversations.open', 'invalid_auth', 1);
-    expect(await main(w.env(), w.options)).toBe(0);
+    expect(await main(await w.env(), w.options)).toBe(0);
     // The progress post was retried and worked; the permalink never came, so the channel gets no link.
     expect(slack.callsOf('chat.postMessage').filter((c) => c.args.thread_ts).length).toBe(3);
     expect(slack.callsOf('chat.getPermalink')).toHaveLength(3);
@@ -232,7 +280,7 @@ describe('runner main()', () => {
     w.clock.onSleep = () => {
       if (w.clock.sleeps.length === 3) controller.abort(); // Fargate stops the task mid-drain
     };
-    expect(await main(w.env(), { ...w.options, signal: controller.signal })).toBe(1);
+    expect(await main(await w.env(), { ...w.options, signal: controller.signal })).toBe(1);
     expect(w.mock).toHaveReceivedCommandWith(CancelCommandCommand, { CommandId: 'cmd-0001' });
     expect(w.mock).toHaveReceivedCommandWith(CancelCommandCommand, { CommandId: 'cmd-0002' });
     const post = slack.callsOf('chat.postMessage').at(-1)!;
@@ -255,7 +303,7 @@ describe('runner main()', () => {
     w.clock.onSleep = () => {
       if (w.clock.sleeps.length === 3) controller.abort();
     };
-    expect(await main(w.env(), { ...w.options, signal: controller.signal })).toBe(1);
+    expect(await main(await w.env(), { ...w.options, signal: controller.signal })).toBe(1);
     const last = posts('C0OPS').at(-1)!;
     expect(last).toContain('keep running');
     expect(last).toContain('run-command/cmd-0001?region=us-east-1|cmd-0001>');
@@ -272,7 +320,7 @@ describe('runner main()', () => {
       }
     };
     const started = Date.now();
-    expect(await main(w.env(), { ...w.options, signal: controller.signal })).toBe(1);
+    expect(await main(await w.env(), { ...w.options, signal: controller.signal })).toBe(1);
     expect(Date.now() - started).toBeLessThan(5_000);
     const interruptionPosts = slack
       .callsOf('chat.postMessage')
@@ -287,14 +335,18 @@ describe('runner main()', () => {
       .on(ListCommandInvocationsCommand)
       .rejectsOnce(httpError('InternalServerError', 500))
       .callsFake(async (input) => w.fleet.listCommandInvocations(input));
-    expect(await main(w.env(), w.options)).toBe(0);
+    expect(await main(await w.env(), w.options)).toBe(0);
     expect(posts('C0NOTIFY')[0]).toContain('2 drained');
   });
 
   it('when SSM keeps failing, says the runner stopped following and which commands may still run; exit 1', async () => {
     const w = world({ 'i-1': SCRIPTS.drained() });
-    w.mock.on(ListCommandInvocationsCommand).rejects(httpError('ServiceUnavailable', 503));
-    expect(await main(w.env(), w.options)).toBe(1);
+    // The runner's first look (which instances each command has) succeeds; then SSM fails for good.
+    w.mock
+      .on(ListCommandInvocationsCommand)
+      .callsFakeOnce(async (input) => w.fleet.listCommandInvocations(input))
+      .rejects(httpError('ServiceUnavailable', 503));
+    expect(await main(await w.env(), w.options)).toBe(1);
     const summary = posts('C0OPS').at(-1)!;
     expect(summary).toContain('the runner stopped following the SSM commands');
     expect(summary).toContain('may still be running');
@@ -306,7 +358,7 @@ describe('runner main()', () => {
 
   it('exits 64 with a clear log on bad request JSON, telling the notification channel', async () => {
     const w = world({});
-    expect(await main(w.env('{"runId": '), w.options)).toBe(64);
+    expect(await main(await w.env('{"runId": '), w.options)).toBe(64);
     expect(w.logs.join('\n')).toContain('the run request is not valid JSON');
     expect(posts('C0NOTIFY')[0]).toContain('refused a malformed run request');
     expect(eb).toHaveReceivedCommandTimes(DescribeEnvironmentsCommand, 0);
@@ -315,7 +367,10 @@ describe('runner main()', () => {
   it('a rejected request whose problems echo hostile input is escaped in the notification channel', async () => {
     const w = world({});
     expect(
-      await main(w.env({ ...request, region: '<!channel> <https://evil.example|re-auth>' }), w.options),
+      await main(
+        await w.env(JSON.stringify({ ...request, region: '<!channel> <https://evil.example|re-auth>' })),
+        w.options,
+      ),
     ).toBe(64);
     const told = posts('C0NOTIFY')[0]!;
     expect(told).toContain('refused a malformed run request');
@@ -326,9 +381,9 @@ describe('runner main()', () => {
 
   it('exits 64 on an invalid request or missing settings, naming the problem, never the token', async () => {
     const w = world({});
-    expect(await main(w.env({ ...request, region: 'mars-1' }), w.options)).toBe(64);
+    expect(await main(await w.env(JSON.stringify({ ...request, region: 'mars-1' })), w.options)).toBe(64);
     expect(w.logs.join('\n')).toContain('region');
-    expect(await main({ ...w.env(), SSM_DOCUMENT_WAKE: '' }, w.options)).toBe(64);
+    expect(await main({ ...(await w.env()), SSM_DOCUMENT_WAKE: '' }, w.options)).toBe(64);
     expect(w.logs.join('\n')).toContain('SSM_DOCUMENT_WAKE is missing');
     expect(w.logs.join('\n')).not.toContain('supersecret');
   });
@@ -353,7 +408,7 @@ describe('runner main()', () => {
     try {
       const { port } = metadata.address() as AddressInfo;
       const w = world({ 'i-1': SCRIPTS.drained() });
-      const env = { ...w.env(), ECS_CONTAINER_METADATA_URI_V4: `http://127.0.0.1:${port}/v4/abc` };
+      const env = { ...(await w.env()), ECS_CONTAINER_METADATA_URI_V4: `http://127.0.0.1:${port}/v4/abc` };
       expect(await main(env, w.options)).toBe(0);
       const summary = posts('C0OPS').at(-1)!;
       expect(summary).toContain(
@@ -380,7 +435,7 @@ describe('runner main()', () => {
     // Not on ECS (or the endpoint is gone): no links, the run goes on.
     const w = world({ 'i-1': SCRIPTS.drained() });
     expect(
-      await main({ ...w.env(), ECS_CONTAINER_METADATA_URI_V4: 'http://127.0.0.1:1/v4' }, w.options),
+      await main({ ...(await w.env()), ECS_CONTAINER_METADATA_URI_V4: 'http://127.0.0.1:1/v4' }, w.options),
     ).toBe(0);
     expect(posts('C0OPS').at(-1)).not.toContain('ECS task');
   });
@@ -388,7 +443,7 @@ describe('runner main()', () => {
   it('without a Slack thread (command-line run), reports to the notification channel and the DM only', async () => {
     const w = world({ 'i-1': SCRIPTS.drained() });
     const { slack: _none, ...cli } = request;
-    expect(await main(w.env(cli), w.options)).toBe(0);
+    expect(await main(await w.env(cli), w.options)).toBe(0);
     expect(slack.callsOf('chat.update')).toHaveLength(0);
     // The notification channel holds the summary; the DM links to it.
     expect(posts('C0NOTIFY')).toHaveLength(1);

@@ -3,6 +3,7 @@ import {
   DescribeInstanceInformationCommand,
   GetCommandInvocationCommand,
   ListCommandInvocationsCommand,
+  ListCommandsCommand,
   SendCommandCommand,
   type CommandInvocation,
   type SSMClient,
@@ -38,6 +39,8 @@ interface Invocation {
 interface Command {
   id: string;
   documentName: string;
+  comment: string;
+  sentAt: Date;
   instanceIds: string[];
   invocations: Map<string, Invocation>;
 }
@@ -74,6 +77,20 @@ export class HostSsm {
       });
     mock.on(SendCommandCommand).callsFake(async (input) => this.send(input));
     mock.on(ListCommandInvocationsCommand).callsFake(async (input) => this.list(input));
+    mock.on(ListCommandsCommand).callsFake(async (input: { Filters?: { key: string; value: string }[] }) => {
+      const doc = input.Filters?.find((f) => f.key === 'DocumentName')?.value;
+      return {
+        Commands: this.commands
+          .filter((c) => !doc || c.documentName === doc)
+          .map((c) => ({
+            CommandId: c.id,
+            DocumentName: c.documentName,
+            Comment: c.comment,
+            InstanceIds: c.instanceIds,
+            RequestedDateTime: c.sentAt,
+          })),
+      };
+    });
     mock.on(GetCommandInvocationCommand).callsFake(async (input) => this.get(input));
     return mock;
   }
@@ -85,6 +102,7 @@ export class HostSsm {
 
   private send(input: {
     DocumentName?: string;
+    Comment?: string;
     InstanceIds?: string[];
     Parameters?: Record<string, string[]>;
   }) {
@@ -99,6 +117,8 @@ export class HostSsm {
     const command: Command = {
       id: `cmd-${this.commands.length + 1}`,
       documentName: input.DocumentName!,
+      comment: input.Comment ?? '',
+      sentAt: new Date(),
       instanceIds: ids,
       invocations: new Map(),
     };
@@ -143,6 +163,7 @@ export class HostSsm {
         CommandId: c.id,
         InstanceId: id,
         DocumentName: c.documentName,
+        Comment: c.comment,
         Status: status,
         StatusDetails: inv ? status : 'Undeliverable',
         ...(input.Details

@@ -24,7 +24,30 @@ const LOOKUP_MAX_PAGES = 20;
  * "snowwhite status run " (21) + a 64-character run id + " batch 999/999" (14) = 99.
  */
 export function commandComment(action: Action, runId: string, batch: number, batches: number): string {
-  return `snowwhite ${action} run ${runId} batch ${batch + 1}/${batches}`.slice(0, 100);
+  return `${commentPrefixFor(action, runId)}${batch + 1}/${batches}`.slice(0, 100);
+}
+
+/** Pure: how every Comment of a run's commands starts (the runner checks what it follows by it). */
+export const commentPrefixFor = (action: Action, runId: string): string =>
+  `snowwhite ${action} run ${runId} batch `;
+
+/**
+ * Pure: the targets in SendCommand batches of at most `size`, one environment per batch (so each
+ * command id stands for one environment), in the order given. The same targets always give the
+ * same batches, so a retried send finds each batch's command by its Comment.
+ */
+export function batchesOf(targets: readonly Target[], size: number): Target[][] {
+  const batches: Target[][] = [];
+  let current: Target[] = [];
+  for (const t of targets) {
+    if (current.length >= size || (current.length > 0 && current[0]!.environment !== t.environment)) {
+      batches.push(current);
+      current = [];
+    }
+    current.push(t);
+  }
+  if (current.length) batches.push(current);
+  return batches;
 }
 
 /** Pure: the command a look-up found for a batch, if any (the oldest when, against all odds, several). */
@@ -65,6 +88,11 @@ export interface DispatchContext {
   batchSize: number;
   deliveryTimeoutSeconds: number;
   lookupDelaysMs: readonly number[];
+  /**
+   * An earlier attempt at this very run may have sent some batches (a retried delivery whose first
+   * attempt died mid-send): look each batch's command up by its Comment first, send only if absent.
+   */
+  lookUpFirst?: boolean;
 }
 
 /**
@@ -80,9 +108,7 @@ export async function dispatch(
   signal: AbortSignal,
   ctx: DispatchContext,
 ): Promise<TrackedCommand[]> {
-  const batches: Target[][] = [];
-  for (let i = 0; i < request.targets.length; i += ctx.batchSize)
-    batches.push(request.targets.slice(i, i + ctx.batchSize));
+  const batches = batchesOf(request.targets, ctx.batchSize);
 
   const { documentName } = ctx;
   const commands: TrackedCommand[] = [];
@@ -102,6 +128,27 @@ export async function dispatch(
         const comment = commandComment(request.action, request.runId, index, batches.length);
         const instanceIds = batch.map((t) => t.instanceId);
         const sentAt = ctx.clock.now();
+        if (ctx.lookUpFirst) {
+          const earlier = await lookUpLostCommand({ comment, documentName, instanceIds, sentAt }, signal, {
+            ...ctx,
+            lookupDelaysMs: [0],
+          });
+          if (earlier.commandId) {
+            ctx.log.warn('an earlier attempt already sent this batch; following its command', {
+              commandId: earlier.commandId,
+            });
+            return follow(earlier.commandId, batch);
+          }
+          if (!earlier.checked) {
+            failures.push({
+              batch,
+              err: new Error(earlier.error ?? 'ListCommands failed'),
+              reason: `could not check whether an earlier attempt sent "${comment}" (${earlier.error ?? 'ListCommands failed'}); nothing was sent, to avoid sending twice`,
+              uncertain: true,
+            });
+            return;
+          }
+        }
         try {
           // No abortSignal here: an aborted SendCommand may still have started, and we must know its id.
           const res = await ctx.sendClient.send(

@@ -8,6 +8,7 @@ import {
   type InstanceExecutor,
 } from '../../drain/executor';
 import { describeError, silentLogger, type Logger } from '../../log';
+import type { Target } from '../../drain/targets';
 import type { Action } from '../../../ssm/actions';
 import {
   DEFAULT_DELIVERY_TIMEOUT_SECONDS,
@@ -19,6 +20,20 @@ import {
 import { pollDelayMs } from './poll-interval';
 import { pollRound } from './polling';
 import { HEALTHY, judgeRound, MAX_CONSECUTIVE_FAILED_ROUNDS, type RoundVerdict } from './polling-health';
+
+/** The commands someone else sent (the bot), tracked like dispatched ones; their targets only. */
+function follow(request: ExecutionRequest, listener: ExecutionListener): TrackedCommand[] {
+  const byId = new Map(request.targets.map((t) => [t.instanceId, t]));
+  return (request.sent ?? []).map(({ handle, instanceIds }) => {
+    const pending = new Map<string, Target>();
+    for (const id of instanceIds) {
+      const target = byId.get(id);
+      if (target) pending.set(id, target);
+    }
+    listener.dispatched(handle, [...pending.keys()]);
+    return { commandId: handle, pending, running: new Set<string>() };
+  });
+}
 
 export interface SsmExecutorOptions {
   documentName(action: Action): string;
@@ -80,17 +95,19 @@ export class SsmExecutor implements InstanceExecutor {
   async execute(request: ExecutionRequest, listener: ExecutionListener, signal: AbortSignal): Promise<void> {
     const limit = pLimit(this.opts.concurrency ?? 8);
     const started = this.clock.now();
-    const commands = await dispatch(request, listener, signal, {
-      ssm: this.ssm,
-      sendClient: this.sendClient,
-      clock: this.clock,
-      log: this.log,
-      limit,
-      documentName: this.opts.documentName(request.action),
-      batchSize: this.batchSize,
-      deliveryTimeoutSeconds: this.deliveryTimeoutSeconds,
-      lookupDelaysMs: this.opts.lookupDelaysMs ?? DEFAULT_LOOKUP_DELAYS_MS,
-    });
+    const commands = request.sent
+      ? follow(request, listener)
+      : await dispatch(request, listener, signal, {
+          ssm: this.ssm,
+          sendClient: this.sendClient,
+          clock: this.clock,
+          log: this.log,
+          limit,
+          documentName: this.opts.documentName(request.action),
+          batchSize: this.batchSize,
+          deliveryTimeoutSeconds: this.deliveryTimeoutSeconds,
+          lookupDelaysMs: this.opts.lookupDelaysMs ?? DEFAULT_LOOKUP_DELAYS_MS,
+        });
 
     let health = HEALTHY;
     let active = commands.filter((c) => c.pending.size > 0);

@@ -234,6 +234,7 @@ export class SsmFleet {
       CommandId: cmd.commandId,
       InstanceId: instanceId,
       DocumentName: cmd.documentName,
+      Comment: cmd.input.Comment as string | undefined,
       Status: s.Status,
       StatusDetails: s.StatusDetails ?? s.Status,
     };
