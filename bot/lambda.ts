@@ -3,7 +3,7 @@ import { WebClient } from '@slack/web-api';
 import { createBot, type Bot } from './slack/app';
 import { createAuthorizer } from './auth/authorizer';
 import { createIamDirectory } from './auth/iam-directory';
-import { isHttpEvent, normalizeHttpEvent } from './slack/http-event';
+import { isHttpEvent, normalizeHttpEvent, refusalAnswer } from './slack/http-event';
 import { looksInternal, openInternalEvent, signWork, type Work } from './deferred/handoff';
 import { launchSettingsFrom } from '../runner/launch';
 import { createLogger, describeError, type Logger } from '../runner/log';
@@ -330,18 +330,11 @@ function placeholderAnswer(event: unknown, err: SlackSecretPlaceholderError): un
   if (isHttpEvent(event)) {
     // The signature cannot be checked (the real secret is not there), so the answer says nothing but
     // that the bot is not set up; a slash command shows it to the person who typed it.
-    const request = normalizeHttpEvent(event);
-    const isCommand = new URLSearchParams(request.body).has('command');
-    return isCommand
-      ? {
-          statusCode: 200,
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({
-            response_type: 'ephemeral',
-            text: `:warning: Snow White is not set up yet: its Slack secret still holds the placeholder \`${SECRET_PLACEHOLDER}\` (${err.fields.join(' and ')}). An AWS administrator must put the Slack app's real signing secret and bot token in it (README, *Put the Slack credentials in the secret*). Nothing was done.`,
-          }),
-        }
-      : { statusCode: 503, body: '' };
+    return refusalAnswer(
+      normalizeHttpEvent(event),
+      `:warning: Snow White is not set up yet: its Slack secret still holds the placeholder \`${SECRET_PLACEHOLDER}\` (${err.fields.join(' and ')}). An AWS administrator must put the Slack app's real signing secret and bot token in it (README, *Put the Slack credentials in the secret*). Nothing was done.`,
+      503,
+    );
   }
   return { ok: false, reason: 'the Slack secret holds the placeholder' };
 }

@@ -14,7 +14,7 @@ import {
   REQUEST_ACTION_ID,
   requestButtonValueSchema,
 } from '../../runner/slack/buttons';
-import { hasValidSlackSignature, normalizeHttpEvent } from './http-event';
+import { hasValidSlackSignature, normalizeHttpEvent, refusalAnswer } from './http-event';
 import type { Work } from '../deferred/handoff';
 import { describeError, type Logger } from '../../runner/log';
 import { boltLogger } from './bolt-logger';
@@ -370,18 +370,12 @@ export function createBot(deps: BotDeps): Bot {
           reason: `another Slack installation: ${foreign}`,
           path: request.path,
         });
-        // A slash command gets a readable refusal; anything else only an empty acknowledgement.
-        const isCommand = new URLSearchParams(request.body).has('command');
-        return isCommand
-          ? {
-              statusCode: 200,
-              headers: { 'content-type': 'application/json' },
-              body: JSON.stringify({
-                response_type: 'ephemeral',
-                text: ':no_entry: Snow White serves only the workspace it is installed in; nothing was done.',
-              }),
-            }
-          : { statusCode: 200, body: '' };
+        // Anything but a slash command gets only an empty acknowledgement.
+        return refusalAnswer(
+          request,
+          ':no_entry: Snow White serves only the workspace it is installed in; nothing was done.',
+          200,
+        );
       }
       try {
         return (await boltHandler(request, context)) as APIGatewayProxyResult;

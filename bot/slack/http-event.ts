@@ -91,3 +91,17 @@ export function hasValidSlackSignature(
   const given = Buffer.from(signature);
   return expected.length === given.length && timingSafeEqual(expected, given);
 }
+
+/**
+ * A refusal answered before Bolt sees the request: a slash command shows `text` to the person who
+ * typed it (an ephemeral reply); any other Slack request gets only `otherwiseStatus`, with no body.
+ */
+export function refusalAnswer(request: NormalizedHttpEvent, text: string, otherwiseStatus: number) {
+  return new URLSearchParams(request.body).has('command')
+    ? {
+        statusCode: 200,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ response_type: 'ephemeral', text }),
+      }
+    : { statusCode: otherwiseStatus, body: '' };
+}
