@@ -35,6 +35,7 @@ import {
   decide,
   iamRequestsFor,
   observedSince,
+  recordCalls,
   REGION,
   synthesizedRoles,
   type IamRequest,
@@ -58,6 +59,8 @@ const JOBS_PER_HOST = 3; // two in flight, one waiting in the queue
 let world: World;
 let db: LedgerTable;
 let table: string;
+/** The bot's ledger calls, on the real DynamoDB client that talks to dynalite. */
+let ledgerCalls: ObservedClient['stub'];
 const hosts = new Map<string, SidekiqHost>();
 
 beforeAll(async () => {
@@ -65,6 +68,7 @@ beforeAll(async () => {
   db = await startLedgerTable();
   table = await db.fresh();
   world = await World.start({ LEDGER_TABLE_NAME: table }, { dynamodb: db.client });
+  ledgerCalls = recordCalls(db.client);
   world.environments = [
     { name: ENV_NAME, instances: INSTANCES.length },
     { name: 'MY-APP-web-prod', instances: 3 },
@@ -138,7 +142,11 @@ test('a signed slash command and two Confirm clicks drain real Sidekiq workers o
   const overrideEnv = Object.fromEntries((overrides?.environment ?? []).map((e) => [e.name!, e.value!]));
   const slackCallsBefore = world.slack.calls.length;
   // Every AWS call so far was the bot's; every call from here on is the runner's.
-  const clients: ObservedClient[] = [...worldClients(), { service: 'ssm', stub: ssmMock }];
+  const clients: ObservedClient[] = [
+    ...worldClients(),
+    { service: 'ssm', stub: ssmMock },
+    { service: 'dynamodb', stub: ledgerCalls },
+  ];
   const botCalls = await observedSince(clients);
   const beforeRunner = callCounts(clients);
 
@@ -209,6 +217,9 @@ test('a signed slash command and two Confirm clicks drain real Sidekiq workers o
     'ecs:RunTask',
     'ssm:SendCommand',
     'ssm:ListCommandInvocations',
+    // The ledger: the send's claim, the locks, the launch record, the per-person limit.
+    'dynamodb:PutItem',
+    'dynamodb:UpdateItem',
   ])
     expect([...observed]).toContain(action);
   // The split the roles are cut to: the bot sends, the runner only follows.
@@ -239,6 +250,7 @@ function translator(): (value: string) => string {
   for (const [name, value] of Object.entries(baseEnv()))
     if (value !== undefined && botEnv[name] !== undefined) map.set(value, botEnv[name]);
   map.set(baseEnv().AWS_LAMBDA_FUNCTION_NAME!, botFunctionName);
+  map.set(table, botEnv.LEDGER_TABLE_NAME!);
   return (value) => map.get(value) ?? value;
 }
 

@@ -1,4 +1,5 @@
 import { runSimulation } from '@cloud-copilot/iam-simulate';
+import type { MiddlewareStack } from '@smithy/types';
 import { Template } from 'aws-cdk-lib/assertions';
 import { Stack, type App } from 'aws-cdk-lib';
 import { SnowWhiteStack } from '../../infra/snowwhite-stack';
@@ -34,6 +35,29 @@ export interface ObservedClient {
   /** An aws-sdk-client-mock stub (only its record of calls is read). */
   stub: { calls(): ReadonlyArray<{ args: readonly unknown[]; returnValue: unknown }> };
   region?: string;
+}
+
+/**
+ * Records every call a real client sends (one talking to a local endpoint such as dynalite, where no
+ * mock records anything), in the shape `observedSince` reads. Clients that share its middleware stack
+ * (a DynamoDBDocumentClient made from it) are recorded too.
+ */
+export function recordCalls<I extends object, O extends object>(client: {
+  middlewareStack: MiddlewareStack<I, O>;
+}): ObservedClient['stub'] {
+  const calls: Array<{ args: readonly unknown[]; returnValue: unknown }> = [];
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const result = next(args);
+      calls.push({
+        args: [{ constructor: { name: context.commandName ?? 'Unknown' }, input: args.input }],
+        returnValue: result.then((r) => r.output),
+      });
+      return result;
+    },
+    { step: 'initialize', name: 'leastPrivilegeRecorder' },
+  );
+  return { calls: () => calls };
 }
 
 /** How many calls each client had: what a later `observedSince` leaves out. */
@@ -310,6 +334,20 @@ export function iamRequestsFor(
           },
         })),
       ];
+    case 'dynamodb:GetItem':
+    case 'dynamodb:PutItem':
+    case 'dynamodb:UpdateItem':
+    case 'dynamodb:DeleteItem':
+    case 'dynamodb:Query': {
+      const table = arn('dynamodb', `table/${translate(str(input.TableName))}`);
+      return [
+        {
+          action,
+          resource: input.IndexName ? `${table}/index/${str(input.IndexName)}` : table,
+          context: base,
+        },
+      ];
+    }
     case 'ssm:ListCommandInvocations':
     case 'ssm:GetCommandInvocation':
     case 'ssm:ListCommands':
