@@ -120,7 +120,7 @@ export function statusAnswer(
     outcomes,
     commandIds: (request.commands ?? []).map((c) => c.commandId),
   };
-  const lines = [summaryReport(summary).text];
+  const lines = [summaryReport(summary, undefined, { attachable: false }).text];
   if (pending.length) {
     const named = pending
       .slice(0, MAX_PENDING_LISTED)

@@ -267,8 +267,18 @@ export interface SummaryReport {
  * that needs attention first with its reason, then the others — as many lines as fit in one message.
  * When something had to be left out, the message says so and `file` holds the whole list.
  */
-export function summaryReport(s: RunSummary, links?: RunLinks): SummaryReport {
+export function summaryReport(
+  s: RunSummary,
+  links?: RunLinks,
+  /**
+   * Whether the message can carry the attached list (default). An answer only its asker sees (the
+   * bot's status) cannot: what is left out is then named as left out, with how to see it.
+   */
+  options: { attachable?: boolean } = {},
+): SummaryReport {
   const r = s.request;
+  const attachable = options.attachable ?? true;
+  const allIn = attachable ? 'all in the attached list' : 'not all shown: narrow the targets, e.g. `=NAME`';
   const lines: string[] = [headline(s)];
   let size = lines[0]!.length;
   let complete = true;
@@ -294,7 +304,7 @@ export function summaryReport(s: RunSummary, links?: RunLinks): SummaryReport {
       .slice(0, MAX_COMMANDS_INLINE)
       .map((id) => (links ? `<${links.command(id)}|${esc(id)}>` : `\`${esc(id)}\``));
     const more = ids.length - shown.length;
-    return `${shown.join(', ')}${more > 0 ? ` and ${more} more (all in the attached list)` : ''}`;
+    return `${shown.join(', ')}${more > 0 ? ` and ${more} more (${allIn})` : ''}`;
   };
   if (s.monitoringStopped?.commandIds.length)
     add(
@@ -320,7 +330,7 @@ export function summaryReport(s: RunSummary, links?: RunLinks): SummaryReport {
       const counts = showSidekiq ? sidekiqCounts(outcomes) : undefined;
       const line = `• *${esc(env)}* (${outcomes.length}): ${countsLine(r.action, outcomes, true)}${counts ? ` — ${sidekiqCountsText(counts)}` : ''}`;
       if (!add(line, envBudget)) {
-        add(`• …and ${envs.length - i} more environments (all in the attached list)`);
+        add(`• …and ${envs.length - i} more environments (${allIn})`);
         complete = false;
         break;
       }
@@ -338,7 +348,7 @@ export function summaryReport(s: RunSummary, links?: RunLinks): SummaryReport {
     complete = false;
     const unlistedProblems = Math.max(0, problems.length - listed);
     add(
-      `…and ${s.outcomes.length - listed} more instance${s.outcomes.length - listed === 1 ? '' : 's'}${unlistedProblems ? ` (${unlistedProblems} with a problem)` : ''}: the full list is in the attached file.`,
+      `…and ${s.outcomes.length - listed} more instance${s.outcomes.length - listed === 1 ? '' : 's'}${unlistedProblems ? ` (${unlistedProblems} with a problem)` : ''}: ${attachable ? 'the full list is in the attached file' : 'ask again for fewer environments (`=NAME`) to see each of them'}.`,
       MAX_MESSAGE_CHARS,
     );
   }

@@ -188,6 +188,18 @@ describe('summaryText', () => {
     expect(report.text.indexOf(':white_check_mark: `')).toBe(-1);
   });
 
+  it('where nothing can be attached (an answer only its asker sees), says what it left out and how to see it', () => {
+    const many = fleet(1_000, 20);
+    const report = summaryReport(summary(many, { exitCode: 1, commandIds: ['cmd-1'] }), undefined, {
+      attachable: false,
+    });
+    expect(report.text.length).toBeLessThan(4_000);
+    expect(report.text).not.toContain('attached');
+    expect(report.text).toMatch(
+      /…and \d+ more instances \(\d+ with a problem\): ask again for fewer environments \(`=NAME`\) to see each of them\.$/,
+    );
+  });
+
   it('offers Wake, Retry on exactly the failed and unreachable instances, and Status', () => {
     const many = fleet(100, 4);
     const actions = summaryActions(summary(many, { exitCode: 1 }))!;
