@@ -35,11 +35,14 @@ export const cancelRunButtonValueSchema = z.object({
 });
 export type CancelRunButtonValue = z.infer<typeof cancelRunButtonValueSchema>;
 
+/** Slack keeps at most this many characters of a button's value. */
+export const MAX_BUTTON_VALUE_CHARS = 2000;
+
 export const encodeButtonValue = (value: object): string => JSON.stringify(value);
 
 /** The value parsed by `schema`, or undefined for anything else (too long, not JSON, wrong shape). */
 export function decodeButtonValue<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> | undefined {
-  if (typeof raw !== 'string' || raw.length > 2000) return undefined;
+  if (typeof raw !== 'string' || raw.length > MAX_BUTTON_VALUE_CHARS) return undefined;
   try {
     const parsed = schema.safeParse(JSON.parse(raw));
     return parsed.success ? parsed.data : undefined;

@@ -14,6 +14,7 @@ import type { RunLinks } from './links';
 import {
   CANCEL_RUN_ACTION_ID,
   encodeButtonValue,
+  MAX_BUTTON_VALUE_CHARS,
   REQUEST_ACTION_ID,
   type CancelRunButtonValue,
   type RequestButtonValue,
@@ -530,11 +531,16 @@ export function summaryActions(s: RunSummary): ActionsBlock | undefined {
   );
   const retry = failed.map((o) => o.instanceId).sort();
   const retryTargets = exactTargets(failed.map((o) => o.environment)) ?? r.envPattern;
-  // More than a button value can hold: people retry the whole command instead.
-  if (retry.length > 0 && retry.length <= MAX_INSTANCE_IDS)
-    elements.push(
-      button('Retry', { ...base, envPattern: retryTargets, action: r.action, instanceIds: retry }, 'primary'),
+  // More than a button value can hold (80 ids and 20 long names can pass 2,000 characters): people
+  // retry the whole command instead.
+  if (retry.length > 0 && retry.length <= MAX_INSTANCE_IDS) {
+    const retryButton = button(
+      'Retry',
+      { ...base, envPattern: retryTargets, action: r.action, instanceIds: retry },
+      'primary',
     );
+    if (retryButton.value!.length <= MAX_BUTTON_VALUE_CHARS) elements.push(retryButton);
+  }
   elements.push(button('Status', { ...base, action: 'status' }));
   return { type: 'actions', elements };
 }

@@ -200,6 +200,21 @@ describe('summaryText', () => {
     );
   });
 
+  it('offers no Retry whose value Slack would cut: 80 failed instances in 20 long-named environments', () => {
+    const env = (e: number) => `payments-background-workers-${String(e).padStart(2, '0')}-euw1`;
+    const failed = Array.from({ length: 80 }, (_, i) => ({
+      ...outcome(i, 'failed', env(i % 20)),
+      instanceId: `i-0${String(i).padStart(16, '0')}`,
+    }));
+    const actions = summaryActions(summary(failed, { exitCode: 1 }))!;
+    expect(actions.elements.map((b) => b.text.text)).toEqual(['Wake', 'Status']);
+    for (const b of actions.elements) expect(b.value!.length).toBeLessThanOrEqual(2000);
+    // Fewer of them fit, and the Retry names exactly those.
+    const few = summaryActions(summary(failed.slice(0, 10), { exitCode: 1 }))!;
+    const retry = few.elements.find((b) => b.text.text === 'Retry')!;
+    expect(decodeButtonValue(requestButtonValueSchema, retry.value)!.instanceIds).toHaveLength(10);
+  });
+
   it('offers Wake, Retry on exactly the failed and unreachable instances, and Status', () => {
     const many = fleet(100, 4);
     const actions = summaryActions(summary(many, { exitCode: 1 }))!;
