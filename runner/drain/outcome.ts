@@ -143,10 +143,18 @@ export function outcomeOf(target: Target, run: FinishedRun): InstanceOutcome {
   switch (run.status === 'Success' ? 0 : run.exitCode) {
     case 0:
       return { ...facts, kind: 'drained', reason: report?.result ?? 'done' };
+    case 4:
+      // Refused (nothing done; the script says what would help), or "busy": another run held the
+      // instance's lock. Not a failure of the instance; someone must act or retry.
+      return {
+        ...facts,
+        kind: 'busy_at_deadline',
+        reason: refusalReason(run.stderr, report?.result === 'busy' ? 'busy' : 'refused'),
+      };
     case 2:
-      // Exit 2 is also a refusal (wake or stop would have hit a worker still running jobs).
+      // Documents built before refusals had their own exit code (4) said "refused" with exit 2.
       if (report?.result === 'refused')
-        return { ...facts, kind: 'busy_at_deadline', reason: refusalReason(run.stderr) };
+        return { ...facts, kind: 'busy_at_deadline', reason: refusalReason(run.stderr, 'refused') };
       return {
         ...facts,
         kind: 'busy_at_deadline',
@@ -170,14 +178,17 @@ const sidekiqProcess = (p: SidekiqProcess): SidekiqProcess => ({
   ...(p.quiet !== undefined ? { quiet: p.quiet } : {}),
 });
 
-/** The script's own "refused: …" line, which says which process blocked it. */
-function refusalReason(stderr: string | undefined): string {
+/** The script's own "refused: …" (or "busy: …") line, which says what blocked it and what would help. */
+function refusalReason(stderr: string | undefined, word: 'refused' | 'busy'): string {
   const line = stderr
     ?.split('\n')
     .map((l) => l.replace(/^sidekiqctl: /, '').trim())
-    .filter((l) => l.startsWith('refused'))
+    .filter((l) => l.startsWith(`${word}:`))
     .pop();
-  return line ? line.slice(0, 300) : 'refused: a worker still runs jobs (nothing was stopped or restarted)';
+  if (line) return line.slice(0, 300);
+  return word === 'busy'
+    ? 'busy: another sidekiqctl.sh run held this instance (nothing was done); try again'
+    : 'refused: nothing was stopped or restarted (the script did not say why)';
 }
 
 function failureReason(run: FinishedRun, report: ScriptReport | undefined): string {
