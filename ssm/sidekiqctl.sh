@@ -463,11 +463,14 @@ sup_argv() {
       SA="supervisorctl $_sav $2"
       [ "$3" = - ] || SA="supervisorctl -s $3 $_sav $2"
       ;;
-    runit) # sv waits 7 s by default, less than Sidekiq's -t: wait up to the deadline instead
-      [ "$_sav" != stop ] || _sav=down
-      [ "$_sav" != start ] || _sav=up
+    runit) # sv waits 7 s by default, less than Sidekiq's -t: wait up to the deadline instead. A
+      # stop waits for the exits itself, so `sv down` need not (one wait, not one per service)
       now_cs
-      SA="sv -w $(((DEADLINE - NOW) / 100 + 1)) $_sav $2"
+      case $_sav in
+        stop) SA="sv down $2" ;;
+        start) SA="sv -w $(((DEADLINE - NOW) / 100 + 1)) up $2" ;;
+        *) SA="sv -w $(((DEADLINE - NOW) / 100 + 1)) $_sav $2" ;;
+      esac
       ;;
     *) return 1 ;;
   esac
@@ -477,12 +480,11 @@ sup_argv() {
 # they are left running (never killed) and this fails. Fails naming those that failed.
 sup_all() {
   _sad=$(mktemp -d) || fail "cannot make a temporary directory"
-  _sai=0
+  _sai=0 _sac=""
   while IFS= read -r _sak; do
     [ -n "$_sak" ] && sup_argv "$_sak" "$1" || continue
-    _sai=$((_sai + 1))
+    _sai=$((_sai + 1)) _sac="$_sac$SA$NL"
     log "$SA"
-    printf '%s\n' "$SA" >"$_sad/$_sai.cmd"
     # the lock's descriptor stays here: a command that outlives this run must not hold the lock
     (
       _rc=0
@@ -495,26 +497,28 @@ sup_all() {
 $2
 EOF2
   _saj=0
-  while :; do
-    _saf="" _sal="" _saj=0
-    while [ "$_saj" -lt "$_sai" ]; do
+  while [ "$_saj" -lt "$_sai" ]; do # builtins only: this loop runs while the commands work
+    if [ -f "$_sad/$((_saj + 1)).rc" ]; then
       _saj=$((_saj + 1))
-      if [ ! -f "$_sad/$_saj.rc" ]; then _sal="$_sal, $(cat "$_sad/$_saj.cmd")"; fi
-    done
-    [ -n "$_sal" ] || break
+      continue
+    fi
     now_cs
     if [ "$NOW" -ge "$DEADLINE" ]; then
       procs_json
-      fail "still running at the --timeout (${TIMEOUT}s), nothing was killed (output in $_sad): ${_sal#, }"
+      fail "supervisor commands still running at the --timeout (${TIMEOUT}s), nothing was killed (output in $_sad)"
     fi
     sleep_poll
   done
-  _saj=0
-  while [ "$_saj" -lt "$_sai" ]; do
+  _saj=0 _saf=""
+  while IFS= read -r _sak; do
+    [ -n "$_sak" ] || continue
     _saj=$((_saj + 1))
-    cat "$_sad/$_saj.out" >&2 || :
-    [ "$(cat "$_sad/$_saj.rc")" = 0 ] || _saf="$_saf, $(cat "$_sad/$_saj.cmd") (exit $(cat "$_sad/$_saj.rc"))"
-  done
+    [ ! -s "$_sad/$_saj.out" ] || cat "$_sad/$_saj.out" >&2 || :
+    read -r _sar <"$_sad/$_saj.rc" || _sar='?'
+    [ "$_sar" = 0 ] || _saf="$_saf, $_sak (exit $_sar)"
+  done <<EOF2
+$_sac
+EOF2
   rm -rf "$_sad"
   [ -z "$_saf" ] || { procs_json && fail "failed: ${_saf#, }"; }
 }
@@ -570,7 +574,8 @@ group_by_sup() {
 }
 # sup_map: SKALL (every Sidekiq process, whatever --match says: titled, starting, unparseable),
 # SKMAP (lines "pid key": who supervises each; the first line of a pid is the discovered one) and
-# SKANC (those processes and their ancestors), from one scan and one discovery each
+# SKANC (those processes and their ancestors), SKTOP (" pid:top": SUPTOP of each), from one scan
+# and one discovery each
 sup_map() {
   _smm=$MATCH
   MATCH=""
@@ -580,9 +585,11 @@ sup_map() {
   PROCS=$_smp PIDS=$_smi PSTS=$_sms NPROCS=$_smn STARTING=$_smt UNPARSED=$_smu UNP_JSON=$_smj
   MATCH=$_smm
   SKMAP=""
+  SKTOP=" "
   for _smx in $SKALL; do
     discover "$_smx"
     SKMAP="$SKMAP$_smx $SUP$NL"
+    SKTOP="$SKTOP$_smx:$SUPTOP "
     svc_of "$_smx"
     [ -z "$SVC" ] || SKMAP="$SKMAP$_smx systemd $SVC$NL"
   done
@@ -599,6 +606,7 @@ others() {
   OTHERS=""
   case $1 in 'none '*) return 0 ;; esac
   while read -r _op _ok; do
+    case $_ok in "${1%% *} "*) ;; *) continue ;; esac # another kind of supervisor
     [ -n "$_op" ] && ! pid_in "$_op" "$2" && ! pid_in "$_op" "$OTHERS" || continue
     same_sup "$1" "$_ok" || continue
     OTHERS="$OTHERS $_op"
@@ -636,12 +644,18 @@ foreign() {
       done
       ;;
     'supervisord '* | 'runit '*)
-      discover "$2"
-      _ft=$SUPTOP
+      _ft=${SKTOP#* "$2":}
+      _ft=${_ft%% *}
       _fm=$_ft
-      while [ -n "$_ft" ]; do # the tree under SUPTOP, one generation at a time
+      while [ -n "$_ft" ]; do # the tree under SUPTOP, one generation at a time (builtins only)
         _fn=""
-        for _fp in $_ft; do _fn="$_fn $(cat /proc/"$_fp"/task/*/children 2>/dev/null || :)"; done
+        for _fp in $_ft; do
+          for _fc in /proc/"$_fp"/task/*/children; do
+            _fx=""
+            { read -r _fx <"$_fc" || :; } 2>/dev/null
+            _fn="$_fn $_fx"
+          done
+        done
         case $_fn in *[0-9]*) _ft=$_fn ;; *) _ft="" ;; esac
         _fm="$_fm $_ft"
       done
@@ -721,29 +735,35 @@ job_tids() { # job_tids PID CLASS: sets JT to " tid..." of PID's job threads now
     JT="$JT ${_jc##*/}"
   done
 }
-# idle QUIET BUSY QUIET_SEEN_AT BORN_AT NOW BEAT PID "TIDS": 0 when the process is idle.
-# Why (Sidekiq 6.4.1, 7.2.0, 8.1.7): Launcher#quiet sets the launcher's @done, which puts `stopping`
-# in the next title, before Manager#quiet reaches each processor; a processor's fetch pushes a job
-# back only if its own @done was set when the fetch returned, and a job it keeps counts as busy only
-# at `stats` (WORK_STATE.set), later. So the first `stopping` title may say 0 busy while a job starts.
-# Evidence, not timing, closes that gap: a processor's thread ends only after its last job
-# (`process_one until @done`), so when every job thread seen is gone nothing runs; and a title that
-# changed after the first `stopping` one comes from a later heartbeat, which counted that job. The
-# title's busy count is never lowered by anything else (a job can rename its thread; M:N threads
-# have none of their own). With no job thread known (5.x, JRuby, M:N): two heartbeats after `stopping`.
-# Sets IDLE_BY to the evidence.
+# idle QUIET BUSY QUIET_SEEN_AT BORN_AT NOW BEAT PID "TIDS" CONCURRENCY: 0 when the process is idle;
+# IDLE_BY says why. From Sidekiq's source (6.4.1, 7.2.0, 8.1.7; cited in the tests): Launcher#quiet
+# sets the launcher's @done, which puts `stopping` in the next title, before Manager#quiet reaches
+# each processor; a processor's fetch pushes a job back only if its own @done was set when the fetch
+# returned, and a job it keeps counts as busy only at `stats` (WORK_STATE.set), later. So the first
+# `stopping` title may say 0 busy while a job starts. Evidence, not timing, closes that gap:
+# - a processor's thread ends only after its last job (`process_one until @done`): once a thread
+#   has been seen for every processor (as many as the concurrency) and all are gone, nothing runs,
+#   whatever a title written before says;
+# - otherwise the title's busy count stands (a job may have renamed its thread before it was seen;
+#   M:N threads have none of their own), and 0 busy is believed when every job thread seen is gone,
+#   or when the title changed after the first `stopping` one (a later heartbeat, which counted that job);
+# - with no job thread known (5.x, JRuby, M:N), two heartbeats after `stopping`.
 idle() {
-  [ "$1" = true ] && [ "$2" = 0 ] || return 1
+  [ "$1" = true ] || return 1
+  _in=0 _ig=0
+  for _it in $8; do
+    _in=$((_in + 1))
+    [ -e "/proc/$7/task/$_it" ] || _ig=$((_ig + 1))
+  done
+  IDLE_BY="all $_in job threads gone"
+  [ "$_in" -eq 0 ] || [ "$_in" -lt "$9" ] || [ "$_ig" -lt "$_in" ] || return 0
+  [ "$2" = 0 ] || return 1
   IDLE_BY="title changed after stopping"
   [ "$4" -lt "$3" ] || return 0
-  case $8 in *[0-9]*) ;; *)
-    IDLE_BY="two heartbeats after stopping, no job thread known"
-    [ "$5" -ge $(($3 + 2 * $6)) ]
-    return
-    ;;
-  esac
   IDLE_BY="job threads gone"
-  for _it in $8; do [ ! -e "/proc/$7/task/$_it" ] || return 1; done
+  [ "$_in" -eq 0 ] || [ "$_ig" -lt "$_in" ] || return 0
+  IDLE_BY="two heartbeats after stopping, no job thread known"
+  [ "$_in" -eq 0 ] && [ "$5" -ge $(($3 + 2 * $6)) ]
 }
 # Returns 0 when every selected process is idle, 2 at the deadline, 3 when no process was there at
 # the first look. Only processes whose title parses count (a starting one is reported, not waited for).
@@ -791,7 +811,7 @@ drain() {
       for _t in $JT; do pid_in "$_t" "$_tids" || _tids="$_tids$_t "; done
       beat_of "$_maj"
       [ "$BEAT" -le "$MAXBEAT" ] || MAXBEAT=$BEAT
-      if idle "$_q" "$_busy" "$_qat" "$_born" "$NOW" "$BEAT" "$_pid" "$_tids"; then
+      if idle "$_q" "$_busy" "$_qat" "$_born" "$NOW" "$BEAT" "$_pid" "$_tids" "$_conc"; then
         _dwhy="$_dwhy; pid $_pid: $IDLE_BY"
       else _dok=0; fi
       _dnew="$_dnew$_pid $_st $_qat $_seen $_born $_key ${_maj:--} $_cls$_tids$NL"

@@ -171,7 +171,7 @@ describe('runit (runsvdir -> runsv -> sidekiq)', () => {
       expect(r.code).toBe(0);
       expect(r.json).toMatchObject({ result: 'stopped', processes: [{ pid, quiet: true }] });
       // the physical service directory, although runsvdir reached it through a symlink
-      expect(r.stderr).toMatch(new RegExp(`sv -w \\d+ down ${svDir}\n`));
+      expect(r.stderr).toMatch(new RegExp(`sv down ${svDir}\n`)); // the script waits for the exit itself
       expect(r.stderr).not.toMatch(/sending TERM/);
       expect(host.stoppedRecords()).toBe(`runit ${svDir}\n`);
       await new Promise((res) => setTimeout(res, 2500)); // runsv restarts a dead worker after 1 s
