@@ -339,7 +339,6 @@ safe() { case $1 in '' | *[!A-Za-z0-9@:/._-]*) return 1 ;; esac; }
 # to the directories under /sys/fs/cgroup that may hold that service's cgroup
 svc_of() {
   SVC="" SVC_UID="" SVC_CG=""
-  _vcg=$(cat "/proc/$1/cgroup" 2>/dev/null) || return 0
   while IFS= read -r _vl; do
     _vh=${_vl#*:}
     _vl=${_vh#*:}
@@ -362,9 +361,7 @@ svc_of() {
       esac
       case $_vl in */*) _vl=${_vl%/*} ;; *) _vl="" ;; esac
     done
-  done <<EOF2
-$_vcg
-EOF2
+  done 2>/dev/null <"/proc/$1/cgroup" || :
 }
 env_of() { # env_of PID NAME: sets _ev to NAME's value in PID's environment, or ''
   _ev=$({ tr '\0' '\n' <"/proc/$1/environ"; } 2>/dev/null | sed -n "s/^$2=//p" | head -n 1) || _ev=""
@@ -574,14 +571,14 @@ group_by_sup() {
 }
 # sup_map: SKALL (every Sidekiq process, whatever --match says: titled, starting, unparseable),
 # SKMAP (lines "pid key": who supervises each; the first line of a pid is the discovered one) and
-# SKANC (those processes and their ancestors), SKTOP (" pid:top": SUPTOP of each), from one scan
-# and one discovery each
+# SKANC (those processes and their ancestors), SKTOP (" pid:top": SUPTOP of each), SKPSTS (PSTS of
+# them) and SKOTH (the starting and unparseable ones), from one scan and one discovery each
 sup_map() {
   _smm=$MATCH
   MATCH=""
   _smp=$PROCS _smi=$PIDS _sms=$PSTS _smn=$NPROCS _smt=$STARTING _smu=$UNPARSED _smj=$UNP_JSON
   scan
-  SKALL="$PIDS $STARTING $UNPARSED"
+  SKALL="$PIDS $STARTING $UNPARSED" SKPSTS=$PSTS SKOTH=" $STARTING $UNPARSED "
   PROCS=$_smp PIDS=$_smi PSTS=$_sms NPROCS=$_smn STARTING=$_smt UNPARSED=$_smu UNP_JSON=$_smj
   MATCH=$_smm
   SKMAP=""
@@ -775,7 +772,7 @@ drain() {
     now_cs
     if [ "$FIRST" = 1 ] && [ "$NPROCS" -eq 0 ] && [ -z "$UNPARSED" ]; then return 3; fi
     FIRST=0
-    _dok=1 _dnew="$NL" _dwhy=""
+    _dok=1 _dnew="$NL" _dwhy="" _drep=""
     while IFS='|' read -r _pid _st _ver _busy _conc _q _tag; do
       [ -n "$_pid" ] || continue
       case $STATE in
@@ -813,12 +810,15 @@ drain() {
       [ "$BEAT" -le "$MAXBEAT" ] || MAXBEAT=$BEAT
       if idle "$_q" "$_busy" "$_qat" "$_born" "$NOW" "$BEAT" "$_pid" "$_tids" "$_conc"; then
         _dwhy="$_dwhy; pid $_pid: $IDLE_BY"
+        _busy=0 # a stale title's count, when every processor's thread is gone
       else _dok=0; fi
+      _drep="$_drep$_pid|$_st|$_ver|$_busy|$_conc|$_q|$_tag$NL"
       _dnew="$_dnew$_pid $_st $_qat $_seen $_born $_key ${_maj:--} $_cls$_tids$NL"
     done <<EOF2
 $PROCS
 EOF2
     STATE=$_dnew
+    PROCS=$_drep
     show_view
     if [ "$_dok" = 1 ]; then
       log "idle (${_dwhy#; })"
@@ -945,8 +945,7 @@ do_stop() {
   done <<EOF2
 $SUPPID
 EOF2
-  _befs=$(MATCH="" && scan && echo "$PSTS")
-  _befo=" $STARTING $UNPARSED "
+  _befs=$SKPSTS _befo=$SKOTH
   record "$SUPS"
   _sw=""
   while IFS= read -r _k; do

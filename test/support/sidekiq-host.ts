@@ -251,11 +251,16 @@ export class SidekiqHost {
     return `nsenter -t ${this.initPid} -p -m -- sh -c ${shq(script)}`;
   }
 
-  /** Runs a command inside the host (its PID namespace and /proc). */
+  /**
+   * Runs a command inside the host (its PID namespace and /proc). SIDEKIQCTL_STATE_DIR is this host's
+   * own unless the caller's environment sets it: a sidekiqctl.sh run inside (the command line's
+   * --local, a simulated SSM) never shares the machine's state directory and lock with other tests.
+   */
   exec(cmd: string, args: string[], opts: SpawnOptions = {}): ChildProcess {
     const child = spawn('nsenter', ['-t', String(this.initPid), '-p', '-m', '--', cmd, ...args], {
       cwd: this.dir,
       ...opts,
+      env: { SIDEKIQCTL_STATE_DIR: this.stateDir, ...(opts.env ?? process.env) },
     });
     this.children.push(child);
     return child;
