@@ -3,7 +3,7 @@
 #
 # Runs under SSM Run Command on EC2, in Elastic Beanstalk platform hooks, in containers. POSIX sh
 # (dash, busybox ash, bash); Linux only (reads /proc). The promise: no job is lost and no worker is
-# shut down while it still runs jobs. It never sends KILL.
+# shut down while it still runs jobs. It never sends KILL. The contract is DESIGN.md's "Instance side".
 #
 #   sidekiqctl.sh quiet  [--timeout S] [--poll S] [--match ERE] [--heartbeat S]
 #   sidekiqctl.sh stop   [--timeout S] [--poll S] [--match ERE] [--heartbeat S] [--supervisor SUP]
@@ -12,76 +12,63 @@
 #
 # Titles (/proc/PID/cmdline, rewritten by Sidekiq at every heartbeat: 5 s in 5.x/6.x, 10 s in 7.x/8.x):
 #   sidekiq <version> <tag> [<busy> of <concurrency> busy] <words>...
-# The tag may be empty (two spaces: every version from 4.2 to 8.x writes `tag || ""`); one space is
-# accepted too (a replaced PROCTITLES). <words> are what follows:
-# `stopping` once quiet (after TSTP, or TERM), and anything an extension appends (Enterprise's
-# `leader`, PROCTITLES); `stopping` among them means quiet. A title is untrusted data (any local user
-# can set any title): parsed strictly (version [0-9][0-9A-Za-z.]*, counts of 1-9 digits), never
-# evaluated, JSON-escaped. A title that starts `sidekiq <digit>` but does not parse (hostile, or cut
-# short by Ruby's argv space) is "unparseable": never signalled, reported by pid and title; the
-# parseable processes are still handled and the run ends with exit 1, result "unparseable".
-# A process still titled `ruby .../sidekiq ...` has not had its first heartbeat ("starting").
+# The tag may be empty (two spaces; one is accepted too). <words>: `stopping` once quiet (TSTP or
+# TERM), and what extensions append (Enterprise's `leader`). A title is untrusted data: parsed
+# strictly, never evaluated, JSON-escaped, cut to 200 characters in the output. Only a title that
+# parses makes a worker. One that starts `sidekiq <digit>` but does not parse is "unparseable":
+# never signalled, reported (exit 1). A process still titled `ruby .../sidekiq ...` is "starting":
+# reported, not counted, never signalled.
 #
-# Supervisor: who restarts a process decides how it is stopped and woken. Found per process: an
-# ancestor supervisord (the program, from the SUPERVISOR_* variables supervisord puts in its
-# environment), runsv (runit: the service directory), a sidekiqswarm parent (Enterprise: by its comm,
-# or by its title `sidekiqswarm, ...` under ruby/bundle; if the swarm itself is in a systemd service,
-# that service); else the systemd service of its cgroup
-# (/proc/PID/cgroup, any *.service: sidekiq@2.service, an Elastic Beanstalk Procfile unit; one under
-# a per-user manager, .../user@N.service/.../U.service, is refused: systemctl --user is not driven);
-# else none.
-# --supervisor SUP overrides discovery: systemd:UNIT | supervisord:PROGRAM | runit:DIR | none
-# (--service UNIT = --supervisor systemd:UNIT).
+# Supervisor (who restarts a process) decides how it is stopped and woken, found per process: an
+# ancestor supervisord (program from its SUPERVISOR_* environment), runsv (service directory), a
+# sidekiqswarm parent (or that swarm's systemd service), else the systemd service of its cgroup (a
+# per-user manager's is refused), else none. --supervisor systemd:UNIT | supervisord:PROGRAM |
+# runit:DIR | none (--service UNIT = systemd:UNIT) may only name one of those of the Sidekiq
+# processes found (or the systemd service they run in), else refused.
 #
-# quiet  TSTP to each process (Sidekiq >= 4.2.9; USR1 only for a plain numeric major below 5: USR1
-#        kills Sidekiq 6+), then wait until every process is quiet with 0 busy, or --timeout
-#        (default 3600). Quiet is trusted when the title says `stopping` and either the Sidekiq job
-#        threads (named `processor` in 6.x) seen before are all gone, or the title changed after
-#        `stopping` was first seen, or one heartbeat (--heartbeat; default 5 s, 10 s for 7+) plus 1 s
-#        has passed since: a heartbeat right after quiet took effect may not count a job just fetched.
-# stop   quiet as above; then, one call per distinct supervisor: `systemctl stop UNIT`,
-#        `supervisorctl stop PROGRAM`, `sv down DIR`, TERM to the swarm parent; TERM to each process
-#        with none. Refused (exit 2, result "refused", nothing stopped) when the supervisor also runs
-#        a Sidekiq process that is not drained, when its control command is missing, when the
-#        supervisord program cannot be told, or when what it stops cannot be recorded for wake
-#        (read-only state; fine with --supervisor, which wake can be given too). What was stopped is
-#        recorded in $SIDEKIQCTL_STATE_DIR/stopped (default /var/lib/sidekiqctl) for wake. Then waits for the exits
-#        and watches one heartbeat more (at least 5 s): a Sidekiq process that came back is "respawned" (exit 1).
-#        If the drain times out, nothing is shut down (exit 2).
-# wake   a quiet process cannot be woken, only restarted. Restarts the supervisors of the quiet idle
-#        processes (`systemctl restart`, `supervisorctl restart`, `sv restart`; TERM to a swarm child,
-#        which the swarm replaces; with none: --restart-command) and starts what stop recorded. With
-#        --restart-command, runs only that (sh -c). A quiet process still running jobs is not
-#        restarted (exit 2) unless --force (Sidekiq pushes unfinished jobs back to Redis after -t);
-#        a supervisor that also runs an awake process is not restarted (exit 2). Then waits until the
-#        old quiet processes are gone and each restarted supervisor runs a fresh, non-quiet process.
-#        --timeout (default 120) bounds it; a restart command still running then is left running.
-# status prints the state of every process; changes nothing.
+# quiet  TSTP to each process (USR1 below 5.x; USR1 kills 6+), then wait until each is idle (see
+#        `idle` below) or --timeout (default 3600).
+# stop   quiet; then every supervisor at once: `systemctl stop`, `supervisorctl stop`, `sv down`,
+#        TERM to a swarm parent, TERM to each process with none. Refused (exit 4, nothing stopped)
+#        when a supervisor also runs a Sidekiq process that is not drained, or a non-Sidekiq
+#        process (left quiet), or cannot be driven. What was stopped is recorded for wake. Waits for
+#        the exits, then one heartbeat more (at least 5 s): a process that came back: "respawned".
+# wake   restarts the supervisors of quiet idle processes (a quiet process cannot be woken) and
+#        starts what the stop with the same --match recorded; --restart-command runs only that.
+#        A quiet process still running jobs: refused unless --force. Waits for fresh, non-quiet
+#        processes up to --timeout (default 120).
+# status reports; changes nothing.
 #
-# --match ERE   only processes whose title (or, while starting, command line) matches (grep -E).
-# --poll S      seconds between looks (default 0.5).   --heartbeat S  Sidekiq's heartbeat if changed.
-# SIDEKIQCTL_OWN_PID_NS=1 in the environment: only processes of this PID namespace (not containers').
+# Signals go only to the process a scan found: its start time (/proc/PID/stat field 22) and title
+# are checked again right before each one.
+# State: $SIDEKIQCTL_STATE_DIR (default /var/lib/sidekiqctl), a directory owned by the running user,
+# mode 700, else refused; files written through a temporary file and a rename; records per PID
+# namespace and --match; one run at a time (flock on its `lock`, waited for up to
+# $SIDEKIQCTL_LOCK_WAIT s, default 60, else result "busy", exit 4). quiet goes on without a lock
+# when the directory cannot be created (a read-only container); stop and wake do not.
+# SIDEKIQCTL_OWN_PID_NS=1: only processes of this PID namespace.
 #
-# Exit codes: 0 done; 2 --timeout passed with jobs still running, or refused (nothing killed);
-#             3 no Sidekiq process found and nothing could be done; 1 any other failure (including
-#             unparseable and respawned); 64 usage.
-# Output: progress on stderr. The last line on stdout is one JSON object:
+# Exit codes: 0 done; 2 --timeout passed with jobs still running (nothing killed); 3 no Sidekiq
+#   process found, nothing done; 4 refused or busy (nothing done; the reason says what would help);
+#   1 any other failure (unparseable, respawned, error); 64 usage.
+# Output: progress on stderr; stdout's last line is one JSON object of at most 24,000 characters:
 #   {"action":"quiet","result":"drained","elapsed_seconds":7.9,"processes":[{"pid":4242,
 #    "version":"6.4.1","tag":"","busy":0,"concurrency":3,"quiet":true}]}
-# plus "unparseable":[{"pid":N,"title":"..."}] when there is such a title.
+# plus "unparseable":[{"pid":N,"title":"..."}], and "truncated":true when something was cut.
 # result: quiet -> drained | timeout | no_sidekiq;  stop -> stopped | timeout | refused | respawned |
 #         no_sidekiq;  wake -> woken | already_awake | refused | no_sidekiq;  status -> status |
-#         no_sidekiq;  any -> unparseable (exit 1) | error (exit 1) | usage (exit 64, action "" if unknown).
-# processes: as last seen (stop: before shutting down, respawned: the ones that came back; wake: fresh).
+#         no_sidekiq;  any -> busy | unparseable | error | usage (action "" if unknown).
 # shellcheck disable=SC2015 # `A && B || C` here always means: C unless both A and B
 set -eu
 
+# Each function's own temporaries carry its own prefix, so that no call clobbers a caller's.
 PROG=sidekiqctl
-GUARD_CS=100
 LOG_EVERY_CS=1000
 NL='
 '
 USAGE='usage: sidekiqctl.sh quiet|stop|wake|status [--timeout S] [--poll S] [--match ERE] [--supervisor SUP] [--service UNIT] [--restart-command CMD] [--force] [--heartbeat S]'
+Q200='????????????????????'
+Q200=$Q200$Q200$Q200$Q200$Q200$Q200$Q200$Q200$Q200$Q200 # 200 `?`: a pattern for "the first 200 characters"
 
 log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
 
@@ -97,39 +84,44 @@ now_cs() {
 }
 to_cs() { # "12" or "0.5" -> centiseconds in CS; fails on anything else
   case $1 in '' | *[!0-9.]* | *.*.* | .* | *.) return 1 ;; esac
-  _i=${1%%.*}
-  _f=
-  case $1 in *.*) _f=${1#*.} ;; esac
-  _f="${_f}00"
-  _f=${_f%"${_f#??}"}
-  nodec "$_i"
-  CS=$((_n * 100 + 1$_f - 100))
+  _ci=${1%%.*}
+  _cf=
+  case $1 in *.*) _cf=${1#*.} ;; esac
+  _cf="${_cf}00"
+  _cf=${_cf%"${_cf#??}"}
+  nodec "$_ci"
+  CS=$((_n * 100 + 1$_cf - 100))
 }
 fmt_cs() { printf '%d.%d' $(($1 / 100)) $(($1 % 100 / 10)); }
 
 # --- JSON ---------------------------------------------------------------------------------------
 json_esc() { # sets J to $1 escaped for a JSON string (titles hold no control characters, see scan);
   # `|` too (as \u007c), so that an escaped field can sit in a |-separated record.
-  J="" _s=$1
+  J="" _js=$1
   while :; do
-    _p=${_s%%[\"\\|]*}
-    J=$J$_p
-    [ "$_p" != "$_s" ] || return 0
-    _s=${_s#"$_p"}
-    case $_s in
+    _jp=${_js%%[\"\\|]*}
+    J=$J$_jp
+    [ "$_jp" != "$_js" ] || return 0
+    _js=${_js#"$_jp"}
+    case $_js in
       \"*) J="$J\\\"" ;;
       \\*) J="$J\\\\" ;;
       *) J="$J\\u007c" ;;
     esac
-    _s=${_s#?}
+    _js=${_js#?}
   done
 }
-PROCS_JSON=""
-UNP_JSON=""
+cut200() { # sets C to $1 cut to 200 characters; CUT=1 when it was cut
+  C=$1
+  # shellcheck disable=SC2295 # Q200 is meant as a pattern
+  if [ ${#C} -gt 200 ]; then C=${C%"${C#$Q200}"} CUT=1; fi
+}
+PROCS_JSON="" UNP_JSON="" CUT="" PROCS="" PIDS="" PSTS="" NPROCS=0 STARTING="" UNPARSED=""
 finish() { # finish RESULT EXIT_CODE
   now_cs
-  printf '{"action":"%s","result":"%s","elapsed_seconds":%s,"processes":[%s]%s}\n' \
-    "$ACTION" "$1" "$(fmt_cs $((NOW - START)))" "$PROCS_JSON" "${UNP_JSON:+,\"unparseable\":[$UNP_JSON]}"
+  printf '{"action":"%s","result":"%s","elapsed_seconds":%s,"processes":[%s]%s%s}\n' \
+    "$ACTION" "$1" "$(fmt_cs $((NOW - START)))" "$PROCS_JSON" "${UNP_JSON:+,\"unparseable\":[$UNP_JSON]}" \
+    "${CUT:+,\"truncated\":true}"
   exit "$2"
 }
 usage_error() {
@@ -143,17 +135,27 @@ fail() {
 }
 
 # --- finding processes --------------------------------------------------------------------------
-stat_of() { # sets _state and _ppid of PID; fails if it is gone. Builtins only (runs at every poll).
-  _st=""
-  { while IFS= read -r _l; do _st="$_st$_l "; done <"/proc/$1/stat"; } 2>/dev/null || return 1
-  _st=${_st##*) } # the command name in parentheses may hold anything: the fields follow the last ") "
-  _state=${_st%% *}
-  _st=${_st#* }
-  _ppid=${_st%% *}
+stat_of() { # sets _state, _ppid and _start (field 22) of PID; fails if it is gone. Builtins only.
+  _so=""
+  { while IFS= read -r _sol; do _so="$_so$_sol "; done <"/proc/$1/stat"; } 2>/dev/null || return 1
+  _so=${_so##*) } # the command name in parentheses may hold anything: the fields follow the last ") "
+  # shellcheck disable=SC2086 # from here on the fields are one letter and numbers
+  set -- $_so
+  [ $# -ge 20 ] || return 1
+  _state=$1 _ppid=$2
+  shift 19
+  _start=$1
 }
-live() { # a process counts only if it exists and is neither a zombie nor dead
+live() { # live PID [START]: it exists, is neither a zombie nor dead, and (given) started at START
   stat_of "$1" || return 1
   case $_state in Z | X | x | '') return 1 ;; esac
+  [ -z "${2:-}" ] || [ "$_start" = "$2" ]
+}
+title_of() { # sets TI to PID's command line (printable; NULs and control characters as spaces)
+  TI=$({ tr -c '\040-\176\200-\377' ' ' <"/proc/$1/cmdline"; } 2>/dev/null) || return 1
+  _tt=${TI##*[! ]}
+  TI=${TI%"$_tt"}
+  [ -n "$TI" ]
 }
 matches() { [ -z "$MATCH" ] || printf '%s\n' "$1" | grep -E -q -e "$MATCH"; }
 runs() { # runs NAME CMDLINE: argv0 is NAME, or ruby/bundle running NAME (words 2-4)
@@ -165,98 +167,102 @@ runs() { # runs NAME CMDLINE: argv0 is NAME, or ruby/bundle running NAME (words 
   [ $# -gt 0 ] || return 1
   [ "${1##*/}" = "$_rn" ] && return 0
   case ${1##*/} in ruby* | bundle* | jruby*) ;; *) return 1 ;; esac
-  for _w in "${2:-}" "${3:-}" "${4:-}"; do [ "${_w##*/}" = "$_rn" ] && return 0; done
+  for _rw in "${2:-}" "${3:-}" "${4:-}"; do [ "${_rw##*/}" = "$_rn" ] && return 0; done
   return 1
 }
-is_starting() { runs sidekiq "$1"; }
 # A sidekiqswarm parent: its comm is `ruby` or `bundle` when started as `bundle exec sidekiqswarm`
 # (Ruby's $0= leaves comm alone), so its command line decides: `sidekiqswarm, managing N processes`
 # (Enterprise's title), or sidekiqswarm run by ruby/bundle before that title is set.
 is_swarm() {
-  _sc=$({ tr '\0' ' ' <"/proc/$1/cmdline"; } 2>/dev/null) || return 1
-  case $_sc in 'sidekiqswarm, '*) return 0 ;; esac
-  runs sidekiqswarm "$_sc"
+  title_of "$1" || return 1
+  case $TI in 'sidekiqswarm, '*) return 0 ;; esac
+  runs sidekiqswarm "$TI"
 }
 digits() { case $1 in '' | *[!0-9]* | ??????????*) return 1 ;; esac; }
-# parse TITLE: 0 and _ver _busy _conc _q _tag (JSON-escaped) when it is a Sidekiq title; 1 when it
-# does not start like one; 2 when it starts `sidekiq <digit>` but does not parse.
+# parse TITLE: 0 and P_VER P_BUSY P_CONC P_Q P_TAG (JSON-escaped) when it is a Sidekiq title; 1 when
+# it does not start like one; 2 when it starts `sidekiq <digit>` but does not parse (or is too long
+# for any real title).
 parse() {
   case $1 in 'sidekiq '[0-9]*) ;; *) return 1 ;; esac
-  _r=${1#sidekiq }
-  _ver=${_r%%' '*}
-  [ "$_ver" != "$_r" ] || return 2
-  case $_ver in *[!0-9A-Za-z.]*) return 2 ;; esac
-  _r=${_r#"$_ver "}
-  _h=${_r%%'['[0-9]*' of '[0-9]*' busy]'*} # the tag (and its space): up to the first "[N of M busy]"
-  [ "$_h" != "$_r" ] || return 2
-  _r=${_r#"${_h}["}
-  _busy=${_r%%' of '*}
-  _r=${_r#*' of '}
-  _conc=${_r%%' busy]'*}
-  _x=${_r#*' busy]'}
-  digits "$_busy" && digits "$_conc" || return 2
-  case $_x in '' | ' '*) ;; *) return 2 ;; esac
-  case $_h in '') ;; *' ') _h=${_h% } ;; *) return 2 ;; esac
-  _q=false
-  case "$_x " in *' stopping '*) _q=true ;; esac
-  json_esc "$_h"
-  _tag=$J
-  nodec "$_busy"
-  _busy=$_n
-  nodec "$_conc"
-  _conc=$_n
+  [ ${#1} -le 1000 ] || return 2
+  _pr=${1#sidekiq }
+  P_VER=${_pr%%' '*}
+  [ "$P_VER" != "$_pr" ] || return 2
+  case $P_VER in *[!0-9A-Za-z.]*) return 2 ;; esac
+  _pr=${_pr#"$P_VER "}
+  _ph=${_pr%%'['[0-9]*' of '[0-9]*' busy]'*} # the tag (and its space): up to the first "[N of M busy]"
+  [ "$_ph" != "$_pr" ] || return 2
+  _pr=${_pr#"${_ph}["}
+  P_BUSY=${_pr%%' of '*}
+  _pr=${_pr#*' of '}
+  P_CONC=${_pr%%' busy]'*}
+  _px=${_pr#*' busy]'}
+  digits "$P_BUSY" && digits "$P_CONC" || return 2
+  case $_px in '' | ' '*) ;; *) return 2 ;; esac
+  case $_ph in '') ;; *' ') _ph=${_ph% } ;; *) return 2 ;; esac
+  P_Q=false
+  case "$_px " in *' stopping '*) P_Q=true ;; esac
+  cut200 "$_ph"
+  json_esc "$C"
+  P_TAG=$J
+  nodec "$P_BUSY"
+  P_BUSY=$_n
+  nodec "$P_CONC"
+  P_CONC=$_n
 }
-# scan: sets PROCS (lines "pid|version|busy|concurrency|quiet|tag"), PIDS, NPROCS, STARTING (pids),
-# UNPARSED (pids) and UNP_JSON. A failure to list or read /proc is an error, never "no Sidekiq".
+# scan: sets PROCS (lines "pid|start|version|busy|concurrency|quiet|tag"), PIDS, NPROCS, STARTING
+# and UNPARSED (pids), PSTS (" pid:start" of PIDS), UNP_JSON. A failure to list or read /proc is an error, never "no Sidekiq".
 scan() {
-  PROCS="" PIDS="" NPROCS=0 STARTING="" UNPARSED="" UNP_JSON=""
-  _out=$(grep -l -e sidekiq /proc/[0-9]*/cmdline 2>&1) || :
-  _cands=""
-  while IFS= read -r _l; do
-    case $_l in
+  PROCS="" PIDS="" PSTS="" NPROCS=0 STARTING="" UNPARSED="" UNP_JSON=""
+  _sco=$(grep -l -e sidekiq /proc/[0-9]*/cmdline 2>&1) || :
+  _scc=""
+  while IFS= read -r _scl; do
+    case $_scl in
       '') ;;
-      /proc/*/cmdline) _cands="$_cands $_l" ;;
+      /proc/*/cmdline) _scc="$_scc $_scl" ;;
       *) # grep's complaint: fine only about a process that has gone meanwhile
-        _e=${_l#*/proc/}
-        _e=${_e%%/*}
-        if ! digits "$_e" || live "$_e"; then fail "cannot list processes in /proc: $_l"; fi
+        _sce=${_scl#*/proc/}
+        _sce=${_sce%%/*}
+        if ! digits "$_sce" || live "$_sce"; then fail "cannot list processes in /proc: $_scl"; fi
         ;;
     esac
-  done <<EOF
-$_out
-EOF
-  for _f in $_cands; do
-    _pid=${_f#/proc/}
-    _pid=${_pid%/cmdline}
-    digits "$_pid" && [ "$_pid" != "$$" ] || continue
+  done <<EOF2
+$_sco
+EOF2
+  for _scf in $_scc; do
+    _scp=${_scf#/proc/}
+    _scp=${_scp%/cmdline}
+    digits "$_scp" && [ "$_scp" != "$$" ] || continue
     # Other PID namespaces' processes (containers) are left out when asked; an unreadable link is kept.
     if [ -n "$OWN_NS" ]; then
-      _ns=$(readlink "/proc/$_pid/ns/pid" 2>/dev/null) || _ns=""
-      [ -z "$_ns" ] || [ "$_ns" = "$OWN_NS" ] || continue
+      _scn=$(readlink "/proc/$_scp/ns/pid" 2>/dev/null) || _scn=""
+      [ -z "$_scn" ] || [ "$_scn" = "$OWN_NS" ] || continue
     fi
-    _t=$({ tr -c '\040-\176\200-\377' ' ' <"$_f"; } 2>/dev/null) || continue
-    _trail=${_t##*[! ]}
-    _t=${_t%"$_trail"}
-    [ -n "$_t" ] && live "$_pid" || continue
-    _rc=0
-    parse "$_t" || _rc=$?
-    case $_rc in
-      0) matches "$_t" || continue ;;
+    title_of "$_scp" && live "$_scp" || continue
+    _scr=0
+    parse "$TI" || _scr=$?
+    case $_scr in
+      0) matches "$TI" || continue ;;
       2)
-        if matches "$_t"; then
-          UNPARSED="$UNPARSED $_pid"
-          json_esc "$_t"
-          UNP_JSON="$UNP_JSON${UNP_JSON:+,}{\"pid\":$_pid,\"title\":\"$J\"}"
+        if matches "$TI"; then
+          UNPARSED="$UNPARSED $_scp"
+          cut200 "$TI"
+          json_esc "$C"
+          # at most about 6,000 characters of them, so that the JSON line stays under 24,000
+          if [ $((${#UNP_JSON} + ${#J})) -lt 6000 ]; then
+            UNP_JSON="$UNP_JSON${UNP_JSON:+,}{\"pid\":$_scp,\"title\":\"$J\"}"
+          else CUT=1; fi
         fi
         continue
         ;;
       *)
-        if is_starting "$_t" && matches "$_t"; then STARTING="$STARTING $_pid"; fi
+        if runs sidekiq "$TI" && matches "$TI"; then STARTING="$STARTING $_scp"; fi
         continue
         ;;
     esac
-    PROCS="$PROCS$_pid|$_ver|$_busy|$_conc|$_q|$_tag$NL"
-    PIDS="$PIDS $_pid"
+    PROCS="$PROCS$_scp|$_start|$P_VER|$P_BUSY|$P_CONC|$P_Q|$P_TAG$NL"
+    PIDS="$PIDS $_scp"
+    PSTS="$PSTS $_scp:$_start"
     NPROCS=$((NPROCS + 1))
   done
 }
@@ -269,75 +275,82 @@ finish_unparsed() {
   log "unparseable Sidekiq-like title(s), not signalled, not counted: [$UNP_JSON]"
   finish unparseable 1
 }
-procs_json() {
+procs_json() { # PROCS_JSON from PROCS, at most about 16,000 characters
   PROCS_JSON=""
-  while IFS='|' read -r _pid _ver _busy _conc _q _tag; do
-    [ -n "$_pid" ] || continue
-    PROCS_JSON="$PROCS_JSON${PROCS_JSON:+,}{\"pid\":$_pid,\"version\":\"$_ver\",\"tag\":\"$_tag\",\"busy\":$_busy,\"concurrency\":$_conc,\"quiet\":$_q}"
-  done <<EOF
+  while IFS='|' read -r _pjp _pjs _pjv _pjb _pjc _pjq _pjt; do
+    [ -n "$_pjp" ] || continue
+    _pje="{\"pid\":$_pjp,\"version\":\"$_pjv\",\"tag\":\"$_pjt\",\"busy\":$_pjb,\"concurrency\":$_pjc,\"quiet\":$_pjq}"
+    if [ $((${#PROCS_JSON} + ${#_pje})) -lt 16000 ]; then
+      PROCS_JSON="$PROCS_JSON${PROCS_JSON:+,}$_pje"
+    else CUT=1; fi
+  done <<EOF2
 $PROCS
-EOF
+EOF2
 }
 VIEW_LAST=""
 VIEW_AT=-100000
 show_view() { # one stderr line per poll when the view changed, or every 10 s
-  _v=""
-  while IFS='|' read -r _pid _ver _busy _conc _q _tag; do
-    [ -n "$_pid" ] || continue
-    _s=""
-    [ "$_q" = false ] || _s=", quiet"
-    _v="$_v${_v:+; }pid $_pid (sidekiq $_ver${_tag:+ $_tag}): $_busy of $_conc busy$_s"
-  done <<EOF
+  _sv=""
+  while IFS='|' read -r _svp _svs _svv _svb _svc _svq _svt; do
+    [ -n "$_svp" ] || continue
+    _svx=""
+    [ "$_svq" = false ] || _svx=", quiet"
+    _sv="$_sv${_sv:+; }pid $_svp (sidekiq $_svv${_svt:+ $_svt}): $_svb of $_svc busy$_svx"
+  done <<EOF2
 $PROCS
-EOF
-  for _pid in $STARTING; do _v="$_v${_v:+; }pid $_pid: starting"; done
-  for _pid in $UNPARSED; do _v="$_v${_v:+; }pid $_pid: unparseable title"; done
-  [ -n "$_v" ] || _v="no sidekiq process"
+EOF2
+  for _svp in $STARTING; do _sv="$_sv${_sv:+; }pid $_svp: starting (not counted)"; done
+  for _svp in $UNPARSED; do _sv="$_sv${_sv:+; }pid $_svp: unparseable title"; done
+  [ -n "$_sv" ] || _sv="no sidekiq process"
   now_cs
-  if [ "$_v" != "$VIEW_LAST" ] || [ $((NOW - VIEW_AT)) -ge $LOG_EVERY_CS ]; then
-    log "[$(fmt_cs $((NOW - START)))s] $_v"
-    VIEW_LAST=$_v
+  if [ "$_sv" != "$VIEW_LAST" ] || [ $((NOW - VIEW_AT)) -ge $LOG_EVERY_CS ]; then
+    log "[$(fmt_cs $((NOW - START)))s] $_sv"
+    VIEW_LAST=$_sv
     VIEW_AT=$NOW
   fi
 }
-still_live() { # still_live PIDS: sets LIVE to those of PIDS that still run (see live)
+still_live() { # still_live "PID:START..." : sets LIVE to the pids of those that still run
   LIVE=""
-  for _lp in $1; do if live "$_lp"; then LIVE="$LIVE $_lp"; fi; done
+  for _slx in $1; do if live "${_slx%:*}" "${_slx#*:}"; then LIVE="$LIVE ${_slx%:*}"; fi; done
 }
 pid_in() { case " $2 " in *" $1 "*) return 0 ;; esac; return 1; }
 sleep_poll() { # sleep one poll, never past the deadline
   now_cs
-  _left=$((DEADLINE - NOW))
-  if [ "$_left" -le 0 ]; then return 0; fi
-  if [ "$_left" -lt "$POLL_CS" ]; then sleep "$(fmt_cs "$_left")"; else sleep "$POLL"; fi
+  _spl=$((DEADLINE - NOW))
+  if [ "$_spl" -le 0 ]; then return 0; fi
+  if [ "$_spl" -lt "$POLL_CS" ]; then sleep "$(fmt_cs "$_spl")"; else sleep "$POLL"; fi
 }
-job_threads() { # sets _nt to the number of PID's threads named `processor` (Sidekiq 6's job threads)
-  _nt=0
-  for _c in /proc/"$1"/task/*/comm; do
-    { read -r _cn <"$_c"; } 2>/dev/null || continue
-    [ "$_cn" != processor ] || _nt=$((_nt + 1))
-  done
+# sig SIGNAL PID START: only to the process the scan found: the same start time, and a Sidekiq
+# title that --match selects, read again right now (a PID can be reused meanwhile)
+sig() {
+  if live "$2" "$3" && title_of "$2" && parse "$TI" && matches "$TI"; then
+    kill -s "$1" "$2" 2>/dev/null && return 0
+  fi
+  log "pid $2: $1 not sent: it is gone, or no longer the Sidekiq process found"
+  return 1
 }
 
 # --- supervisors --------------------------------------------------------------------------------
 # A supervisor is a key "KIND ID [URL]": systemd UNIT | supervisord PROGRAM URL|- | runit DIR |
-# swarm PID | none -. IDs come from /proc; they are checked against safe characters, never evaluated.
+# swarm PID START | none -. IDs come from /proc; checked against safe characters, never evaluated.
 safe() { case $1 in '' | *[!A-Za-z0-9@:/._-]*) return 1 ;; esac; }
 # svc_of PID: sets SVC to the systemd service whose cgroup PID is in (innermost `*.service`), or '';
-# SVC_UID to N when that service belongs to the per-user manager user@N.service (else '')
+# SVC_UID to N when that service belongs to the per-user manager user@N.service (else ''); SVC_CG
+# to the directories under /sys/fs/cgroup that may hold that service's cgroup
 svc_of() {
-  SVC="" SVC_UID=""
-  _cg=$(cat "/proc/$1/cgroup" 2>/dev/null) || return 0
-  while IFS= read -r _l; do
-    _l=${_l#*:}
-    _l=${_l#*:}
-    while [ -n "$_l" ]; do
-      case ${_l##*/} in
+  SVC="" SVC_UID="" SVC_CG=""
+  while IFS= read -r _vl; do
+    _vh=${_vl#*:}
+    _vl=${_vh#*:}
+    _vh=${_vh%%:*}
+    while [ -n "$_vl" ]; do
+      case ${_vl##*/} in
         *.service)
-          SVC=${_l##*/}
-          safe "$SVC" || SVC=""
-          case $_l in */user@*.service/*)
-            SVC_UID=${_l#*/user@}
+          SVC=${_vl##*/}
+          safe "$SVC" && safe "$_vl" || { SVC="" && return 0; }
+          SVC_CG="/sys/fs/cgroup$_vl /sys/fs/cgroup/unified$_vl /sys/fs/cgroup/${_vh#name=}$_vl"
+          case $_vl in */user@*.service/*)
+            SVC_UID=${_vl#*/user@}
             SVC_UID=${SVC_UID%%.service/*}
             digits "$SVC_UID" || SVC_UID="?"
             ;;
@@ -346,51 +359,53 @@ svc_of() {
           ;;
         *.scope | *.slice) break ;;
       esac
-      case $_l in */*) _l=${_l%/*} ;; *) _l="" ;; esac
+      case $_vl in */*) _vl=${_vl%/*} ;; *) _vl="" ;; esac
     done
-  done <<EOF
-$_cg
-EOF
+  done 2>/dev/null <"/proc/$1/cgroup" || :
 }
 env_of() { # env_of PID NAME: sets _ev to NAME's value in PID's environment, or ''
   _ev=$({ tr '\0' '\n' <"/proc/$1/environ"; } 2>/dev/null | sed -n "s/^$2=//p" | head -n 1) || _ev=""
 }
-discover() { # discover PID: sets SUP, the key of who restarts PID (see above), ignoring --supervisor
-  _a=$1 _sw="" _dk=0
-  while [ "$_dk" -lt 40 ] && stat_of "$_a" && [ "$_ppid" -gt 1 ] 2>/dev/null; do
+# discover PID: sets SUP, the key of who restarts PID (see above), ignoring --supervisor; SUPTOP to
+# the process supervisord or runsv started (PID or an ancestor of it)
+discover() {
+  _da=$1 _dsw="" _dk=0 SUPTOP=""
+  while [ "$_dk" -lt 40 ] && stat_of "$_da" && [ "$_ppid" -gt 1 ] 2>/dev/null; do
     _dk=$((_dk + 1))
-    _a=$_ppid
-    _cm=""
-    { read -r _cm <"/proc/$_a/comm"; } 2>/dev/null || :
-    case $_cm in
+    SUPTOP=$_da
+    _da=$_ppid
+    _dcm=""
+    { read -r _dcm <"/proc/$_da/comm"; } 2>/dev/null || :
+    case $_dcm in
       supervisord*)
         env_of "$1" SUPERVISOR_GROUP_NAME
-        _g=$_ev
+        _dg=$_ev
         env_of "$1" SUPERVISOR_PROCESS_NAME
-        _p=$_ev
+        _dp=$_ev
         env_of "$1" SUPERVISOR_SERVER_URL
         case $_ev in unix:///* | http://127.0.0.1:* | http://localhost:*) ;; *) _ev=- ;; esac
-        SUP="supervisord $_g:$_p $_ev"
-        safe "$_g$_p$_ev" || SUP="supervisord ? -"
+        SUP="supervisord $_dg:$_dp $_ev"
+        safe "$_dg$_dp$_ev" || SUP="supervisord ? -"
         return 0
         ;;
       runsv)
-        _d=$(cd "/proc/$_a/cwd" 2>/dev/null && pwd -P) || _d=""
-        safe "$_d" || _d="?"
-        SUP="runit $_d"
+        _dd=$(cd "/proc/$_da/cwd" 2>/dev/null && pwd -P) || _dd=""
+        safe "$_dd" || _dd="?"
+        SUP="runit $_dd"
         return 0
         ;;
-      sidekiqswarm*) [ -n "$_sw" ] || _sw=$_a ;;
-      ruby* | bundle* | jruby*) [ -n "$_sw" ] || ! is_swarm "$_a" || _sw=$_a ;;
+      sidekiqswarm*) [ -n "$_dsw" ] || _dsw=$_da ;;
+      ruby* | bundle* | jruby*) [ -n "$_dsw" ] || ! is_swarm "$_da" || _dsw=$_da ;;
     esac
   done
-  svc_of "${_sw:-$1}"
+  SUPTOP=""
+  svc_of "${_dsw:-$1}"
   if [ -n "$SVC_UID" ]; then
     SUP="systemd-user $SVC_UID:${SVC:-?}"
   elif [ -n "$SVC" ]; then
     SUP="systemd $SVC"
-  elif [ -n "$_sw" ]; then
-    SUP="swarm $_sw"
+  elif [ -n "$_dsw" ] && stat_of "$_dsw"; then
+    SUP="swarm $_dsw $_start"
   else
     SUP="none -"
   fi
@@ -409,9 +424,9 @@ same_sup() { # same_sup GIVEN_OR_DISCOVERED_KEY DISCOVERED_KEY
   case $1 in
     systemd)
       norm_unit "$2"
-      _a=$_u
+      _ssu=$_u
       norm_unit "$4"
-      [ "$_a" = "$_u" ]
+      [ "$_ssu" = "$_u" ]
       ;;
     supervisord) [ "$2" = "${5%%:*}" ] || [ "$2" = "$5" ] ;;
     *) return 1 ;;
@@ -431,29 +446,78 @@ sup_name() { # human text for a key
     *) SN="no supervisor" ;;
   esac
 }
-# sup_cmd KEY VERB: runs the supervisor's command (VERB: stop | start | restart), bounded by the
-# deadline; returns 1 when the KEY has no such command (caller decides). Fails when it fails.
-sup_cmd() {
-  _v=$2
+# sup_argv KEY VERB (stop | start | restart): sets SA to the supervisor's command (words of safe
+# characters); returns 1 when the KEY has none
+sup_argv() {
+  _sav=$2
   set -f
   # shellcheck disable=SC2086
   set -- $1
   set +f
   case $1 in
-    systemd) set -- systemctl "$_v" "$2" ;;
+    systemd) SA="systemctl $_sav $2" ;;
     supervisord)
-      if [ "$3" = - ]; then set -- supervisorctl "$_v" "$2"; else set -- supervisorctl -s "$3" "$_v" "$2"; fi
+      SA="supervisorctl $_sav $2"
+      [ "$3" = - ] || SA="supervisorctl -s $3 $_sav $2"
       ;;
-    runit) # sv restart waits 7 s by default, less than Sidekiq's -t: wait up to the deadline instead
-      [ "$_v" != stop ] || _v=down
-      [ "$_v" != start ] || _v=up
+    runit) # sv waits 7 s by default, less than Sidekiq's -t: wait up to the deadline instead. A
+      # stop waits for the exits itself, so `sv down` need not (one wait, not one per service)
       now_cs
-      set -- sv -w $(((DEADLINE - NOW) / 100 + 1)) "$_v" "$2"
+      case $_sav in
+        stop) SA="sv down $2" ;;
+        start) SA="sv -w $(((DEADLINE - NOW) / 100 + 1)) up $2" ;;
+        *) SA="sv -w $(((DEADLINE - NOW) / 100 + 1)) $_sav $2" ;;
+      esac
       ;;
     *) return 1 ;;
   esac
-  log "$*"
-  run_bounded "$*" "$@" || fail "$* failed"
+}
+# sup_all VERB KEYS: runs the supervisor command of every key at once (KEYS one a line), each in
+# the background with its output in a temporary file; waits until all end or the deadline, when
+# they are left running (never killed) and this fails. Fails naming those that failed.
+sup_all() {
+  _sad=$(mktemp -d) || fail "cannot make a temporary directory"
+  _sai=0 _sac=""
+  while IFS= read -r _sak; do
+    [ -n "$_sak" ] && sup_argv "$_sak" "$1" || continue
+    _sai=$((_sai + 1)) _sac="$_sac$SA$NL"
+    log "$SA"
+    # the lock's descriptor stays here: a command that outlives this run must not hold the lock
+    (
+      _rc=0
+      set -f
+      # shellcheck disable=SC2086 # SA is words of safe characters (see sup_argv)
+      $SA </dev/null >"$_sad/$_sai.out" 2>&1 || _rc=$?
+      echo "$_rc" >"$_sad/$_sai.rc"
+    ) 9>&- &
+  done <<EOF2
+$2
+EOF2
+  _saj=0
+  while [ "$_saj" -lt "$_sai" ]; do # builtins only: this loop runs while the commands work
+    if [ -f "$_sad/$((_saj + 1)).rc" ]; then
+      _saj=$((_saj + 1))
+      continue
+    fi
+    now_cs
+    if [ "$NOW" -ge "$DEADLINE" ]; then
+      procs_json
+      fail "supervisor commands still running at the --timeout (${TIMEOUT}s), nothing was killed (output in $_sad)"
+    fi
+    sleep_poll
+  done
+  _saj=0 _saf=""
+  while IFS= read -r _sak; do
+    [ -n "$_sak" ] || continue
+    _saj=$((_saj + 1))
+    [ ! -s "$_sad/$_saj.out" ] || cat "$_sad/$_saj.out" >&2 || :
+    read -r _sar <"$_sad/$_saj.rc" || _sar='?'
+    [ "$_sar" = 0 ] || _saf="$_saf, $_sak (exit $_sar)"
+  done <<EOF2
+$_sac
+EOF2
+  rm -rf "$_sad"
+  [ -z "$_saf" ] || { procs_json && fail "failed: ${_saf#, }"; }
 }
 # can_control KEY: fails (with WHY) when stop/start through KEY cannot work here
 can_control() {
@@ -479,139 +543,287 @@ can_control() {
   [ -z "$WHY" ]
 }
 refuse() {
-  log "refused: $1. Nothing was stopped or killed"
+  log "refused: $1. Nothing was stopped or restarted"
   procs_json
-  finish refused 2
+  finish refused 4
 }
 HELP_FLAG='--supervisor systemd:UNIT|supervisord:PROGRAM|runit:DIR|none'
-# group_by_sup PIDS: sets SUPS (distinct keys, one a line) and UNSUP (those of PIDS with no supervisor)
+# group_by_sup PIDS: sets SUPS (distinct keys, one a line), SUPPID (lines "pid key": one process of
+# each) and UNSUP (" pid:start" of those of PIDS with no supervisor; PSTS has their start times)
 group_by_sup() {
-  SUPS="" UNSUP=""
+  SUPS="" SUPPID="" UNSUP=""
   for _gp in $1; do
-    sup_of "$_gp"
-    [ "$SUP" != "none -" ] || UNSUP="$UNSUP $_gp"
-    case "$NL$SUPS" in *"$NL$SUP$NL"*) ;; *) SUPS="$SUPS$SUP$NL" ;; esac
+    case "$NL$SKMAP" in
+      *"$NL$_gp "*)
+        SUP="$NL$SKMAP"
+        SUP=${SUP#*"$NL$_gp "}
+        SUP=${SUP%%"$NL"*}
+        [ -z "$SUP_GIVEN" ] || SUP=$SUP_GIVEN
+        ;;
+      *) sup_of "$_gp" ;;
+    esac
+    if [ "$SUP" = "none -" ]; then
+      _gs=${PSTS#* "$_gp":}
+      UNSUP="$UNSUP $_gp:${_gs%% *}"
+    fi
+    case "$NL$SUPS" in *"$NL$SUP$NL"*) ;; *) SUPS="$SUPS$SUP$NL" SUPPID="$SUPPID$_gp $SUP$NL" ;; esac
   done
 }
-# others KEY OKPIDS: sets OTHERS to the live Sidekiq processes (any title, starting, unparseable;
-# whatever --match says) run by KEY's supervisor but not in OKPIDS
+# sup_map: SKALL (every Sidekiq process, whatever --match says: titled, starting, unparseable),
+# SKMAP (lines "pid key": who supervises each; the first line of a pid is the discovered one) and
+# SKANC (those processes and their ancestors), SKTOP (" pid:top": SUPTOP of each), SKPSTS (PSTS of
+# them) and SKOTH (the starting and unparseable ones), from one scan and one discovery each
+sup_map() {
+  _smm=$MATCH
+  MATCH=""
+  _smp=$PROCS _smi=$PIDS _sms=$PSTS _smn=$NPROCS _smt=$STARTING _smu=$UNPARSED _smj=$UNP_JSON
+  scan
+  SKALL="$PIDS $STARTING $UNPARSED" SKPSTS=$PSTS SKOTH=" $STARTING $UNPARSED "
+  PROCS=$_smp PIDS=$_smi PSTS=$_sms NPROCS=$_smn STARTING=$_smt UNPARSED=$_smu UNP_JSON=$_smj
+  MATCH=$_smm
+  SKMAP=""
+  SKTOP=" "
+  for _smx in $SKALL; do
+    discover "$_smx"
+    SKMAP="$SKMAP$_smx $SUP$NL"
+    SKTOP="$SKTOP$_smx:$SUPTOP "
+    svc_of "$_smx"
+    [ -z "$SVC" ] || SKMAP="$SKMAP$_smx systemd $SVC$NL"
+  done
+  SKANC=" "
+  for _smx in $SKALL; do
+    while [ -n "$_smx" ] && ! pid_in "$_smx" "$SKANC" && stat_of "$_smx"; do
+      SKANC="$SKANC$_smx "
+      _smx=$_ppid
+    done
+  done
+}
+# others KEY OKPIDS: sets OTHERS to the Sidekiq processes of SKMAP that KEY runs, except OKPIDS
 others() {
   OTHERS=""
   case $1 in 'none '*) return 0 ;; esac
-  _sp=$PROCS _si=$PIDS _sn=$NPROCS _ss=$STARTING _su=$UNPARSED _sj=$UNP_JSON _sm=$MATCH
-  MATCH=""
-  scan
-  _all="$PIDS $STARTING $UNPARSED"
-  PROCS=$_sp PIDS=$_si NPROCS=$_sn STARTING=$_ss UNPARSED=$_su UNP_JSON=$_sj MATCH=$_sm
-  for _op in $_all; do
-    pid_in "$_op" "$2" && continue
-    discover "$_op"
-    if same_sup "$1" "$SUP"; then OTHERS="$OTHERS $_op"; fi
+  while read -r _op _ok; do
+    case $_ok in "${1%% *} "*) ;; *) continue ;; esac # another kind of supervisor
+    [ -n "$_op" ] && ! pid_in "$_op" "$2" && ! pid_in "$_op" "$OTHERS" || continue
+    same_sup "$1" "$_ok" || continue
+    OTHERS="$OTHERS $_op"
+  done <<EOF2
+$SKMAP
+EOF2
+}
+# given_ok: --supervisor names none, or a supervisor of a Sidekiq process found (SKMAP) or recorded
+given_ok() {
+  case $SUP_GIVEN in '' | 'none -') return 0 ;; esac
+  while read -r _gop _gok; do
+    [ -n "$_gop" ] || continue
+    same_sup "$SUP_GIVEN" "$_gok" && return 0
+  done <<EOF2
+$SKMAP${1:-}
+EOF2
+  sup_name "$SUP_GIVEN"
+  refuse "--supervisor names $SN, which runs none of the Sidekiq processes here; only their supervisors can be chosen"
+}
+# foreign KEY PID: sets FOREIGN to "pid (comm)" of the processes that KEY's unit or program runs
+# besides Sidekiq processes and their parents (a wrapper shell, runsv), PID being one of its Sidekiqs.
+# A systemd unit is its cgroup (and those below); a supervisord or runit program is the tree of
+# the process it started.
+foreign() {
+  FOREIGN="" _fm=""
+  case $1 in
+    'systemd '*)
+      svc_of "$2"
+      norm_unit "${1#systemd }"
+      [ "$SVC" = "$_u" ] || return 0
+      for _fd in $SVC_CG; do
+        [ -r "$_fd/cgroup.procs" ] || continue
+        _fm=$(find "$_fd" -name cgroup.procs -exec cat {} + 2>/dev/null) || _fm=""
+        break
+      done
+      ;;
+    'supervisord '* | 'runit '*)
+      _ft=${SKTOP#* "$2":}
+      _ft=${_ft%% *}
+      _fm=$_ft
+      while [ -n "$_ft" ]; do # the tree under SUPTOP, one generation at a time (builtins only)
+        _fn=""
+        for _fp in $_ft; do
+          for _fc in /proc/"$_fp"/task/*/children; do
+            _fx=""
+            { read -r _fx <"$_fc" || :; } 2>/dev/null
+            _fn="$_fn $_fx"
+          done
+        done
+        case $_fn in *[0-9]*) _ft=$_fn ;; *) _ft="" ;; esac
+        _fm="$_fm $_ft"
+      done
+      ;;
+  esac
+  for _fp in $_fm; do
+    digits "$_fp" && ! pid_in "$_fp" "$SKANC" && live "$_fp" || continue
+    _fc='?'
+    { read -r _fc <"/proc/$_fp/comm"; } 2>/dev/null || :
+    safe "$_fc" || _fc='?'
+    FOREIGN="$FOREIGN $_fp ($_fc)"
   done
 }
 
 # --- bounded commands ---------------------------------------------------------------------------
 # run_bounded DESC CMD...: runs CMD in the background and waits for it until DEADLINE. Its output
 # goes to a temporary file, copied to stderr when it ends, so that a CMD outliving this script keeps
-# no pipe of ours open. At the deadline CMD is left running (never killed) and this script fails.
+# no pipe of ours open (nor the lock). At the deadline CMD is left running (never killed) and this fails.
 run_bounded() {
-  _desc=$1
+  _rbd=$1
   shift
-  _out=$(mktemp 2>/dev/null) || _out=/dev/null
-  "$@" </dev/null >"$_out" 2>&1 &
-  _bg=$!
-  while live "$_bg"; do
+  _rbo=$(mktemp 2>/dev/null) || _rbo=/dev/null
+  "$@" </dev/null >"$_rbo" 2>&1 9>&- &
+  _rbp=$!
+  while live "$_rbp"; do
     now_cs
     if [ "$NOW" -ge "$DEADLINE" ]; then
-      [ "$_out" = /dev/null ] || log "its output so far is in $_out"
+      [ "$_rbo" = /dev/null ] || log "its output so far is in $_rbo"
       procs_json
-      fail "$_desc has not finished by the --timeout (${TIMEOUT}s); it keeps running (pid $_bg), nothing was killed"
+      fail "$_rbd has not finished by the --timeout (${TIMEOUT}s); it keeps running (pid $_rbp), nothing was killed"
     fi
     sleep_poll
   done
-  _brc=0
-  wait "$_bg" || _brc=$?
-  if [ "$_out" != /dev/null ]; then
-    cat "$_out" >&2 || :
-    rm -f "$_out"
+  _rbc=0
+  wait "$_rbp" || _rbc=$?
+  if [ "$_rbo" != /dev/null ]; then
+    cat "$_rbo" >&2 || :
+    rm -f "$_rbo"
   fi
-  return "$_brc"
+  return "$_rbc"
 }
 
 # --- drain (quiet, and the first half of stop) --------------------------------------------------
-# Per-pid state, one line each: "pid signalled_at quiet_seen_at seen_at born_at key major threads"
-# (numbers and words this script made; never code). born_at: the look before the title last changed.
+# Per-process state, one line each: "pid start quiet_seen_at seen_at born_at key major class tid..."
+# (numbers and words this script made; never code). born_at: the look before the title last
+# changed; class: how its version names job threads; tid...: every job thread seen in it.
 STATE=""
-beat_of() { # beat_of MAJOR: sets _beat (centiseconds)
-  _beat=$HEARTBEAT_CS
-  if [ -z "$_beat" ]; then
-    _beat=1000
-    [ "$1" -ge 7 ] 2>/dev/null || [ -z "$1" ] || _beat=500
+beat_of() { # beat_of MAJOR: sets BEAT (centiseconds)
+  BEAT=$HEARTBEAT_CS
+  if [ -z "$BEAT" ]; then
+    BEAT=1000
+    [ "$1" -ge 7 ] 2>/dev/null || [ -z "$1" ] || BEAT=500
   fi
 }
-# Returns 0 when every selected process is quiet with 0 busy (as trusted per the header), 2 at the
-# deadline, 3 when no process was there at the first look.
+# jt_class VERSION: sets JC to how that version names its job threads (safe_thread), "-" if unnamed:
+# 6.x `processor`; 7.0 `<capsule>/processor`; from 7.1.0 `sidekiq.<capsule>/processor`, beside
+# `sidekiq.heartbeat` and `sidekiq.scheduler`. Linux keeps 15 bytes of a thread name.
+jt_class() {
+  case $1 in
+    6.*) JC=p6 ;;
+    7.0.* | 7.0) JC=p70 ;;
+    7.* | [89].* | [1-9][0-9]*) JC=p71 ;;
+    *) JC=- ;;
+  esac
+}
+job_tids() { # job_tids PID CLASS: sets JT to " tid..." of PID's job threads now
+  JT=""
+  [ "$2" != - ] || return 0
+  for _jc in /proc/"$1"/task/*/comm; do
+    { read -r _jn <"$_jc"; } 2>/dev/null || continue
+    case $2:$_jn in
+      p71:sidekiq.heartbe* | p71:sidekiq.schedul*) continue ;;
+      p6:processor | p70:*/process* | p71:sidekiq.*) ;;
+      *) continue ;;
+    esac
+    _jc=${_jc%/comm}
+    JT="$JT ${_jc##*/}"
+  done
+}
+# idle QUIET BUSY QUIET_SEEN_AT BORN_AT NOW BEAT PID "TIDS" CONCURRENCY: 0 when the process is idle;
+# IDLE_BY says why. From Sidekiq's source (6.4.1, 7.2.0, 8.1.7; cited in the tests): Launcher#quiet
+# sets the launcher's @done, which puts `stopping` in the next title, before Manager#quiet reaches
+# each processor; a processor's fetch pushes a job back only if its own @done was set when the fetch
+# returned, and a job it keeps counts as busy only at `stats` (WORK_STATE.set), later. So the first
+# `stopping` title may say 0 busy while a job starts. Evidence, not timing, closes that gap:
+# - a processor's thread ends only after its last job (`process_one until @done`): once a thread
+#   has been seen for every processor (as many as the concurrency) and all are gone, nothing runs,
+#   whatever a title written before says;
+# - otherwise the title's busy count stands (a job may have renamed its thread before it was seen;
+#   M:N threads have none of their own), and 0 busy is believed when every job thread seen is gone,
+#   or when the title changed after the first `stopping` one (a later heartbeat, which counted that job);
+# - with no job thread known (5.x, JRuby, M:N), two heartbeats after `stopping`.
+idle() {
+  [ "$1" = true ] || return 1
+  _in=0 _ig=0
+  for _it in $8; do
+    _in=$((_in + 1))
+    [ -e "/proc/$7/task/$_it" ] || _ig=$((_ig + 1))
+  done
+  IDLE_BY="all $_in job threads gone"
+  [ "$_in" -eq 0 ] || [ "$_in" -lt "$9" ] || [ "$_ig" -lt "$_in" ] || return 0
+  [ "$2" = 0 ] || return 1
+  IDLE_BY="title changed after stopping"
+  [ "$4" -lt "$3" ] || return 0
+  IDLE_BY="job threads gone"
+  [ "$_in" -eq 0 ] || [ "$_ig" -lt "$_in" ] || return 0
+  IDLE_BY="two heartbeats after stopping, no job thread known"
+  [ "$_in" -eq 0 ] && [ "$5" -ge $(($3 + 2 * $6)) ]
+}
+# Returns 0 when every selected process is idle, 2 at the deadline, 3 when no process was there at
+# the first look. Only processes whose title parses count (a starting one is reported, not waited for).
 drain() {
   FIRST=1
   MAXBEAT=0
   while :; do
     scan
     now_cs
-    if [ "$FIRST" = 1 ] && [ "$NPROCS" -eq 0 ] && [ -z "$STARTING$UNPARSED" ]; then return 3; fi
+    if [ "$FIRST" = 1 ] && [ "$NPROCS" -eq 0 ] && [ -z "$UNPARSED" ]; then return 3; fi
     FIRST=0
-    _ok=1
-    [ -z "$STARTING" ] || _ok=0
-    _new="$NL" _rep=""
-    while IFS='|' read -r _pid _ver _busy _conc _q _tag; do
+    _dok=1 _dnew="$NL" _dwhy="" _drep=""
+    while IFS='|' read -r _pid _st _ver _busy _conc _q _tag; do
       [ -n "$_pid" ] || continue
       case $STATE in
-        *"$NL$_pid "*)
-          _S=${STATE#*"$NL$_pid "}
+        *"$NL$_pid $_st "*)
+          _S=${STATE#*"$NL$_pid $_st "}
           _S=${_S%%"$NL"*}
           ;;
-        *) _S="" ;;
+        *)
+          _maj=${_ver%%.*} # the major version if it is a plain number, else empty
+          digits "$_maj" || _maj=""
+          jt_class "$_ver"
+          _S="-1 -1 -1 - ${_maj:--} $JC"
+          if [ "$_q" = false ]; then
+            _name=TSTP
+            if [ -n "$_maj" ] && [ "$_maj" -lt 5 ]; then _name=USR1; fi
+            log "pid $_pid: sending $_name (sidekiq $_ver)"
+            sig "$_name" "$_pid" "$_st" || :
+          fi
+          ;;
       esac
-      if [ -z "$_S" ]; then
-        _maj=${_ver%%.*} # the major version if it is a plain number, else empty
-        digits "$_maj" || _maj=""
-        _S="$NOW -1 -1 -1 - ${_maj:--} 0"
-        if [ "$_q" = false ]; then
-          _name=TSTP
-          if [ -n "$_maj" ] && [ "$_maj" -lt 5 ]; then _name=USR1; fi
-          log "pid $_pid: sending $_name (sidekiq $_ver)"
-          kill -s "$_name" "$_pid" 2>/dev/null || log "pid $_pid: could not signal (gone?)"
-        fi
-      fi
       set -f
       # shellcheck disable=SC2086 # the record is space-separated words this script wrote
       set -- $_S
       set +f
-      _sig=$1 _qat=$2 _seen=$3 _born=$4 _key=$5 _maj=$6 _thr=$7
+      _qat=$1 _seen=$2 _born=$3 _key=$4 _maj=$5 _cls=$6
+      shift 6
+      _tids=" $* "
       [ "$_maj" != - ] || _maj=""
-      if [ "$_key" != "$_busy:$_q" ]; then _key="$_busy:$_q" _born=$_seen; fi
+      if [ "$_key" != "$_busy:$_conc:$_q" ]; then _key="$_busy:$_conc:$_q" _born=$_seen; fi
       _seen=$NOW
       if [ "$_q" = true ] && [ "$_qat" = -1 ]; then _qat=$NOW; fi
-      job_threads "$_pid"
-      [ "$_nt" -eq 0 ] || _thr=1
+      job_tids "$_pid" "$_cls"
+      for _t in $JT; do pid_in "$_t" "$_tids" || _tids="$_tids$_t "; done
       beat_of "$_maj"
-      [ "$_beat" -le "$MAXBEAT" ] || MAXBEAT=$_beat
-      if [ "$_q" = true ] && [ "$_thr" = 1 ] && [ "$_nt" -eq 0 ]; then
-        _busy=0 # quiet, and every job thread seen before has ended
-      elif [ "$_q" = true ] && [ "$_busy" = 0 ] &&
-        { [ "$_born" -ge "$_qat" ] || [ "$NOW" -ge $((_qat + _beat + GUARD_CS)) ]; }; then
-        :
-      else
-        _ok=0
-      fi
-      _new="$_new$_pid $_sig $_qat $_seen $_born $_key ${_maj:--} $_thr$NL"
-      _rep="$_rep$_pid|$_ver|$_busy|$_conc|$_q|$_tag$NL"
-    done <<EOF
+      [ "$BEAT" -le "$MAXBEAT" ] || MAXBEAT=$BEAT
+      if idle "$_q" "$_busy" "$_qat" "$_born" "$NOW" "$BEAT" "$_pid" "$_tids" "$_conc"; then
+        _dwhy="$_dwhy; pid $_pid: $IDLE_BY"
+        _busy=0 # a stale title's count, when every processor's thread is gone
+      else _dok=0; fi
+      _drep="$_drep$_pid|$_st|$_ver|$_busy|$_conc|$_q|$_tag$NL"
+      _dnew="$_dnew$_pid $_st $_qat $_seen $_born $_key ${_maj:--} $_cls$_tids$NL"
+    done <<EOF2
 $PROCS
-EOF
-    STATE=$_new
-    PROCS=$_rep
+EOF2
+    STATE=$_dnew
+    PROCS=$_drep
     show_view
-    [ "$_ok" = 0 ] || return 0
+    if [ "$_dok" = 1 ]; then
+      log "idle (${_dwhy#; })"
+      return 0
+    fi
     now_cs
     [ "$NOW" -lt "$DEADLINE" ] || return 2
     sleep_poll
@@ -638,71 +850,128 @@ drain_or_finish() { # drain; finishes the run unless it drained
   esac
 }
 
+# --- instance state -----------------------------------------------------------------------------
+# state_dir: 0 when STATE_DIR is usable (made, mode 700, when missing); 1 (WHY) when it must not be
+# trusted (wrong owner or mode, a symlink): root acting on what others can write is how wake
+# would start any unit; 2 (WHY) when it cannot be made (read-only)
+state_dir() {
+  if [ ! -e "$STATE_DIR" ] && [ ! -L "$STATE_DIR" ]; then
+    (umask 077 && mkdir -p -- "$STATE_DIR") 2>/dev/null || {
+      WHY="cannot create $STATE_DIR (read-only?)"
+      return 2
+    }
+  fi
+  set -f
+  # shellcheck disable=SC2046 # ls -ldn: mode, links, uid first
+  set -- $(ls -ldn -- "$STATE_DIR" 2>/dev/null)
+  set +f
+  case ${1:-}:${3:-} in
+    "drwx------:$MYUID" | "drwx------.:$MYUID") return 0 ;; # `.`: an SELinux context, no ACL
+  esac
+  WHY="$STATE_DIR must be a directory owned by uid $MYUID with mode 700, not a symlink (it is ${1:-missing}, uid ${3:-?}); not trusted, not touched"
+  return 1
+}
+# lock: one run at a time per host: flock on STATE_DIR/lock (released by the kernel when this run
+# ends), waited for up to LOCK_WAIT seconds, else result "busy"
+lock() {
+  command -v flock >/dev/null 2>&1 || {
+    log "warning: no flock here; runs are not serialized"
+    return 0
+  }
+  exec 9>>"$STATE_DIR/lock"
+  flock -n 9 && return 0
+  log "another sidekiqctl.sh run holds $STATE_DIR/lock; waiting up to ${LOCK_WAIT}s"
+  flock -w "$LOCK_WAIT" 9 && return 0
+  log "busy: another sidekiqctl.sh run on this host still holds $STATE_DIR/lock after ${LOCK_WAIT}s; nothing was done. Try again when it ends"
+  finish busy 4
+}
+# enter NEED: validates the state directory and takes the lock; NEED=1: refuse without them
+enter() {
+  _erc=0
+  state_dir || _erc=$?
+  case $_erc in
+    0) lock ;;
+    1) refuse "$WHY" ;;
+    *)
+      [ "$1" = 0 ] || refuse "$WHY, and wake needs what stop records; set SIDEKIQCTL_STATE_DIR to a writable directory"
+      log "warning: $WHY; going on without the lock"
+      ;;
+  esac
+}
+# The record of what stop stopped, for wake: one file per PID namespace and --match, so that wake
+# starts exactly what the matching stop stopped
+rec_file() {
+  _rfn=$(readlink /proc/self/ns/pid 2>/dev/null) || _rfn=""
+  _rfn=${_rfn#*[}
+  _rfn=${_rfn%]}
+  case $_rfn in '' | *[!0-9]*) _rfn=0 ;; esac
+  _rfm=$(printf '%s' "$MATCH" | cksum)
+  REC="$STATE_DIR/stopped.$_rfn.${_rfm%% *}"
+}
+record() { # record KEYS: adds KEYS (one a line) to REC, through a temporary file and a rename
+  _rct=$(mktemp "$STATE_DIR/.stopped.XXXXXX") &&
+    { [ -L "$REC" ] || cat "$REC" 2>/dev/null || :; printf '%s' "$1"; } | sort -u >"$_rct" && mv -f "$_rct" "$REC" ||
+    refuse "cannot record in $STATE_DIR what stop would stop, so wake could not start it"
+}
+
 do_quiet() {
+  enter 0
   drain_or_finish
   report_unparsed
   finish drained 0
 }
 
-record() { # record KEY: remembers a stopped supervisor for wake
-  mkdir -p "$STATE_DIR" 2>/dev/null && {
-    grep -v -x -F -e "$1" "$STATE_DIR/stopped" 2>/dev/null || :
-    printf '%s\n' "$1"
-  } >"$STATE_DIR/stopped.new" 2>/dev/null && mv -f "$STATE_DIR/stopped.new" "$STATE_DIR/stopped" ||
-    log "warning: could not record in $STATE_DIR/stopped that $1 was stopped; wake will not start it"
-}
-
 do_stop() {
+  enter 1
+  rec_file
+  if [ -n "$SUP_GIVEN" ]; then
+    scan
+    sup_map
+    given_ok
+  fi
   drain_or_finish
-  _pids=$PIDS
+  _pids=$PIDS _psts=$PSTS
+  sup_map
   group_by_sup "$_pids"
   # Refuse before touching anything.
-  while IFS= read -r _k; do
+  while read -r _sp _k; do
     [ -n "$_k" ] || continue
     sup_name "$_k"
     can_control "$_k" || refuse "$WHY; name it with $HELP_FLAG"
     others "$_k" "$_pids"
     [ -z "$OTHERS" ] || refuse "$SN also runs pid(s)$OTHERS, not drained (awake, busy, starting, unparseable or not selected by --match); stopping it would shut them down"
-  done <<EOF
-$SUPS
-EOF
-  # wake starts what stop recorded: a supervised stop that cannot be recorded could not be undone by
-  # a plain wake, so it is refused, unless --supervisor named it (wake can be told the same).
-  case $SUPS in
-    *systemd\ * | *supervisord\ * | *runit\ *)
-      [ -n "$SUP_GIVEN" ] || { mkdir -p "$STATE_DIR" && : >"$STATE_DIR/stopped.new" && rm -f "$STATE_DIR/stopped.new"; } 2>/dev/null ||
-        refuse "cannot write $STATE_DIR/stopped (read-only?), so wake could not start what stop stops; set SIDEKIQCTL_STATE_DIR to a writable directory, or give --supervisor (and the same to wake)"
-      ;;
-  esac
-  _before=$(MATCH="" && scan && echo "$PIDS $STARTING $UNPARSED")
+    foreign "$_k" "$_sp"
+    [ -z "$FOREIGN" ] || refuse "$SN also runs pid(s)$FOREIGN, which are not Sidekiq; stopping it would stop them too. Sidekiq there is quiet, not stopped"
+  done <<EOF2
+$SUPPID
+EOF2
+  _befs=$SKPSTS _befo=$SKOTH
+  record "$SUPS"
+  _sw=""
   while IFS= read -r _k; do
-    [ -n "$_k" ] || continue
-    sup_name "$_k"
-    record "$_k"
-    case $_k in
-      'swarm '*)
-        log "TERM to the sidekiqswarm parent pid ${_k#swarm }"
-        kill -s TERM "${_k#swarm }" 2>/dev/null || :
-        ;;
-      'none '*) ;;
-      *) sup_cmd "$_k" stop ;;
-    esac
-  done <<EOF
+    case $_k in 'swarm '*) _sw="$_sw ${_k#swarm }" ;; esac
+  done <<EOF2
 $SUPS
-EOF
+EOF2
+  # shellcheck disable=SC2086 # pid and start time
+  [ -z "$_sw" ] || set -- $_sw
+  while [ $# -ge 2 ]; do
+    log "TERM to the sidekiqswarm parent pid $1"
+    if live "$1" "$2" && is_swarm "$1"; then kill -s TERM "$1" 2>/dev/null || :; else log "pid $1: gone, or no longer that sidekiqswarm: not signalled"; fi
+    shift 2
+  done
+  sup_all stop "$SUPS"
   # A supervisor's stop may return before the exit (`sv down` does): the wait below covers it, and
   # a second TERM from here would only race the supervisor. TERM goes to unsupervised ones alone.
-  for _pid in $UNSUP; do
-    if live "$_pid"; then
-      log "pid $_pid: sending TERM"
-      kill -s TERM "$_pid" 2>/dev/null || :
-    fi
+  for _x in $UNSUP; do
+    log "pid ${_x%:*}: sending TERM"
+    sig TERM "${_x%:*}" "${_x#*:}" || :
   done
   # Idle processes exit within seconds of TERM; allow at least a minute whatever is left.
   now_cs
   [ "$DEADLINE" -ge $((NOW + 6000)) ] || DEADLINE=$((NOW + 6000))
   while :; do
-    still_live "$_pids"
+    still_live "$_psts"
     [ -n "$LIVE" ] || break
     now_cs
     [ "$NOW" -lt "$DEADLINE" ] || fail "still running after TERM:$LIVE (not killed)"
@@ -717,13 +986,14 @@ EOF
   # supervisord restarts from a 1 s loop, and a busy host takes seconds to exec the new Ruby.
   _stopped=$PROCS_JSON
   now_cs
-  _watch=$((MAXBEAT + GUARD_CS))
+  _watch=$((MAXBEAT + 100))
   [ "$_watch" -ge 500 ] || _watch=500
   _until=$((NOW + _watch))
   while :; do
     scan
     _back=""
-    for _pid in $PIDS $STARTING $UNPARSED; do pid_in "$_pid" "$_before" || _back="$_back $_pid"; done
+    for _x in $PSTS; do pid_in "$_x" "$_befs" || _back="$_back ${_x%:*}"; done
+    for _x in $STARTING $UNPARSED; do pid_in "$_x" "$_befo" || _back="$_back $_x"; done
     if [ -n "$_back" ]; then
       show_view
       procs_json
@@ -757,9 +1027,9 @@ in_woke() { # in_woke KEY: KEY is (the same supervisor as) one of WOKE; sets WK 
       WK=$_wk
       return 0
     fi
-  done <<EOF
+  done <<EOF2
 $WOKE
-EOF
+EOF2
   return 1
 }
 # wait_fresh: until none of OLD_QUIET runs and each key of WOKE ("cmd": the restart command, any
@@ -769,18 +1039,18 @@ wait_fresh() {
     scan
     show_view
     _need=$WOKE _pend="" _keep=""
-    while IFS='|' read -r _pid _ver _busy _conc _q _tag; do
-      [ -n "$_pid" ] && [ "$_q" = false ] && ! pid_in "$_pid" "$OLD_QUIET" || continue
+    while IFS='|' read -r _pid _st _ver _busy _conc _q _tag; do
+      [ -n "$_pid" ] && [ "$_q" = false ] && ! pid_in "$_pid:$_st" "$OLD_QUIET" || continue
       if [ "$WOKE" = "cmd$NL" ]; then
-        pid_in "$_pid" "$OLD_ALL" && continue
+        pid_in "$_pid:$_st" "$OLD_ALL" && continue
         SUP=cmd
       else discover "$_pid"; fi
       in_woke "$SUP" || continue
-      _keep="$_keep$_pid|$_ver|$_busy|$_conc|$_q|$_tag$NL"
+      _keep="$_keep$_pid|$_st|$_ver|$_busy|$_conc|$_q|$_tag$NL"
       _need=$(printf '%s' "$_need" | grep -v -x -F -e "$WK") || _need=""
-    done <<EOF
+    done <<EOF2
 $PROCS
-EOF
+EOF2
     for _pid in $STARTING; do
       if [ "$WOKE" = "cmd$NL" ]; then SUP=cmd; else discover "$_pid"; fi
       if in_woke "$SUP"; then _pend="$_pend $_pid"; fi
@@ -796,42 +1066,49 @@ EOF
   done
 }
 do_wake() {
+  enter 0
+  rec_file
   wait_not_starting
   show_view
-  OLD_ALL=$PIDS
-  OLD_QUIET=""
+  OLD_ALL=$PSTS
+  OLD_QUIET="" _oqp=""
   _busyq=""
-  while IFS='|' read -r _pid _ver _busy _conc _q _tag; do
+  while IFS='|' read -r _pid _st _ver _busy _conc _q _tag; do
     [ -n "$_pid" ] || continue
     if [ "$_q" = true ]; then
-      OLD_QUIET="$OLD_QUIET $_pid"
+      OLD_QUIET="$OLD_QUIET $_pid:$_st" _oqp="$_oqp $_pid"
       [ "$_busy" = 0 ] || _busyq="$_busyq $_pid"
     fi
-  done <<EOF
+  done <<EOF2
 $PROCS
-EOF
+EOF2
+  _rec=""
+  if [ -f "$REC" ] && [ ! -L "$REC" ]; then # records are never read through a symlink
+    while IFS= read -r _k; do
+      case $_k in systemd\ * | supervisord\ * | runit\ * | swarm\ * | 'none -') ;; *) continue ;; esac
+      case $_k in *[!A-Za-z0-9@:/._\ -]*) continue ;; esac
+      _rec="$_rec$_k$NL"
+    done <"$REC"
+  fi
+  sup_map
+  _rk=""
+  while IFS= read -r _k; do [ -z "$_k" ] || _rk="${_rk}0 $_k$NL"; done <<EOF2
+$_rec
+EOF2
+  given_ok "$_rk"
   if [ -n "$_busyq" ]; then
     if [ "$FORCE" = 1 ]; then
       log "--force: restarting although quiet pid(s)$_busyq still run jobs (Sidekiq pushes them back to Redis)"
     else
       procs_json
       log "refused: quiet pid(s)$_busyq still run jobs; wait for them, or use --force"
-      finish refused 2
+      finish refused 4
     fi
   fi
-  _rec=""
-  if [ -r "$STATE_DIR/stopped" ]; then
-    while IFS= read -r _k; do
-      case $_k in systemd\ * | supervisord\ * | runit\ * | swarm\ * | 'none -') ;; *) continue ;; esac
-      case $_k in *[!A-Za-z0-9@:/._\ -]*) continue ;; esac
-      _rec="$_rec$_k$NL"
-    done <"$STATE_DIR/stopped"
-  fi
-  [ -n "$_rec" ] || [ "$NPROCS" -gt 0 ] || [ -z "$SUP_GIVEN" ] || _rec="$SUP_GIVEN$NL"
   if [ -z "$OLD_QUIET" ] && [ -z "$_rec" ]; then
     procs_json
     if [ "$NPROCS" -eq 0 ] && [ -z "$RESTART_CMD" ]; then
-      log "no sidekiq process found, and nothing recorded as stopped (give --supervisor or --restart-command)"
+      log "no sidekiq process found, and nothing recorded as stopped with this --match (give --restart-command)"
       finish no_sidekiq 3
     fi
     if [ "$NPROCS" -gt 0 ]; then
@@ -844,8 +1121,8 @@ EOF
     log "running the restart command"
     run_bounded "the restart command" sh -c "$RESTART_CMD" || fail "restart command failed"
   else
-    group_by_sup "$OLD_QUIET"
-    _restart=$SUPS
+    group_by_sup "$_oqp"
+    _restart=$SUPS _start_k="" _swarm_k=""
     WOKE=""
     while IFS= read -r _k; do
       [ -n "$_k" ] || continue
@@ -853,16 +1130,17 @@ EOF
       case $_k in
         'none '*)
           procs_json
-          fail "quiet pid(s)$OLD_QUIET have no supervisor to restart them; give --restart-command or $HELP_FLAG"
+          fail "quiet pid(s)$_oqp have no supervisor to restart them; give --restart-command or $HELP_FLAG"
           ;;
+        'swarm '*) _swarm_k="$_swarm_k$_k$NL" ;;
       esac
       can_control "$_k" || refuse "$WHY; name it with $HELP_FLAG"
-      others "$_k" "$OLD_QUIET"
+      others "$_k" "$_oqp"
       [ -z "$OTHERS" ] || refuse "$SN also runs pid(s)$OTHERS, which are awake, busy, starting, unparseable or not selected by --match; restarting it would shut them down"
       WOKE="$WOKE$_k$NL"
-    done <<EOF
+    done <<EOF2
 $_restart
-EOF
+EOF2
     while IFS= read -r _k; do
       [ -n "$_k" ] || continue
       case "$NL$WOKE" in *"$NL$_k$NL"*) continue ;; esac
@@ -873,28 +1151,25 @@ EOF
           ;;
       esac
       can_control "$_k" || refuse "$WHY; name it with $HELP_FLAG"
-      sup_cmd "$_k" start
+      _start_k="$_start_k$_k$NL"
       WOKE="$WOKE$_k$NL"
-    done <<EOF
+    done <<EOF2
 $_rec
-EOF
-    while IFS= read -r _k; do
-      [ -n "$_k" ] || continue
-      case $_k in
-        'swarm '*)
-          for _pid in $OLD_QUIET; do
-            discover "$_pid"
-            [ "$SUP" != "$_k" ] || { log "pid $_pid: TERM (its sidekiqswarm replaces it)"; kill -s TERM "$_pid" 2>/dev/null || :; }
-          done
-          ;;
-        *) sup_cmd "$_k" restart ;;
-      esac
-    done <<EOF
-$_restart
-EOF
+EOF2
+    sup_all start "$_start_k"
+    # a swarm child is replaced by its swarm: TERM to each quiet one
+    while IFS='|' read -r _pid _st _ver _busy _conc _q _tag; do
+      [ "$_q" = true ] && [ -n "$_swarm_k" ] || continue
+      discover "$_pid"
+      case "$NL$_swarm_k" in *"$NL$SUP$NL"*) log "pid $_pid: TERM (its sidekiqswarm replaces it)" && { sig TERM "$_pid" "$_st" || :; } ;; esac
+    done <<EOF2
+$PROCS
+EOF2
+    sup_all restart "$_restart"
   fi
+  log "restart issued; waiting for fresh processes"
   wait_fresh
-  rm -f "$STATE_DIR/stopped"
+  rm -f "$REC"
   procs_json
   report_unparsed
   finish woken 0
@@ -931,6 +1206,9 @@ RESTART_CMD=""
 FORCE=0
 HEARTBEAT=""
 STATE_DIR=${SIDEKIQCTL_STATE_DIR:-/var/lib/sidekiqctl}
+LOCK_WAIT=${SIDEKIQCTL_LOCK_WAIT:-60}
+digits "$LOCK_WAIT" || usage_error "SIDEKIQCTL_LOCK_WAIT needs seconds, got: $LOCK_WAIT"
+MYUID=$(id -u)
 OWN_NS=""
 [ -z "${SIDEKIQCTL_OWN_PID_NS:-}" ] || OWN_NS=$(readlink /proc/$$/ns/pid) || fail "cannot read this shell's PID namespace"
 allowed() { # allowed FLAG ACTIONS...

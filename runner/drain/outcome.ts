@@ -156,11 +156,19 @@ export function outcomeOf(target: Target, run: FinishedRun): InstanceOutcome {
     };
   if (report?.result === 'refused')
     // Exit 4 (exit 2 before the script gave refusals their own code).
-    return { ...facts, kind: 'refused', reason: refusalReason(run.stderr) };
+    return { ...facts, kind: 'refused', reason: refusalReason(run.stderr, 'refused') };
 
   switch (run.status === 'Success' ? 0 : run.exitCode) {
     case 0:
       return { ...facts, kind: 'drained', reason: report?.result ?? 'done' };
+    case 4:
+      // Refused without a report, or "busy": another run held the instance's lock. Nothing was done;
+      // not a failure of the instance: someone must act or retry.
+      return {
+        ...facts,
+        kind: 'refused',
+        reason: refusalReason(run.stderr, report?.result === 'busy' ? 'busy' : 'refused'),
+      };
     case 2:
       if (!report) return { ...facts, kind: 'failed', reason: failureReason(run, report) };
       return {
@@ -204,14 +212,17 @@ const sidekiqProcess = (p: SidekiqProcess): SidekiqProcess => ({
   ...(p.quiet !== undefined ? { quiet: p.quiet } : {}),
 });
 
-/** The script's own "refused: …" line, which says which process blocked it. */
-function refusalReason(stderr: string | undefined): string {
+/** The script's own "refused: …" (or "busy: …") line, which says what blocked it and what would help. */
+function refusalReason(stderr: string | undefined, word: 'refused' | 'busy'): string {
   const line = stderr
     ?.split('\n')
     .map((l) => l.replace(/^sidekiqctl: /, '').trim())
-    .filter((l) => l.startsWith('refused'))
+    .filter((l) => l.startsWith(`${word}:`))
     .pop();
-  return line ? line.slice(0, 300) : 'refused: a worker still runs jobs (nothing was stopped or restarted)';
+  if (line) return line.slice(0, 300);
+  return word === 'busy'
+    ? 'busy: another sidekiqctl.sh run held this instance (nothing was done); try again'
+    : 'refused: nothing was stopped or restarted (the script did not say why)';
 }
 
 function failureReason(run: FinishedRun, report: ScriptReport | undefined): string {

@@ -8,6 +8,8 @@
  * Ruby shows about 3 s late (its native thread cache): about 3 s, with little spread.
  * BENCH_BASELINE_SCRIPT=PATH adds a third approach in the same run: another copy of the script (e.g.
  * an earlier version: `git show REV:ssm/sidekiqctl.sh > /tmp/prev.sh`), polled like this one.
+ * Then: `stop` of 50 idle workers under real runit (fake-sidekiq.rb, 6.4.1 titles and job threads,
+ * 0.5 s heartbeat), seconds from start to exit, this script and the baseline one after the other.
  */
 import { SidekiqHost } from '../support/sidekiq-host';
 
@@ -79,4 +81,24 @@ export async function run(): Promise<void> {
     );
   }
   console.log('floor: the heartbeat itself, 0–5 s (2.5 s on average); target median <= 3.5 s');
+
+  const stops: Array<[string, string | undefined]> = [['sidekiqctl.sh', undefined]];
+  if (baseline) stops.push(['baseline script', baseline]);
+  console.log('\nstop of 50 idle runit workers    seconds  result');
+  for (const [label, script] of stops) {
+    const host = await SidekiqHost.start();
+    try {
+      await host.startRunitFakes(50, { FAKE_VERSION: '6.4.1', FAKE_BEAT: '0.5' });
+      const r = await host.runScript(['stop', '--timeout', '300', '--heartbeat', '0.5'], {
+        script,
+        timeoutMs: 400_000,
+      });
+      console.log(
+        `${label.padEnd(32)} ${r.seconds.toFixed(1).padStart(7)}  ${r.json?.result ?? `exit ${r.code}`}`,
+      );
+    } finally {
+      await host.cleanup();
+    }
+  }
+  console.log('target: <= 10 s');
 }

@@ -47,6 +47,26 @@ describe('outcomeOf', () => {
     expect(outcomeOf(t, { status: 'Failed', exitCode: 2, stdout }).reason).toMatch(/^refused: /);
   });
 
+  it('exit 4: a refusal or a "busy" instance (another run held its lock), each with the script\'s reason', () => {
+    const refused = JSON.stringify({ action: 'stop', result: 'refused', processes: [{ pid: 7, busy: 0 }] });
+    const why =
+      'sidekiqctl: refused: systemd unit web.service also runs pid(s) 12 (puma), which are not Sidekiq; stopping it would stop them too. Sidekiq there is quiet, not stopped. Nothing was stopped or restarted\n';
+    const o = outcomeOf(t, { status: 'Failed', exitCode: 4, stdout: refused, stderr: why });
+    expect(o).toMatchObject({ kind: 'refused', exitCode: 4 });
+    expect(o.reason).toMatch(/^refused: systemd unit web.service also runs pid\(s\) 12 \(puma\)/);
+    const busy = JSON.stringify({ action: 'quiet', result: 'busy', processes: [] });
+    const held =
+      'sidekiqctl: busy: another sidekiqctl.sh run on this host still holds /var/lib/sidekiqctl/lock after 60s; nothing was done. Try again when it ends\n';
+    expect(outcomeOf(t, { status: 'Failed', exitCode: 4, stdout: busy, stderr: held }).reason).toMatch(
+      /^busy: another sidekiqctl.sh run on this host still holds/,
+    );
+    expect(outcomeOf(t, { status: 'Failed', exitCode: 4, stdout: busy })).toMatchObject({
+      kind: 'refused',
+      reason: expect.stringMatching(/^busy: /),
+    });
+    expect(outcomeOf(t, { status: 'Failed', exitCode: 4, stdout: refused }).reason).toMatch(/^refused: /);
+  });
+
   it('explains a failure with the script error, else the last stderr line, else the exit code', () => {
     expect(outcomeOf(t, { status: 'Failed', exitCode: 1, stdout: '{"error":"no permission"}' }).reason).toBe(
       'no permission',

@@ -53,7 +53,7 @@ test('predeploy: quiet, wait up to the limit, exit 0; the restart pushes the res
     await host.waitForRunning(3);
     const env = { SIDEKIQ_DRAIN_LIMIT: '3' };
     const pre = await host.runScript([], {
-      script: join(platform, 'hooks/predeploy/50_sidekiq_quiet.sh'),
+      script: join(platform, 'hooks/predeploy/zz_sidekiq_quiet.sh'),
       env,
     });
     expect(pre.code).toBe(0); // the deploy goes on
@@ -87,7 +87,7 @@ test('predeploy within the limit: every job in flight finishes before the restar
     await host.enqueue(2, 2);
     await host.waitForRunning(2);
     const pre = await host.runScript([], {
-      script: join(platform, 'confighooks/predeploy/50_sidekiq_quiet.sh'),
+      script: join(platform, 'confighooks/predeploy/zz_sidekiq_quiet.sh'),
       env: { SIDEKIQ_DRAIN_LIMIT: '30' },
     });
     expect(pre.code).toBe(0);
@@ -98,4 +98,70 @@ test('predeploy within the limit: every job in flight finishes before the restar
   } finally {
     await host.cleanup();
   }
+});
+
+describe('a deploy that fails after predeploy (no restart, no postdeploy)', () => {
+  test('the fallback wake restarts the quiet workers after SIDEKIQ_WAKE_AFTER, and logs it', async () => {
+    const host = await SidekiqHost.start({ heartbeat: 0.5 });
+    try {
+      const platform = bundle(host);
+      const old = await host.startUnit('worker.service', { concurrency: 2 });
+      const pre = await host.runScript([], {
+        script: join(platform, 'hooks/predeploy/zz_sidekiq_quiet.sh'),
+        env: { SIDEKIQ_DRAIN_LIMIT: '30', SIDEKIQ_WAKE_AFTER: '3' },
+      });
+      expect(pre.code).toBe(0);
+      expect(pre.stdout).toMatch(/fallback wake armed: sidekiqctl.sh wake in 3s unless postdeploy runs/);
+      expect(host.processes()[0]?.title).toMatch(/stopping$/);
+      // the deploy fails here: nothing restarts the unit, no postdeploy
+      await host.waitFor(
+        'a fresh awake worker',
+        () => {
+          const p = host.processes();
+          return p.length === 1 && p[0]!.pid !== old && !p[0]!.title.includes('stopping');
+        },
+        60_000,
+      );
+      expect(host.systemctlCalls()).toContain('restart worker.service');
+      await host.waitFor('the wake to finish', () =>
+        /"result":"woken"/.test(readFileSync(join(host.stateDir, 'fallback-wake.log'), 'utf8')),
+      );
+      expect(readFileSync(join(host.stateDir, 'fallback-wake.log'), 'utf8')).toMatch(
+        /no postdeploy within 3 s \(a failed deploy\?\): waking Sidekiq/,
+      );
+    } finally {
+      await host.cleanup();
+    }
+  }, 90_000);
+
+  test('postdeploy cancels the fallback and returns once the restart is issued; the fresh workers are confirmed in the background', async () => {
+    const host = await SidekiqHost.start({ heartbeat: 0.5 });
+    try {
+      const platform = bundle(host);
+      await host.startUnit('worker.service', { concurrency: 2 });
+      const pre = await host.runScript([], {
+        script: join(platform, 'confighooks/predeploy/zz_sidekiq_quiet.sh'),
+        env: { SIDEKIQ_WAKE_AFTER: '4' },
+      });
+      expect(pre.code).toBe(0);
+      // a configuration deploy that does not restart this process: postdeploy's wake restarts it
+      const post = await host.runScript([], {
+        script: join(platform, 'confighooks/postdeploy/50_sidekiq_wake.sh'),
+      });
+      expect(post.code).toBe(0);
+      // it returns once the restart is issued; a restart that is quick to confirm may be done by then
+      expect(post.stdout).toMatch(
+        /sidekiq restart issued; the fresh workers are confirmed in the background|restart issued; waiting for fresh processes/,
+      );
+      const log = join(host.stateDir, 'postdeploy-wake.log');
+      await host.waitFor('the background wake to confirm', () =>
+        /"result":"woken"/.test(readFileSync(log, 'utf8')),
+      );
+      await new Promise((r) => setTimeout(r, 5000)); // past SIDEKIQ_WAKE_AFTER
+      expect(host.systemctlCalls().filter((c) => c === 'restart worker.service')).toHaveLength(1);
+      expect(readFileSync(join(host.stateDir, 'fallback-wake.log'), 'utf8')).toBe('');
+    } finally {
+      await host.cleanup();
+    }
+  }, 90_000);
 });

@@ -60,14 +60,16 @@ describe('stop', () => {
     }
   });
 
-  test('--service naming a unit that is not loaded: refused, exit 2, nothing touched', async () => {
+  test('--service naming a unit no Sidekiq runs in: refused, exit 4, nothing touched', async () => {
     const host = await SidekiqHost.start({ heartbeat: BEAT });
     try {
       const sk = await host.startSidekiq();
       const r = await host.runScript(['stop', '--service', 'workers', ...FAST]);
-      expect(r.code).toBe(2);
+      expect(r.code).toBe(4);
       expect(r.json?.result).toBe('refused');
-      expect(r.stderr).toMatch(/systemd unit workers is not loaded; name it with --supervisor/);
+      expect(r.stderr).toMatch(
+        /--supervisor names systemd unit workers, which runs none of the Sidekiq processes here/,
+      );
       expect(changes(host)).toEqual([]);
       expect(host.isLive(sk.pid)).toBe(true);
     } finally {
@@ -161,7 +163,7 @@ describe('wake', () => {
       expect((await host.runScript(['quiet', '--timeout', '2', ...FAST])).code).toBe(2);
 
       const refused = await host.runScript(['wake', '--restart-command', `sh ${sk.ctl} restart`]);
-      expect(refused.code).toBe(2);
+      expect(refused.code).toBe(4);
       expect(refused.json).toMatchObject({ result: 'refused', processes: [{ pid: sk.pid, busy: 1 }] });
       expect(host.isLive(sk.pid)).toBe(true);
       expect(await host.accounting()).toMatchObject({ running: 1, lost: 0 });

@@ -29,7 +29,7 @@ describe.each(['worker.service', 'sidekiq@2.service'])('systemd unit %s, Restart
       expect(r.code).toBe(0);
       expect(r.json).toMatchObject({ action: 'stop', result: 'stopped', processes: [{ pid, quiet: true }] });
       expect(changes(host)).toEqual([`start ${unit}`, `stop ${unit}`]);
-      expect(readFileSync(join(host.stateDir, 'stopped'), 'utf8')).toBe(`systemd ${unit}\n`);
+      expect(host.stoppedRecords()).toBe(`systemd ${unit}\n`);
       await new Promise((res) => setTimeout(res, 1500)); // longer than the stand-in's RestartSec
       expect(host.processes()).toEqual([]);
       expect(await host.accounting()).toMatchObject({ completed: 2, lost: 0 });
@@ -90,7 +90,7 @@ test('a unit that also runs a busy Sidekiq: stop --match the idle one is refused
     const beta = await host.startSidekiq({ concurrency: 1, tag: 'beta' });
     host.joinCgroup(beta.pid, 'system.slice/worker.service');
     const r = await host.runScript(['stop', '--match', 'beta', '--timeout', '20', ...FAST]);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(4);
     expect(r.json).toMatchObject({ result: 'refused', processes: [{ pid: beta.pid, quiet: true }] });
     expect(r.stderr).toMatch(
       new RegExp(`systemd unit worker.service also runs pid\\(s\\) ${alpha}, not drained`),
@@ -100,7 +100,7 @@ test('a unit that also runs a busy Sidekiq: stop --match the idle one is refused
     expect(host.isLive(beta.pid)).toBe(true);
     // wake of the quiet one is refused the same way: a restart of the unit would cut alpha's job
     const w = await host.runScript(['wake', '--match', 'beta']);
-    expect(w.code).toBe(2);
+    expect(w.code).toBe(4);
     expect(w.json?.result).toBe('refused');
     expect(changes(host)).toEqual(['start worker.service']);
     expect(await host.accounting()).toMatchObject({ running: 1, lost: 0 });
@@ -171,9 +171,9 @@ describe('runit (runsvdir -> runsv -> sidekiq)', () => {
       expect(r.code).toBe(0);
       expect(r.json).toMatchObject({ result: 'stopped', processes: [{ pid, quiet: true }] });
       // the physical service directory, although runsvdir reached it through a symlink
-      expect(r.stderr).toMatch(new RegExp(`sv -w \\d+ down ${svDir}\n`));
+      expect(r.stderr).toMatch(new RegExp(`sv down ${svDir}\n`)); // the script waits for the exit itself
       expect(r.stderr).not.toMatch(/sending TERM/);
-      expect(readFileSync(join(host.stateDir, 'stopped'), 'utf8')).toBe(`runit ${svDir}\n`);
+      expect(host.stoppedRecords()).toBe(`runit ${svDir}\n`);
       await new Promise((res) => setTimeout(res, 2500)); // runsv restarts a dead worker after 1 s
       expect(host.processes()).toEqual([]);
       expect(host.sv(['status', svDir])).toMatch(/^down: /);
@@ -246,7 +246,7 @@ describe('a unit of a per-user systemd manager (user@UID.service)', () => {
       const sk = await host.startSidekiq();
       host.joinCgroup(sk.pid, 'user.slice/user-1000.slice/user@1000.service/app.slice/sidekiq.service');
       const r = await host.runScript(['stop', '--timeout', '20', ...FAST]);
-      expect(r.code).toBe(2);
+      expect(r.code).toBe(4);
       expect(r.json?.result).toBe('refused');
       expect(r.stderr).toMatch(
         /refused: systemd user unit sidekiq\.service of user@1000\.service, a per-user systemd manager/,
@@ -254,7 +254,7 @@ describe('a unit of a per-user systemd manager (user@UID.service)', () => {
       expect(changes(host)).toEqual([]);
       expect(host.isLive(sk.pid)).toBe(true);
       const w = await host.runScript(['wake']); // the stop above left it quiet
-      expect(w.code).toBe(2);
+      expect(w.code).toBe(4);
       expect(w.json?.result).toBe('refused');
       expect(changes(host)).toEqual([]);
       const w2 = await host.runScript(['wake', '--restart-command', `sh ${sk.ctl} restart`]);
@@ -267,7 +267,7 @@ describe('a unit of a per-user systemd manager (user@UID.service)', () => {
 });
 
 describe('stop when the state cannot be recorded (read-only)', () => {
-  test('refused before anything stops, unless --supervisor names what wake must start', async () => {
+  test('stop is refused before anything stops, --supervisor or not; quiet and wake go on without the lock', async () => {
     const host = await SidekiqHost.start({ heartbeat: BEAT });
     try {
       const pid = await host.startUnit('worker.service');
@@ -280,23 +280,24 @@ describe('stop when the state cannot be recorded (read-only)', () => {
           .on('exit', (c) => (c === 0 ? res() : rej(new Error(`mount: ${c}`)))),
       );
       const env = { SIDEKIQCTL_STATE_DIR: join(ro, 'state') };
-      const r = await host.runScript(['stop', '--timeout', '20', ...FAST], { env });
-      expect(r.code).toBe(2);
-      expect(r.json?.result).toBe('refused');
-      expect(r.stderr).toMatch(/cannot write \S+\/ro\/state\/stopped \(read-only\?\)/);
-      expect(changes(host)).toEqual(['start worker.service']);
-      expect(host.isLive(pid)).toBe(true);
-
-      const s = await host.runScript(
-        ['stop', '--supervisor', 'systemd:worker.service', '--timeout', '20', ...FAST],
-        { env },
-      );
-      expect(s.code).toBe(0);
-      expect(s.json?.result).toBe('stopped');
-      expect(s.stderr).toMatch(/warning: could not record/);
-      const w = await host.runScript(['wake', '--supervisor', 'systemd:worker.service'], { env });
+      for (const extra of [[], ['--supervisor', 'systemd:worker.service']]) {
+        const r = await host.runScript(['stop', ...extra, '--timeout', '20', ...FAST], { env });
+        expect(r.code).toBe(4);
+        expect(r.json?.result).toBe('refused');
+        expect(r.stderr).toMatch(
+          /cannot create \S+\/ro\/state \(read-only\?\), and wake needs what stop records/,
+        );
+        expect(changes(host)).toEqual(['start worker.service']);
+        expect(host.isLive(pid)).toBe(true);
+        expect(awake(host)).toHaveLength(1); // refused before the drain: not even quieted
+      }
+      const q = await host.runScript(['quiet', '--timeout', '20', ...FAST], { env });
+      expect(q.code).toBe(0);
+      expect(q.stderr).toMatch(/warning: cannot create \S+ \(read-only\?\); going on without the lock/);
+      const w = await host.runScript(['wake'], { env });
       expect(w.code).toBe(0);
       expect(w.json?.result).toBe('woken');
+      expect(changes(host).slice(-1)).toEqual(['restart worker.service']);
     } finally {
       await host.cleanup();
     }

@@ -7,8 +7,6 @@
  * The promise: stop never leaves the swarm to bring awake workers back; wake after quiet gives fresh
  * awake children; a swarm in a systemd unit is stopped and restarted through the unit.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { SidekiqHost, cleanupAllHosts, type Shell } from '../support/sidekiq-host';
 
 const BEAT = 0.5;
@@ -32,7 +30,7 @@ test('stop: TERM to the swarm parent, not to the children; nothing comes back; w
     expect(r.json?.processes.map((p) => p.pid).sort()).toEqual([...children].sort());
     expect(r.stderr).toContain(`TERM to the sidekiqswarm parent pid ${parent}\n`);
     expect(r.stderr).not.toMatch(/sending TERM/);
-    expect(readFileSync(join(host.stateDir, 'stopped'), 'utf8')).toBe(`swarm ${parent}\n`);
+    expect(host.stoppedRecords()).toMatch(new RegExp(`^swarm ${parent} \\d+\\n$`));
     await pause(2500); // the swarm restarts a child that exits within about a second
     expect(host.isLive(parent)).toBe(false);
     expect(host.processes()).toEqual([]);
@@ -40,7 +38,7 @@ test('stop: TERM to the swarm parent, not to the children; nothing comes back; w
 
     const w = await host.runScript(['wake']);
     expect(w.code).toBe(1);
-    expect(w.stderr).toMatch(/stop shut Sidekiq down with TERM \(swarm \d+\); give --restart-command/);
+    expect(w.stderr).toMatch(/stop shut Sidekiq down with TERM \(swarm \d+ \d+\); give --restart-command/);
   } finally {
     await host.cleanup();
   }
@@ -110,7 +108,7 @@ test('a swarm in a systemd unit: stop and wake go through the unit, not the swar
     expect(r.json?.result).toBe('stopped');
     expect(r.stderr).not.toMatch(/sidekiqswarm parent/);
     expect(changes(host).slice(-1)).toEqual([`stop ${unit}`]);
-    expect(readFileSync(join(host.stateDir, 'stopped'), 'utf8')).toBe(`systemd ${unit}\n`);
+    expect(host.stoppedRecords()).toBe(`systemd ${unit}\n`);
     await pause(1500);
     expect(host.processes()).toEqual([]);
 

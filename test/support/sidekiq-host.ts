@@ -24,9 +24,18 @@
  *                        titleExtra?: string (a PROCTITLES word after "busy]", as Enterprise's `leader`) }
  *       SidekiqProc { name, pid (in the host), hostPid, ctl }: `ctl` is a supervisor-like script,
  *       `sh <ctl> start|stop|restart`, usable as a --restart-command.
- *   host.startUnit(unit, opts?): Promise<number>   a Sidekiq as systemd unit `unit` (e.g. `worker.service`,
- *       `sidekiq@2.service`) under the systemctl stand-in (bin/systemctl): a real cgroup
- *       `…/system.slice/<unit>` and Restart=always; returns its main pid once it has its title
+ *   host.startUnit(unit, opts?, alongside?): Promise<number>   a Sidekiq as systemd unit `unit` (e.g.
+ *       `worker.service`, `sidekiq@2.service`) under the systemctl stand-in (bin/systemctl): a real cgroup
+ *       `…/system.slice/<unit>` and Restart=always; returns its main pid once it has its title.
+ *       `alongside`: shell text the unit starts in the background first (a non-Sidekiq process in it).
+ *       A file `stop-delay` (seconds) in $dir/systemd/units/<unit>/ makes `systemctl stop` that slow.
+ *   host.startRunitFakes(count, env): Promise<string[]>   `count` runit services each running
+ *       sidekiq-app/fake-sidekiq.rb with `env` (light: 50 of them fit a small machine); their svDirs
+ *   host.recordName(match?): string         the file stop writes for wake in this host's PID namespace
+ *   host.spawnAtPid(pid, title, marker): Promise<boolean>   a process (nobody) titled `title`, given
+ *       pid `pid` inside the host through ns_last_pid (retried: other forks race for it); it writes
+ *       `marker` if it ever gets TERM. false when the pid could not be had.
+ *   host.enqueue(seconds, count?, klass?)   klass: 'SleepJob' | 'RenameJob' | 'CpuJob' (app.rb)
  *   host.unitMainPid(unit): number          the unit's current main pid (0: none)
  *   host.startSwarm(count, opts?, unit?): Promise<{ parent, children }>   a `sidekiqswarm` stand-in
  *       (sidekiq-app/sidekiqswarm) forking `count` real Sidekiqs, in systemd unit `unit` if given;
@@ -40,7 +49,8 @@
  *   host.joinCgroup(pid, path): void      moves a process into a real cgroup `…/path` (e.g.
  *       `system.slice/sidekiq.service`: what /proc/PID/cgroup shows for a process of that unit)
  *   host.systemctlCalls(): string[]                            what the stand-in was asked, in order
- *   host.stateDir                           SIDEKIQCTL_STATE_DIR of runScript (what stop recorded)
+ *   host.stateDir                           SIDEKIQCTL_STATE_DIR of runScript (the script makes it, mode 700)
+ *   host.stoppedRecords(): string           what stop recorded for wake (all record files, concatenated)
  *   host.spawnFake(env: Record<string, string>): ChildProcess  sidekiq-app/fake-sidekiq.rb (4.x, 5.x, 7.x, 8.x)
  *   host.exec(cmd, args, opts?): ChildProcess                  any command inside the host
  *   host.shellInside(script): string       shell text that runs `script` inside the host from outside it
@@ -94,6 +104,8 @@ export interface SidekiqOptions {
   shutdownTimeout?: number;
   titleExtra?: string;
 }
+/** The jobs of sidekiq-app/app.rb: sleeping, renaming its thread while it sleeps, or CPU-bound. */
+export type JobClass = 'SleepJob' | 'RenameJob' | 'CpuJob';
 export interface SidekiqProc {
   name: string;
   pid: number;
@@ -239,11 +251,16 @@ export class SidekiqHost {
     return `nsenter -t ${this.initPid} -p -m -- sh -c ${shq(script)}`;
   }
 
-  /** Runs a command inside the host (its PID namespace and /proc). */
+  /**
+   * Runs a command inside the host (its PID namespace and /proc). SIDEKIQCTL_STATE_DIR is this host's
+   * own unless the caller's environment sets it: a sidekiqctl.sh run inside (the command line's
+   * --local, a simulated SSM) never shares the machine's state directory and lock with other tests.
+   */
   exec(cmd: string, args: string[], opts: SpawnOptions = {}): ChildProcess {
     const child = spawn('nsenter', ['-t', String(this.initPid), '-p', '-m', '--', cmd, ...args], {
       cwd: this.dir,
       ...opts,
+      env: { SIDEKIQCTL_STATE_DIR: this.stateDir, ...(opts.env ?? process.env) },
     });
     this.children.push(child);
     return child;
@@ -337,11 +354,14 @@ esac
    * Starts a Sidekiq as systemd unit `unit` through the systemctl stand-in (a real cgroup,
    * Restart=always) and returns its main pid once it has its title.
    */
-  async startUnit(unit: string, opts: SidekiqOptions = {}): Promise<number> {
+  async startUnit(unit: string, opts: SidekiqOptions = {}, alongside = ''): Promise<number> {
     const { d, env, argv } = this.sidekiqSetup(opts);
     const u = join(this.dir, 'systemd', 'units', unit);
     mkdirSync(u);
-    writeFileSync(join(u, 'exec'), `cd ${shq(d)} && exec env ${env.join(' ')} ${argv.join(' ')} >>log 2>&1`);
+    writeFileSync(
+      join(u, 'exec'),
+      `cd ${shq(d)} && ${alongside ? `${alongside} & ` : ''}exec env ${env.join(' ')} ${argv.join(' ')} >>log 2>&1`,
+    );
     writeFileSync(join(u, 'cgroup'), this.cgroupDir(`system.slice/${unit}`));
     await this.runOk('systemctl', ['start', unit]);
     let pid = 0;
@@ -519,6 +539,74 @@ stdout_logfile=${d}/log
     );
   }
 
+  /** The record file of stop for wake in this host: `stopped.<pid namespace inode>.<cksum of --match>`. */
+  recordName(match = ''): string {
+    const ns = /\[(\d+)\]/.exec(this.pidNs)?.[1] ?? '0';
+    const sum = spawnSync('cksum', [], { input: match, encoding: 'utf8' }).stdout.split(' ')[0];
+    return `stopped.${ns}.${sum}`;
+  }
+
+  /** `count` runit services, each running fake-sidekiq.rb with `env`, all started at once. */
+  async startRunitFakes(count: number, env: Record<string, string>): Promise<string[]> {
+    const serviceDir = join(this.dir, 'service');
+    mkdirSync(serviceDir, { recursive: true });
+    const dirs: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const svDir = join(this.dir, 'sv', `fake${i}`);
+      mkdirSync(svDir, { recursive: true });
+      const vars = Object.entries({ ...env, FAKE_SIGNAL_LOG: join(svDir, 'signals') })
+        .map(([k, v]) => `${k}=${shq(v)}`)
+        .join(' ');
+      writeFileSync(
+        join(svDir, 'run'),
+        `#!/bin/sh\nexec env ${vars} ruby ${shq(join(APP_DIR, 'fake-sidekiq.rb'))}\n`,
+      );
+      chmodSync(join(svDir, 'run'), 0o755);
+      symlinkSync(svDir, join(serviceDir, `fake${i}`));
+      dirs.push(svDir);
+    }
+    if (!this.runsvdir) this.runsvdir = this.exec('runsvdir', ['-P', serviceDir], { stdio: 'ignore' });
+    await this.waitFor(
+      `${count} runit fakes with a title`,
+      () => {
+        const titled = new Set(this.processes().map((p) => p.pid));
+        return dirs.every((d) => titled.has(this.svPid(d)));
+      },
+      120_000,
+      250,
+    );
+    return dirs;
+  }
+
+  /** A process titled `title` with pid `pid` inside the host (ns_last_pid), writing `marker` on TERM. */
+  async spawnAtPid(pid: number, title: string, marker: string): Promise<boolean> {
+    const ruby = `trap("TERM") { File.write(ARGV[1], "TERM") }; t = ARGV[0]; $0 = t; sleep 120`;
+    const script = `for i in $(seq 200); do
+  echo ${pid - 1} >/proc/sys/kernel/ns_last_pid
+  setpriv --reuid=65534 --regid=65534 --clear-groups ruby -e ${shq(ruby)} ${shq(title)} ${shq(marker)} &
+  [ "$!" = ${pid} ] && exit 0
+  kill $! 2>/dev/null
+done
+exit 1`;
+    const child = this.exec('sh', ['-c', script], { stdio: 'ignore' });
+    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    if (code !== 0) return false;
+    await this.waitFor(`pid ${pid} to take its title`, () =>
+      this.processes().some((p) => p.pid === pid && p.title === title),
+    );
+    return true;
+  }
+
+  /** What stop recorded for wake, over every record file (one per PID namespace and --match). */
+  stoppedRecords(): string {
+    if (!existsSync(this.stateDir)) return '';
+    return readdirSync(this.stateDir)
+      .filter((n) => n.startsWith('stopped.'))
+      .sort()
+      .map((n) => readFileSync(join(this.stateDir, n), 'utf8'))
+      .join('');
+  }
+
   systemctlCalls(): string[] {
     return readFileSync(join(this.dir, 'systemd', 'calls'), 'utf8')
       .split('\n')
@@ -571,12 +659,12 @@ stdout_logfile=${d}/log
     return this.allProcs().some((p) => p.pid === pid && !/[ZX]/.test(p.state));
   }
 
-  async enqueue(seconds: number, count = 1): Promise<string[]> {
+  async enqueue(seconds: number, count = 1, klass: JobClass = 'SleepJob'): Promise<string[]> {
     const jids = Array.from({ length: count }, () => randomBytes(12).toString('hex'));
     const now = Date.now() / 1000;
     const payloads = jids.map((jid) =>
       JSON.stringify({
-        class: 'SleepJob',
+        class: klass,
         args: [seconds],
         queue: 'default',
         jid,

@@ -33,6 +33,26 @@ class SleepJob
   end
 end
 
+# A job that renames its thread, as some jobs and middleware do: its thread no longer carries
+# Sidekiq's name while it runs.
+class RenameJob < SleepJob
+  def perform(seconds)
+    Thread.current.name = 'renamed-by-job'
+    super
+  end
+end
+
+# A CPU-bound job: it holds the GVL for `seconds`, so Sidekiq's own threads (heartbeat, fetch) run late.
+class CpuJob < SleepJob
+  def perform(seconds)
+    mark('started')
+    stop_at = Process.clock_gettime(Process::CLOCK_MONOTONIC) + Float(seconds)
+    n = 0
+    n += 1 while Process.clock_gettime(Process::CLOCK_MONOTONIC) < stop_at
+    mark('done')
+  end
+end
+
 # An extension's word after "[N of M busy]", as Sidekiq Enterprise appends `leader` (PROCTITLES is a
 # public extension point; Sidekiq's own tests add one).
 if (extra = ENV['SIDEKIQ_PROCTITLE_EXTRA']) && !extra.empty?

@@ -15,8 +15,9 @@
 #   INT TERM TTIN TSTP only (USR2 with Pro): USR1 is not trapped and kills the process.
 # - Job threads (safe_thread("processor") in processor.rb; one per concurrency slot, each ending
 #   after its job once quiet): unnamed in 5.x (Ruby names them by file:line), "processor" in 6.x,
-#   "default/processor" in 7.0-7.2 (capsule name), "sidekiq.default/processor" from 7.3 (Linux keeps
-#   15 bytes of a thread name).
+#   "default/processor" in 7.0 (capsule name), "sidekiq.default/processor" from 7.1.0 (component.rb
+#   safe_thread: `Thread.current.name = "sidekiq.#{name}"`; Linux keeps 15 bytes of a thread name),
+#   beside "sidekiq.heartbeat" (launcher.rb) and "sidekiq.scheduler" (scheduled.rb).
 #   FAKE_VERSION      e.g. 4.2.10, 5.2.10, 7.3.9, 8.1.7
 #   FAKE_TAG          the -g tag (default: none, an empty word)
 #   FAKE_CONCURRENCY  default 5
@@ -43,9 +44,13 @@ trap('TERM') { record.('TERM'); $stopping = true; $exit = true }
 
 thread_name =
   if major == 6 then 'processor'
-  elsif gem_version >= Gem::Version.new('7.3') then 'sidekiq.default/processor'
+  elsif gem_version >= Gem::Version.new('7.1') then 'sidekiq.default/processor'
   elsif major == 7 then 'default/processor'
   end
+# 7.1+: the heartbeat and scheduler threads carry the same `sidekiq.` prefix; they never end on quiet.
+if gem_version >= Gem::Version.new('7.1')
+  %w[sidekiq.heartbeat sidekiq.scheduler].each { |n| Thread.new { Thread.current.name = n; sleep } }
+end
 running = Array.new(concurrency) { |i| i < busy_at_start }
 processors = Array.new(concurrency) do |i|
   Thread.new do
