@@ -103,6 +103,25 @@ function baselineBundle(tmp: string): string | { note: string } {
   return out;
 }
 
+/**
+ * `BENCH_BOT_COMPARE=<commit>`: that commit's bot bundle as well, built by its own build definition
+ * (`npm run build` there), to show what a change since then cost. Undefined when not asked for.
+ */
+function comparedBundle(tmp: string): [string, string] | undefined {
+  const commit = process.env.BENCH_BOT_COMPARE;
+  if (!commit) return undefined;
+  const dir = join(tmp, 'compared');
+  mkdirSync(dir);
+  execFileSync('git', ['archive', '--format=tar', '-o', join(tmp, 'compared.tar'), commit], {
+    cwd: ROOT,
+    stdio: 'pipe',
+  });
+  execFileSync('tar', ['-xf', join(tmp, 'compared.tar'), '-C', dir]);
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+  execFileSync(join(ROOT, 'node_modules/.bin/tsx'), ['esbuild.config.ts'], { cwd: dir, stdio: 'pipe' });
+  return [`${commit} (its own build)`, join(dir, 'dist/bot/lambda.js')];
+}
+
 // Fresh process: require the bundle, answer one signed `help` (the whole Bolt path, no network), and
 // print the wall-clock time of the answer so the parent can subtract the time it spawned the process.
 const COLD_START = `
@@ -148,6 +167,8 @@ async function coldStarts(): Promise<void> {
     const baseline = baselineBundle(tmp);
     if (typeof baseline === 'string') bundles.unshift([`before (${BASELINE}, its build line)`, baseline]);
     else console.log(`note: ${baseline.note}`);
+    const compared = comparedBundle(tmp);
+    if (compared) bundles.splice(bundles.length - 1, 0, compared);
 
     const runs = 15;
     const figures = bundles.map((): ColdStart[] => []);
