@@ -39,9 +39,31 @@ const DESCRIPTIONS: Record<Action, string> = {
 };
 
 /**
+ * The script as a document embeds it: without its whole-line comments and blank lines (a third of its
+ * size), which keeps the documents well under SSM's 64 KB limit as the script grows. Lines inside a
+ * heredoc are kept as they are. The script has one multi-line string (`NL`, a newline), with no
+ * comment inside; a new one would need this to know about it.
+ */
+export function embeddedScript(scriptText: string): string {
+  const out: string[] = [];
+  let heredocEnd: string | undefined;
+  for (const [i, line] of scriptText.replace(/\n$/, '').split('\n').entries()) {
+    if (heredocEnd !== undefined) {
+      out.push(line);
+      if (line.replace(/^\t+/, '') === heredocEnd) heredocEnd = undefined;
+      continue;
+    }
+    const comment = /^\s*#/.test(line);
+    if (i === 0 || !(comment || line.trim() === '')) out.push(line);
+    if (!comment) heredocEnd = /<<-?\s*['"]?(\w+)['"]?\s*$/.exec(line)?.[1] ?? undefined;
+  }
+  return `${out.join('\n')}\n`;
+}
+
+/**
  * The SSM Command document of one action: one per action, so IAM can allow one action without the
- * others. It embeds `scriptText` (ssm/sidekiqctl.sh) itself: nothing is downloaded on the instance
- * at run time.
+ * others. It embeds `scriptText` (ssm/sidekiqctl.sh, as `embeddedScript` gives it) itself: nothing is
+ * downloaded on the instance at run time.
  */
 export function sidekiqctlDocument(action: Action, scriptText: string): SsmCommandDocument {
   // SSM substitutes {{…}} anywhere in runCommand, and the heredoc must end only where we end it.
@@ -49,7 +71,7 @@ export function sidekiqctlDocument(action: Action, scriptText: string): SsmComma
     throw new Error('sidekiqctl.sh must not contain "{{" (SSM parameter syntax)');
   if (scriptText.split('\n').includes(HEREDOC_END))
     throw new Error(`sidekiqctl.sh must not contain a line ${HEREDOC_END}`);
-  const scriptLines = scriptText.replace(/\n$/, '').split('\n');
+  const scriptLines = embeddedScript(scriptText).replace(/\n$/, '').split('\n');
   return {
     schemaVersion: '2.2',
     description: DESCRIPTIONS[action],

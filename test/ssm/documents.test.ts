@@ -4,7 +4,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { renderRunCommand, sidekiqctlDocument, SUPERVISOR_PATTERN } from '../../ssm/documents';
+import {
+  embeddedScript,
+  renderRunCommand,
+  sidekiqctlDocument,
+  SUPERVISOR_PATTERN,
+} from '../../ssm/documents';
 
 const script = readFileSync(resolve(__dirname, '../../ssm/sidekiqctl.sh'), 'utf8');
 const ACTIONS = ['quiet', 'stop', 'wake', 'status'] as const;
@@ -12,6 +17,29 @@ const ACTIONS = ['quiet', 'stop', 'wake', 'status'] as const;
 test.each(ACTIONS)('%s: the document is under the 64 KB limit, with room to spare', (action) => {
   const bytes = Buffer.byteLength(JSON.stringify(sidekiqctlDocument(action, script)), 'utf8');
   expect(bytes).toBeLessThan(56 * 1024);
+});
+
+test('the embedded script is the script less its whole-line comments and blank lines, heredocs kept whole', () => {
+  const code = (text: string) => text.split('\n').filter((l) => l.trim() !== '' && !/^\s*#/.test(l));
+  const embedded = embeddedScript(script);
+  expect(embedded.split('\n')[0]).toBe('#!/bin/sh');
+  expect(code(embedded)).toEqual(code(script));
+  expect(embedded.length).toBeLessThan(script.length * 0.8);
+  // Inside a heredoc a "#" line is data, and so is a blank line: both stay.
+  const withHeredoc = [
+    '#!/bin/sh',
+    '# a comment',
+    'cat <<EOF2',
+    '# data',
+    '',
+    '$x',
+    'EOF2',
+    '  # gone',
+    'echo ok',
+  ];
+  expect(embeddedScript(withHeredoc.join('\n'))).toBe(
+    ['#!/bin/sh', 'cat <<EOF2', '# data', '', '$x', 'EOF2', 'echo ok', ''].join('\n'),
+  );
 });
 
 test('supervisor: empty by default; strict values only', () => {
