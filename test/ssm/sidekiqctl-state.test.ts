@@ -211,7 +211,7 @@ describe('only Sidekiq is stopped', () => {
     }
   }, 60_000);
 
-  test('wake of a quiet Sidekiq whose unit runs a `sleep` beside it: refused (exit 4), nothing restarted', async () => {
+  test('wake of a quiet Sidekiq whose unit runs a `sleep` beside it: refused (exit 4), nothing restarted; --restart-command still wakes it', async () => {
     const host = await SidekiqHost.start({ heartbeat: BEAT });
     try {
       const pid = await host.startUnit('worker.service', {}, 'sleep 300');
@@ -243,6 +243,14 @@ describe('only Sidekiq is stopped', () => {
       expect(sleeps()).toEqual(before);
       expect(host.processes().map((p) => [p.pid, p.title.endsWith(' stopping')])).toEqual([[pid, true]]);
       expect(host.unitMainPid('worker.service')).toBe(pid);
+      // the way out the refusal names: a restart command that restarts Sidekiq alone
+      const w = await host.runScript(['wake', '--timeout', '60', '--restart-command', `kill -TERM ${pid}`]);
+      expect(w.code).toBe(0);
+      expect(w.json?.result).toBe('woken');
+      expect(sleeps()).toContain(before[0]);
+      expect(changes(host)).toEqual(['start worker.service']);
+      expect(awake(host).map((p) => p.pid)).not.toContain(pid);
+      expect(awake(host)).toHaveLength(1);
     } finally {
       await host.cleanup();
     }
