@@ -35,8 +35,9 @@
 #        the exits, then one heartbeat more (at least 5 s): a process that came back: "respawned".
 # wake   restarts the supervisors of quiet idle processes (a quiet process cannot be woken) and
 #        starts what the stop with the same --match recorded; --restart-command runs only that.
-#        A quiet process still running jobs: refused unless --force. Waits for fresh, non-quiet
-#        processes up to --timeout (default 120).
+#        Refused as stop is (Sidekiq left quiet) when a supervisor to restart also runs a non-Sidekiq
+#        process, and, unless --force, when a quiet process still runs jobs. Waits for fresh,
+#        non-quiet processes up to --timeout (default 120).
 # status reports; changes nothing.
 #
 # Signals go only to the process a scan found: its start time (/proc/PID/stat field 22) and title
@@ -623,11 +624,11 @@ EOF2
   sup_name "$SUP_GIVEN"
   refuse "--supervisor names $SN, which runs none of the Sidekiq processes here; only their supervisors can be chosen"
 }
-# foreign KEY PID: sets FOREIGN to "pid (comm)" of the processes that KEY's unit or program runs
-# besides Sidekiq processes and their parents (a wrapper shell, runsv), PID being one of its Sidekiqs.
-# A systemd unit is its cgroup (and those below); a supervisord or runit program is the tree of
-# the process it started.
-foreign() {
+# only_sidekiq KEY PID CONSEQUENCE: refused, naming them ("pid (comm)"), when KEY's unit or program
+# runs processes besides Sidekiq and their parents (a wrapper shell, runsv), PID being one of its
+# Sidekiqs: stopping or restarting it would take those down too (puma beside Sidekiq). A systemd unit
+# is its cgroup (and those below); a supervisord or runit program is the tree of the process it started.
+only_sidekiq() {
   FOREIGN="" _fm=""
   case $1 in
     'systemd '*)
@@ -665,6 +666,8 @@ foreign() {
     safe "$_fc" || _fc='?'
     FOREIGN="$FOREIGN $_fp ($_fc)"
   done
+  sup_name "$1"
+  [ -z "$FOREIGN" ] || refuse "$SN also runs pid(s)$FOREIGN, which are not Sidekiq; $3"
 }
 
 # --- bounded commands ---------------------------------------------------------------------------
@@ -940,8 +943,7 @@ do_stop() {
     can_control "$_k" || refuse "$WHY; name it with $HELP_FLAG"
     others "$_k" "$_pids"
     [ -z "$OTHERS" ] || refuse "$SN also runs pid(s)$OTHERS, not drained (awake, busy, starting, unparseable or not selected by --match); stopping it would shut them down"
-    foreign "$_k" "$_sp"
-    [ -z "$FOREIGN" ] || refuse "$SN also runs pid(s)$FOREIGN, which are not Sidekiq; stopping it would stop them too. Sidekiq there is quiet, not stopped"
+    only_sidekiq "$_k" "$_sp" "stopping it would stop them too. Sidekiq there is quiet, not stopped"
   done <<EOF2
 $SUPPID
 EOF2
@@ -1124,7 +1126,7 @@ EOF2
     group_by_sup "$_oqp"
     _restart=$SUPS _start_k="" _swarm_k=""
     WOKE=""
-    while IFS= read -r _k; do
+    while read -r _sp _k; do
       [ -n "$_k" ] || continue
       sup_name "$_k"
       case $_k in
@@ -1137,9 +1139,10 @@ EOF2
       can_control "$_k" || refuse "$WHY; name it with $HELP_FLAG"
       others "$_k" "$_oqp"
       [ -z "$OTHERS" ] || refuse "$SN also runs pid(s)$OTHERS, which are awake, busy, starting, unparseable or not selected by --match; restarting it would shut them down"
+      only_sidekiq "$_k" "$_sp" "restarting it would restart them too. Sidekiq there stays quiet; give --restart-command to restart Sidekiq alone"
       WOKE="$WOKE$_k$NL"
     done <<EOF2
-$_restart
+$SUPPID
 EOF2
     while IFS= read -r _k; do
       [ -n "$_k" ] || continue

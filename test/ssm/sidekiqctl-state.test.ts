@@ -210,6 +210,51 @@ describe('only Sidekiq is stopped', () => {
       await host.cleanup();
     }
   }, 60_000);
+
+  test('wake of a quiet Sidekiq whose unit runs a `sleep` beside it: refused (exit 4), nothing restarted; --restart-command still wakes it', async () => {
+    const host = await SidekiqHost.start({ heartbeat: BEAT });
+    try {
+      const pid = await host.startUnit('worker.service', {}, 'sleep 300');
+      // the sleep, read from the unit's cgroup itself (host pid and start time), not from the script
+      const unitDir = join(host.dir, 'systemd', 'units', 'worker.service');
+      const cg = readFileSync(join(unitDir, 'cgroup'), 'utf8').trim();
+      const startOf = (hostPid: number) => {
+        const stat = readFileSync(`/proc/${hostPid}/stat`, 'utf8');
+        return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+      };
+      const sleeps = () =>
+        readFileSync(join(cg, 'cgroup.procs'), 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map(Number)
+          .filter((h) => readFileSync(`/proc/${h}/comm`, 'utf8').trim() === 'sleep')
+          .map((h) => `${h}@${startOf(h)}`);
+      const before = sleeps();
+      expect(before).toHaveLength(1);
+      const q = await host.runScript(['quiet', '--timeout', '30', ...FAST]);
+      expect(q.code).toBe(0);
+      const r = await host.runScript(['wake', '--timeout', '30']);
+      expect(r.code).toBe(4);
+      expect(r.json).toMatchObject({ result: 'refused', processes: [{ pid, quiet: true }] });
+      expect(r.stderr).toMatch(
+        /systemd unit worker.service also runs pid\(s\) \d+ \(sleep\), which are not Sidekiq; restarting it would restart them too\. Sidekiq there stays quiet; give --restart-command/,
+      );
+      expect(changes(host)).toEqual(['start worker.service']);
+      expect(sleeps()).toEqual(before);
+      expect(host.processes().map((p) => [p.pid, p.title.endsWith(' stopping')])).toEqual([[pid, true]]);
+      expect(host.unitMainPid('worker.service')).toBe(pid);
+      // the way out the refusal names: a restart command that restarts Sidekiq alone
+      const w = await host.runScript(['wake', '--timeout', '60', '--restart-command', `kill -TERM ${pid}`]);
+      expect(w.code).toBe(0);
+      expect(w.json?.result).toBe('woken');
+      expect(sleeps()).toContain(before[0]);
+      expect(changes(host)).toEqual(['start worker.service']);
+      expect(awake(host).map((p) => p.pid)).not.toContain(pid);
+      expect(awake(host)).toHaveLength(1);
+    } finally {
+      await host.cleanup();
+    }
+  }, 60_000);
 });
 
 describe('bounds', () => {
