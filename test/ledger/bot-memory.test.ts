@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { LedgerReporter } from '../../runner/ledger/reporter';
 import { runKey, type FleetItem } from '../../runner/ledger/schema';
-import { createLedger, createLedgerClient, type Ledger } from '../../runner/ledger/store';
+import { createLedgerClient, type Ledger } from '../../runner/ledger/store';
 import { silentLogger } from '../../runner/log';
 import {
   CANCEL_RUN_ACTION_ID,
@@ -11,7 +11,8 @@ import {
 } from '../../runner/slack/buttons';
 import type { InstanceOutcome } from '../../runner/drain/outcome';
 import type { Action } from '../../ssm/actions';
-import { startLedgerTable, type LedgerTable } from '../support/ledger-table';
+import type { LedgerTable } from '../support/ledger-table';
+import { useLedgerWorld } from '../support/ledger-world';
 import { httpApiEvent } from '../support/slack-signing';
 import { StopTaskCommand } from '@aws-sdk/client-ecs';
 import { DescribeEnvironmentsCommand } from '@aws-sdk/client-elastic-beanstalk';
@@ -22,21 +23,12 @@ import { ebMock, ecsMock, SIGNING_SECRET, World } from '../bot/world';
  * hand-offs, EventBridge's scheduled event), the fake Slack, and dynalite holding the table as the
  * synthesized template defines it. Fleet states are written by the runner's own LedgerReporter.
  */
+const ctx = useLedgerWorld();
 let db: LedgerTable;
 let world: World;
 let table: string;
 let ledger: Ledger;
-
-beforeAll(async () => {
-  db = await startLedgerTable();
-});
-afterAll(() => db.close());
-beforeEach(async () => {
-  table = await db.fresh();
-  world = await World.start({ LEDGER_TABLE_NAME: table }, { dynamodb: db.client });
-  ledger = createLedger({ client: createLedgerClient(db.client), tableName: table, logger: silentLogger });
-});
-afterEach(() => world.stop());
+beforeEach(() => ({ db, world, table, ledger } = ctx));
 
 const HOUR = 3600_000;
 const T0 = Date.parse('2026-03-02T09:00:00.000Z');

@@ -1,27 +1,17 @@
 import { LedgerReporter } from '../../runner/ledger/reporter';
-import { createLedger, createLedgerClient, type Ledger } from '../../runner/ledger/store';
+import type { Ledger } from '../../runner/ledger/store';
 import { silentLogger } from '../../runner/log';
-import { startLedgerTable, type LedgerTable } from '../support/ledger-table';
+import { useLedgerWorld } from '../support/ledger-world';
 import { World } from '../bot/world';
 
 /**
  * `snowwhite history` through the bot's signed command-line route: the real Lambda handler, the
  * ledger in dynalite as the template defines it, runs recorded by the runner's own LedgerReporter.
  */
-let db: LedgerTable;
+const ctx = useLedgerWorld();
 let world: World;
 let ledger: Ledger;
-
-beforeAll(async () => {
-  db = await startLedgerTable();
-});
-afterAll(() => db.close());
-beforeEach(async () => {
-  const table = await db.fresh();
-  world = await World.start({ LEDGER_TABLE_NAME: table }, { dynamodb: db.client });
-  ledger = createLedger({ client: createLedgerClient(db.client), tableName: table, logger: silentLogger });
-});
-afterEach(() => world.stop());
+beforeEach(() => ({ world, ledger } = ctx));
 
 async function runFinished(application: string, atMs: number, runId: string, exitCode = 0) {
   await new LedgerReporter(ledger, silentLogger, () => atMs).finished({

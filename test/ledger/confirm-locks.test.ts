@@ -7,22 +7,15 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { lockKey } from '../../runner/ledger/locks';
 import { runKey } from '../../runner/ledger/schema';
 import { createLedgerClient } from '../../runner/ledger/store';
-import { startLedgerTable, type LedgerTable } from '../support/ledger-table';
+import type { LedgerTable } from '../support/ledger-table';
+import { useLedgerWorld } from '../support/ledger-world';
 import { World } from '../bot/world';
 
+const ctx = useLedgerWorld();
 let db: LedgerTable;
 let world: World;
 let table: string;
-
-beforeAll(async () => {
-  db = await startLedgerTable();
-});
-afterAll(() => db.close());
-beforeEach(async () => {
-  table = await db.fresh();
-  world = await World.start({ LEDGER_TABLE_NAME: table }, { dynamodb: db.client });
-});
-afterEach(() => world.stop());
+beforeEach(() => ({ db, world, table } = ctx));
 
 const lockOf = async (environment: string) =>
   (

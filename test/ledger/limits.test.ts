@@ -1,6 +1,6 @@
 import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { REQUEST_ACTION_ID } from '../../runner/slack/buttons';
-import { startLedgerTable, type LedgerTable } from '../support/ledger-table';
+import { useLedgerWorld } from '../support/ledger-world';
 import { httpApiEvent } from '../support/slack-signing';
 import { lambdaMock, operator, SIGNING_SECRET, World } from '../bot/world';
 
@@ -8,19 +8,10 @@ import { lambdaMock, operator, SIGNING_SECRET, World } from '../bot/world';
  * The per-person limit, kept in the ledger table (dynalite, the template's table) and drawn on by
  * every door of every container: the real Lambda handler, signed Slack and command-line requests.
  */
-let db: LedgerTable;
+const ctx = useLedgerWorld();
 let world: World;
 let table: string;
-
-beforeAll(async () => {
-  db = await startLedgerTable();
-});
-afterAll(() => db.close());
-beforeEach(async () => {
-  table = await db.fresh();
-  world = await World.start({ LEDGER_TABLE_NAME: table }, { dynamodb: db.client });
-});
-afterEach(() => world.stop());
+beforeEach(() => ({ world, table } = ctx));
 
 /** Ten seconds into a minute: a test's burst never straddles the window's edge. */
 const minuteStart = (Math.floor(Date.now() / 60_000) + 1) * 60_000;

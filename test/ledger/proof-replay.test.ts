@@ -3,26 +3,19 @@ import { RunTaskCommand } from '@aws-sdk/client-ecs';
 import { proofKey } from '../../bot/cli/proof-replay';
 import { createLedgerClient } from '../../runner/ledger/store';
 import { identityProofSchema, IDENTITY_PROOF_HEADER } from '../../runner/identity-proof';
-import { startLedgerTable, type LedgerTable } from '../support/ledger-table';
+import type { LedgerTable } from '../support/ledger-table';
+import { useLedgerWorld } from '../support/ledger-world';
 import { ecsMock, World } from '../bot/world';
 
 /**
  * A command-line identity proof is good for one request in every container: the bot records each
  * accepted proof in the ledger table (dynalite, the template's table), conditionally, with a TTL.
  */
+const ctx = useLedgerWorld();
 let db: LedgerTable;
 let world: World;
 let table: string;
-
-beforeAll(async () => {
-  db = await startLedgerTable();
-});
-afterAll(() => db.close());
-beforeEach(async () => {
-  table = await db.fresh();
-  world = await World.start({ LEDGER_TABLE_NAME: table }, { dynamodb: db.client });
-});
-afterEach(() => world.stop());
+beforeEach(() => ({ db, world, table } = ctx));
 
 const body = JSON.stringify({
   action: 'status',

@@ -3,11 +3,12 @@ import { lockKey } from '../../runner/ledger/locks';
 import { LedgerReporter } from '../../runner/ledger/reporter';
 import { createLocks } from '../../runner/ledger/locks';
 import { fleetKey, runKey } from '../../runner/ledger/schema';
-import { createLedger, createLedgerClient, type Ledger } from '../../runner/ledger/store';
+import { createLedgerClient, type Ledger } from '../../runner/ledger/store';
 import { silentLogger } from '../../runner/log';
 import { CANCEL_RUN_ACTION_ID, REQUEST_ACTION_ID } from '../../runner/slack/buttons';
 import type { RunRequest } from '../../runner/request';
-import { startLedgerTable, type LedgerTable } from '../support/ledger-table';
+import type { LedgerTable } from '../support/ledger-table';
+import { useLedgerWorld } from '../support/ledger-world';
 import { httpApiEvent } from '../support/slack-signing';
 import { operator, SIGNING_SECRET, World } from '../bot/world';
 
@@ -16,23 +17,14 @@ import { operator, SIGNING_SECRET, World } from '../bot/world';
  * hand-offs and EventBridge's scheduled event; the runner's own LedgerReporter for run ends; dynalite
  * holding the table as the synthesized template defines it.
  */
+const ctx = useLedgerWorld();
 let db: LedgerTable;
 let world: World;
 let table: string;
 let ledger: Ledger;
 const doc = () => createLedgerClient(db.client);
-
-beforeAll(async () => {
-  db = await startLedgerTable();
-});
-afterAll(() => db.close());
-beforeEach(async () => {
-  table = await db.fresh();
-  world = await World.start({ LEDGER_TABLE_NAME: table }, { dynamodb: db.client });
-  world.users.push(operator('bob', 'U0BOB'));
-  ledger = createLedger({ client: doc(), tableName: table, logger: silentLogger });
-});
-afterEach(() => world.stop());
+beforeEach(() => ({ db, world, table, ledger } = ctx));
+beforeEach(() => world.users.push(operator('bob', 'U0BOB')));
 
 const get = async (pk: string) => (await doc().send(new GetCommand({ TableName: table, Key: { pk } }))).Item;
 const lockOf = (environment: string) =>

@@ -3,12 +3,13 @@ import { launchedRunItem } from '../../runner/ledger/items';
 import { createLocks, lockKey } from '../../runner/ledger/locks';
 import { LedgerReporter } from '../../runner/ledger/reporter';
 import { fleetKey, runKey } from '../../runner/ledger/schema';
-import { createLedger, createLedgerClient, type Ledger } from '../../runner/ledger/store';
+import { createLedgerClient, type Ledger } from '../../runner/ledger/store';
 import { silentLogger } from '../../runner/log';
 import type { RunRequest } from '../../runner/request';
 import { CANCEL_RUN_ACTION_ID, REQUEST_ACTION_ID } from '../../runner/slack/buttons';
 import type { Action } from '../../ssm/actions';
-import { startLedgerTable, type LedgerTable } from '../support/ledger-table';
+import type { LedgerTable } from '../support/ledger-table';
+import { useLedgerWorld } from '../support/ledger-world';
 import { httpApiEvent } from '../support/slack-signing';
 import { SIGNING_SECRET, World } from '../bot/world';
 
@@ -17,22 +18,13 @@ import { SIGNING_SECRET, World } from '../bot/world';
  * requests, hand-offs, EventBridge's scheduled event), the runner's LedgerReporter, dynalite with the
  * template's table.
  */
+const ctx = useLedgerWorld();
 let db: LedgerTable;
 let world: World;
 let table: string;
 let ledger: Ledger;
 const doc = () => createLedgerClient(db.client);
-
-beforeAll(async () => {
-  db = await startLedgerTable();
-});
-afterAll(() => db.close());
-beforeEach(async () => {
-  table = await db.fresh();
-  world = await World.start({ LEDGER_TABLE_NAME: table }, { dynamodb: db.client });
-  ledger = createLedger({ client: doc(), tableName: table, logger: silentLogger });
-});
-afterEach(() => world.stop());
+beforeEach(() => ({ db, world, table, ledger } = ctx));
 
 const MIN = 60_000;
 const get = async (pk: string) => (await doc().send(new GetCommand({ TableName: table, Key: { pk } }))).Item;
